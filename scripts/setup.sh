@@ -1,0 +1,13 @@
+#!/usr/bin/env bash
+# Create .venv with the CPU build of torch and toolssm (editable, with test extras). Idempotent.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+PY=${PYTHON:-python3}
+if [ ! -x .venv/bin/python ]; then
+  "$PY" -m venv .venv
+fi
+. .venv/bin/activate
+python -m pip install -q --upgrade pip
+# The CPU build first, so that the torch requirement below is already satisfied (no multi-GB CUDA build).
+python -c "import torch" 2>/dev/null || python -m pip install -q "torch==2.13.0" || python -m pip install -q torch --index-url https://download.pytorch.org/whl/cpu
+python -m pip install -q -e ".[test]"

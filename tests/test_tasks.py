@@ -1,0 +1,92 @@
+import random
+
+import pytest
+
+from toolssm.tasks import TASKS, get_task
+from toolssm.tasks.arithmetic import addition_trajectory
+from toolssm.tasks.hanoi import optimal_moves, parse_moves, simulate
+from toolssm.tasks.logical_graph import graph_code, run_code
+
+CASES = [
+    ("addition", {}, [1, 2, 5, 17, 100]),
+    ("multiplication", {"k": 1}, [1, 3, 10, 60]),
+    ("multiplication", {"k": 2}, [1, 3, 10, 60]),
+    ("multiplication", {"k": 4}, [2, 9]),
+    ("hanoi", {"variant": "iterative"}, [1, 2, 3, 4, 6]),
+    ("hanoi", {"variant": "recursive"}, [1, 2, 3, 5, 7]),
+    ("logical_graph", {}, [4, 5, 10, 60, 300]),
+] + [("addition", {"variant": v}, [1, 5, 30]) for v in ("direct", "reversed", "no_tool", "calculator")]
+
+
+@pytest.mark.parametrize("name,kw,sizes", CASES, ids=[f"{c[0]}-{c[1]}" for c in CASES])
+def test_every_trajectory_replays_and_answers_correctly(name, kw, sizes):
+    task = get_task(name, **kw)
+    for n in sizes:
+        for i in range(12):
+            item = task.make_item(7, "test", i, n, train=i % 2 == 0)
+            assert task.verify(item) is None, (n, i, task.verify(item))
+            assert item.n <= n and (i % 2 == 0 or item.n == n)
+
+
+@pytest.mark.parametrize("name,kw,n", [("addition", {}, 1000), ("multiplication", {"k": 2}, 1000), ("logical_graph", {}, 1000), ("hanoi", {"variant": "iterative"}, 8), ("hanoi", {"variant": "recursive"}, 9)])
+def test_large_sizes_replay_and_answer_correctly(name, kw, n):
+    task = get_task(name, **kw)
+    item = task.make_item(0, "test", 0, n, train=False)
+    assert item.n == n
+    assert task.verify(item) is None
+
+
+def test_oracles_are_independent_and_right():
+    rng = random.Random(0)
+    for _ in range(200):
+        a, b = rng.randrange(10**12), rng.randrange(10**12)
+        assert addition_trajectory(a, b).output == str(a + b)
+    t = get_task("multiplication", k=3)
+    p = {"a": 987654321, "b": 123}
+    assert t.trajectory(p).output == str(987654321 * 123)
+    for n in range(1, 9):
+        disks = sorted(random.Random(n).sample(range(1, 101), n), reverse=True)
+        assert simulate(disks, optimal_moves(disks)) is None
+        assert len(optimal_moves(disks)) == 2**n - 1
+    assert simulate([2, 1], [(1, "A", "C"), (2, "A", "C")]) is not None  # big on small is illegal
+    assert run_code(graph_code([("v1000", "True"), ("v1001", "False"), ("v1002", "True"), ("v1003", "not v1000 or v1001")])) == "False"
+
+
+def test_hanoi_checker_rejects_wrong_outputs():
+    t = get_task("hanoi", "iterative")
+    p = {"disks": [9, 4, 1]}
+    good = t.trajectory(p).output
+    assert t.check(p, good)
+    assert not t.check(p, good.replace("(1)AC$", "(1)AB$", 1))
+    moves = parse_moves(good)
+    assert len(moves) == 7
+    r = get_task("hanoi", "recursive")
+    assert r.check(p, r.trajectory(p).output)
+
+
+def test_determinism_and_split_independence():
+    for name in TASKS:
+        t = get_task(name)
+        a = t.make_item(3, "train", 5, 8, train=True)
+        b = t.make_item(3, "train", 5, 8, train=True)
+        assert a.prompt == b.prompt and a.trajectory == b.trajectory
+    t = get_task("addition")
+    train = {t.make_item(0, "train", i, 5, True).prompt for i in range(200)}
+    val = {t.make_item(0, "validation", i, 5, True).prompt for i in range(200)}
+    other_seed = {t.make_item(1, "train", i, 5, True).prompt for i in range(200)}
+    assert len(train & val) < 5 and len(train & other_seed) < 5  # only small problems can coincide
+    assert t.make_item(0, "train", 1, 5, True).prompt != t.make_item(1, "train", 0, 5, True).prompt
+
+
+@pytest.mark.parametrize("bad", [
+    lambda: get_task("nope"),
+    lambda: get_task("addition", "sideways"),
+    lambda: get_task("multiplication", k=0),
+    lambda: get_task("multiplication", k=9),
+    lambda: get_task("hanoi").make_item(0, "t", 0, 0, True),
+    lambda: get_task("logical_graph").make_item(0, "t", 0, 3, True),
+    lambda: get_task("addition").make_item(0, "t", 0, "5", True),
+])
+def test_bad_configs_raise_clear_errors(bad):
+    with pytest.raises(ValueError):
+        bad()

@@ -1,0 +1,18 @@
+"""toolssm: tool-augmented state space models (Malach et al., 2025), Hugging Face native."""
+
+from . import vocab
+from .tokenizer import ToolSSMTokenizer, decode, encode, get_tokenizer, split_tokens
+from .tools import Calculator, NoTool, PointerMemory, SearchMemory, Tool, make_tool
+from .trajectory import Recorder, ReplayResult, Trajectory, parse, render, replay
+
+__version__ = "0.1.0"
+
+from .tokenizer import _register as _register_tokenizer  # noqa: E402
+
+_register_tokenizer()
+
+__all__ = [
+    "vocab", "ToolSSMTokenizer", "get_tokenizer", "encode", "decode", "split_tokens",
+    "Tool", "NoTool", "PointerMemory", "SearchMemory", "Calculator", "make_tool",
+    "Trajectory", "Recorder", "ReplayResult", "render", "replay", "parse",
+]

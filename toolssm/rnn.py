@@ -1,0 +1,98 @@
+"""LSTM and GRU language models as Hugging Face models (the paper's recurrent baselines).
+
+``ToolSSMRNNConfig`` / ``ToolSSMRNNForCausalLM`` follow the transformers conventions: a
+``PreTrainedConfig`` subclass, ``save_pretrained``/``from_pretrained``, ``AutoModelForCausalLM``
+registration, and a recurrent cache (``past_key_values`` holds the (h, c) state) so the same training
+script, tool loop and evaluation serve every architecture.
+"""
+
+from __future__ import annotations
+
+import torch
+from torch import nn
+from transformers import AutoConfig, AutoModelForCausalLM, GenerationMixin, PreTrainedConfig, PreTrainedModel
+from transformers.modeling_outputs import CausalLMOutputWithPast
+
+
+class ToolSSMRNNConfig(PreTrainedConfig):
+    """Config of an LSTM or GRU causal LM."""
+
+    model_type = "toolssm_rnn"
+
+    def __init__(
+        self,
+        vocab_size: int = 160,
+        hidden_size: int = 1536,
+        num_hidden_layers: int = 4,
+        cell: str = "lstm",
+        dropout: float = 0.0,
+        pad_token_id: int | None = 0,
+        eos_token_id: int | None = 1,
+        tie_word_embeddings: bool = False,
+        **kwargs,
+    ):
+        if cell not in ("lstm", "gru"):
+            raise ValueError(f"cell must be 'lstm' or 'gru', got {cell!r}")
+        self.vocab_size = vocab_size
+        self.hidden_size = hidden_size
+        self.num_hidden_layers = num_hidden_layers
+        self.cell = cell
+        self.dropout = dropout
+        super().__init__(pad_token_id=pad_token_id, eos_token_id=eos_token_id, tie_word_embeddings=tie_word_embeddings, **kwargs)
+
+
+class ToolSSMRNNForCausalLM(PreTrainedModel, GenerationMixin):
+    """Embedding -> stacked LSTM/GRU -> linear head. ``past_key_values`` is the recurrent state."""
+
+    config_class = ToolSSMRNNConfig
+    base_model_prefix = "rnn"
+    main_input_name = "input_ids"
+    _supports_cache_class = False
+
+    def __init__(self, config: ToolSSMRNNConfig):
+        super().__init__(config)
+        self.embed = nn.Embedding(config.vocab_size, config.hidden_size)
+        rnn_cls = nn.LSTM if config.cell == "lstm" else nn.GRU
+        self.rnn = rnn_cls(
+            config.hidden_size, config.hidden_size, num_layers=config.num_hidden_layers, batch_first=True,
+            dropout=config.dropout if config.num_hidden_layers > 1 else 0.0,
+        )
+        self.norm = nn.LayerNorm(config.hidden_size)
+        self.lm_head = nn.Linear(config.hidden_size, config.vocab_size, bias=False)
+        self.post_init()
+
+    def get_input_embeddings(self):
+        return self.embed
+
+    def set_input_embeddings(self, value):
+        self.embed = value
+
+    def get_output_embeddings(self):
+        return self.lm_head
+
+    def forward(self, input_ids=None, attention_mask=None, labels=None, past_key_values=None, use_cache=None, **kwargs):
+        x = self.embed(input_ids)  # (B, T, H)
+        state = past_key_values
+        y, new_state = self.rnn(x, state)
+        logits = self.lm_head(self.norm(y)).float()  # (B, T, V)
+        loss = None
+        if labels is not None:
+            loss = nn.functional.cross_entropy(
+                logits[:, :-1].reshape(-1, logits.size(-1)), labels[:, 1:].reshape(-1), ignore_index=-100
+            )
+        return CausalLMOutputWithPast(loss=loss, logits=logits, past_key_values=new_state if use_cache is not False else None)
+
+    def prepare_inputs_for_generation(self, input_ids, past_key_values=None, **kwargs):
+        if past_key_values is not None:
+            input_ids = input_ids[:, -1:]
+        return {"input_ids": input_ids, "past_key_values": past_key_values, "use_cache": True}
+
+    def _init_weights(self, module):
+        if isinstance(module, (nn.Linear, nn.Embedding)):
+            nn.init.normal_(module.weight, std=0.02)
+            if getattr(module, "bias", None) is not None:
+                nn.init.zeros_(module.bias)
+
+
+AutoConfig.register("toolssm_rnn", ToolSSMRNNConfig, exist_ok=True)
+AutoModelForCausalLM.register(ToolSSMRNNConfig, ToolSSMRNNForCausalLM, exist_ok=True)

@@ -1,0 +1,247 @@
+"""Multi-digit addition and n x k multiplication with pointer memory (paper sections 3.1, 3.2, App. D.3).
+
+Surface format (decisions the paper leaves open are marked [INF] and documented in docs/FORMATS.md):
+- prompt ``a+b=`` / ``a×b=``; operands are uniformly random n-digit numbers (1-digit: 0..9 for
+  addition, 1..9 for multiplication, so no product trace has leading zeros) [INF].
+- Thoughts write each result digit followed by its carry (``"51"`` = digit 5, carry 1) [INF, from the
+  paper's own example]. A final carry is written as its own pair ``"c0"``.
+- The answer is printed after ``[ANS]`` by walking a pointer back from ``[ANS]`` to the ``=`` that
+  precedes the reversed result, skipping carries, so it comes out most significant digit first.
+"""
+
+from __future__ import annotations
+
+import random
+
+from .. import vocab as V
+from ..tools import Calculator, NoTool, PointerMemory
+from ..trajectory import Recorder, Trajectory
+from .base import Task
+
+
+def _cmds(k: int) -> tuple[str, str, str]:
+    return V.pointer_token(k, "read"), V.pointer_token(k, "move_left"), V.pointer_token(k, "move_right")
+
+
+def _digit(tok: str) -> bool:
+    return len(tok) == 1 and tok.isdigit()
+
+
+def random_number(rng: random.Random, digits: int, allow_zero: bool = True) -> int:
+    """A uniformly random number with exactly ``digits`` digits."""
+    if digits == 1:
+        return rng.randint(0 if allow_zero else 1, 9)
+    return rng.randint(10 ** (digits - 1), 10**digits - 1)
+
+
+def _print_reversed(rec: Recorder, k: int) -> None:
+    """Walk pointer k right to [ANS], then back left to '=', outputting every other token (the digits)."""
+    read, left, right = _cmds(k)
+    while True:
+        rec.command(right)
+        if rec.command(read) == V.ANS:
+            break
+    rec.command(left)
+    rec.command(read)  # the last carry
+    while True:
+        rec.command(left)
+        rec.emit(rec.command(read))  # a digit: output it
+        rec.command(left)
+        if rec.command(read) == "=":
+            break
+
+
+def addition_trajectory(a: int, b: int) -> Trajectory:
+    """The paper's 2-pointer addition algorithm, recorded against a real pointer memory."""
+    rec = Recorder(PointerMemory(2), f"{a}+{b}=")
+    (r1, l1, m1), (r2, l2, m2) = _cmds(1), _cmds(2)
+    # 1. pointer 1 to '+', pointer 2 to '='
+    while rec.command(r1) != "+":
+        rec.command(m1)
+    while rec.command(r2) != "=":
+        rec.command(m2)
+    # 2. add digit by digit from the right; a pointer that reads a non-digit stops (counts as 0)
+    carry, active = 0, [True, True]
+    while True:
+        total = carry
+        for k, (read, left) in enumerate(((r1, l1), (r2, l2))):
+            if active[k]:
+                rec.command(left)
+                tok = rec.command(read)
+                if _digit(tok):
+                    total += int(tok)
+                else:
+                    active[k] = False
+        if not any(active):
+            if carry:
+                rec.emit(f"{carry}0")
+            break
+        rec.emit(f"{total % 10}{total // 10}")
+        carry = total // 10
+    rec.emit(V.ANS)
+    # 3. print the reversed sum back to front
+    _print_reversed(rec, 2)
+    return rec.traj
+
+
+def multiplication_trajectory(a: int, b: int) -> Trajectory:
+    """The paper's n x k algorithm with max(k, 2) pointers: partial products, then a k-summand addition."""
+    k = len(str(b))
+    rec = Recorder(PointerMemory(max(k, 2)), f"{a}×{b}=")
+    (r1, l1, m1), (r2, l2, m2) = _cmds(1), _cmds(2)
+    # 1. pointer 1 to the last digit of a, pointer 2 to the last digit of b
+    while rec.command(r1) != "×":
+        rec.command(m1)
+    rec.command(l1)
+    while rec.command(r2) != "=":
+        rec.command(m2)
+    rec.command(l2)
+    # 2. one partial product per digit of b, each written reversed as (digit, carry) pairs,
+    #    separated by '+' and shifted by (0, 0) pairs; the list ends with '='
+    row = 0
+    while True:
+        if not _digit(rec.command(r2)):  # pointer 2 reached '×'
+            break
+        if row:
+            rec.emit("+" + "00" * row)
+        carry = 0
+        while True:
+            ad = rec.command(r1)
+            if not _digit(ad):  # pointer 1 passed the most significant digit
+                break
+            bd = rec.command(r2)
+            p = int(ad) * int(bd) + carry
+            rec.emit(f"{p % 10}{p // 10}")
+            carry = p // 10
+            rec.command(l1)
+        if carry:
+            rec.emit(f"{carry}0")
+        while True:  # reset pointer 1 to the last digit of a
+            rec.command(m1)
+            if rec.command(r1) == "×":
+                break
+        rec.command(l1)
+        rec.command(l2)
+        row += 1
+    rec.emit("=")
+    # 3. pointer j to the first digit of summand j: summand 0 follows the prompt's '=', summand j the j-th '+'
+    while rec.command(r1) != "=":
+        rec.command(m1)
+    rec.command(m1)
+    for j in range(2, k + 1):
+        read, _, right = _cmds(j)
+        seen = 0
+        while True:
+            tok = rec.command(read)
+            rec.command(right)
+            if tok == "+":
+                seen += 1
+                if seen == j - 1:
+                    break
+    # add the k summands digit by digit, skipping carries
+    carry, active = 0, [True] * k
+    while True:
+        total = carry
+        for j in range(k):
+            if active[j]:
+                read, _, right = _cmds(j + 1)
+                tok = rec.command(read)
+                if _digit(tok):
+                    total += int(tok)
+                    rec.command(right)
+                    rec.command(right)
+                else:
+                    active[j] = False
+        if not any(active):
+            if carry:
+                rec.emit(f"{carry}0")
+            break
+        rec.emit(f"{total % 10}{total // 10}")
+        carry = total // 10
+    rec.emit(V.ANS)
+    # 4. print the reversed product
+    _print_reversed(rec, 1)
+    return rec.traj
+
+
+class Addition(Task):
+    """n-digit addition. Variants: ``tool`` (the paper's main setting) and the D.7 ablations ``direct``,
+    ``reversed``, ``no_tool`` (same trajectory, observations predicted by the model) and ``calculator``."""
+
+    name = "addition"
+    variants = ("tool", "direct", "reversed", "no_tool", "calculator")
+    size_unit = "digits"
+    max_n = 4000
+
+    def tool(self):
+        # no_tool trajectories are the tool trajectories (observations kept as role "observation", but
+        # trained), so they replay and parse against the pointer memory; at inference no tool answers.
+        return {"tool": lambda: PointerMemory(2), "no_tool": lambda: PointerMemory(2), "calculator": Calculator}.get(self.variant, NoTool)()
+
+    def inference_tool(self):
+        return NoTool() if self.variant == "no_tool" else self.tool()
+
+    def sample(self, rng, n, train):
+        n1, n2 = (rng.randint(1, n), rng.randint(1, n)) if train else (n, n)
+        return {"a": random_number(rng, n1), "b": random_number(rng, n2)}
+
+    def size(self, p):
+        return max(len(str(p["a"])), len(str(p["b"])))
+
+    def prompt(self, p):
+        return f"{p['a']}+{p['b']}="
+
+    def solve(self, p):
+        s = str(p["a"] + p["b"])
+        return s[::-1] if self.variant == "reversed" else s
+
+    @property
+    def train_observations(self):
+        return self.variant == "no_tool"
+
+    def trajectory(self, p):
+        a, b = p["a"], p["b"]
+        if self.variant in ("tool", "no_tool"):
+            return addition_trajectory(a, b)
+        if self.variant == "calculator":
+            rec = Recorder(Calculator(), self.prompt(p))
+            rec.text_command(f"add({a},{b})")
+            rec.emit(V.ANS + self.solve(p))
+            return rec.traj
+        traj = Trajectory(self.prompt(p))
+        traj.add("output", V.ANS + self.solve(p))
+        return traj
+
+
+class Multiplication(Task):
+    """n x k multiplication (first operand n digits, second exactly k digits), pointer memory with max(k,2) pointers."""
+
+    name = "multiplication"
+    variants = ("tool",)
+    size_unit = "digits"
+    max_n = 4000
+
+    def __init__(self, variant: str | None = None, k: int = 2):
+        super().__init__(variant)
+        if not isinstance(k, int) or not 1 <= k <= V.MAX_POINTERS:
+            raise ValueError(f"multiplication: k (digits of the second operand) must be in 1..{V.MAX_POINTERS}, got {k!r}")
+        self.k = k
+
+    def tool(self):
+        return PointerMemory(max(self.k, 2))
+
+    def sample(self, rng, n, train):
+        n1 = rng.randint(1, n) if train else n
+        return {"a": random_number(rng, n1, allow_zero=False), "b": random_number(rng, self.k, allow_zero=False)}
+
+    def size(self, p):
+        return len(str(p["a"]))
+
+    def prompt(self, p):
+        return f"{p['a']}×{p['b']}="
+
+    def solve(self, p):
+        return str(p["a"] * p["b"])
+
+    def trajectory(self, p):
+        return multiplication_trajectory(p["a"], p["b"])

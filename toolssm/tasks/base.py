@@ -1,0 +1,128 @@
+"""What every task shares: a validated config, deterministic items from (seed, split, index), a checker.
+
+A task module defines a :class:`Task` subclass with
+- ``sample(rng, n, train)``: a problem of size ``n`` (training draws its sizes from ``1..n`` as the paper does),
+- ``prompt(problem)`` and ``trajectory(problem)``: the plain algorithm, recorded by driving the real tool,
+- ``solve(problem)``: the true answer from an independent oracle (Python integers, Python's own ``exec``,
+  a Hanoi solver), never from the trajectory,
+- ``check(problem, output)``: whether a model's output stream answers the problem.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import random
+from dataclasses import dataclass
+
+from ..tools import Tool
+from ..trajectory import Trajectory
+
+DATA_VERSION = "1.0.0"
+
+
+def item_rng(task: str, variant: str, seed: int, split: str, index: int) -> random.Random:
+    """An RNG for one item. Hashing the whole key (not ``seed + index``) keeps items from adjacent seeds,
+    splits and indices independent."""
+    key = f"{task}|{variant}|{seed}|{split}|{index}".encode()
+    return random.Random(int.from_bytes(hashlib.sha256(key).digest()[:8], "big"))
+
+
+@dataclass
+class Item:
+    """One problem with its trajectory, as stored in a dataset row."""
+
+    task: str
+    variant: str
+    n: int
+    prompt: str
+    answer: str
+    trajectory: Trajectory
+    problem: dict
+
+    def to_row(self, seed: int, split: str, index: int) -> dict:
+        return {
+            "task": self.task,
+            "variant": self.variant,
+            "n": self.n,
+            "prompt": self.prompt,
+            "answer": self.answer,
+            "trajectory": self.trajectory.to_rows(),
+            "num_tokens": self.trajectory.num_tokens(),
+            "seed": seed,
+            "split": split,
+            "index": index,
+            "version": DATA_VERSION,
+        }
+
+
+class Task:
+    """Base class; subclasses set ``name``, ``variants`` and implement the hooks."""
+
+    name = "task"
+    variants: tuple[str, ...] = ("tool",)
+    #: how the size ``n`` is counted (shown in dataset cards and plots)
+    size_unit = "n"
+    min_n = 1
+    max_n = 100_000
+
+    def __init__(self, variant: str | None = None):
+        variant = variant or self.variants[0]
+        if variant not in self.variants:
+            raise ValueError(f"task {self.name!r} has no variant {variant!r}; choose from {self.variants}")
+        self.variant = variant
+
+    def validate_n(self, n: int) -> None:
+        if not isinstance(n, int) or not self.min_n <= n <= self.max_n:
+            raise ValueError(f"{self.name}: size n must be an integer in {self.min_n}..{self.max_n}, got {n!r}")
+
+    # hooks -----------------------------------------------------------------------------------------
+    def tool(self) -> Tool:
+        raise NotImplementedError
+
+    def inference_tool(self) -> Tool:
+        """The tool the model talks to at inference (differs from ``tool()`` only for the no-tool ablation)."""
+        return self.tool()
+
+    def sample(self, rng: random.Random, n: int, train: bool) -> dict:
+        raise NotImplementedError
+
+    def prompt(self, problem: dict) -> str:
+        raise NotImplementedError
+
+    def trajectory(self, problem: dict) -> Trajectory:
+        raise NotImplementedError
+
+    def solve(self, problem: dict) -> str:
+        raise NotImplementedError
+
+    def size(self, problem: dict) -> int:
+        raise NotImplementedError
+
+    def check(self, problem: dict, output: str) -> bool:
+        """Default: the output stream equals the oracle's answer."""
+        return output.strip() == self.solve(problem)
+
+    @property
+    def train_observations(self) -> bool:
+        """Whether observation tokens are trained (only when no tool provides them)."""
+        return False
+
+    # shared ------------------------------------------------------------------------------------------
+    def make_item(self, seed: int, split: str, index: int, n: int, train: bool) -> Item:
+        """The item at (seed, split, index): always the same."""
+        self.validate_n(n)
+        rng = item_rng(self.name, self.variant, seed, split, index)
+        problem = self.sample(rng, n, train)
+        traj = self.trajectory(problem)
+        return Item(self.name, self.variant, self.size(problem), traj.prompt, self.solve(problem), traj, problem)
+
+    def verify(self, item: Item) -> str | None:
+        """None if the trajectory replays exactly against a fresh tool and its output is correct, else why not."""
+        from ..trajectory import replay
+
+        result = replay(item.trajectory, self.tool())
+        if not result:
+            return f"replay failed at token {result.position}: {result.reason} (expected {result.expected!r}, found {result.found!r})"
+        if not self.check(item.problem, item.trajectory.output):
+            return f"output {item.trajectory.output[:80]!r} does not answer the problem (answer {item.answer[:80]!r})"
+        return None

@@ -1,0 +1,134 @@
+"""Logical graph: evaluate a random Boolean DAG written as Python code, with search memory (paper 3.4, D.3).
+
+A graph of n nodes has 3 inputs (``vXXXX = True``) and n - 3 internal nodes, each AND/OR over two
+earlier variables or a single earlier variable, each operand possibly negated; the last node added is
+the output, printed by the prompt's last line ``print(vXXXX)``. Names are distinct ``v1000..v9999``: a
+fixed width [INF] so that searching ``v1234 =`` can never match ``v12345``.
+
+Trajectory (a DFS whose stack lives in memory) [INF, following D.3's description]:
+- ``[COMMAND]find[VALUE]vX =[/COMMAND]`` returns vX's definition and, once resolved, its value line
+  ``vX = True``; the last line tells whether vX is resolved.
+- Descending from the current node p (current expression E) into an unresolved child c writes the
+  stack line ``c <- p: E``; a resolved child is substituted and the line ``p: E'`` written.
+- When p's expression has no variables left it is evaluated and ``p = True|False`` written; then
+  ``find`` ``p <-`` returns p's parent and the expression to resume, or nothing at the root, after which
+  the answer follows ``[ANS]``. The answer is the last line generated.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import io
+import re
+
+from .. import vocab as V
+from ..tools import SearchMemory
+from ..trajectory import Recorder
+from .base import Task
+
+VAR_RE = re.compile(r"v\d{4}")
+
+
+def random_graph(rng, n: int, num_inputs: int = 3, p_binary: float = 0.7) -> list[tuple[str, str]]:
+    """(name, expression) per node in creation order; inputs have expression ``True``/``False``."""
+    names = rng.sample(range(1000, 10000), n)
+    nodes = []
+    for i, num in enumerate(names):
+        name = f"v{num}"
+        if i < num_inputs:
+            expr = rng.choice(["True", "False"])
+        else:
+            arity = 2 if (i >= 2 and rng.random() < p_binary) else 1
+            ops = [f"{'not ' if rng.random() < 0.5 else ''}{nodes[j][0]}" for j in rng.sample(range(i), arity)]
+            expr = f" {rng.choice(['and', 'or'])} ".join(ops)
+        nodes.append((name, expr))
+    return nodes
+
+
+def graph_code(nodes) -> str:
+    return "".join(f"{name} = {expr}\n" for name, expr in nodes) + f"print({nodes[-1][0]})\n"
+
+
+def run_code(code: str) -> str:
+    """The oracle: Python's own evaluation of the program."""
+    buf = io.StringIO()
+    with contextlib.redirect_stdout(buf):
+        exec(compile(code, "<graph>", "exec"), {"__builtins__": {"print": print}})
+    return buf.getvalue().strip()
+
+
+def _eval_literal(expr: str) -> str:
+    # expr holds only True/False/not/and/or here
+    assert VAR_RE.search(expr) is None, expr
+    return str(eval(expr, {"__builtins__": {}}))
+
+
+def dfs_trajectory(nodes):
+    code = graph_code(nodes)
+    rec = Recorder(SearchMemory(), code)
+
+    def lookup(v: str) -> tuple[str | None, str]:
+        last = rec.text_command(f"find{V.VALUE}{v} =").split("\n")[-1]
+        rhs = last.split(" = ", 1)[1]
+        return (rhs, "") if rhs in ("True", "False") else (None, rhs)
+
+    cur = nodes[-1][0]
+    value, expr = lookup(cur)
+    if value is None:
+        while True:
+            m = VAR_RE.search(expr)
+            if m:
+                child = m.group(0)
+                cval, cexpr = lookup(child)
+                if cval is not None:
+                    expr = expr.replace(child, cval, 1)
+                    rec.emit(f"{cur}: {expr}\n")
+                else:
+                    rec.emit(f"{child} <- {cur}: {expr}\n")
+                    cur, expr = child, cexpr
+                continue
+            value = _eval_literal(expr)
+            rec.emit(f"{cur} = {value}\n")
+            parent = rec.text_command(f"find{V.VALUE}{cur} <-")
+            if not parent:
+                break
+            _, rest = parent.split(" <- ", 1)
+            p, pexpr = rest.split(": ", 1)
+            expr = pexpr.replace(cur, value, 1)
+            rec.emit(f"{p}: {expr}\n")
+            cur = p
+    rec.emit(V.ANS + value)
+    return rec.traj
+
+
+class LogicalGraph(Task):
+    """Boolean DAG evaluation with search memory; size n = number of nodes (3 of them inputs)."""
+
+    name = "logical_graph"
+    variants = ("tool",)
+    size_unit = "nodes"
+    min_n = 4
+    max_n = 9000
+
+    def tool(self):
+        return SearchMemory()
+
+    def sample(self, rng, n, train):
+        k = rng.randint(self.min_n, n) if train else n
+        return {"nodes": [list(x) for x in random_graph(rng, k)]}
+
+    def size(self, p):
+        return len(p["nodes"])
+
+    def prompt(self, p):
+        return graph_code(p["nodes"])
+
+    def solve(self, p):
+        return run_code(graph_code(p["nodes"]))
+
+    def check(self, p, output):
+        lines = output.strip().split("\n")
+        return lines[-1].strip() == self.solve(p)
+
+    def trajectory(self, p):
+        return dfs_trajectory([tuple(x) for x in p["nodes"]])

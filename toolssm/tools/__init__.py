@@ -1,0 +1,18 @@
+"""Memory tools: pointer memory, search memory, a single-turn calculator, and no tool."""
+
+from .base import NoTool, Tool
+from .calculator import Calculator
+from .pointer import PointerMemory
+from .search import SearchMemory
+
+TOOLS = {"pointer": PointerMemory, "search": SearchMemory, "calculator": Calculator, "none": NoTool}
+
+
+def make_tool(name: str, **kwargs) -> Tool:
+    """Build a tool by name (``pointer`` takes ``num_pointers``)."""
+    if name not in TOOLS:
+        raise ValueError(f"unknown tool {name!r}; choose from {sorted(TOOLS)}")
+    return TOOLS[name](**kwargs)
+
+
+__all__ = ["Tool", "NoTool", "PointerMemory", "SearchMemory", "Calculator", "TOOLS", "make_tool"]
