@@ -16,3 +16,8 @@ __all__ = [
     "Tool", "NoTool", "PointerMemory", "SearchMemory", "Calculator", "make_tool",
     "Trajectory", "Recorder", "ReplayResult", "render", "replay", "parse",
 ]
+
+from .generation import ToolGenerationResult, generate_with_tools  # noqa: E402
+from .modeling import ToolMamba2ForCausalLM, ToolMambaForCausalLM, ToolRNNForCausalLM  # noqa: E402
+
+__all__ += ["generate_with_tools", "ToolGenerationResult", "ToolMambaForCausalLM", "ToolMamba2ForCausalLM", "ToolRNNForCausalLM"]

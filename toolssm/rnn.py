@@ -2,7 +2,7 @@
 
 ``ToolSSMRNNConfig`` / ``ToolSSMRNNForCausalLM`` follow the transformers conventions: a
 ``PreTrainedConfig`` subclass, ``save_pretrained``/``from_pretrained``, ``AutoModelForCausalLM``
-registration, and a recurrent cache (``past_key_values`` holds the (h, c) state) so the same training
+registration, and a recurrent cache (``cache`` holds the (h, c) state) so the same training
 script, tool loop and evaluation serve every architecture.
 """
 
@@ -42,7 +42,7 @@ class ToolSSMRNNConfig(PreTrainedConfig):
 
 
 class ToolSSMRNNForCausalLM(PreTrainedModel, GenerationMixin):
-    """Embedding -> stacked LSTM/GRU -> linear head. ``past_key_values`` is the recurrent state."""
+    """Embedding -> stacked LSTM/GRU -> LayerNorm -> linear head. ``cache`` is the recurrent state."""
 
     config_class = ToolSSMRNNConfig
     base_model_prefix = "rnn"
@@ -70,22 +70,22 @@ class ToolSSMRNNForCausalLM(PreTrainedModel, GenerationMixin):
     def get_output_embeddings(self):
         return self.lm_head
 
-    def forward(self, input_ids=None, attention_mask=None, labels=None, past_key_values=None, use_cache=None, **kwargs):
+    def forward(self, input_ids=None, attention_mask=None, labels=None, cache=None, use_cache=None, **kwargs):
+        # attention_mask is accepted for API compatibility; the tool loop and training never pad on the left.
         x = self.embed(input_ids)  # (B, T, H)
-        state = past_key_values
-        y, new_state = self.rnn(x, state)
+        y, new_state = self.rnn(x, cache)
         logits = self.lm_head(self.norm(y)).float()  # (B, T, V)
         loss = None
         if labels is not None:
             loss = nn.functional.cross_entropy(
                 logits[:, :-1].reshape(-1, logits.size(-1)), labels[:, 1:].reshape(-1), ignore_index=-100
             )
-        return CausalLMOutputWithPast(loss=loss, logits=logits, past_key_values=new_state if use_cache is not False else None)
+        return CausalLMOutputWithPast(loss=loss, logits=logits, cache=new_state if use_cache else None)
 
-    def prepare_inputs_for_generation(self, input_ids, past_key_values=None, **kwargs):
-        if past_key_values is not None:
+    def prepare_inputs_for_generation(self, input_ids, cache=None, **kwargs):
+        if cache is not None:
             input_ids = input_ids[:, -1:]
-        return {"input_ids": input_ids, "past_key_values": past_key_values, "use_cache": True}
+        return {"input_ids": input_ids, "cache": cache, "use_cache": True}
 
     def _init_weights(self, module):
         if isinstance(module, (nn.Linear, nn.Embedding)):

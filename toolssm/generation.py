@@ -1,0 +1,191 @@
+"""The tool loop: batched decoding where tools answer inside the model's recurrent cache.
+
+Every step feeds exactly one token per row through the cache, in one forward for the whole batch:
+a row's next token is the next prompt token, else the next forced token (a tool's observation), else a
+token sampled from the model. When a sampled token completes a command, the row's tool answers and its
+observation is queued as forced tokens. Because all rows advance one token per step, the rows of a
+batch always have equal lengths: no padding, no attention masks, no position bookkeeping, and the
+same loop drives Mamba, Mamba2, Transformers and LSTM/GRU. The past is never re-encoded, and Mamba-1
+only ever sees one token at a time after its first chunk (transformers 5.24 restarts Mamba-1's SSM
+state when a multi-token chunk enters a non-empty cache; see docs/DESIGN.md).
+"""
+
+from __future__ import annotations
+
+from collections import deque
+from dataclasses import dataclass, field
+
+import torch
+
+from . import vocab as V
+from .tokenizer import encode, split_tokens
+from .tools import Tool
+
+_EOS_ID = V.TOKEN_TO_ID[V.EOS]
+_PAD_ID = V.TOKEN_TO_ID[V.PAD]
+
+
+@dataclass
+class ToolGenerationResult:
+    """One row's result. ``ids`` holds prompt + generated ids; the per-token lists cover generated ids."""
+
+    prompt: str
+    ids: list[int]
+    prompt_len: int
+    forced: list[bool] = field(default_factory=list)  # tool-given (True) or sampled (False)
+    roles: list[str] = field(default_factory=list)  # thought / command / observation / output
+    finished: bool = False  # emitted [EOS]
+    truncated: bool = False  # stopped by the token budget
+    num_commands: int = 0
+    num_tool_errors: int = 0
+    logits: torch.Tensor | None = None  # (len(ids), vocab): logits at every position, if requested
+
+    @property
+    def generated_ids(self) -> list[int]:
+        return self.ids[self.prompt_len :]
+
+    @property
+    def text(self) -> str:
+        """The generated text (prompt excluded), special tokens spelled out."""
+        return "".join(V.VOCAB[i] for i in self.generated_ids)
+
+    @property
+    def output(self) -> str:
+        """The output stream: tokens after the first sampled ``[ANS]``, without ``[EOS]``."""
+        out, seen = [], False
+        for i, f, r in zip(self.generated_ids, self.forced, self.roles):
+            if not seen:
+                seen = (not f) and i == V.TOKEN_TO_ID[V.ANS]
+                continue
+            if r == "output" and i != _EOS_ID:
+                out.append(V.VOCAB[i])
+        return "".join(out)
+
+    @property
+    def num_generated(self) -> int:
+        return len(self.forced) - sum(self.forced)
+
+    @property
+    def num_forced(self) -> int:
+        return sum(self.forced)
+
+
+def _forward(model, ids: torch.Tensor, cache):
+    # transformers >= 5.24 names the cache ``cache`` for every model (past_key_values is deprecated)
+    out = model(input_ids=ids, cache=cache, use_cache=True)
+    return out.logits, out.cache
+
+
+@torch.no_grad()
+def generate_with_tools(
+    model,
+    prompts: list[str],
+    tools: list[Tool | None],
+    max_new_tokens: int | list[int] = 4096,
+    do_sample: bool = False,
+    temperature: float = 1.0,
+    top_k: int | None = None,
+    generator: torch.Generator | None = None,
+    return_logits: bool = False,
+    progress: bool = False,
+) -> list[ToolGenerationResult]:
+    """Decode a batch of prompts, each row talking to its own tool (``None``: no tool).
+
+    ``max_new_tokens`` bounds every row's generated + forced tokens (one value or one per row).
+    Greedy by default; ``do_sample`` samples with ``temperature`` and optional ``top_k``.
+    """
+    if len(prompts) != len(tools):
+        raise ValueError(f"need one tool per prompt: {len(prompts)} prompts, {len(tools)} tools")
+    if not prompts:
+        return []
+    budgets = [max_new_tokens] * len(prompts) if isinstance(max_new_tokens, int) else list(max_new_tokens)
+    if len(budgets) != len(prompts) or min(budgets) < 0:
+        raise ValueError("max_new_tokens must be a non-negative int or one per prompt")
+    if do_sample and temperature <= 0:
+        raise ValueError("temperature must be > 0 when sampling")
+    device = next(model.parameters()).device
+    n_vocab = len(V.VOCAB)  # a model with a padded vocabulary can never emit ids outside the tokenizer's
+
+    prompt_ids = [encode(p) for p in prompts]
+    if min(len(p) for p in prompt_ids) == 0:
+        raise ValueError("every prompt must be non-empty")
+    rows = [ToolGenerationResult(p, list(ids), len(ids)) for p, ids in zip(prompts, prompt_ids)]
+    for tool, p in zip(tools, prompts):
+        if tool is not None:
+            tool.reset(split_tokens(p))
+    queues: list[deque[int]] = [deque() for _ in prompts]
+    done = [b == 0 for b in budgets]
+    B = len(prompts)
+
+    # Prefill the prefix every row shares in length: one chunk into an empty cache (exact for every model).
+    L0 = min(len(p) for p in prompt_ids)
+    first = torch.tensor([p[:L0] for p in prompt_ids], device=device)
+    logits, cache = _forward(model, first, None)  # (B, L0, V)
+    step_logits = [logits[:, t].float().cpu() for t in range(L0)] if return_logits else None
+    last = logits[:, -1, :n_vocab]
+    pos = [L0] * B
+
+    bar = None
+    if progress:
+        from tqdm.auto import tqdm
+
+        bar = tqdm(desc="tool loop", unit="tok")
+    while True:
+        # Sample for every row at once on the device; rows that don't need a sample ignore theirs.
+        if do_sample:
+            scores = last.float() / temperature
+            if top_k:
+                kth = torch.topk(scores, min(top_k, n_vocab), dim=-1).values[:, -1:]
+                scores = scores.masked_fill(scores < kth, float("-inf"))
+            sampled = torch.multinomial(torch.softmax(scores, -1), 1, generator=generator).squeeze(-1)
+        else:
+            sampled = last.argmax(-1)
+        sampled = sampled.tolist()
+        nxt = [_PAD_ID] * B
+        for b, row in enumerate(rows):
+            if pos[b] < row.prompt_len:  # still reading this row's prompt
+                nxt[b] = row.ids[pos[b]]
+                continue
+            if done[b]:
+                continue
+            tool = tools[b]
+            if queues[b]:
+                tok = queues[b].popleft()
+                row.forced.append(True)
+                row.roles.append("observation")
+            else:
+                tok = sampled[b]
+                row.forced.append(False)
+                if tool is None:
+                    role = "output" if tok == _EOS_ID else "thought"
+                else:
+                    role, obs = tool.observe(V.VOCAB[tok])
+                    queues[b].extend(V.TOKEN_TO_ID[t] for t in obs)
+                row.roles.append(role)
+                if tok == _EOS_ID:
+                    row.finished = done[b] = True
+            row.ids.append(tok)
+            nxt[b] = tok
+            if not done[b] and len(row.ids) - row.prompt_len >= budgets[b]:
+                row.truncated = done[b] = True
+        for b in range(B):
+            pos[b] += 1
+        if bar is not None:
+            bar.update(1)
+        if all(done[b] and pos[b] >= rows[b].prompt_len for b in range(B)):
+            break
+        logits, cache = _forward(model, torch.tensor(nxt, device=device)[:, None], cache)
+        last = logits[:, -1, :n_vocab]
+        if return_logits:
+            step_logits.append(logits[:, -1].float().cpu())
+    if bar is not None:
+        bar.close()
+
+    for b, row in enumerate(rows):
+        if tools[b] is not None:
+            row.num_commands = tools[b].num_commands
+            row.num_tool_errors = tools[b].num_errors
+        if return_logits:
+            # row.logits[t] (from position t) predicts ids[t + 1]
+            row.logits = torch.stack([s[b] for s in step_logits[: len(row.ids) - 1]])
+    return rows

@@ -1,0 +1,99 @@
+"""``ToolMambaForCausalLM``: the Hugging Face Mamba model plus a tool loop, with no extra weights.
+
+The classes subclass the stock transformers models and add behaviour only, so a toolssm checkpoint
+is a plain Mamba checkpoint (``MambaForCausalLM.from_pretrained`` loads it). ``from_pretrained`` here
+also loads the tokenizer saved beside the weights and reads the task's tool from the generation config
+(``generation_config.toolssm``), so ``model.generate_with_tools(prompts)`` needs nothing else.
+
+Importing toolssm registers these classes with ``AutoModelForCausalLM`` for Mamba/Mamba2 configs
+(they are drop-in subclasses), and the LSTM/GRU baselines under their own ``toolssm_rnn`` type.
+"""
+
+from __future__ import annotations
+
+import os
+
+from transformers import (
+    AutoModelForCausalLM,
+    AutoTokenizer,
+    GenerationConfig,
+    Mamba2Config,
+    Mamba2ForCausalLM,
+    MambaConfig,
+    MambaForCausalLM,
+)
+
+from .generation import ToolGenerationResult, generate_with_tools
+from .rnn import ToolSSMRNNForCausalLM
+from .tools import Tool, make_tool
+
+
+def tool_spec_from_task(task) -> dict:
+    """What a checkpoint records about its task's tool: enough to rebuild it at inference."""
+    spec = {"task": task.name, "variant": task.variant}
+    if hasattr(task, "k"):
+        spec["k"] = task.k
+    return spec
+
+
+class ToolCallingMixin:
+    """Adds ``generate_with_tools`` and tokenizer/tool loading to a causal LM class."""
+
+    tokenizer = None
+
+    @classmethod
+    def from_pretrained(cls, pretrained_model_name_or_path, *args, **kwargs):
+        model = super().from_pretrained(pretrained_model_name_or_path, *args, **kwargs)
+        path = str(pretrained_model_name_or_path)
+        if not os.path.isdir(path) or os.path.exists(os.path.join(path, "tokenizer.json")):
+            try:
+                model.tokenizer = AutoTokenizer.from_pretrained(pretrained_model_name_or_path)
+            except (OSError, ValueError):
+                model.tokenizer = None
+        return model
+
+    @property
+    def tool_spec(self) -> dict | None:
+        """The task/tool this checkpoint was trained with (``generation_config.toolssm``), if recorded."""
+        gc = getattr(self, "generation_config", None)
+        return getattr(gc, "toolssm", None) if gc is not None else None
+
+    def set_tool_spec(self, spec: dict) -> None:
+        if self.generation_config is None:
+            self.generation_config = GenerationConfig()
+        self.generation_config.toolssm = dict(spec)
+
+    def make_tool(self) -> Tool | None:
+        """A fresh instance of this checkpoint's inference tool."""
+        spec = self.tool_spec
+        if not spec:
+            return None
+        if "task" in spec:
+            from .tasks import get_task
+
+            kw = {"k": spec["k"]} if "k" in spec else {}
+            return get_task(spec["task"], spec.get("variant"), **kw).inference_tool()
+        return make_tool(spec["tool"], **spec.get("tool_kwargs", {}))
+
+    def generate_with_tools(self, prompts: list[str], tools: list[Tool | None] | None = None, **kwargs) -> list[ToolGenerationResult]:
+        """Run the tool loop (see :func:`toolssm.generation.generate_with_tools`); ``tools`` defaults to one
+        fresh instance of the checkpoint's tool per prompt."""
+        if tools is None:
+            tools = [self.make_tool() for _ in prompts]
+        return generate_with_tools(self, prompts, tools, **kwargs)
+
+
+class ToolMambaForCausalLM(ToolCallingMixin, MambaForCausalLM):
+    """Mamba-1 (the paper's architecture) with a tool loop."""
+
+
+class ToolMamba2ForCausalLM(ToolCallingMixin, Mamba2ForCausalLM):
+    """Mamba2 with a tool loop."""
+
+
+class ToolRNNForCausalLM(ToolCallingMixin, ToolSSMRNNForCausalLM):
+    """LSTM/GRU baseline with a tool loop."""
+
+
+AutoModelForCausalLM.register(MambaConfig, ToolMambaForCausalLM, exist_ok=True)
+AutoModelForCausalLM.register(Mamba2Config, ToolMamba2ForCausalLM, exist_ok=True)
