@@ -1,0 +1,76 @@
+import subprocess
+import sys
+
+import pytest
+import yaml
+from datasets import load_dataset
+
+from toolssm.data import BuildSpec, build_config, task_for_config
+from toolssm.trajectory import Trajectory
+
+ROOT = __file__.rsplit("/tests/", 1)[0]
+
+
+@pytest.fixture(scope="module")
+def built(tmp_path_factory):
+    out = tmp_path_factory.mktemp("ds")
+    build_config(BuildSpec("multiplication", "n_x_2", seed=3, train_rows=40, validation_rows=10, test_rows=4, train_max_n=4, test_lengths=[4, 30]), str(out), num_proc=1, progress=False)
+    build_config(BuildSpec("multiplication", "n_x_1", seed=3, train_rows=20, validation_rows=5, test_rows=3, train_max_n=3, test_lengths=[12]), str(out), num_proc=2, progress=False)
+    return out
+
+
+def test_folder_loads_offline_with_load_dataset(built):
+    for config, splits in [("n_x_2", ["train", "validation", "test_4", "test_30"]), ("n_x_1", ["train", "validation", "test_12"])]:
+        for split in splits:
+            ds = load_dataset(str(built), config, split=split)
+            assert len(ds) > 0
+            assert {"prompt", "answer", "n", "trajectory", "task", "variant", "seed", "index", "version"} <= set(ds.column_names)
+    assert load_dataset(str(built), split="test_30")[0]["n"] == 30  # n_x_2 is the default config
+
+
+def test_every_row_is_verified_and_rebuildable(built):
+    task = task_for_config("multiplication", "n_x_2")
+    ds = load_dataset(str(built), "n_x_2", split="test_30")
+    for row in ds:
+        traj = Trajectory.from_rows(row["prompt"], row["trajectory"])
+        a, b = row["prompt"].rstrip("=").split("×")
+        assert row["answer"] == str(int(a) * int(b)) == traj.output
+        again = task.make_item(row["seed"], row["split"], row["index"], row["n"], train=False)
+        assert again.trajectory == traj
+
+
+def test_splits_never_share_prompts(built):
+    prompts = {s: set(load_dataset(str(built), "n_x_2", split=s)["prompt"]) for s in ["train", "validation", "test_4"]}
+    assert not (prompts["train"] & prompts["validation"]) and not (prompts["train"] & prompts["test_4"])
+    assert not (prompts["validation"] & prompts["test_4"])
+
+
+def test_card_has_configs_yaml_and_regeneration_commands(built):
+    text = (built / "README.md").read_text()
+    meta = yaml.safe_load(text.split("---")[1])
+    names = {c["config_name"] for c in meta["configs"]}
+    assert names == {"n_x_1", "n_x_2"}
+    assert "python dataset_builders/build.py multiplication --config n_x_2" in text
+    assert "## Schema" in text and "## Example" in text and "[INF]" in text
+
+
+@pytest.mark.parametrize("args,msg", [
+    (["nope", "--out", "x"], "invalid choice"),
+    (["addition", "--out", "x", "--config", "sideways"], "no config"),
+    (["addition", "--out", "x", "--test-lengths", "5,abc"], "comma-separated"),
+    (["hanoi", "--out", "x", "--test-lengths", "40"], "size n must be"),
+    (["addition", "--out", "x", "--train-rows", "-3"], "non-negative"),
+])
+def test_cli_rejects_bad_arguments_before_any_work(tmp_path, args, msg):
+    args = [a if a != "x" else str(tmp_path / "never") for a in args]
+    r = subprocess.run([sys.executable, f"{ROOT}/dataset_builders/build.py", *args], capture_output=True, text=True)
+    assert r.returncode == 2 and msg in r.stderr
+    assert not (tmp_path / "never").exists()
+
+
+def test_cli_builds_a_small_dataset(tmp_path):
+    r = subprocess.run([sys.executable, f"{ROOT}/dataset_builders/build.py", "logical_graph", "--out", str(tmp_path), "--train-rows", "8",
+                        "--validation-rows", "2", "--test-rows", "2", "--test-lengths", "10,40", "--num-proc", "1", "--quiet"], capture_output=True, text=True)
+    assert r.returncode == 0, r.stderr
+    ds = load_dataset(str(tmp_path), "default", split="test_40")
+    assert len(ds) == 2 and all(row["n"] == 40 for row in ds)

@@ -1,0 +1,300 @@
+"""Build, write and read trace datasets laid out as Hugging Face Hub dataset repositories.
+
+A dataset folder holds one sub-folder per config with a parquet file per split (``train``,
+``validation``, and one ``test_<n>`` split per test length) and a README.md card whose YAML
+``configs:`` block lets ``datasets.load_dataset(FOLDER, CONFIG, split=...)`` read it offline (and
+``load_dataset("toolssm/<task>")`` once pushed). Every row written has replayed exactly against its tool
+and its output matched the independent oracle; the builder refuses to write anything else.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import time
+from dataclasses import asdict, dataclass, field
+from multiprocessing import get_context
+
+from .tasks import DATA_VERSION, get_task
+
+#: the configs of each task: config name -> (variant, task kwargs)
+CONFIGS: dict[str, dict[str, tuple[str, dict]]] = {
+    "addition": {v: (v, {}) for v in ("tool", "direct", "reversed", "no_tool", "calculator")},
+    "multiplication": {f"n_x_{k}": ("tool", {"k": k}) for k in range(1, 9)},
+    "hanoi": {"iterative": ("iterative", {}), "recursive": ("recursive", {})},
+    "logical_graph": {"default": ("tool", {})},
+}
+DEFAULT_CONFIG = {"addition": "tool", "multiplication": "n_x_2", "hanoi": "iterative", "logical_graph": "default"}
+#: the paper's training maxima and our default test lengths (see docs/FORMATS.md for the choices)
+DEFAULT_TRAIN_MAX = {"addition": 5, "multiplication": 10, "hanoi": 8, "logical_graph": 10}
+DEFAULT_TEST_LENGTHS = {
+    "addition": [5, 10, 20, 50, 100, 200, 500, 1000],
+    "multiplication": [10, 20, 50, 100, 200, 500, 1000],
+    "hanoi": [8, 9, 10],
+    "logical_graph": [10, 20, 50, 100, 200, 500, 1000],
+}
+
+
+def task_for_config(task: str, config: str):
+    if task not in CONFIGS:
+        raise ValueError(f"unknown task {task!r}; choose from {sorted(CONFIGS)}")
+    if config not in CONFIGS[task]:
+        raise ValueError(f"task {task!r} has no config {config!r}; choose from {sorted(CONFIGS[task])}")
+    variant, kw = CONFIGS[task][config]
+    return get_task(task, variant, **kw)
+
+
+@dataclass
+class BuildSpec:
+    """Everything that determines a built config (stored in the card so it can be regenerated)."""
+
+    task: str
+    config: str
+    seed: int = 0
+    train_rows: int = 10000
+    validation_rows: int = 200
+    test_rows: int = 100
+    train_max_n: int = 5
+    test_lengths: list[int] = field(default_factory=list)
+
+    def validate(self) -> None:
+        task = task_for_config(self.task, self.config)
+        for name in ("train_rows", "validation_rows", "test_rows"):
+            if not isinstance(getattr(self, name), int) or getattr(self, name) < 0:
+                raise ValueError(f"{name} must be a non-negative integer, got {getattr(self, name)!r}")
+        task.validate_n(self.train_max_n)
+        for n in self.test_lengths:
+            task.validate_n(n)
+        if len(set(self.test_lengths)) != len(self.test_lengths):
+            raise ValueError(f"test lengths must be distinct, got {self.test_lengths}")
+
+    def splits(self) -> list[tuple[str, int, int, bool]]:
+        """(split name, rows, n, train-distribution?) in generation order."""
+        out = [("train", self.train_rows, self.train_max_n, True), ("validation", self.validation_rows, self.train_max_n, True)]
+        out += [(f"test_{n}", self.test_rows, n, False) for n in self.test_lengths]
+        return [s for s in out if s[1] > 0]
+
+
+def _make_rows(args) -> list[dict | str]:
+    task_name, config, seed, split, n, train, indices = args
+    task = task_for_config(task_name, config)
+    out = []
+    for i in indices:
+        item = task.make_item(seed, split, i, n, train)
+        err = task.verify(item)
+        if err is not None:  # never written; reported by the builder
+            out.append(f"{split}[{i}]: {err}")
+            continue
+        row = item.to_row(seed, split, i)
+        row["config"] = config
+        out.append(row)
+    return out
+
+
+def generate_split(spec: BuildSpec, split: str, rows: int, n: int, train: bool, seen: set[str], pool=None, progress: bool = True) -> list[dict]:
+    """``rows`` verified rows for one split; prompts in ``seen`` (earlier splits) are skipped and replaced.
+    ``pool`` (a multiprocessing pool) spreads the work over processes."""
+    from tqdm.auto import tqdm
+
+    out: list[dict] = []
+    next_index = 0
+    num_proc = pool._processes if pool else 1
+    chunk = max(1, min(64, rows // max(1, 4 * num_proc) or 1))
+    bar = tqdm(total=rows, desc=f"{spec.task}/{spec.config}/{split}", disable=not progress, unit="row")
+    try:
+        while len(out) < rows:
+            need = rows - len(out)
+            jobs = []
+            for _ in range(max(1, min(num_proc * 4, (need + chunk - 1) // chunk))):
+                jobs.append((spec.task, spec.config, spec.seed, split, n, train, list(range(next_index, next_index + chunk))))
+                next_index += chunk
+            results = pool.imap(_make_rows, jobs) if pool else map(_make_rows, jobs)
+            for batch in results:
+                for row in batch:
+                    if isinstance(row, str):
+                        raise RuntimeError(f"a generated trajectory failed verification, nothing written: {row}")
+                    if len(out) < rows and row["prompt"] not in seen:
+                        seen.add(row["prompt"])
+                        out.append(row)
+                        bar.update(1)
+            if next_index > 50 * rows + 1000:
+                raise RuntimeError(f"could not find {rows} distinct problems for {split} at n={n}; ask for fewer rows")
+    finally:
+        bar.close()
+    return out
+
+
+def build_config(spec: BuildSpec, out_dir: str, num_proc: int = 1, progress: bool = True) -> dict:
+    """Generate every split of one config into ``out_dir/<config>/`` and (re)write the card. Returns stats."""
+    spec.validate()
+    if not progress:
+        import datasets
+
+        datasets.disable_progress_bars()
+    cfg_dir = os.path.join(out_dir, spec.config)
+    os.makedirs(cfg_dir, exist_ok=True)
+    for f in os.listdir(cfg_dir):  # a rebuilt config replaces the old one entirely
+        if f.endswith(".parquet"):
+            os.remove(os.path.join(cfg_dir, f))
+    seen: set[str] = set()
+    stats = {"spec": asdict(spec), "version": DATA_VERSION, "splits": {}}
+    pool = get_context("spawn").Pool(num_proc) if num_proc > 1 else None
+    try:
+        for split, rows, n, train in spec.splits():
+            _write_split(spec, cfg_dir, split, rows, n, train, seen, pool, progress, stats)
+    finally:
+        if pool:
+            pool.close()
+            pool.join()
+    with open(os.path.join(cfg_dir, "build.json"), "w") as f:
+        json.dump(stats, f, indent=1)
+    write_card(out_dir, spec.task)
+    return stats
+
+
+def _write_split(spec, cfg_dir, split, rows, n, train, seen, pool, progress, stats) -> None:
+    from datasets import Dataset
+
+    t0 = time.time()
+    data = generate_split(spec, split, rows, n, train, seen, pool, progress)
+    Dataset.from_list(data).to_parquet(os.path.join(cfg_dir, f"{split}-00000-of-00001.parquet"))
+    toks = [r["num_tokens"] for r in data]
+    stats["splits"][split] = {
+        "rows": len(data), "n": n, "seconds": round(time.time() - t0, 2),
+        "mean_tokens": round(sum(toks) / len(toks), 1), "max_tokens": max(toks),
+    }
+
+
+def _example(cfg_dir: str) -> str:
+    from datasets import load_dataset
+
+    files = sorted(p for p in os.listdir(cfg_dir) if p.endswith(".parquet"))
+    split_file = next((p for p in files if p.startswith("validation")), files[0])
+    ds = load_dataset("parquet", data_files=os.path.join(cfg_dir, split_file), split="train")
+    row = min(ds, key=lambda r: r["num_tokens"])
+    row = dict(row)
+    if len(row["trajectory"]) > 24:
+        row["trajectory"] = row["trajectory"][:24] + [{"role": "...", "content": f"({len(row['trajectory']) - 24} more segments)"}]
+    return json.dumps(row, indent=1, ensure_ascii=False)
+
+
+def write_card(out_dir: str, task: str) -> str:
+    """(Re)write README.md for every config built in ``out_dir`` so far."""
+    import inspect
+
+    built = []
+    for config in sorted(os.listdir(out_dir)):
+        p = os.path.join(out_dir, config, "build.json")
+        if os.path.exists(p):
+            with open(p) as f:
+                built.append((config, json.load(f)))
+    if not built:
+        raise ValueError(f"no built config in {out_dir}")
+    default = DEFAULT_CONFIG[task] if any(c == DEFAULT_CONFIG[task] for c, _ in built) else built[0][0]
+    yaml = ["---", "license: apache-2.0", "task_categories:", "- text-generation", "tags:", "- tool-use", "- length-generalization",
+            "- state-space-models", "- synthetic", "configs:"]
+    for config, st in built:
+        yaml.append(f"- config_name: {config}")
+        yaml.append("  data_files:")
+        for split in st["splits"]:
+            yaml += [f"  - split: {split}", f"    path: {config}/{split}-*.parquet"]
+        if config == default:
+            yaml.append("  default: true")
+    yaml.append("---")
+    t = task_for_config(task, built[0][0])
+    module_doc = inspect.getmodule(type(t)).__doc__.strip()
+    lines = yaml + [
+        f"# toolssm/{task}",
+        "",
+        f"Tool-use trajectories for the **{task}** task of *To Infinity and Beyond: Tool-Use Unlocks Length "
+        "Generalization in State Space Models* (Malach et al., 2025), generated by "
+        "[toolssm](https://github.com/toolssm/toolssm). Training and validation rows are at training sizes; "
+        f"`test_<n>` splits hold problems of exactly size n ({t.size_unit}) to measure length generalization.",
+        "",
+        "Every row was replayed against its tool (each observation equals the tool's answer) and its output "
+        "matched an independent oracle before it was written.",
+        "",
+        "```python",
+        "from datasets import load_dataset",
+        f'ds = load_dataset("toolssm/{task}", "{default}", split="train")  # or a local folder path',
+        "```",
+        "",
+        "## Configs, splits and sizes",
+        "",
+        "| config | split | rows | n | mean tokens | max tokens |",
+        "|---|---|---|---|---|---|",
+    ]
+    for config, st in built:
+        for split, s in st["splits"].items():
+            lines.append(f"| {config} | {split} | {s['rows']} | {'1..' if split in ('train', 'validation') else ''}{s['n']} | {s['mean_tokens']} | {s['max_tokens']} |")
+    lines += [
+        "",
+        "## Schema",
+        "",
+        "| column | type | meaning |",
+        "|---|---|---|",
+        "| `prompt` | string | the problem as the model sees it |",
+        "| `answer` | string | the true answer (independent oracle) |",
+        f"| `n` | int | problem size ({t.size_unit}) |",
+        "| `trajectory` | list of {role, content} | roles `thought`, `command`, `observation`, `output`; special tokens keep their bracket spelling |",
+        "| `num_tokens` | int | tokens of prompt + trajectory + `[EOS]` |",
+        "| `task`, `variant`, `config` | string | what generated the row |",
+        "| `seed`, `split`, `index`, `version` | provenance | `get_task(...).make_item(seed, split, index, n, train)` rebuilds the row |",
+        "",
+        "Training masks the prompt and the observations (labels -100); thoughts, commands, outputs and `[EOS]` "
+        "are trained (`toolssm.render`).",
+        "",
+        "## Generation parameters and how to regenerate",
+        "",
+    ]
+    for config, st in built:
+        s = st["spec"]
+        lines += [
+            f"- `{config}`: seed {s['seed']}, train/validation sizes 1..{s['train_max_n']}, test lengths {s['test_lengths']}, data version {st['version']}:",
+            f"  `python dataset_builders/build.py {task} --config {config} --out FOLDER --seed {s['seed']} --train-rows {s['train_rows']} "
+            f"--validation-rows {s['validation_rows']} --test-rows {s['test_rows']} --train-max-n {s['train_max_n']} "
+            f"--test-lengths {','.join(map(str, s['test_lengths'])) or 'none'}`",
+        ]
+    lines += [
+        "",
+        "Validation and test rows never repeat a training prompt (duplicates are skipped and the next index taken; "
+        "the stored `index` says which).",
+        "",
+        "## Format decisions",
+        "",
+        "The paper leaves several surface details open; toolssm's choices (marked [INF]) are:",
+        "",
+        module_doc,
+        "",
+        "## Example",
+        "",
+        "```json",
+        _example(os.path.join(out_dir, built[0][0])),
+        "```",
+        "",
+        "## Citation",
+        "",
+        "```bibtex",
+        "@article{malach2025infinity,",
+        "  title={To Infinity and Beyond: Tool-Use Unlocks Length Generalization in State Space Models},",
+        "  author={Malach, Eran and Saremi, Omid and Williamson, Sinead and Bradley, Arwen and Lotfi, Aryo and Abbe, Emmanuel and Susskind, Josh and Littwin, Etai},",
+        "  journal={arXiv preprint arXiv:2510.14826},",
+        "  year={2025}",
+        "}",
+        "```",
+        "",
+    ]
+    text = "\n".join(lines)
+    with open(os.path.join(out_dir, "README.md"), "w") as f:
+        f.write(text)
+    return text
+
+
+def push_to_hub(out_dir: str, repo_id: str, token: str | None = None) -> str:
+    """Upload a built dataset folder as a Hub dataset repository (needs a token and network)."""
+    from huggingface_hub import HfApi
+
+    api = HfApi(token=token)
+    api.create_repo(repo_id, repo_type="dataset", exist_ok=True)
+    info = api.upload_folder(folder_path=out_dir, repo_id=repo_id, repo_type="dataset", allow_patterns=["README.md", "*/*.parquet", "*/build.json"])
+    return str(info)
