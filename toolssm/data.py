@@ -44,6 +44,14 @@ def task_for_config(task: str, config: str):
     return get_task(task, variant, **kw)
 
 
+def config_for_spec(spec: dict) -> str:
+    """The dataset config name of a checkpoint's recorded tool spec (``{"task", "variant", "k"?}``)."""
+    for name, (variant, kw) in CONFIGS[spec["task"]].items():
+        if variant == spec.get("variant") and kw.get("k") == spec.get("k"):
+            return name
+    return DEFAULT_CONFIG[spec["task"]]
+
+
 @dataclass
 class BuildSpec:
     """Everything that determines a built config (stored in the card so it can be regenerated)."""

@@ -11,6 +11,7 @@ Importing toolssm registers these classes with ``AutoModelForCausalLM`` for Mamb
 
 from __future__ import annotations
 
+import json
 import os
 
 from transformers import (
@@ -44,6 +45,15 @@ class ToolCallingMixin:
     @classmethod
     def from_pretrained(cls, pretrained_model_name_or_path, *args, **kwargs):
         model = super().from_pretrained(pretrained_model_name_or_path, *args, **kwargs)
+        # GenerationConfig drops keys it does not know on load: read the tool spec from the file itself.
+        from transformers.utils import cached_file
+
+        gc_file = cached_file(pretrained_model_name_or_path, "generation_config.json", _raise_exceptions_for_missing_entries=False)
+        if gc_file:
+            with open(gc_file) as f:
+                spec = json.load(f).get("toolssm")
+            if spec:
+                model.set_tool_spec(spec)
         path = str(pretrained_model_name_or_path)
         if not os.path.isdir(path) or os.path.exists(os.path.join(path, "tokenizer.json")):
             try:

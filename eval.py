@@ -1,0 +1,136 @@
+#!/usr/bin/env python
+"""Evaluate checkpoints on length generalization through the tool loop.
+
+    python eval.py --model runs/add-mamba --task addition --lengths 5,10,20,50,100,200,500,1000 --num-samples 100
+    python eval.py --model runs/a runs/b --labels Mamba,LSTM --task addition --out results/addition
+    accelerate launch --num_processes 2 eval.py ...   # samples are sharded over processes
+
+Per length: exact match of the whole trajectory and answer (the paper's metric), answer accuracy and
+teacher-forced token accuracy, each with a 95% interval; tokens and seconds per sample. Writes
+results.json, results.csv and accuracy_vs_length.png to --out, and the table into each checkpoint's
+model card (README.md) unless --no-card.
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import json
+import os
+import sys
+import time
+
+
+def parse(argv=None):
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--model", nargs="+", required=True, help="checkpoint folder(s) or Hub id(s)")
+    p.add_argument("--labels", help="comma-separated curve labels, one per model (default: architecture + folder)")
+    p.add_argument("--task", help="task (default: the one recorded in the checkpoint)")
+    p.add_argument("--config", help="task config (default: the checkpoint's)")
+    p.add_argument("--lengths", help="comma-separated problem sizes (default: the task's standard test lengths)")
+    p.add_argument("--num-samples", type=int, default=100, help="problems per length")
+    p.add_argument("--seed", type=int, default=0, help="test item seed: items are (seed, 'test_<n>', index), the builder's test splits")
+    p.add_argument("--batch-size", type=int, default=16, help="rows decoded together in the tool loop")
+    p.add_argument("--no-token-accuracy", action="store_true", help="skip the teacher-forced forward (saves a full forward per sample)")
+    p.add_argument("--device", default=None, help="cpu or cuda (default: the Accelerate device)")
+    p.add_argument("--dtype", default="auto", choices=["auto", "float32", "bfloat16"], help="weights dtype (auto: bf16 on GPU)")
+    p.add_argument("--out", default=None, help="output folder (default: <first model>/eval)")
+    p.add_argument("--no-card", action="store_true", help="do not write the results into the checkpoints' model cards")
+    p.add_argument("--progress", action="store_true", help="progress bar per batch in the tool loop")
+    args = p.parse_args(argv)
+    if args.num_samples < 1 or args.batch_size < 1:
+        p.error("--num-samples and --batch-size must be >= 1")
+    if args.lengths:
+        try:
+            args.lengths = [int(x) for x in args.lengths.split(",")]
+        except ValueError:
+            p.error(f"--lengths must be comma-separated integers, got {args.lengths!r}")
+    if args.labels:
+        args.labels = args.labels.split(",")
+        if len(args.labels) != len(args.model):
+            p.error("--labels needs one label per --model")
+    return args
+
+
+def main(argv=None) -> int:
+    args = parse(argv)
+    import torch
+    from accelerate import Accelerator
+    from accelerate.utils import gather_object
+    from transformers import AutoModelForCausalLM
+
+    import toolssm  # noqa: F401  (registers the Auto classes)
+    from toolssm.cards import write_model_card
+    from toolssm.data import DEFAULT_CONFIG, DEFAULT_TEST_LENGTHS, DEFAULT_TRAIN_MAX, config_for_spec, task_for_config
+    from toolssm.evaluation import evaluate_items, make_test_items, plot_results, summarize
+
+    accelerator = Accelerator()
+    device = torch.device(args.device) if args.device else accelerator.device
+    dtype = {"float32": torch.float32, "bfloat16": torch.bfloat16}.get(args.dtype, torch.bfloat16 if device.type == "cuda" else torch.float32)
+    out_dir = args.out or os.path.join(args.model[0], "eval")
+    all_results = []
+    for mi, path in enumerate(args.model):
+        model = AutoModelForCausalLM.from_pretrained(path, dtype=dtype).to(device).eval()
+        spec = getattr(model, "tool_spec", None) or {}
+        task_name = args.task or spec.get("task")
+        if not task_name:
+            raise SystemExit(f"{path}: no task recorded in the checkpoint; pass --task")
+        config = args.config or (config_for_spec(spec) if spec.get("task") == task_name else DEFAULT_CONFIG[task_name])
+        task = task_for_config(task_name, config)
+        lengths = args.lengths or DEFAULT_TEST_LENGTHS[task_name]
+        train_args = {}
+        if os.path.exists(os.path.join(path, "training_args.json")):
+            with open(os.path.join(path, "training_args.json")) as f:
+                train_args = json.load(f)
+        rows = []
+        for n in lengths:
+            items = make_test_items(task, n, args.num_samples, seed=args.seed)
+            t0 = time.time()
+            with accelerator.split_between_processes(items) as mine:
+                res = evaluate_items(model, task, mine, batch_size=args.batch_size, token_accuracy=not args.no_token_accuracy, progress=args.progress)
+            res = gather_object(res)
+            summary = summarize(res)
+            summary["wall_seconds"] = time.time() - t0
+            rows.append(summary)
+            accelerator.print(f"{path} n={n}: exact {summary['exact_match']:.3f} {summary['exact_match_ci']}, answer {summary['answer_accuracy']:.3f}, "
+                              f"token {summary['token_accuracy'] if summary['token_accuracy'] is None else round(summary['token_accuracy'], 4)}, "
+                              f"{summary['tokens_per_sample']:.0f} tok/sample, {summary['wall_seconds']:.1f}s")
+        label = args.labels[mi] if args.labels else f"{model.config.model_type} ({os.path.basename(os.path.normpath(path))})"
+        result = {
+            "task": task_name, "config": config, "size_unit": task.size_unit, "checkpoint": path, "label": label,
+            "architecture": (model.config.architectures or [type(model).__name__])[0], "model_type": model.config.model_type,
+            "training_seed": train_args.get("train", {}).get("seed"),
+            "train_max_n": train_args.get("data", {}).get("train_max_n") or DEFAULT_TRAIN_MAX[task_name],
+            "eval_seed": args.seed, "num_processes": accelerator.num_processes, "device": str(device), "dtype": str(dtype), "lengths": rows,
+        }
+        all_results.append(result)
+        del model
+    if accelerator.is_main_process:
+        os.makedirs(out_dir, exist_ok=True)
+        with open(os.path.join(out_dir, "results.json"), "w") as f:
+            json.dump(all_results if len(all_results) > 1 else all_results[0], f, indent=1)
+        with open(os.path.join(out_dir, "results.csv"), "w", newline="") as f:
+            w = csv.writer(f)
+            w.writerow(["label", "checkpoint", "task", "config", "n", "num_samples", "exact_match", "exact_match_lo", "exact_match_hi",
+                        "answer_accuracy", "answer_accuracy_lo", "answer_accuracy_hi", "token_accuracy", "tokens_per_sample", "seconds_per_sample"])
+            for r in all_results:
+                for L in r["lengths"]:
+                    w.writerow([r["label"], r["checkpoint"], r["task"], r["config"], L["n"], L["num_samples"], L["exact_match"], *L["exact_match_ci"],
+                                L["answer_accuracy"], *L["answer_accuracy_ci"], L["token_accuracy"], L["tokens_per_sample"], L["seconds_per_sample"]])
+        plot_path = os.path.join(out_dir, "accuracy_vs_length.png")
+        plot_results(all_results, plot_path)
+        print(f"wrote {out_dir}/results.json, results.csv, accuracy_vs_length.png")
+        if not args.no_card:
+            for r in all_results:
+                if os.path.isdir(r["checkpoint"]) and os.path.exists(os.path.join(r["checkpoint"], "training_args.json")):
+                    import shutil
+
+                    shutil.copy(plot_path, os.path.join(r["checkpoint"], "accuracy_vs_length.png"))
+                    write_model_card(r["checkpoint"], dict(r, plot="accuracy_vs_length.png"))
+    accelerator.wait_for_everyone()
+    accelerator.end_training()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,86 @@
+"""Model cards for released checkpoints: filled from training_args.json and evaluation results."""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+from importlib import resources
+
+START, END = "<!-- results:start -->", "<!-- results:end -->"
+
+
+def results_table(results: dict) -> str:
+    """Markdown table of one evaluation (eval.py's JSON)."""
+    lines = [
+        f"Evaluated with `eval.py` on `{results['task']}` ({results.get('config')}), greedy decoding, "
+        f"{results['lengths'][0]['num_samples'] if results['lengths'] else 0} problems per length (eval seed {results.get('eval_seed')}); "
+        "95% intervals in brackets.",
+        "",
+        "| n | exact match | answer accuracy | token accuracy | tokens / sample |",
+        "|---|---|---|---|---|",
+    ]
+    for r in sorted(results["lengths"], key=lambda r: r["n"]):
+        ta = "-" if r["token_accuracy"] is None else f"{r['token_accuracy']:.4f} [{r['token_accuracy_ci'][0]:.4f}, {r['token_accuracy_ci'][1]:.4f}]"
+        lines.append(
+            f"| {r['n']} | {r['exact_match']:.3f} [{r['exact_match_ci'][0]:.3f}, {r['exact_match_ci'][1]:.3f}] | "
+            f"{r['answer_accuracy']:.3f} [{r['answer_accuracy_ci'][0]:.3f}, {r['answer_accuracy_ci'][1]:.3f}] | {ta} | {r['tokens_per_sample']:.0f} |"
+        )
+    if results.get("plot"):
+        lines += ["", f"![accuracy against length]({results['plot']})"]
+    return "\n".join(lines)
+
+
+def write_model_card(ckpt_dir: str, results: dict | None = None) -> str:
+    """Write README.md in ``ckpt_dir`` from the template; with ``results``, (re)write the results section."""
+    path = os.path.join(ckpt_dir, "README.md")
+    if os.path.exists(path) and results is not None:
+        text = open(path).read()
+        if START in text:
+            text = re.sub(re.escape(START) + ".*?" + re.escape(END), lambda m: f"{START}\n{results_table(results)}\n{END}", text, flags=re.S)
+            with open(path, "w") as f:
+                f.write(text)
+            return text
+    with open(os.path.join(ckpt_dir, "training_args.json")) as f:
+        args = json.load(f)
+    with open(os.path.join(ckpt_dir, "config.json")) as f:
+        config = json.load(f)
+    from .data import DEFAULT_CONFIG, DEFAULT_TEST_LENGTHS, DEFAULT_TRAIN_MAX, task_for_config
+
+    d, t, m = args["data"], args["train"], args["model"]
+    config_name = d["config"] or DEFAULT_CONFIG[d["task"]]
+    task = task_for_config(d["task"], config_name)
+    item = task.make_item(0, "card", 0, 3 if task.name != "logical_graph" else 5, train=False)
+    tool = type(task.inference_tool()).__name__
+    arch = (config.get("architectures") or ["?"])[0]
+    cmd = " ".join(["accelerate launch train.py", f"--preset {m['preset']}", f"--task {d['task']}", f"--config {config_name}",
+                    f"--max_steps {t['max_steps']}", f"--batch_size {t['batch_size']}", f"--learning_rate {t['learning_rate']}",
+                    f"--weight_decay {t['weight_decay']}", f"--seed {t['seed']}", f"--data_seed {d['data_seed']}"]
+                   + ([f"--train_max_n {d['train_max_n']}"] if d.get("train_max_n") else []))
+    fields = {
+        "title": f"toolssm {config.get('model_type')} for {d['task']} ({config_name})",
+        "model_type": config.get("model_type"), "task": d["task"], "variant": task.variant, "config": config_name, "tool": tool,
+        "train_max_n": d.get("train_max_n") or DEFAULT_TRAIN_MAX[d["task"]], "size_unit": task.size_unit, "data_seed": d["data_seed"],
+        "architecture": arch, "architecture_base": arch.replace("Tool", "", 1), "n_params_m": f"{args['n_params'] / 1e6:.2f}",
+        "preset": m["init_from"] or m["preset"], "steps": t["max_steps"], "batch_size": t["batch_size"], "num_processes": args["num_processes"],
+        "grad_accum": t["gradient_accumulation_steps"], "learning_rate": t["learning_rate"], "weight_decay": t["weight_decay"],
+        "lr_scheduler": t["lr_scheduler"], "warmup_steps": t["warmup_steps"], "mixed_precision": args["mixed_precision"], "seed": t["seed"],
+        "results": results_table(results) if results else "Not evaluated yet: run `eval.py --model THIS_FOLDER` to fill this section.",
+        "example_prompt": item.prompt.replace("\n", "\\n"), "train_command": cmd,
+        "eval_lengths": ",".join(map(str, DEFAULT_TEST_LENGTHS[d["task"]])),
+    }
+    template = resources.files("toolssm").joinpath("templates/model_card.md").read_text()
+    text = template.format(**fields)
+    with open(path, "w") as f:
+        f.write(text)
+    return text
+
+
+def push_checkpoint(ckpt_dir: str, repo_id: str, token: str | None = None) -> str:
+    """Upload a checkpoint folder (weights, tokenizer, generation config, card) to the Hub."""
+    from huggingface_hub import HfApi
+
+    api = HfApi(token=token)
+    api.create_repo(repo_id, exist_ok=True)
+    info = api.upload_folder(folder_path=ckpt_dir, repo_id=repo_id, ignore_patterns=["checkpoint-*", "*/accelerate_state/*", "runs/*", "toolssm/*"])
+    return str(info)

@@ -1,0 +1,143 @@
+"""Length-generalization evaluation: run the tool loop on test problems and score it.
+
+Per length: exact match of the whole trajectory and answer (the paper's metric: the generated token
+sequence equals the reference trajectory), answer accuracy (the task's oracle check on the output
+stream), teacher-forced token accuracy, each with a 95% interval (Wilson for the two proportions over
+samples; for token accuracy a normal interval over per-sample accuracies, since tokens of one
+sample are not independent), plus tokens and seconds per sample.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from dataclasses import dataclass
+
+import torch
+
+from .generation import generate_with_tools
+from .trajectory import render
+
+Z95 = 1.959963984540054
+
+
+def wilson(successes: int, n: int) -> tuple[float, float]:
+    """95% Wilson score interval for a proportion."""
+    if n == 0:
+        return (0.0, 1.0)
+    p = successes / n
+    d = 1 + Z95**2 / n
+    c = (p + Z95**2 / (2 * n)) / d
+    h = Z95 * math.sqrt(p * (1 - p) / n + Z95**2 / (4 * n * n)) / d
+    return (max(0.0, c - h), min(1.0, c + h))
+
+
+def mean_interval(values: list[float]) -> tuple[float, float]:
+    n = len(values)
+    if n == 0:
+        return (0.0, 1.0)
+    m = sum(values) / n
+    if n == 1:
+        return (m, m)
+    sd = math.sqrt(sum((v - m) ** 2 for v in values) / (n - 1))
+    h = Z95 * sd / math.sqrt(n)
+    return (max(0.0, m - h), min(1.0, m + h))
+
+
+@dataclass
+class SampleResult:
+    n: int
+    exact: bool
+    answer_correct: bool
+    token_correct: int
+    token_total: int
+    num_tokens: int
+    seconds: float
+    finished: bool
+
+
+@torch.no_grad()
+def teacher_forced(model, ids: list[int], labels: list[int]) -> tuple[int, int]:
+    device = next(model.parameters()).device
+    x = torch.tensor([ids], device=device)
+    logits = model(input_ids=x).logits[0, :-1]
+    pred = logits.argmax(-1).cpu()
+    gold = torch.tensor(labels[1:])
+    mask = gold != -100
+    return int(((pred == gold) & mask).sum()), int(mask.sum())
+
+
+def evaluate_items(model, task, items, batch_size: int = 16, budget_factor: float = 1.1, token_accuracy: bool = True, progress: bool = False) -> list[SampleResult]:
+    """Run the tool loop on ``items`` (from ``task.make_item``) in batches; score each against its reference."""
+    out: list[SampleResult] = []
+    was_training = model.training
+    model.eval()
+    for s in range(0, len(items), batch_size):
+        chunk = items[s : s + batch_size]
+        refs = [render(it.trajectory, train_observations=task.train_observations) for it in chunk]
+        budgets = [int(len(r["input_ids"]) * budget_factor) + 32 for r in refs]
+        t0 = time.time()
+        res = generate_with_tools(model, [it.prompt for it in chunk], [task.inference_tool() for _ in chunk], max_new_tokens=budgets, progress=progress)
+        dt = (time.time() - t0) / len(chunk)
+        for it, ref, r in zip(chunk, refs, res):
+            exact = r.finished and r.ids == ref["input_ids"]
+            tc, tt = teacher_forced(model, ref["input_ids"], ref["labels"]) if token_accuracy else (0, 0)
+            out.append(SampleResult(it.n, exact, task.check(it.problem, r.output), tc, tt, len(r.generated_ids), dt, r.finished))
+    model.train(was_training)
+    return out
+
+
+def summarize(samples: list[SampleResult]) -> dict:
+    """Metrics for one length (see the module docstring)."""
+    k = len(samples)
+    em = sum(s.exact for s in samples)
+    ans = sum(s.answer_correct for s in samples)
+    per_tok = [s.token_correct / s.token_total for s in samples if s.token_total]
+    return {
+        "n": samples[0].n if samples else None,
+        "num_samples": k,
+        "exact_match": em / k if k else 0.0,
+        "exact_match_ci": list(wilson(em, k)),
+        "answer_accuracy": ans / k if k else 0.0,
+        "answer_accuracy_ci": list(wilson(ans, k)),
+        "token_accuracy": sum(per_tok) / len(per_tok) if per_tok else None,
+        "token_accuracy_ci": list(mean_interval(per_tok)) if per_tok else None,
+        "tokens_per_sample": sum(s.num_tokens for s in samples) / k if k else 0,
+        "seconds_per_sample": sum(s.seconds for s in samples) / k if k else 0,
+        "finished": sum(s.finished for s in samples),
+    }
+
+
+def make_test_items(task, n: int, num_samples: int, seed: int = 0, start: int = 0):
+    """The test problems of size n: the same (seed, split=test_<n>, index) items the dataset builder writes."""
+    return [task.make_item(seed, f"test_{n}", i, n, train=False) for i in range(start, start + num_samples)]
+
+
+def plot_results(results: list[dict], path: str, metric: str = "exact_match", title: str | None = None) -> None:
+    """Accuracy against length (log x), one curve per model, with 95% intervals as bands."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, ax = plt.subplots(figsize=(6.4, 4.2))
+    for res in results:
+        rows = sorted(res["lengths"], key=lambda r: r["n"])
+        xs = [r["n"] for r in rows]
+        ys = [r[metric] for r in rows]
+        lo = [r[f"{metric}_ci"][0] for r in rows]
+        hi = [r[f"{metric}_ci"][1] for r in rows]
+        line, = ax.plot(xs, ys, marker="o", label=res.get("label") or res.get("architecture", "model"))
+        ax.fill_between(xs, lo, hi, alpha=0.15, color=line.get_color())
+    if results and results[0].get("train_max_n"):
+        ax.axvline(results[0]["train_max_n"], color="gray", ls=":", lw=1, label="max training size")
+    ax.set_xscale("log")
+    ax.set_ylim(-0.03, 1.03)
+    ax.set_xlabel(f"problem size ({results[0].get('size_unit', 'n')})" if results else "n")
+    ax.set_ylabel(metric.replace("_", " "))
+    ax.set_title(title or (f"{results[0]['task']} ({results[0].get('config', '')})" if results else ""))
+    ax.grid(True, which="both", alpha=0.3)
+    ax.legend(fontsize=8)
+    fig.tight_layout()
+    fig.savefig(path, dpi=120)
+    plt.close(fig)

@@ -1,0 +1,363 @@
+#!/usr/bin/env python
+"""Train a model on tool-use trajectories (toolssm), on CPU, one GPU or many, with Accelerate.
+
+    # CPU smoke run (tiny Mamba, 5-digit addition generated on the fly)
+    python train.py --preset mamba-tiny --task addition --max_steps 50 --output_dir runs/tiny
+    # one GPU, the paper's 130M Mamba shape
+    accelerate launch --mixed_precision bf16 train.py --preset mamba-130m --task addition --max_steps 2000 \
+        --batch_size 128 --learning_rate 1e-3 --output_dir runs/add-mamba
+    # several GPUs / processes (two CPU processes over gloo work too), or several nodes: see docs/TRAINING.md
+    accelerate launch --multi_gpu --num_processes 2 train.py ...
+    # arguments from a file; resume a killed run from its last checkpoint
+    python train.py configs/addition_mamba.yaml
+    python train.py --output_dir runs/add-mamba --resume ...
+    # LoRA: adapt a trained checkpoint to another task
+    python train.py --init_from runs/add-mamba --lora --task multiplication --config n_x_1 --output_dir runs/lora
+
+Every option has a help string: ``python train.py --help``. Unknown options are errors.
+"""
+
+from __future__ import annotations
+
+import glob
+import json
+import math
+import os
+import sys
+import time
+from dataclasses import asdict, dataclass, field
+
+from transformers import HfArgumentParser
+
+
+@dataclass
+class ModelArguments:
+    preset: str = field(default="mamba-tiny", metadata={"help": "model preset (toolssm.models.PRESETS): mamba-130m, mamba2-130m, lstm, gru, pythia, mistral, *-small, *-tiny"})
+    init_from: str | None = field(default=None, metadata={"help": "start from this checkpoint instead of a fresh preset (fine-tuning / LoRA)"})
+    use_mambapy: bool | None = field(default=None, metadata={"help": "Mamba-1 without CUDA kernels: use the mambapy parallel scan (default: on when mambapy is installed and the kernels are not)"})
+    lora: bool = field(default=False, metadata={"help": "train LoRA adapters (peft) on --init_from instead of all weights"})
+    lora_r: int = field(default=16, metadata={"help": "LoRA rank"})
+    lora_alpha: int = field(default=32, metadata={"help": "LoRA alpha"})
+    lora_target_modules: str | None = field(default=None, metadata={"help": "comma-separated module names (default per architecture; peft refuses Mamba's out_proj/conv1d)"})
+
+
+@dataclass
+class DataArguments:
+    task: str = field(default="addition", metadata={"help": "addition, multiplication, hanoi or logical_graph"})
+    config: str | None = field(default=None, metadata={"help": "task config (addition: tool/direct/reversed/no_tool/calculator; multiplication: n_x_K; hanoi: iterative/recursive)"})
+    dataset: str | None = field(default=None, metadata={"help": "train from a built dataset folder or Hub id instead of generating on the fly"})
+    train_max_n: int | None = field(default=None, metadata={"help": "largest training size when generating (paper: addition 5, multiplication 10, hanoi 8, logical_graph 10)"})
+    mixture: str | None = field(default=None, metadata={"help": "extra tasks mixed in, 'task:config:weight,...' (paper D.8); the main task gets weight mixture_main_weight"})
+    mixture_main_weight: float = field(default=1.0, metadata={"help": "weight of the main task in a mixture"})
+    data_seed: int = field(default=0, metadata={"help": "seed of the generated training stream (items are rebuilt from it and their index)"})
+    max_length: int | None = field(default=None, metadata={"help": "truncate training sequences to this many tokens"})
+    num_workers: int = field(default=2, metadata={"help": "DataLoader workers generating/rendering trajectories"})
+
+
+@dataclass
+class TrainArguments:
+    output_dir: str = field(default="runs/default", metadata={"help": "where checkpoints, metrics and the final model go"})
+    max_steps: int = field(default=2000, metadata={"help": "optimizer steps (paper: 2,000)"})
+    batch_size: int = field(default=64, metadata={"help": "sequences per process per micro-step"})
+    gradient_accumulation_steps: int = field(default=1, metadata={"help": "micro-steps per optimizer step"})
+    learning_rate: float = field(default=1e-3, metadata={"help": "peak learning rate"})
+    weight_decay: float = field(default=0.0, metadata={"help": "AdamW weight decay (paper sweeps 0 and 0.01)"})
+    warmup_steps: int = field(default=100, metadata={"help": "linear warmup steps"})
+    lr_scheduler: str = field(default="cosine", metadata={"help": "transformers scheduler name: cosine, linear, constant_with_warmup, ..."})
+    max_grad_norm: float = field(default=1.0, metadata={"help": "gradient clipping"})
+    seed: int = field(default=0, metadata={"help": "training seed (initialisation, sampling)"})
+    mixed_precision: str = field(default="auto", metadata={"help": "no, bf16 or fp16; auto = bf16 on GPU, no on CPU"})
+    eval_every: int = field(default=250, metadata={"help": "validate every N steps (0: only at the end)"})
+    eval_samples: int = field(default=16, metadata={"help": "problems per validation length for the tool-loop exact match"})
+    eval_lengths: str | None = field(default=None, metadata={"help": "comma-separated sizes for validation exact match (default: the training max and 2x)"})
+    save_every: int = field(default=500, metadata={"help": "checkpoint every N steps"})
+    save_total_limit: int = field(default=2, metadata={"help": "keep only the newest N step checkpoints"})
+    log_every: int = field(default=10, metadata={"help": "log training metrics every N steps"})
+    resume: bool = field(default=False, metadata={"help": "continue from the newest checkpoint in output_dir"})
+    report_to: str = field(default="tensorboard", metadata={"help": "Accelerate tracker (tensorboard, wandb, ...) or 'none'"})
+    push_to_hub: str | None = field(default=None, metadata={"help": "publish the final checkpoint and card to this Hub repo (needs HF_TOKEN and network)"})
+    stop_after: int | None = field(default=None, metadata={"help": "exit (as if killed) after this many steps, for testing --resume"})
+
+
+def parse_args(argv=None):
+    parser = HfArgumentParser((ModelArguments, DataArguments, TrainArguments))
+    argv = sys.argv[1:] if argv is None else argv
+    if len(argv) >= 1 and argv[0].endswith((".yaml", ".yml", ".json")):
+        path, rest = argv[0], argv[1:]
+        if rest:
+            parser.error("give either a config file or command-line options, not both")
+        parse = parser.parse_yaml_file if path.endswith((".yaml", ".yml")) else parser.parse_json_file
+        return parse(os.path.abspath(path), allow_extra_keys=False)
+    return parser.parse_args_into_dataclasses(args=argv)
+
+
+def kernel_report(model) -> str:
+    """Which Mamba-1 scan path is in use and how to get the fast one."""
+    import importlib.util
+
+    import torch
+
+    mt = getattr(model.config, "model_type", "")
+    if mt not in ("mamba", "mamba2"):
+        return f"{mt}: standard PyTorch modules"
+    have = importlib.util.find_spec("mamba_ssm") is not None and importlib.util.find_spec("causal_conv1d") is not None
+    if have and torch.cuda.is_available():
+        return f"{mt}: mamba-ssm + causal-conv1d CUDA kernels (fast path)"
+    slow = "mambapy parallel scan (use_mambapy=True)" if getattr(model.config, "use_mambapy", False) else "pure-PyTorch sequential scan (slowest)"
+    return (f"{mt}: {slow}. For the fast path on a GPU install the kernels: pip install 'toolssm[kernels]' "
+            "(builds mamba-ssm and causal-conv1d from source; see docs/TRAINING.md)")
+
+
+def latest_checkpoint(output_dir: str) -> str | None:
+    ckpts = sorted(glob.glob(os.path.join(output_dir, "checkpoint-*")), key=lambda p: int(p.rsplit("-", 1)[1]))
+    complete = [c for c in ckpts if os.path.exists(os.path.join(c, "trainer_state.json"))]
+    return complete[-1] if complete else None
+
+
+def build_source(data: DataArguments):
+    from toolssm.training import DatasetSource, Mixture, TaskSource
+
+    if data.dataset:
+        main = DatasetSource(data.dataset, data.config, "train", data.data_seed)
+    else:
+        main = TaskSource(data.task, data.config, data.train_max_n, data.data_seed)
+    if not data.mixture:
+        return main
+    sources, weights = [main], [data.mixture_main_weight]
+    for part in data.mixture.split(","):
+        bits = part.split(":")
+        if len(bits) != 3:
+            raise ValueError(f"--mixture entries are task:config:weight, got {part!r}")
+        sources.append(TaskSource(bits[0], bits[1], None, data.data_seed + len(sources)))
+        weights.append(float(bits[2]))
+    return Mixture(sources, weights, data.data_seed)
+
+
+def main(argv=None) -> int:
+    margs, dargs, targs = parse_args(argv)
+
+    import torch
+    from accelerate import Accelerator
+    from accelerate.utils import set_seed
+    from tqdm.auto import tqdm
+    from transformers import get_scheduler
+
+    import toolssm  # noqa: F401  (registers the Auto classes)
+    from toolssm.cards import write_model_card
+    from toolssm.evaluation import evaluate_items, make_test_items, summarize
+    from toolssm.modeling import tool_spec_from_task
+    from toolssm.models import build_model
+    from toolssm.tokenizer import get_tokenizer
+    from toolssm.training import StepDataset, collate, token_accuracy
+
+    if targs.max_steps <= 0 or targs.batch_size <= 0 or targs.gradient_accumulation_steps <= 0:
+        raise ValueError("max_steps, batch_size and gradient_accumulation_steps must be positive")
+    if margs.lora and not margs.init_from:
+        raise ValueError("--lora needs --init_from CHECKPOINT (LoRA adapts a trained model)")
+    mp = targs.mixed_precision
+    if mp == "auto":
+        mp = "bf16" if torch.cuda.is_available() else "no"
+    report = None if targs.report_to == "none" else targs.report_to
+    if report == "tensorboard":
+        import importlib.util
+
+        if importlib.util.find_spec("tensorboard") is None and importlib.util.find_spec("tensorboardX") is None:
+            print("tensorboard is not installed: metrics go to metrics.jsonl only", file=sys.stderr)
+            report = None
+    accelerator = Accelerator(gradient_accumulation_steps=targs.gradient_accumulation_steps, mixed_precision=mp,
+                              log_with=report, project_dir=targs.output_dir)
+    set_seed(targs.seed)
+    os.makedirs(targs.output_dir, exist_ok=True)
+
+    source = build_source(dargs)
+    task = source.task if hasattr(source, "task") and source.task is not None else source.sources[0].task
+
+    # model -------------------------------------------------------------------------------------------
+    if margs.init_from:
+        from transformers import AutoModelForCausalLM
+
+        model = AutoModelForCausalLM.from_pretrained(margs.init_from)
+    else:
+        model = build_model(margs.preset)
+    if getattr(model.config, "model_type", "") == "mamba":
+        import importlib.util
+
+        kernels = importlib.util.find_spec("mamba_ssm") is not None and torch.cuda.is_available()
+        use_mambapy = margs.use_mambapy if margs.use_mambapy is not None else (not kernels and importlib.util.find_spec("mambapy") is not None)
+        model.config.use_mambapy = use_mambapy
+        for layer in model.backbone.layers:
+            layer.mixer.use_mambapy = use_mambapy
+    model.set_tool_spec(tool_spec_from_task(task)) if hasattr(model, "set_tool_spec") else None
+    if margs.lora:
+        from peft import LoraConfig, get_peft_model
+
+        mt = model.config.model_type
+        default_targets = {"mamba": "in_proj,x_proj,dt_proj", "mamba2": "in_proj", "gpt_neox": "query_key_value,dense_h_to_4h,dense_4h_to_h",
+                           "mistral": "q_proj,k_proj,v_proj,o_proj"}
+        targets = (margs.lora_target_modules or default_targets.get(mt, "")).split(",")
+        if targets == [""]:
+            raise ValueError(f"no default LoRA targets for {mt!r}; pass --lora_target_modules (peft cannot wrap torch LSTM/GRU)")
+        lcfg = LoraConfig(r=margs.lora_r, lora_alpha=margs.lora_alpha, target_modules=targets,
+                          modules_to_save=["out_proj"] if mt == "mamba" else None, task_type="CAUSAL_LM")
+        model = get_peft_model(model, lcfg)
+        if accelerator.is_main_process:
+            model.print_trainable_parameters()
+    n_params = sum(p.numel() for p in model.parameters())
+    accelerator.print(f"model: {margs.init_from or margs.preset}, {n_params / 1e6:.2f}M parameters; {kernel_report(model)}")
+    accelerator.print(f"task: {task.name}/{task.variant}; processes: {accelerator.num_processes}; mixed precision: {mp}")
+
+    optimizer = torch.optim.AdamW([p for p in model.parameters() if p.requires_grad], lr=targs.learning_rate, weight_decay=targs.weight_decay, betas=(0.9, 0.95))
+    scheduler = get_scheduler(targs.lr_scheduler, optimizer, num_warmup_steps=targs.warmup_steps,
+                              num_training_steps=targs.max_steps * accelerator.num_processes)
+    model, optimizer, scheduler = accelerator.prepare(model, optimizer, scheduler)
+
+    start_step = 0
+    if targs.resume:
+        ckpt = latest_checkpoint(targs.output_dir)
+        if ckpt is None:
+            accelerator.print(f"--resume: no checkpoint in {targs.output_dir}, starting from scratch")
+        else:
+            accelerator.load_state(os.path.join(ckpt, "accelerate_state"))
+            with open(os.path.join(ckpt, "trainer_state.json")) as f:
+                start_step = json.load(f)["step"]
+            accelerator.print(f"resumed from {ckpt} at step {start_step}")
+    if start_step >= targs.max_steps:
+        accelerator.print("nothing to do: the run already reached max_steps")
+
+    # Micro-batches for this process, continuing the global order exactly where the run stopped.
+    micro = StepDataset(source, start_step * targs.gradient_accumulation_steps, targs.batch_size, accelerator.process_index,
+                        accelerator.num_processes, dargs.max_length)
+    loader = torch.utils.data.DataLoader(micro, batch_size=targs.batch_size, shuffle=False, collate_fn=collate,
+                                         num_workers=dargs.num_workers, persistent_workers=dargs.num_workers > 0)
+    batches = iter(loader)
+
+    all_args = {"model": asdict(margs), "data": asdict(dargs), "train": asdict(targs), "num_processes": accelerator.num_processes,
+                "mixed_precision": mp, "n_params": n_params, "toolssm_version": toolssm.__version__}
+    accelerator.init_trackers("tensorboard", config={f"{k}.{kk}": (vv if isinstance(vv, (int, float, str, bool)) else str(vv))
+                                                for k, v in all_args.items() if isinstance(v, dict) for kk, vv in v.items()})
+    metrics_path = os.path.join(targs.output_dir, "metrics.jsonl")
+    eval_lengths = [int(x) for x in targs.eval_lengths.split(",")] if targs.eval_lengths else None
+    tok = get_tokenizer()
+
+    def log(record: dict) -> None:
+        if accelerator.is_main_process:
+            with open(metrics_path, "a") as f:
+                f.write(json.dumps(record) + "\n")
+        accelerator.log({k: v for k, v in record.items() if isinstance(v, (int, float)) and k != "step"}, step=record["step"])
+
+    def save(step: int, final: bool = False) -> None:
+        accelerator.wait_for_everyone()
+        path = targs.output_dir if final else os.path.join(targs.output_dir, f"checkpoint-{step}")
+        if not final:
+            accelerator.save_state(os.path.join(path, "accelerate_state"))
+        if accelerator.is_main_process:
+            m = accelerator.unwrap_model(model)
+            if margs.lora:
+                m.save_pretrained(os.path.join(path, "adapter"))
+                m = m.merge_and_unload() if final else m.base_model.model
+            m.save_pretrained(path, safe_serialization=True)
+            tok.save_pretrained(path)
+            with open(os.path.join(path, "training_args.json"), "w") as f:
+                json.dump(all_args, f, indent=1)
+            with open(os.path.join(path, "trainer_state.json"), "w") as f:
+                json.dump({"step": step, "final": final}, f)
+            if not final:  # rotate old checkpoints
+                old = sorted(glob.glob(os.path.join(targs.output_dir, "checkpoint-*")), key=lambda p: int(p.rsplit("-", 1)[1]))
+                import shutil
+
+                for p in old[: max(0, len(old) - targs.save_total_limit)]:
+                    shutil.rmtree(p, ignore_errors=True)
+        accelerator.wait_for_everyone()
+
+    def validate(step: int) -> dict:
+        """Teacher-forced token accuracy on validation items, and tool-loop exact match at a few lengths."""
+        m = accelerator.unwrap_model(model)
+        m.eval()
+        val = [task.make_item(dargs.data_seed, "validation", i, source_max_n(), train=True) for i in range(accelerator.process_index, 64, accelerator.num_processes)]
+        from toolssm.trajectory import render
+
+        c = t = 0
+        for i in range(0, len(val), 16):
+            batch = collate([render(it.trajectory, train_observations=task.train_observations) for it in val[i : i + 16]])
+            with accelerator.autocast():
+                cc, tt = token_accuracy(m, {k: v.to(accelerator.device) for k, v in batch.items()})
+            c, t = c + cc, t + tt
+        ct = accelerator.reduce(torch.tensor([c, t], device=accelerator.device), reduction="sum").tolist()
+        record = {"step": step, "val_token_accuracy": ct[0] / max(ct[1], 1)}
+        lengths = eval_lengths or [source_max_n(), 2 * source_max_n()]
+        for n in lengths:
+            n = min(n, task.max_n)
+            items = make_test_items(task, n, targs.eval_samples, seed=dargs.data_seed + 1000)
+            mine = items[accelerator.process_index :: accelerator.num_processes]
+            with accelerator.autocast():
+                res = evaluate_items(m, task, mine, batch_size=16, token_accuracy=False)
+            em = accelerator.reduce(torch.tensor([sum(r.exact for r in res), len(res)], device=accelerator.device), reduction="sum").tolist()
+            record[f"val_exact_match_n{n}"] = em[0] / max(em[1], 1)
+        m.train()
+        return record
+
+    def source_max_n() -> int:
+        return getattr(source, "train_max_n", None) or getattr(getattr(source, "sources", [None])[0], "train_max_n", None) or 5
+
+    # loop ----------------------------------------------------------------------------------------------
+    model.train()
+    bar = tqdm(total=targs.max_steps, initial=start_step, desc="train", disable=not accelerator.is_local_main_process, unit="step")
+    step, t_last, tokens_since, loss_sum, loss_n = start_step, time.time(), 0, 0.0, 0
+    while step < targs.max_steps:
+        for _ in range(targs.gradient_accumulation_steps):
+            batch = {k: v.to(accelerator.device) for k, v in next(batches).items()}
+            with accelerator.accumulate(model):
+                out = model(input_ids=batch["input_ids"], labels=batch["labels"])
+                loss = out.loss
+                if not torch.isfinite(loss):
+                    raise FloatingPointError(f"non-finite loss {loss.item()} at step {step}; lower the learning rate or use bf16/fp32")
+                accelerator.backward(loss)
+                if accelerator.sync_gradients:
+                    accelerator.clip_grad_norm_(model.parameters(), targs.max_grad_norm)
+                optimizer.step()
+                scheduler.step()
+                optimizer.zero_grad()
+            tokens_since += int((batch["labels"] != -100).sum())
+            loss_sum, loss_n = loss_sum + loss.item(), loss_n + 1
+        step += 1
+        bar.update(1)
+        if step % targs.log_every == 0 or step == targs.max_steps:
+            dt = time.time() - t_last
+            tot = accelerator.reduce(torch.tensor([tokens_since], device=accelerator.device), reduction="sum").item()
+            rec = {"step": step, "loss": loss_sum / loss_n, "lr": scheduler.get_last_lr()[0], "trained_tokens_per_s": tot / dt,
+                   "seconds": dt}
+            bar.set_postfix(loss=f"{rec['loss']:.4f}", tok_s=f"{rec['trained_tokens_per_s']:.0f}")
+            log(rec)
+            t_last, tokens_since, loss_sum, loss_n = time.time(), 0, 0.0, 0
+        if targs.eval_every and step % targs.eval_every == 0 and step < targs.max_steps:
+            rec = validate(step)
+            accelerator.print(json.dumps(rec))
+            log(rec)
+            t_last = time.time()
+        if step % targs.save_every == 0 and step < targs.max_steps:
+            save(step)
+        if targs.stop_after is not None and step >= targs.stop_after:
+            save(step)
+            accelerator.print(f"stopping after step {step} (--stop_after)")
+            bar.close()
+            accelerator.wait_for_everyone()
+            accelerator.end_training()
+            return 3
+    bar.close()
+    rec = validate(step)
+    accelerator.print(json.dumps(rec))
+    log(rec)
+    save(step, final=True)
+    if accelerator.is_main_process:
+        write_model_card(targs.output_dir)
+        if targs.push_to_hub:
+            from toolssm.cards import push_checkpoint
+
+            print(push_checkpoint(targs.output_dir, targs.push_to_hub, token=os.environ.get("HF_TOKEN")))
+    accelerator.wait_for_everyone()
+    accelerator.end_training()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
