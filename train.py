@@ -76,6 +76,7 @@ class TrainArguments:
     resume: bool = field(default=False, metadata={"help": "continue from the newest checkpoint in output_dir"})
     report_to: str = field(default="tensorboard", metadata={"help": "Accelerate tracker (tensorboard, wandb, ...) or 'none'"})
     push_to_hub: str | None = field(default=None, metadata={"help": "publish the final checkpoint and card to this Hub repo (needs HF_TOKEN and network)"})
+    max_time_minutes: float | None = field(default=None, metadata={"help": "end the run early (validate, save the final model) once this much wall time has passed; the steps done are recorded"})
     stop_after: int | None = field(default=None, metadata={"help": "exit (as if killed) after this many steps, for testing --resume"})
 
 
@@ -303,6 +304,8 @@ def main(argv=None) -> int:
     model.train()
     bar = tqdm(total=targs.max_steps, initial=start_step, desc="train", disable=not accelerator.is_local_main_process, unit="step")
     step, t_last, tokens_since, loss_sum, loss_n = start_step, time.time(), 0, 0.0, 0
+    t_start = time.time()
+    all_args["steps_completed"] = targs.max_steps
     while step < targs.max_steps:
         for _ in range(targs.gradient_accumulation_steps):
             batch = {k: v.to(accelerator.device) for k, v in next(batches).items()}
@@ -336,6 +339,12 @@ def main(argv=None) -> int:
             t_last = time.time()
         if step % targs.save_every == 0 and step < targs.max_steps:
             save(step)
+        if targs.max_time_minutes is not None:
+            over = torch.tensor([float(time.time() - t_start > 60 * targs.max_time_minutes)], device=accelerator.device)
+            if accelerator.reduce(over, reduction="max").item() > 0:  # every process stops at the same step
+                accelerator.print(f"time budget of {targs.max_time_minutes} min reached at step {step} of {targs.max_steps}")
+                all_args["steps_completed"] = step
+                break
         if targs.stop_after is not None and step >= targs.stop_after:
             save(step)
             accelerator.print(f"stopping after step {step} (--stop_after)")

@@ -62,7 +62,7 @@ def write_model_card(ckpt_dir: str, results: dict | None = None) -> str:
         "model_type": config.get("model_type"), "task": d["task"], "variant": task.variant, "config": config_name, "tool": tool,
         "train_max_n": d.get("train_max_n") or DEFAULT_TRAIN_MAX[d["task"]], "size_unit": task.size_unit, "data_seed": d["data_seed"],
         "architecture": arch, "architecture_base": arch.replace("Tool", "", 1), "n_params_m": f"{args['n_params'] / 1e6:.2f}",
-        "preset": m["init_from"] or m["preset"], "steps": t["max_steps"], "batch_size": t["batch_size"], "num_processes": args["num_processes"],
+        "preset": m["init_from"] or m["preset"], "steps": args.get("steps_completed", t["max_steps"]), "batch_size": t["batch_size"], "num_processes": args["num_processes"],
         "grad_accum": t["gradient_accumulation_steps"], "learning_rate": t["learning_rate"], "weight_decay": t["weight_decay"],
         "lr_scheduler": t["lr_scheduler"], "warmup_steps": t["warmup_steps"], "mixed_precision": args["mixed_precision"], "seed": t["seed"],
         "results": results_table(results) if results else "Not evaluated yet: run `eval.py --model THIS_FOLDER` to fill this section.",

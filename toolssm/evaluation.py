@@ -29,7 +29,8 @@ def wilson(successes: int, n: int) -> tuple[float, float]:
     d = 1 + Z95**2 / n
     c = (p + Z95**2 / (2 * n)) / d
     h = Z95 * math.sqrt(p * (1 - p) / n + Z95**2 / (4 * n * n)) / d
-    return (max(0.0, c - h), min(1.0, c + h))
+    # clamp so the bounds always contain p (floating error at p = 0 or 1)
+    return (min(p, max(0.0, c - h)), max(p, min(1.0, c + h)))
 
 
 def mean_interval(values: list[float]) -> tuple[float, float]:

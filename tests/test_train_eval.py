@@ -1,0 +1,138 @@
+"""End to end on CPU: build a tiny dataset, train a tiny model, kill and resume it, evaluate it.
+Accuracy is not asserted (a few CPU steps learn nothing); every artifact must exist and be well-formed."""
+
+import csv
+import json
+import os
+import subprocess
+import sys
+
+import pytest
+import torch
+from safetensors.torch import load_file
+
+import toolssm
+from toolssm.data import BuildSpec, build_config
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+ENV = dict(os.environ, PYTHONPATH=ROOT, TOKENIZERS_PARALLELISM="false", OMP_NUM_THREADS="1")
+
+
+def run(args, check=True):
+    r = subprocess.run([sys.executable, *args], capture_output=True, text=True, cwd=ROOT, env=ENV, timeout=600)
+    if check and r.returncode != 0:
+        raise AssertionError(f"{args} failed ({r.returncode}):\n{r.stdout[-3000:]}\n{r.stderr[-3000:]}")
+    return r
+
+
+COMMON = ["--preset", "mamba-tiny", "--task", "addition", "--batch_size", "4", "--num_workers", "0", "--eval_every", "0",
+          "--eval_samples", "2", "--eval_lengths", "2", "--warmup_steps", "1", "--log_every", "1", "--max_steps", "6"]
+
+
+@pytest.fixture(scope="module")
+def dataset(tmp_path_factory):
+    out = tmp_path_factory.mktemp("ds")
+    build_config(BuildSpec("addition", "tool", seed=0, train_rows=64, validation_rows=8, test_rows=2, train_max_n=3, test_lengths=[4]), str(out), progress=False)
+    return str(out)
+
+
+@pytest.fixture(scope="module")
+def runs(tmp_path_factory, dataset):
+    base = tmp_path_factory.mktemp("runs")
+    straight, killed = str(base / "straight"), str(base / "killed")
+    run(["train.py", *COMMON, "--dataset", dataset, "--output_dir", straight, "--save_every", "3"])
+    r = run(["train.py", *COMMON, "--dataset", dataset, "--output_dir", killed, "--save_every", "3", "--stop_after", "4"], check=False)
+    assert r.returncode == 3, r.stderr[-2000:]
+    r = run(["train.py", *COMMON, "--dataset", dataset, "--output_dir", killed, "--save_every", "3", "--resume"])
+    return straight, killed, r
+
+
+def test_checkpoint_artifacts(runs):
+    straight, _, _ = runs
+    for f in ["model.safetensors", "config.json", "generation_config.json", "tokenizer.json", "training_args.json", "README.md", "metrics.jsonl"]:
+        assert os.path.exists(os.path.join(straight, f)), f
+    assert os.path.isdir(os.path.join(straight, "checkpoint-3", "accelerate_state"))
+    recs = [json.loads(line) for line in open(os.path.join(straight, "metrics.jsonl"))]
+    assert [r["step"] for r in recs if "loss" in r] == [1, 2, 3, 4, 5, 6]
+    assert all(r["loss"] > 0 for r in recs if "loss" in r)
+    assert any("val_token_accuracy" in r and "val_exact_match_n2" in r for r in recs)
+    args = json.load(open(os.path.join(straight, "training_args.json")))
+    assert args["train"]["max_steps"] == 6 and args["data"]["dataset"]
+    assert os.path.isdir(os.path.join(straight, "tensorboard"))
+    m = toolssm.ToolMambaForCausalLM.from_pretrained(straight)
+    assert m.tool_spec == {"task": "addition", "variant": "tool"} and m.tokenizer is not None
+    from transformers import MambaForCausalLM
+
+    MambaForCausalLM.from_pretrained(straight)  # plain transformers loads it too
+
+
+def test_resume_continues_the_same_run(runs):
+    straight, killed, r = runs
+    assert "resumed from" in r.stdout + r.stderr
+    a, b = load_file(os.path.join(straight, "model.safetensors")), load_file(os.path.join(killed, "model.safetensors"))
+    for k in a:
+        torch.testing.assert_close(a[k], b[k], rtol=1e-5, atol=1e-6)
+    steps = [json.loads(line)["step"] for line in open(os.path.join(killed, "metrics.jsonl")) if "loss" in line]
+    assert steps == [1, 2, 3, 4, 4, 5, 6] or steps[-2:] == [5, 6]
+
+
+def test_eval_writes_json_csv_plot_and_card(runs, tmp_path):
+    straight, killed, _ = runs
+    out = str(tmp_path / "ev")
+    run(["eval.py", "--model", straight, killed, "--labels", "a,b", "--lengths", "2,4", "--num-samples", "3", "--batch-size", "2", "--out", out])
+    res = json.load(open(os.path.join(out, "results.json")))
+    assert [r["label"] for r in res] == ["a", "b"]
+    for r in res:
+        assert r["task"] == "addition" and r["architecture"] == "ToolMambaForCausalLM" and r["training_seed"] == 0
+        for L, n in zip(r["lengths"], [2, 4]):
+            assert L["n"] == n and L["num_samples"] == 3
+            for key in ("exact_match", "answer_accuracy", "token_accuracy"):
+                lo, hi = L[f"{key}_ci"]
+                assert 0 <= lo <= L[key] <= hi <= 1
+    rows = list(csv.DictReader(open(os.path.join(out, "results.csv"))))
+    assert len(rows) == 4
+    assert os.path.getsize(os.path.join(out, "accuracy_vs_length.png")) > 1000
+    card = open(os.path.join(straight, "README.md")).read()
+    assert "| 4 |" in card and "Not evaluated yet" not in card and "toolssm/addition" in card
+
+
+def test_unknown_option_and_config_file(tmp_path):
+    r = run(["train.py", "--no_such_option", "1"], check=False)
+    assert r.returncode != 0 and "no_such_option" in r.stderr
+    cfg = tmp_path / "c.yaml"
+    cfg.write_text("preset: mamba-tiny\nmax_steps: 1\nbatch_size: 2\nnum_workers: 0\neval_every: 0\neval_samples: 1\n"
+                   f"eval_lengths: '2'\nreport_to: none\noutput_dir: {tmp_path / 'o'}\n")
+    run(["train.py", str(cfg)])
+    assert os.path.exists(tmp_path / "o" / "model.safetensors")
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("preset: mamba-tiny\nmax_stepz: 1\n")
+    assert run(["train.py", str(bad)], check=False).returncode != 0
+
+
+def test_lora_adapts_a_checkpoint_to_another_task(runs, tmp_path):
+    straight, _, _ = runs
+    out = str(tmp_path / "lora")
+    run(["train.py", "--init_from", straight, "--lora", "--task", "multiplication", "--config", "n_x_1", "--train_max_n", "3",
+         "--max_steps", "2", "--batch_size", "2", "--num_workers", "0", "--eval_every", "0", "--eval_samples", "1",
+         "--eval_lengths", "2", "--report_to", "none", "--output_dir", out])
+    assert os.path.exists(os.path.join(out, "adapter", "adapter_config.json"))
+    m = toolssm.ToolMambaForCausalLM.from_pretrained(out)
+    assert m.tool_spec["task"] == "multiplication"
+
+
+def test_two_processes_on_cpu(tmp_path):
+    out = str(tmp_path / "ddp")
+    r = subprocess.run(["accelerate", "launch", "--multi_gpu", "--num_processes", "2", "--num_machines", "1", "--mixed_precision", "no",
+                        "--dynamo_backend", "no", "train.py", *COMMON, "--max_steps", "3", "--report_to", "none", "--output_dir", out],
+                       capture_output=True, text=True, cwd=ROOT, env=dict(ENV, ACCELERATE_USE_CPU="1"), timeout=600)
+    assert r.returncode == 0, r.stderr[-3000:]
+    assert "processes: 2" in r.stdout + r.stderr
+    assert os.path.exists(os.path.join(out, "model.safetensors"))
+
+
+def test_exact_match_metric_module_loads_offline():
+    import evaluate
+
+    em = evaluate.load(os.path.join(ROOT, "metrics", "trajectory_exact_match"))
+    assert em.compute(predictions=[[1, 2], [3]], references=[[1, 2], [4]])["exact_match"] == 0.5
+    assert em.compute(predictions=["ab"], references=["ab"])["exact_match"] == 1.0
