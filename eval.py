@@ -31,9 +31,10 @@ def parse(argv=None):
     p.add_argument("--num-samples", type=int, default=100, help="problems per length")
     p.add_argument("--seed", type=int, default=0, help="test item seed: items are (seed, 'test_<n>', index), the builder's test splits")
     p.add_argument("--batch-size", type=int, default=16, help="rows decoded together in the tool loop")
+    p.add_argument("--stop-at-divergence", action="store_true", help="stop a row at its first token off the reference trajectory (exact match unchanged, much faster for failing models; answer accuracy becomes a lower bound)")
     p.add_argument("--no-token-accuracy", action="store_true", help="skip the teacher-forced forward (saves a full forward per sample)")
     p.add_argument("--device", default=None, help="cpu or cuda (default: the Accelerate device)")
-    p.add_argument("--dtype", default="auto", choices=["auto", "float32", "bfloat16"], help="weights dtype (auto: bf16 on GPU)")
+    p.add_argument("--dtype", default="float32", choices=["auto", "float32", "bfloat16"], help="weights dtype (default float32: the recurrent state of long trajectories stays exact enough; auto: bf16 on GPU)")
     p.add_argument("--out", default=None, help="output folder (default: <first model>/eval)")
     p.add_argument("--no-card", action="store_true", help="do not write the results into the checkpoints' model cards")
     p.add_argument("--progress", action="store_true", help="progress bar per batch in the tool loop")
@@ -87,7 +88,8 @@ def main(argv=None) -> int:
             items = make_test_items(task, n, args.num_samples, seed=args.seed)
             t0 = time.time()
             with accelerator.split_between_processes(items) as mine:
-                res = evaluate_items(model, task, mine, batch_size=args.batch_size, token_accuracy=not args.no_token_accuracy, progress=args.progress)
+                res = evaluate_items(model, task, mine, batch_size=args.batch_size, token_accuracy=not args.no_token_accuracy, progress=args.progress,
+                                     stop_at_divergence=args.stop_at_divergence)
             res = gather_object(res)
             summary = summarize(res)
             summary["wall_seconds"] = time.time() - t0
@@ -101,7 +103,7 @@ def main(argv=None) -> int:
             "architecture": (model.config.architectures or [type(model).__name__])[0], "model_type": model.config.model_type,
             "training_seed": train_args.get("train", {}).get("seed"),
             "train_max_n": train_args.get("data", {}).get("train_max_n") or DEFAULT_TRAIN_MAX[task_name],
-            "eval_seed": args.seed, "num_processes": accelerator.num_processes, "device": str(device), "dtype": str(dtype), "lengths": rows,
+            "eval_seed": args.seed, "stop_at_divergence": args.stop_at_divergence, "num_processes": accelerator.num_processes, "device": str(device), "dtype": str(dtype), "lengths": rows,
         }
         all_results.append(result)
         del model

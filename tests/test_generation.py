@@ -116,3 +116,15 @@ def test_bad_arguments_raise():
         model.generate_with_tools([""], [None])
     with pytest.raises(ValueError, match="temperature"):
         model.generate_with_tools(["1"], [None], do_sample=True, temperature=0)
+
+
+def test_stop_at_divergence_stops_only_rows_that_left_their_reference():
+    torch.manual_seed(0)
+    model = build_model("mamba-tiny").eval()
+    (free,) = model.generate_with_tools(["12+5="], [PointerMemory(2)], max_new_tokens=30)
+    ref_ok = free.ids + [V.TOKEN_TO_ID["7"]] * 5  # the model's own continuation: never diverges within it
+    ref_bad = free.ids[: free.prompt_len + 3] + [(free.ids[free.prompt_len + 3] + 1) % len(V.VOCAB)] + free.ids[free.prompt_len + 4 :]
+    a, b = model.generate_with_tools(["12+5=", "12+5="], [PointerMemory(2), PointerMemory(2)], max_new_tokens=30,
+                                     stop_at_divergence=[ref_ok, ref_bad])
+    assert a.ids == free.ids and not a.diverged
+    assert b.diverged and len(b.ids) <= free.prompt_len + 4 + 1

@@ -68,8 +68,11 @@ def teacher_forced(model, ids: list[int], labels: list[int]) -> tuple[int, int]:
     return int(((pred == gold) & mask).sum()), int(mask.sum())
 
 
-def evaluate_items(model, task, items, batch_size: int = 16, budget_factor: float = 1.1, token_accuracy: bool = True, progress: bool = False) -> list[SampleResult]:
-    """Run the tool loop on ``items`` (from ``task.make_item``) in batches; score each against its reference."""
+def evaluate_items(model, task, items, batch_size: int = 16, budget_factor: float = 1.1, token_accuracy: bool = True, progress: bool = False,
+                   stop_at_divergence: bool = False) -> list[SampleResult]:
+    """Run the tool loop on ``items`` (from ``task.make_item``) in batches; score each against its reference.
+    With ``stop_at_divergence`` a row stops at its first token off the reference (exact match is unchanged;
+    answer accuracy then counts such rows as wrong, so it becomes a lower bound)."""
     out: list[SampleResult] = []
     was_training = model.training
     model.eval()
@@ -78,12 +81,14 @@ def evaluate_items(model, task, items, batch_size: int = 16, budget_factor: floa
         refs = [render(it.trajectory, train_observations=task.train_observations) for it in chunk]
         budgets = [int(len(r["input_ids"]) * budget_factor) + 32 for r in refs]
         t0 = time.time()
-        res = generate_with_tools(model, [it.prompt for it in chunk], [task.inference_tool() for _ in chunk], max_new_tokens=budgets, progress=progress)
+        res = generate_with_tools(model, [it.prompt for it in chunk], [task.inference_tool() for _ in chunk], max_new_tokens=budgets, progress=progress,
+                                  stop_at_divergence=[r["input_ids"] for r in refs] if stop_at_divergence else None)
         dt = (time.time() - t0) / len(chunk)
         for it, ref, r in zip(chunk, refs, res):
             exact = r.finished and r.ids == ref["input_ids"]
             tc, tt = teacher_forced(model, ref["input_ids"], ref["labels"]) if token_accuracy else (0, 0)
-            out.append(SampleResult(it.n, exact, task.check(it.problem, r.output), tc, tt, len(r.generated_ids), dt, r.finished))
+            answer = (not r.diverged) and task.check(it.problem, r.output)
+            out.append(SampleResult(it.n, exact, answer, tc, tt, len(r.generated_ids), dt, r.finished))
     model.train(was_training)
     return out
 

@@ -36,6 +36,7 @@ class ToolGenerationResult:
     roles: list[str] = field(default_factory=list)  # thought / command / observation / output
     finished: bool = False  # emitted [EOS]
     truncated: bool = False  # stopped by the token budget
+    diverged: bool = False  # stopped at its first token that differs from the given reference
     num_commands: int = 0
     num_tool_errors: int = 0
     logits: torch.Tensor | None = None  # (len(ids), vocab): logits at every position, if requested
@@ -88,11 +89,14 @@ def generate_with_tools(
     generator: torch.Generator | None = None,
     return_logits: bool = False,
     progress: bool = False,
+    stop_at_divergence: list[list[int]] | None = None,
 ) -> list[ToolGenerationResult]:
     """Decode a batch of prompts, each row talking to its own tool (``None``: no tool).
 
     ``max_new_tokens`` bounds every row's generated + forced tokens (one value or one per row).
     Greedy by default; ``do_sample`` samples with ``temperature`` and optional ``top_k``.
+    ``stop_at_divergence`` (one reference id sequence per row, for exact-match evaluation) stops a row
+    at its first sampled token that differs from its reference: such a row cannot match any more.
     """
     if len(prompts) != len(tools):
         raise ValueError(f"need one tool per prompt: {len(prompts)} prompts, {len(tools)} tools")
@@ -164,6 +168,11 @@ def generate_with_tools(
                 row.roles.append(role)
                 if tok == _EOS_ID:
                     row.finished = done[b] = True
+                if stop_at_divergence is not None:
+                    ref = stop_at_divergence[b]
+                    k = len(row.ids)
+                    if k >= len(ref) or ref[k] != tok:
+                        row.diverged = done[b] = True
             row.ids.append(tok)
             nxt[b] = tok
             if not done[b] and len(row.ids) - row.prompt_len >= budgets[b]:

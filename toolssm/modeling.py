@@ -5,8 +5,9 @@ is a plain Mamba checkpoint (``MambaForCausalLM.from_pretrained`` loads it). ``f
 also loads the tokenizer saved beside the weights and reads the task's tool from the generation config
 (``generation_config.toolssm``), so ``model.generate_with_tools(prompts)`` needs nothing else.
 
-Importing toolssm registers these classes with ``AutoModelForCausalLM`` for Mamba/Mamba2 configs
-(they are drop-in subclasses), and the LSTM/GRU baselines under their own ``toolssm_rnn`` type.
+Importing toolssm registers these classes with ``AutoModelForCausalLM`` for the Mamba, Mamba2, GPT-NeoX and
+Mistral configs (drop-in subclasses: no extra weights), and the LSTM/GRU baselines under their own
+``toolssm_rnn`` type.
 """
 
 from __future__ import annotations
@@ -18,15 +19,31 @@ from transformers import (
     AutoModelForCausalLM,
     AutoTokenizer,
     GenerationConfig,
+    GPTNeoXConfig,
+    GPTNeoXForCausalLM,
     Mamba2Config,
     Mamba2ForCausalLM,
     MambaConfig,
     MambaForCausalLM,
+    MistralConfig,
+    MistralForCausalLM,
 )
 
 from .generation import ToolGenerationResult, generate_with_tools
-from .rnn import ToolSSMRNNForCausalLM
+from .rnn import ToolSSMRNNConfig, ToolSSMRNNForCausalLM
 from .tools import Tool, make_tool
+
+
+def read_tool_spec(pretrained_model_name_or_path) -> dict | None:
+    """The ``toolssm`` entry of a checkpoint's generation_config.json (GenerationConfig drops unknown keys on
+    load, so it is read from the file itself)."""
+    from transformers.utils import cached_file
+
+    gc_file = cached_file(pretrained_model_name_or_path, "generation_config.json", _raise_exceptions_for_missing_entries=False)
+    if not gc_file:
+        return None
+    with open(gc_file) as f:
+        return json.load(f).get("toolssm")
 
 
 def tool_spec_from_task(task) -> dict:
@@ -45,15 +62,9 @@ class ToolCallingMixin:
     @classmethod
     def from_pretrained(cls, pretrained_model_name_or_path, *args, **kwargs):
         model = super().from_pretrained(pretrained_model_name_or_path, *args, **kwargs)
-        # GenerationConfig drops keys it does not know on load: read the tool spec from the file itself.
-        from transformers.utils import cached_file
-
-        gc_file = cached_file(pretrained_model_name_or_path, "generation_config.json", _raise_exceptions_for_missing_entries=False)
-        if gc_file:
-            with open(gc_file) as f:
-                spec = json.load(f).get("toolssm")
-            if spec:
-                model.set_tool_spec(spec)
+        spec = read_tool_spec(pretrained_model_name_or_path)
+        if spec:
+            model.set_tool_spec(spec)
         path = str(pretrained_model_name_or_path)
         if not os.path.isdir(path) or os.path.exists(os.path.join(path, "tokenizer.json")):
             try:
@@ -105,5 +116,14 @@ class ToolRNNForCausalLM(ToolCallingMixin, ToolSSMRNNForCausalLM):
     """LSTM/GRU baseline with a tool loop."""
 
 
-AutoModelForCausalLM.register(MambaConfig, ToolMambaForCausalLM, exist_ok=True)
-AutoModelForCausalLM.register(Mamba2Config, ToolMamba2ForCausalLM, exist_ok=True)
+class ToolGPTNeoXForCausalLM(ToolCallingMixin, GPTNeoXForCausalLM):
+    """Pythia-style Transformer baseline with a tool loop."""
+
+
+class ToolMistralForCausalLM(ToolCallingMixin, MistralForCausalLM):
+    """Mistral-style sliding-window Transformer baseline with a tool loop."""
+
+
+for _config, _cls in [(MambaConfig, ToolMambaForCausalLM), (Mamba2Config, ToolMamba2ForCausalLM), (GPTNeoXConfig, ToolGPTNeoXForCausalLM),
+                      (MistralConfig, ToolMistralForCausalLM), (ToolSSMRNNConfig, ToolRNNForCausalLM)]:
+    AutoModelForCausalLM.register(_config, _cls, exist_ok=True)

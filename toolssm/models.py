@@ -6,19 +6,11 @@
 
 from __future__ import annotations
 
-from transformers import GPTNeoXConfig, GPTNeoXForCausalLM, Mamba2Config, MambaConfig, MistralConfig, MistralForCausalLM
+from transformers import GPTNeoXConfig, Mamba2Config, MambaConfig, MistralConfig
 
 from . import vocab as V
-from .modeling import ToolCallingMixin, ToolMamba2ForCausalLM, ToolMambaForCausalLM, ToolRNNForCausalLM
+from .modeling import ToolGPTNeoXForCausalLM, ToolMamba2ForCausalLM, ToolMambaForCausalLM, ToolMistralForCausalLM, ToolRNNForCausalLM
 from .rnn import ToolSSMRNNConfig
-
-
-class ToolGPTNeoXForCausalLM(ToolCallingMixin, GPTNeoXForCausalLM):
-    """Pythia-style Transformer with a tool loop."""
-
-
-class ToolMistralForCausalLM(ToolCallingMixin, MistralForCausalLM):
-    """Mistral-style sliding-window Transformer with a tool loop."""
 
 
 VOCAB_SIZE = len(V.VOCAB)

@@ -2,7 +2,7 @@
 
 ``ToolSSMRNNConfig`` / ``ToolSSMRNNForCausalLM`` follow the transformers conventions: a
 ``PreTrainedConfig`` subclass, ``save_pretrained``/``from_pretrained``, ``AutoModelForCausalLM``
-registration, and a recurrent cache (``cache`` holds the (h, c) state) so the same training
+registration (as ``ToolRNNForCausalLM``, in toolssm.modeling), and a recurrent cache (``cache`` holds the (h, c) state) so the same training
 script, tool loop and evaluation serve every architecture.
 """
 
@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import torch
 from torch import nn
-from transformers import AutoConfig, AutoModelForCausalLM, GenerationMixin, PreTrainedConfig, PreTrainedModel
+from transformers import AutoConfig, GenerationMixin, PreTrainedConfig, PreTrainedModel
 from transformers.modeling_outputs import CausalLMOutputWithPast
 
 
@@ -95,4 +95,3 @@ class ToolSSMRNNForCausalLM(PreTrainedModel, GenerationMixin):
 
 
 AutoConfig.register("toolssm_rnn", ToolSSMRNNConfig, exist_ok=True)
-AutoModelForCausalLM.register(ToolSSMRNNConfig, ToolSSMRNNForCausalLM, exist_ok=True)
