@@ -56,6 +56,8 @@ PRESETS = {
     "mistral": lambda: _mistral(768, 8, 8, 1536, 512),
     # small shapes for quick GPU runs
     "mamba-small": lambda: _mamba(256, 4),
+    "mamba-medium": lambda: _mamba(512, 4),
+    "mamba-deep": lambda: _mamba(256, 8),
     "mamba2-small": lambda: _mamba2(256, 4),
     "lstm-small": lambda: _rnn("lstm", 256, 2),
     "gru-small": lambda: _rnn("gru", 256, 2),
