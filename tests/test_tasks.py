@@ -15,7 +15,7 @@ CASES = [
     ("hanoi", {"variant": "iterative"}, [1, 2, 3, 4, 6]),
     ("hanoi", {"variant": "recursive"}, [1, 2, 3, 5, 7]),
     ("logical_graph", {}, [4, 5, 10, 60, 300]),
-] + [("addition", {"variant": v}, [1, 5, 30]) for v in ("direct", "reversed", "no_tool", "calculator")]
+] + [("addition", {"variant": v}, [1, 5, 30]) for v in ("direct", "reversed", "no_tool", "calculator", "tool_p3")]
 
 
 @pytest.mark.parametrize("name,kw,sizes", CASES, ids=[f"{c[0]}-{c[1]}" for c in CASES])

@@ -90,6 +90,7 @@ def generate_with_tools(
     return_logits: bool = False,
     progress: bool = False,
     stop_at_divergence: list[list[int]] | None = None,
+    teacher_ids: list[list[int]] | None = None,
 ) -> list[ToolGenerationResult]:
     """Decode a batch of prompts, each row talking to its own tool (``None``: no tool).
 
@@ -97,6 +98,9 @@ def generate_with_tools(
     Greedy by default; ``do_sample`` samples with ``temperature`` and optional ``top_k``.
     ``stop_at_divergence`` (one reference id sequence per row, for exact-match evaluation) stops a row
     at its first sampled token that differs from its reference: such a row cannot match any more.
+    ``teacher_ids`` (one full id sequence per row) replaces every sampled token by the teacher's token at
+    that position, [EOS] past its end (as state-spaces/mamba's ``teacher_outputs``): the model still runs
+    every step, so benchmarks compare loops on identical token sequences.
     """
     if len(prompts) != len(tools):
         raise ValueError(f"need one tool per prompt: {len(prompts)} prompts, {len(tools)} tools")
@@ -159,6 +163,9 @@ def generate_with_tools(
                 row.roles.append("observation")
             else:
                 tok = sampled[b]
+                if teacher_ids is not None:
+                    k = len(row.ids)
+                    tok = teacher_ids[b][k] if k < len(teacher_ids[b]) else _EOS_ID
                 row.forced.append(False)
                 if tool is None:
                     role = "output" if tok == _EOS_ID else "thought"

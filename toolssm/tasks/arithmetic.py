@@ -51,9 +51,15 @@ def _print_reversed(rec: Recorder, k: int) -> None:
             break
 
 
-def addition_trajectory(a: int, b: int) -> Trajectory:
-    """The paper's 2-pointer addition algorithm, recorded against a real pointer memory."""
-    rec = Recorder(PointerMemory(2), f"{a}+{b}=")
+def addition_trajectory(a: int, b: int, print_pointer: int = 2) -> Trajectory:
+    """The paper's 2-pointer addition algorithm, recorded against a real pointer memory.
+
+    ``print_pointer=3`` is toolssm's variant ``tool_p3``: a third pointer, untouched until then, walks from the
+    start of memory to ``[ANS]`` and prints the sum. With the paper's 2 pointers, pointer 2 re-walks the second
+    operand and reads the same ``=`` that ended phase 1, so the model must remember across the whole walk that it
+    is past ``[ANS]`` (see docs/FORMATS.md); with pointer 3 the command token itself says which walk it is.
+    """
+    rec = Recorder(PointerMemory(max(2, print_pointer)), f"{a}+{b}=")
     (r1, l1, m1), (r2, l2, m2) = _cmds(1), _cmds(2)
     # 1. pointer 1 to '+', pointer 2 to '='
     while rec.command(r1) != "+":
@@ -80,7 +86,7 @@ def addition_trajectory(a: int, b: int) -> Trajectory:
         carry = total // 10
     rec.emit(V.ANS)
     # 3. print the reversed sum back to front
-    _print_reversed(rec, 2)
+    _print_reversed(rec, print_pointer)
     return rec.traj
 
 
@@ -169,14 +175,15 @@ class Addition(Task):
     ``reversed``, ``no_tool`` (same trajectory, observations predicted by the model) and ``calculator``."""
 
     name = "addition"
-    variants = ("tool", "direct", "reversed", "no_tool", "calculator")
+    variants = ("tool", "direct", "reversed", "no_tool", "calculator", "tool_p3")
     size_unit = "digits"
     max_n = 4000
 
     def tool(self):
         # no_tool trajectories are the tool trajectories (observations kept as role "observation", but
         # trained), so they replay and parse against the pointer memory; at inference no tool answers.
-        return {"tool": lambda: PointerMemory(2), "no_tool": lambda: PointerMemory(2), "calculator": Calculator}.get(self.variant, NoTool)()
+        return {"tool": lambda: PointerMemory(2), "no_tool": lambda: PointerMemory(2), "tool_p3": lambda: PointerMemory(3),
+                "calculator": Calculator}.get(self.variant, NoTool)()
 
     def inference_tool(self):
         return NoTool() if self.variant == "no_tool" else self.tool()
@@ -203,6 +210,8 @@ class Addition(Task):
         a, b = p["a"], p["b"]
         if self.variant in ("tool", "no_tool"):
             return addition_trajectory(a, b)
+        if self.variant == "tool_p3":
+            return addition_trajectory(a, b, print_pointer=3)
         if self.variant == "calculator":
             rec = Recorder(Calculator(), self.prompt(p))
             rec.text_command(f"add({a},{b})")
