@@ -19,9 +19,9 @@ import torch
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 CHECKPOINTS = [
-    # (folder, what it is, demo lengths)
-    ("checkpoints/addition-lstm-small-p3", "LSTM (2 x 256, 1.1M params), 3-pointer addition trace", [5, 20, 100, 500]),
-    ("checkpoints/addition-mamba-small", "Mamba-1 (4 x 256, 1.7M params), the paper's 2-pointer trace", [5, 20, 50, 100]),
+    # (folder, what it is, example length, table lengths)
+    ("checkpoints/addition-lstm-small", "LSTM (2 x 256, 1.1M parameters)", 100, [5, 100, 1000]),
+    ("checkpoints/addition-mamba-small", "Mamba-1 (4 x 256, 1.8M parameters)", 20, [5, 20, 50]),
 ]
 
 
@@ -40,7 +40,7 @@ def main(argv=None) -> int:
     from toolssm.generation import generate_with_tools
 
     print(__doc__.strip().split("\n\n")[0], "\n")
-    for folder, what, lengths in CHECKPOINTS:
+    for folder, what, example_n, lengths in CHECKPOINTS:
         path = os.path.join(HERE, folder)
         model = AutoModelForCausalLM.from_pretrained(path).eval()
         task = task_for_config("addition", config_for_spec(model.tool_spec))
@@ -48,12 +48,12 @@ def main(argv=None) -> int:
             lengths, n_samples = lengths[:2], 2
         else:
             n_samples = args.samples
-        print(f"== {folder}: {what}; trained on 1-5 digit operands")
-        item = make_test_items(task, lengths[-1], 1, seed=123)[0]
+        print(f"== {folder}: {what}, trained on 1-5 digit addition (the paper's 2-pointer trace)")
+        item = make_test_items(task, example_n, 1, seed=123)[0]
         t0 = time.time()
         (res,) = generate_with_tools(model, [item.prompt], [task.inference_tool()], max_new_tokens=int(item.trajectory.num_tokens() * 1.1) + 32)
         a, b = item.prompt.rstrip("=").split("+")
-        print(f"   {lengths[-1]}-digit example: {a[:24]}... + {b[:24]}...")
+        print(f"   {example_n}-digit example: {a[:24]}... + {b[:24]}...")
         print(f"   model output  : {res.output[:48]}{'...' if len(res.output) > 48 else ''} ({len(res.output)} digits)")
         print(f"   python's a+b  : {item.answer[:48]}{'...' if len(item.answer) > 48 else ''}")
         print(f"   correct: {res.output == item.answer}; {res.num_commands} tool calls, {len(res.generated_ids)} tokens, {time.time() - t0:.1f}s\n")

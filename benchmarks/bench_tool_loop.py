@@ -96,6 +96,9 @@ def main(argv=None):
     model = build_model(args.preset).to(args.device).eval()
     task = get_task("addition")
     rows = []
+    meta = {"preset": args.preset, "device": args.device, "torch": torch.__version__, "threads": torch.get_num_threads(),
+            "machine": platform.processor() or platform.machine(), "cpus": os.cpu_count(), "command": " ".join(["python", *sys.argv])}
+    os.makedirs(os.path.dirname(args.out), exist_ok=True)
     for n in [int(x) for x in args.lengths.split(",")]:
         for B in [int(x) for x in args.batch_sizes.split(",")]:
             items = [task.make_item(0, f"test_{n}", i, n, train=False) for i in range(B)]
@@ -119,11 +122,8 @@ def main(argv=None):
             row["tool_loop_vs_hf_generate"] = row["tool_loop_tok_s"] / row["hf_generate_no_tools_tok_s"]
             rows.append(row)
             print(json.dumps({k: (round(v, 2) if isinstance(v, float) else v) for k, v in row.items()}), flush=True)
-    meta = {"preset": args.preset, "device": args.device, "torch": torch.__version__, "threads": torch.get_num_threads(),
-            "machine": platform.processor() or platform.machine(), "cpus": os.cpu_count(), "command": " ".join(["python", *sys.argv])}
-    os.makedirs(os.path.dirname(args.out), exist_ok=True)
-    with open(args.out, "w") as f:
-        json.dump({"meta": meta, "rows": rows}, f, indent=1)
+            with open(args.out, "w") as f:  # after every row: a long run that is stopped keeps what it measured
+                json.dump({"meta": meta, "rows": rows}, f, indent=1)
     print(f"{'digits':>6} {'batch':>5} {'tool loop tok/s':>16} {'naive tok/s':>12} {'HF generate tok/s':>18} {'vs naive':>9} {'vs HF':>6}")
     for r in rows:
         print(f"{r['digits']:>6} {r['batch']:>5} {r['tool_loop_tok_s']:>16.0f} {r['naive_tok_s']:>12.0f} {r['hf_generate_no_tools_tok_s']:>18.0f} "

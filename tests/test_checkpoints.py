@@ -1,0 +1,40 @@
+"""The checkpoints shipped in checkpoints/ load with plain transformers and with toolssm, and do what their cards say."""
+
+import os
+import subprocess
+import sys
+
+import pytest
+from transformers import AutoModelForCausalLM
+
+import toolssm  # noqa: F401
+from toolssm.data import config_for_spec, task_for_config
+from toolssm.evaluation import evaluate_items, make_test_items
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+CKPTS = ["addition-lstm-small", "addition-lstm-small-p3", "addition-mamba-small"]
+
+
+@pytest.mark.parametrize("name", CKPTS)
+def test_shipped_checkpoint_loads_and_solves_in_distribution(name):
+    path = os.path.join(ROOT, "checkpoints", name)
+    assert os.path.getsize(os.path.join(path, "model.safetensors")) < 20_000_000
+    model = AutoModelForCausalLM.from_pretrained(path).eval()
+    assert model.tool_spec["task"] == "addition" and model.tokenizer is not None
+    task = task_for_config("addition", config_for_spec(model.tool_spec))
+    res = evaluate_items(model, task, make_test_items(task, 5, 3, seed=11), batch_size=3, token_accuracy=False)
+    assert all(r.exact and r.answer_correct for r in res)
+
+
+def test_lstm_checkpoint_extrapolates_10x_beyond_training():
+    """Trained on 1-5 digit operands; 50-digit problems are solved exactly (a fixed checkpoint, deterministic on CPU)."""
+    model = AutoModelForCausalLM.from_pretrained(os.path.join(ROOT, "checkpoints", "addition-lstm-small")).eval()
+    task = task_for_config("addition", "tool")
+    res = evaluate_items(model, task, make_test_items(task, 50, 4, seed=5), batch_size=4, token_accuracy=False)
+    assert all(r.exact for r in res)
+
+
+def test_demo_quick_runs():
+    r = subprocess.run([sys.executable, "demo.py", "--quick"], capture_output=True, text=True, cwd=ROOT, timeout=600)
+    assert r.returncode == 0, r.stderr[-2000:]
+    assert "correct: True" in r.stdout and "exact match" in r.stdout
