@@ -136,3 +136,20 @@ def test_exact_match_metric_module_loads_offline():
     em = evaluate.load(os.path.join(ROOT, "metrics", "trajectory_exact_match"))
     assert em.compute(predictions=[[1, 2], [3]], references=[[1, 2], [4]])["exact_match"] == 0.5
     assert em.compute(predictions=["ab"], references=["ab"])["exact_match"] == 1.0
+
+
+def test_mixture_and_step_dataset_are_deterministic_and_weighted():
+    from toolssm.training import Mixture, StepDataset, TaskSource
+
+    main = TaskSource("multiplication", "n_x_2", 4, seed=0)
+    aux = TaskSource("addition", "tool", 3, seed=1)
+    mix = Mixture([main, aux], [2.0, 1.0], seed=0)
+    picks = [mix[i]["input_ids"] == main[i]["input_ids"] for i in range(300)]
+    assert 0.55 < sum(picks) / len(picks) < 0.8  # ~2/3 from the main task
+    assert [mix[i]["input_ids"] for i in range(20)] == [Mixture([main, aux], [2.0, 1.0], seed=0)[i]["input_ids"] for i in range(20)]
+    # two processes see disjoint halves of each global batch; a resumed stream continues the same order
+    r0, r1 = StepDataset(aux, 0, 4, 0, 2, None), StepDataset(aux, 0, 4, 1, 2, None)
+    later = StepDataset(aux, 1, 4, 0, 2, None)
+    assert r0[4]["input_ids"] == later[0]["input_ids"] and r0[0]["input_ids"] != r1[0]["input_ids"]
+    with pytest.raises(ValueError):
+        Mixture([main], [0.0], seed=0)
