@@ -64,7 +64,7 @@ def main(argv=None) -> int:
             lo, hi = s["exact_match_ci"]
             print(f"   {n:>6} | {s['exact_match']:>11.2f} | {s['answer_accuracy']:>11.2f} | [{lo:.2f}, {hi:.2f}]{'':>10} | {s['seconds_per_sample']:.1f}")
         print()
-    print("Full evaluations (32-100 problems per length, up to 1,000 digits): results/addition/ and README.md.")
+    print("Full evaluations (32 problems per length, up to 1,000 digits): results/addition/ and README.md.")
     return 0
 
 

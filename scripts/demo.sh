@@ -4,4 +4,4 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/setup.sh
 . .venv/bin/activate
-python demo.py "$@" 2>&1 | grep -v "falling back to its reference PyTorch\|^Loading weights"
+python demo.py "$@" 2>&1 | grep -v "falling back to its reference PyTorch\|Loading weights"

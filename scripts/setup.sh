@@ -7,7 +7,9 @@ if [ ! -x .venv/bin/python ]; then
   "$PY" -m venv .venv
 fi
 . .venv/bin/activate
-python -m pip install -q --upgrade pip
+log=.venv/setup.log
+quiet() { "$@" >>"$log" 2>&1 || { cat "$log"; echo "setup failed: $*" >&2; exit 1; }; }
+quiet python -m pip install -q --upgrade pip
 # The CPU build first, so that the torch requirement below is already satisfied (no multi-GB CUDA build).
-python -c "import torch" 2>/dev/null || python -m pip install -q "torch==2.13.0" || python -m pip install -q torch --index-url https://download.pytorch.org/whl/cpu
-python -m pip install -q -e ".[test]"
+python -c "import torch" 2>/dev/null || quiet python -m pip install -q "torch==2.13.0"
+quiet python -m pip install -q -e ".[test]"
