@@ -3,7 +3,7 @@
 
     python eval.py --model runs/add-mamba --task addition --lengths 5,10,20,50,100,200,500,1000 --num-samples 100
     python eval.py --model runs/a runs/b --labels Mamba,LSTM --task addition --out results/addition
-    accelerate launch --num_processes 2 eval.py ...   # samples are sharded over processes
+    accelerate launch --multi_gpu --num_processes 2 eval.py ...   # samples are sharded over processes (CPU: ACCELERATE_USE_CPU=1)
 
 Per length: exact match of the whole trajectory and answer (the paper's metric), answer accuracy and
 teacher-forced token accuracy, each with a 95% interval; tokens and seconds per sample. Writes

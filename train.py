@@ -6,7 +6,7 @@
     # one GPU, the paper's 130M Mamba shape
     accelerate launch --mixed_precision bf16 train.py --preset mamba-130m --task addition --max_steps 2000 \
         --batch_size 128 --learning_rate 1e-3 --output_dir runs/add-mamba
-    # several GPUs / processes (two CPU processes over gloo work too), or several nodes: see docs/TRAINING.md
+    # several GPUs / processes (two CPU processes over gloo: ACCELERATE_USE_CPU=1), several nodes: docs/TRAINING.md
     accelerate launch --multi_gpu --num_processes 2 train.py ...
     # arguments from a file; resume a killed run from its last checkpoint
     python train.py configs/addition_mamba.yaml

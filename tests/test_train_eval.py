@@ -153,3 +153,17 @@ def test_mixture_and_step_dataset_are_deterministic_and_weighted():
     assert r0[4]["input_ids"] == later[0]["input_ids"] and r0[0]["input_ids"] != r1[0]["input_ids"]
     with pytest.raises(ValueError):
         Mixture([main], [0.0], seed=0)
+
+
+def test_eval_shards_samples_over_two_processes(tmp_path):
+    out = str(tmp_path / "ev2")
+    r = subprocess.run(["accelerate", "launch", "--multi_gpu", "--num_processes", "2", "--num_machines", "1", "--mixed_precision", "no",
+                        "--dynamo_backend", "no", "eval.py", "--model", os.path.join(ROOT, "checkpoints", "addition-lstm-small"),
+                        "--lengths", "5,12", "--num-samples", "5", "--batch-size", "3", "--no-card", "--out", out],
+                       capture_output=True, text=True, cwd=ROOT, env=dict(ENV, ACCELERATE_USE_CPU="1"), timeout=600)
+    assert r.returncode == 0, r.stderr[-3000:]
+    import json as _json
+
+    res = _json.load(open(os.path.join(out, "results.json")))
+    assert res["num_processes"] == 2
+    assert [L["num_samples"] for L in res["lengths"]] == [5, 5]  # 3 + 2 samples gathered from the two ranks
