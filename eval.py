@@ -17,6 +17,7 @@ import argparse
 import csv
 import json
 import os
+import shutil
 import sys
 import time
 
@@ -125,8 +126,6 @@ def main(argv=None) -> int:
         if not args.no_card:
             for r in all_results:
                 if os.path.isdir(r["checkpoint"]) and os.path.exists(os.path.join(r["checkpoint"], "training_args.json")):
-                    import shutil
-
                     shutil.copy(plot_path, os.path.join(r["checkpoint"], "accuracy_vs_length.png"))
                     write_model_card(r["checkpoint"], dict(r, plot="accuracy_vs_length.png"))
     accelerator.wait_for_everyone()

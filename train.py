@@ -23,6 +23,7 @@ import glob
 import json
 import math
 import os
+import shutil
 import sys
 import time
 from dataclasses import asdict, dataclass, field
@@ -188,7 +189,8 @@ def main(argv=None) -> int:
         model.config.use_mambapy = use_mambapy
         for layer in model.backbone.layers:
             layer.mixer.use_mambapy = use_mambapy
-    model.set_tool_spec(tool_spec_from_task(task)) if hasattr(model, "set_tool_spec") else None
+    if hasattr(model, "set_tool_spec"):  # every toolssm model class; a foreign --init_from model may lack it
+        model.set_tool_spec(tool_spec_from_task(task))
     if margs.lora:
         from peft import LoraConfig, get_peft_model
 
@@ -264,8 +266,6 @@ def main(argv=None) -> int:
                 json.dump({"step": step, "final": final}, f)
             if not final:  # rotate old checkpoints
                 old = sorted(glob.glob(os.path.join(targs.output_dir, "checkpoint-*")), key=lambda p: int(p.rsplit("-", 1)[1]))
-                import shutil
-
                 for p in old[: max(0, len(old) - targs.save_total_limit)]:
                     shutil.rmtree(p, ignore_errors=True)
         accelerator.wait_for_everyone()

@@ -28,6 +28,15 @@ def check_text(text: str) -> None:
         raise ValueError(f"character(s) outside the toolssm vocabulary: {names}")
 
 
+def _check_nested(value) -> None:
+    """check_text on a string or on every string inside (batches, pre-tokenized input)."""
+    if isinstance(value, str):
+        check_text(value)
+    elif isinstance(value, (list, tuple)):
+        for v in value:
+            _check_nested(v)
+
+
 def split_tokens(text: str) -> list[str]:
     """Split text into token strings exactly as the tokenizer does (special tokens first, then characters)."""
     check_text(text)
@@ -67,16 +76,8 @@ class ToolSSMTokenizer(PreTrainedTokenizerFast):
         super().__init__(*args, **kwargs)
 
     def _encode_plus(self, text, text_pair=None, *args, **kwargs):
-        for t in (text, text_pair):
-            if isinstance(t, str):
-                check_text(t)
-            elif isinstance(t, (list, tuple)):
-                for item in t:
-                    if isinstance(item, str):
-                        check_text(item)
-                    elif isinstance(item, (list, tuple)):
-                        for s in item:
-                            check_text(s) if isinstance(s, str) else None
+        _check_nested(text)
+        _check_nested(text_pair)
         return super()._encode_plus(text, text_pair, *args, **kwargs)
 
 
