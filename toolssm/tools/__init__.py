@@ -1,11 +1,12 @@
-"""Memory tools: pointer memory, search memory, a single-turn calculator, and no tool."""
+"""Tools: pointer memory, search memory, a single-turn calculator, a sandboxed shell, and no tool."""
 
 from .base import NoTool, Tool
 from .calculator import Calculator
 from .pointer import PointerMemory
 from .search import SearchMemory
+from .shell import ShellTool
 
-TOOLS = {"pointer": PointerMemory, "search": SearchMemory, "calculator": Calculator, "none": NoTool}
+TOOLS = {"pointer": PointerMemory, "search": SearchMemory, "calculator": Calculator, "none": NoTool, "shell": ShellTool}
 
 
 def make_tool(name: str, **kwargs) -> Tool:
@@ -15,4 +16,4 @@ def make_tool(name: str, **kwargs) -> Tool:
     return TOOLS[name](**kwargs)
 
 
-__all__ = ["Tool", "NoTool", "PointerMemory", "SearchMemory", "Calculator", "TOOLS", "make_tool"]
+__all__ = ["Tool", "NoTool", "PointerMemory", "SearchMemory", "Calculator", "ShellTool", "TOOLS", "make_tool"]
