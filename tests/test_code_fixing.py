@@ -30,3 +30,52 @@ def test_generation_is_deterministic_and_validated():
     assert a == b
     with pytest.raises(ValueError):
         generate_codebase(random.Random(0), 1)
+
+
+from toolssm.tasks import get_task  # noqa: E402
+from toolssm.tools.shell import sandbox_available  # noqa: E402
+
+needs_sandbox = pytest.mark.skipif(not sandbox_available(), reason="unshare/setpriv cannot isolate a process here")
+
+
+@needs_sandbox
+@pytest.mark.parametrize("variant", ["interactive", "single_turn"])
+def test_agent_trajectories_replay_and_fix_the_program(variant):
+    task = get_task("code_fixing", variant)
+    for n, i in [(4, 0), (9, 1), (16, 2), (30, 3)]:
+        item = task.make_item(0, "test", i, n, train=False)
+        assert task.verify(item) is None  # replays against a fresh sandbox and the final program's output is right
+        cmds = [c for r, c in item.trajectory.segments if r == "command"]
+        assert "COMPLETE_TASK_AND_SUBMIT_FINAL_OUTPUT" in cmds[-1]
+        runs = sum(c.count("python main.py") for c in cmds)
+        assert (runs >= 2) if variant == "interactive" else (runs == 0)
+
+
+@needs_sandbox
+def test_score_rejects_an_unfixed_workspace_and_accepts_the_fix():
+    task = get_task("code_fixing")
+    p = task.sample(random.Random(5), 8, train=False)
+    tool = task.tool(p)
+    tool.reset([])
+    assert not task.score(p, "", tool)
+    for name, src in task.codebase(p).files(fixed=True).items():
+        tool._write(name, src)
+    assert task.score(p, "", tool)
+    tool.close()
+
+
+@needs_sandbox
+def test_builder_writes_code_fixing_rows_that_rebuild(tmp_path):
+    import json
+
+    from datasets import load_dataset
+
+    from toolssm.data import BuildSpec, build_config
+
+    build_config(BuildSpec("code_fixing", "single_turn", train_rows=3, validation_rows=1, test_rows=1, train_max_n=6, test_lengths=[10]),
+                 str(tmp_path), progress=False)
+    row = load_dataset(str(tmp_path), "single_turn", split="test_10")[0]
+    p = json.loads(row["problem"])
+    assert p["functions"] == 10 == row["n"]
+    task = get_task("code_fixing", "single_turn")
+    assert task.make_item(row["seed"], row["split"], row["index"], 10, train=False).problem == p

@@ -23,15 +23,17 @@ CONFIGS: dict[str, dict[str, tuple[str, dict]]] = {
     "multiplication": {f"n_x_{k}": ("tool", {"k": k}) for k in range(1, 9)},
     "hanoi": {"iterative": ("iterative", {}), "recursive": ("recursive", {})},
     "logical_graph": {"default": ("tool", {})},
+    "code_fixing": {"interactive": ("interactive", {}), "single_turn": ("single_turn", {})},
 }
-DEFAULT_CONFIG = {"addition": "tool", "multiplication": "n_x_2", "hanoi": "iterative", "logical_graph": "default"}
+DEFAULT_CONFIG = {"addition": "tool", "multiplication": "n_x_2", "hanoi": "iterative", "logical_graph": "default", "code_fixing": "interactive"}
 #: the paper's training maxima and our default test lengths (see docs/FORMATS.md for the choices)
-DEFAULT_TRAIN_MAX = {"addition": 5, "multiplication": 10, "hanoi": 8, "logical_graph": 10}
+DEFAULT_TRAIN_MAX = {"addition": 5, "multiplication": 10, "hanoi": 8, "logical_graph": 10, "code_fixing": 16}
 DEFAULT_TEST_LENGTHS = {
     "addition": [5, 10, 20, 50, 100, 200, 500, 1000],
     "multiplication": [10, 20, 50, 100, 200, 500, 1000],
     "hanoi": [8, 9, 10],
     "logical_graph": [10, 20, 50, 100, 200, 500, 1000],
+    "code_fixing": [16, 20, 24, 30],
 }
 
 
@@ -100,7 +102,7 @@ def _make_rows(args) -> list[dict | str]:
 
 
 def generate_split(spec: BuildSpec, split: str, rows: int, n: int, train: bool, seen: set[str], pool=None, progress: bool = True) -> list[dict]:
-    """``rows`` verified rows for one split; prompts in ``seen`` (earlier splits) are skipped and replaced.
+    """``rows`` verified rows for one split; problems in ``seen`` (earlier splits) are skipped and replaced.
     ``pool`` (a multiprocessing pool) spreads the work over processes."""
     from tqdm.auto import tqdm
 
@@ -121,8 +123,9 @@ def generate_split(spec: BuildSpec, split: str, rows: int, n: int, train: bool, 
                 for row in batch:
                     if isinstance(row, str):
                         raise RuntimeError(f"a generated trajectory failed verification, nothing written: {row}")
-                    if len(out) < rows and row["prompt"] not in seen:
-                        seen.add(row["prompt"])
+                    key = row["prompt"] + "\0" + row["problem"]  # the prompt alone does not identify a code-fixing problem
+                    if len(out) < rows and key not in seen:
+                        seen.add(key)
                         out.append(row)
                         bar.update(1)
             if next_index > 50 * rows + 1000:
@@ -246,6 +249,7 @@ def write_card(out_dir: str, task: str) -> str:
         f"| `n` | int | problem size ({t.size_unit}) |",
         "| `trajectory` | list of {role, content} | roles `thought`, `command`, `observation`, `output`; special tokens keep their bracket spelling |",
         "| `num_tokens` | int | tokens of prompt + trajectory + `[EOS]` |",
+        "| `problem` | string (JSON) | the sampled problem (operands, disks, graph, codebase seed): what the tool and the checker need |",
         "| `task`, `variant`, `config` | string | what generated the row |",
         "| `seed`, `split`, `index`, `version` | provenance | `get_task(...).make_item(seed, split, index, n, train)` rebuilds the row |",
         "",

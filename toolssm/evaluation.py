@@ -81,13 +81,14 @@ def evaluate_items(model, task, items, batch_size: int = 16, budget_factor: floa
         refs = [render(it.trajectory, train_observations=task.train_observations) for it in chunk]
         budgets = [int(len(r["input_ids"]) * budget_factor) + 32 for r in refs]
         t0 = time.time()
-        res = generate_with_tools(model, [it.prompt for it in chunk], [task.inference_tool() for _ in chunk], max_new_tokens=budgets, progress=progress,
+        tools = [task.inference_tool(it.problem) for it in chunk]
+        res = generate_with_tools(model, [it.prompt for it in chunk], tools, max_new_tokens=budgets, progress=progress,
                                   stop_at_divergence=[r["input_ids"] for r in refs] if stop_at_divergence else None)
         dt = (time.time() - t0) / len(chunk)
-        for it, ref, r in zip(chunk, refs, res):
+        for it, ref, r, tool in zip(chunk, refs, res, tools):
             exact = r.finished and r.ids == ref["input_ids"]
             tc, tt = teacher_forced(model, ref["input_ids"], ref["labels"]) if token_accuracy else (0, 0)
-            answer = (not r.diverged) and task.check(it.problem, r.output)
+            answer = (not r.diverged) and task.score(it.problem, r.output, tool)
             out.append(SampleResult(it.n, exact, answer, tc, tt, len(r.generated_ids), dt, r.finished))
     model.train(was_training)
     return out

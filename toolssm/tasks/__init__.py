@@ -2,10 +2,11 @@
 
 from .arithmetic import Addition, Multiplication
 from .base import DATA_VERSION, Item, Task, item_rng
+from .code_fixing import CodeFixing
 from .hanoi import Hanoi
 from .logical_graph import LogicalGraph
 
-TASKS = {t.name: t for t in (Addition, Multiplication, Hanoi, LogicalGraph)}
+TASKS = {t.name: t for t in (Addition, Multiplication, Hanoi, LogicalGraph, CodeFixing)}
 
 
 def get_task(name: str, variant: str | None = None, **kwargs) -> Task:
@@ -15,4 +16,4 @@ def get_task(name: str, variant: str | None = None, **kwargs) -> Task:
     return TASKS[name](variant, **kwargs)
 
 
-__all__ = ["TASKS", "get_task", "Task", "Item", "item_rng", "DATA_VERSION", "Addition", "Multiplication", "Hanoi", "LogicalGraph"]
+__all__ = ["TASKS", "get_task", "Task", "Item", "item_rng", "DATA_VERSION", "Addition", "Multiplication", "Hanoi", "LogicalGraph", "CodeFixing"]

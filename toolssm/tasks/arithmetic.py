@@ -179,14 +179,14 @@ class Addition(Task):
     size_unit = "digits"
     max_n = 4000
 
-    def tool(self):
+    def tool(self, problem=None):
         # no_tool trajectories are the tool trajectories (observations kept as role "observation", but
         # trained), so they replay and parse against the pointer memory; at inference no tool answers.
         return {"tool": lambda: PointerMemory(2), "no_tool": lambda: PointerMemory(2), "tool_p3": lambda: PointerMemory(3),
                 "calculator": Calculator}.get(self.variant, NoTool)()
 
-    def inference_tool(self):
-        return NoTool() if self.variant == "no_tool" else self.tool()
+    def inference_tool(self, problem=None):
+        return NoTool() if self.variant == "no_tool" else self.tool(problem)
 
     def sample(self, rng, n, train):
         n1, n2 = (rng.randint(1, n), rng.randint(1, n)) if train else (n, n)
@@ -236,7 +236,7 @@ class Multiplication(Task):
             raise ValueError(f"multiplication: k (digits of the second operand) must be in 1..{V.MAX_POINTERS}, got {k!r}")
         self.k = k
 
-    def tool(self):
+    def tool(self, problem=None):
         return PointerMemory(max(self.k, 2))
 
     def sample(self, rng, n, train):

@@ -11,6 +11,7 @@ A task module defines a :class:`Task` subclass with
 from __future__ import annotations
 
 import hashlib
+import json
 import random
 from dataclasses import dataclass
 
@@ -48,6 +49,7 @@ class Item:
             "answer": self.answer,
             "trajectory": self.trajectory.to_rows(),
             "num_tokens": self.trajectory.num_tokens(),
+            "problem": json.dumps(self.problem, sort_keys=True),
             "seed": seed,
             "split": split,
             "index": index,
@@ -76,12 +78,14 @@ class Task:
             raise ValueError(f"{self.name}: size n must be an integer in {self.min_n}..{self.max_n}, got {n!r}")
 
     # hooks -----------------------------------------------------------------------------------------
-    def tool(self) -> Tool:
+    def tool(self, problem: dict | None = None) -> Tool:
+        """A fresh tool for replaying trajectories (``problem`` matters only for tools holding per-problem state,
+        like the code-fixing workspace)."""
         raise NotImplementedError
 
-    def inference_tool(self) -> Tool:
+    def inference_tool(self, problem: dict | None = None) -> Tool:
         """The tool the model talks to at inference (differs from ``tool()`` only for the no-tool ablation)."""
-        return self.tool()
+        return self.tool(problem)
 
     def sample(self, rng: random.Random, n: int, train: bool) -> dict:
         raise NotImplementedError
@@ -102,6 +106,11 @@ class Task:
         """Default: the output stream equals the oracle's answer."""
         return output.strip() == self.solve(problem)
 
+    def score(self, problem: dict, output: str, tool: Tool | None) -> bool:
+        """Whether an episode solved the problem, given its output stream and its tool after the episode.
+        Default: :meth:`check` on the output; tasks whose result lives in the tool (code fixing) override it."""
+        return self.check(problem, output)
+
     @property
     def train_observations(self) -> bool:
         """Whether observation tokens are trained (only when no tool provides them)."""
@@ -120,9 +129,10 @@ class Task:
         """None if the trajectory replays exactly against a fresh tool and its output is correct, else why not."""
         from ..trajectory import replay
 
-        result = replay(item.trajectory, self.tool())
+        tool = self.tool(item.problem)
+        result = replay(item.trajectory, tool)
         if not result:
             return f"replay failed at token {result.position}: {result.reason} (expected {result.expected!r}, found {result.found!r})"
-        if not self.check(item.problem, item.trajectory.output):
+        if not self.score(item.problem, item.trajectory.output, tool):
             return f"output {item.trajectory.output[:80]!r} does not answer the problem (answer {item.answer[:80]!r})"
         return None

@@ -7,14 +7,17 @@ bug: ``v10`` is assigned in main.py and printed in foo.py but never passed down,
 NameError. The fix threads v10 through every function on a path from main to foo (parameter + argument at each
 call site) and changes nothing else.
 
-This module is the first part of issue 7 (code fixing); the sandboxed shell tool, the hard-coded agents, the
-dataset builder and the evaluator are not implemented yet.
+The task (``CodeFixing``) drives two hard-coded agents against the sandboxed shell (toolssm.tools.shell) and
+scores an episode by running the workspace's program in the sandbox against the fixed reference's output. The
+paper's third trajectory source, distillation from SWE-agent-LM-32B inside mini-SWE-agent, cannot run here (no
+32B model, no network) and is not imitated.
 """
 
 from __future__ import annotations
 
 import os
 import random
+import re
 import subprocess
 import sys
 import tempfile
@@ -122,3 +125,110 @@ def run_codebase(files: dict[str, str], timeout: float = 10.0) -> subprocess.Com
                 fh.write(src)
         return subprocess.run([sys.executable, "main.py"], cwd=d, capture_output=True, text=True, timeout=timeout,
                               env={"PATH": os.environ.get("PATH", ""), "PYTHONDONTWRITEBYTECODE": "1"})
+
+
+# ---------------------------------------------------------------------------------------------------------------------
+# The task: hard-coded agents that produce trajectories against the sandboxed shell, and the evaluator.
+
+from .. import vocab as V  # noqa: E402
+from ..tools.shell import SUBMIT, ShellTool  # noqa: E402
+from ..trajectory import Recorder  # noqa: E402
+from .base import Task  # noqa: E402
+
+PROMPT = ("Running main.py fails: v10 is assigned in main() and used in foo() but never passed to it. "
+          "Fix the bug by passing v10 to foo() and to the functions that lead to it, and only those.\n")
+
+
+def _write_cmd(name: str, src: str) -> str:
+    return f"cat > {name} <<'EOF'\n{src.rstrip(chr(10))}\nEOF"
+
+
+def single_turn_agent(rec: Recorder, cb: Codebase) -> None:
+    """Print every file, then emit every edit at once, then submit (the paper's single-turn agent)."""
+    names = rec.text_command("ls").split("\n")
+    for n in names:
+        rec.text_command(f"cat {n}")
+    fixed = cb.files(fixed=True)
+    for n in names:
+        if fixed[n] != cb.files()[n]:
+            rec.text_command(_write_cmd(n, fixed[n]))
+    rec.text_command(SUBMIT)
+
+
+def interactive_agent(rec: Recorder, cb: Codebase, max_rounds: int = 200) -> None:
+    """Run; read the traceback; fix the function it points at and up to 2 of its callers (found with grep); run
+    again; until the program runs (the paper's interactive agent: at most 3 files between runs)."""
+    fixed, original = cb.files(fixed=True), cb.files()
+    done: set[str] = set()
+    for _ in range(max_rounds):
+        out = rec.text_command("python main.py")
+        if out.endswith("[exit code 0]"):
+            break
+        frames = re.findall(r'File "/mnt/(\w+)\.py"', out)
+        if not frames or not ("v10" in out or "positional argument" in out):
+            break  # not the bug this agent knows: give up (such a trajectory fails verification and is not kept)
+        # NameError in a function: fix it. "f() missing ... 'v10'": the calling function (last frame) must pass it.
+        # "f() takes N positional arguments but N+1 were given": f itself must accept v10.
+        over = re.search(r"TypeError: (\w+)\(\) takes \d+ positional", out)
+        target = over.group(1) if over else frames[-1]
+        hits = rec.text_command(f"grep {target}(")  # its call sites: their functions must pass v10 too
+        callers = [m.group(1) for m in re.finditer(rf"^(\w+)\.py:\d+:\s+{target}\(", hits, re.M)]
+        todo = [n for n in dict.fromkeys([target] + callers) if n not in done][:3]
+        for name in todo:
+            rec.text_command(f"cat {name}.py")
+            if fixed[f"{name}.py"] != original[f"{name}.py"]:
+                rec.text_command(_write_cmd(f"{name}.py", fixed[f"{name}.py"]))
+            done.add(name)
+    rec.text_command(SUBMIT)
+
+
+class CodeFixing(Task):
+    """Fix the v10 bug in a synthetic codebase of n functions through a sandboxed shell.
+    Variants: ``interactive`` (run, fix up to 3 files, run again) and ``single_turn`` (read all, edit all)."""
+
+    name = "code_fixing"
+    variants = ("interactive", "single_turn")
+    size_unit = "functions"
+    min_n = 4
+    max_n = 200
+
+    def codebase(self, p: dict) -> Codebase:
+        return generate_codebase(random.Random(p["cb_seed"]), p["functions"])
+
+    def tool(self, problem=None):
+        if problem is None:
+            raise ValueError("the code-fixing tool needs the problem (its codebase): tool(problem)")
+        return ShellTool(self.codebase(problem).files())
+
+    def sample(self, rng, n, train):
+        return {"functions": rng.randint(self.min_n, n) if train else n, "cb_seed": rng.randrange(1 << 32)}
+
+    def size(self, p):
+        return p["functions"]
+
+    def prompt(self, p):
+        return PROMPT
+
+    def solve(self, p):
+        """The fixed program's output (the reference), run here on generated, trusted code."""
+        return run_codebase(self.codebase(p).files(fixed=True)).stdout.strip()
+
+    def trajectory(self, p):
+        cb = self.codebase(p)
+        tool = ShellTool(cb.files())
+        try:
+            rec = Recorder(tool, PROMPT)
+            (interactive_agent if self.variant == "interactive" else single_turn_agent)(rec, cb)
+            return rec.traj
+        finally:
+            tool.close()
+
+    def check(self, p, output):
+        raise NotImplementedError("code fixing is scored from the workspace: use score(problem, output, tool)")
+
+    def score(self, p, output, tool):
+        """Run the workspace's program in the sandbox: it must exit 0 and print exactly the reference output."""
+        if not isinstance(tool, ShellTool) or tool.workspace is None:
+            return False
+        out = tool._dispatch("python main.py")
+        return out.endswith("[exit code 0]") and out[: -len("[exit code 0]")].strip() == self.solve(p)

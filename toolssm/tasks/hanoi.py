@@ -189,7 +189,7 @@ class Hanoi(Task):
     min_n = 1
     max_n = 16
 
-    def tool(self):
+    def tool(self, problem=None):
         return PointerMemory(1 if self.variant == "iterative" else 2)
 
     def sample(self, rng, n, train):

@@ -110,7 +110,7 @@ class LogicalGraph(Task):
     min_n = 4
     max_n = 9000
 
-    def tool(self):
+    def tool(self, problem=None):
         return SearchMemory()
 
     def sample(self, rng, n, train):
