@@ -79,3 +79,19 @@ def test_builder_writes_code_fixing_rows_that_rebuild(tmp_path):
     assert p["functions"] == 10 == row["n"]
     task = get_task("code_fixing", "single_turn")
     assert task.make_item(row["seed"], row["split"], row["index"], 10, train=False).problem == p
+
+
+@needs_sandbox
+def test_train_and_validate_through_the_shell_tool(tmp_path):
+    import os
+    import subprocess
+    import sys
+
+    root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+    out = str(tmp_path / "cf")
+    r = subprocess.run([sys.executable, "train.py", "--preset", "mamba-tiny", "--task", "code_fixing", "--config", "single_turn",
+                        "--train_max_n", "5", "--max_steps", "1", "--batch_size", "1", "--num_workers", "0", "--eval_every", "0",
+                        "--eval_samples", "1", "--eval_lengths", "4", "--report_to", "none", "--output_dir", out],
+                       capture_output=True, text=True, cwd=root, timeout=600)
+    assert r.returncode == 0, r.stderr[-2000:]
+    assert "val_exact_match_n4" in r.stdout and os.path.exists(os.path.join(out, "README.md"))

@@ -52,8 +52,8 @@ def write_model_card(ckpt_dir: str, results: dict | None = None) -> str:
     d, t, m = args["data"], args["train"], args["model"]
     config_name = d["config"] or DEFAULT_CONFIG[d["task"]]
     task = task_for_config(d["task"], config_name)
-    item = task.make_item(0, "card", 0, 3 if task.name != "logical_graph" else 5, train=False)
-    tool = type(task.inference_tool()).__name__
+    item = task.make_item(0, "card", 0, max(task.min_n, 3), train=False)  # a small example for the usage snippet
+    tool = type(task.inference_tool(item.problem)).__name__
     arch = (config.get("architectures") or ["?"])[0]
     cmd = " ".join(["accelerate launch train.py", f"--preset {m['preset']}", f"--task {d['task']}", f"--config {config_name}",
                     f"--max_steps {t['max_steps']}", f"--batch_size {t['batch_size']}", f"--learning_rate {t['learning_rate']}",
