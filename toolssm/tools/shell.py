@@ -44,16 +44,33 @@ NOBODY = 65534
 
 
 def sandbox_available() -> bool:
-    """Whether unshare and setpriv can isolate a child process here."""
-    if not (shutil.which("unshare") and shutil.which("setpriv")):
-        return False
-    try:
-        r = subprocess.run(["unshare", "--mount", "--net", "--pid", "--fork", "--kill-child", "sh", "-c",
-                            f'mount -t tmpfs tmpfs /mnt && exec setpriv --reuid={NOBODY} --regid={NOBODY} --clear-groups true'],
-                           capture_output=True, timeout=10)
-        return r.returncode == 0
-    except (OSError, subprocess.SubprocessError):
-        return False
+    """Whether the jail below can run a Python program here (checked end to end, once per process)."""
+    global _SANDBOX
+    if _SANDBOX is None:
+        _SANDBOX = False
+        if shutil.which("unshare") and shutil.which("setpriv"):
+            ws = tempfile.mkdtemp(prefix="toolssm-shell-check-")
+            try:
+                os.chmod(ws, 0o755)
+                with open(os.path.join(ws, "main.py"), "w") as f:
+                    f.write("print('sandbox ok')\n")
+                os.chmod(os.path.join(ws, "main.py"), 0o644)
+                r = subprocess.run(_jail_cmd(ws), capture_output=True, text=True, timeout=20, preexec_fn=_limits)
+                _SANDBOX = r.returncode == 0 and r.stdout.strip() == "sandbox ok"
+            except (OSError, subprocess.SubprocessError):
+                _SANDBOX = False
+            finally:
+                shutil.rmtree(ws, ignore_errors=True)
+    return _SANDBOX
+
+
+_SANDBOX: bool | None = None
+# The real interpreter, not a virtualenv's link to it: the jail hides /tmp (where a venv may live); -S needs no site.
+PYTHON = os.path.realpath(sys.executable)
+
+
+def _jail_cmd(workspace: str) -> list[str]:
+    return ["unshare", "--mount", "--net", "--pid", "--fork", "--kill-child", "sh", "-c", _JAIL, "jail", workspace, PYTHON]
 
 
 # Inside new mount/net/PID namespaces: the workspace is bound at /mnt, every world-writable directory is replaced by
@@ -96,7 +113,6 @@ class ShellTool(Tool):
         self.files, self.timeout = dict(files), timeout
         self.workspace: str | None = None
         self.submitted = False
-        self._sandbox: bool | None = None
 
     def start(self, prompt_tokens: list[str]) -> None:
         self.close()
@@ -175,11 +191,9 @@ class ShellTool(Tool):
         return "error: unsupported command; use ls, cat FILE, grep PATTERN, python main.py, cat > FILE <<'EOF' ... EOF, or " + SUBMIT
 
     def _run(self) -> str:
-        if self._sandbox is None:
-            self._sandbox = sandbox_available()
-        if not self._sandbox:
+        if not sandbox_available():
             return "error: no sandbox (unshare/setpriv) on this machine: refusing to run code"
-        cmd = ["unshare", "--mount", "--net", "--pid", "--fork", "--kill-child", "sh", "-c", _JAIL, "jail", self.workspace, sys.executable]
+        cmd = _jail_cmd(self.workspace)
         # Output goes to a file outside the workspace, so RLIMIT_FSIZE bounds it (a pipe would not be bounded).
         with tempfile.TemporaryFile() as out:
             proc = subprocess.Popen(cmd, cwd=self.workspace, stdout=out, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
