@@ -17,6 +17,8 @@ import torch
 
 from .generation import generate_with_tools
 from .trajectory import render
+from .training import collate
+from .training import token_accuracy as _token_accuracy  # evaluate_items has a flag of that name
 
 Z95 = 1.959963984540054
 
@@ -57,15 +59,11 @@ class SampleResult:
     finished: bool
 
 
-@torch.no_grad()
 def teacher_forced(model, ids: list[int], labels: list[int]) -> tuple[int, int]:
+    """(correct, total) teacher-forced argmax predictions over one sequence's trained positions."""
     device = next(model.parameters()).device
-    x = torch.tensor([ids], device=device)
-    logits = model(input_ids=x).logits[0, :-1]
-    pred = logits.argmax(-1).cpu()
-    gold = torch.tensor(labels[1:])
-    mask = gold != -100
-    return int(((pred == gold) & mask).sum()), int(mask.sum())
+    batch = collate([{"input_ids": ids, "labels": labels}])
+    return _token_accuracy(model, {k: v.to(device) for k, v in batch.items()})
 
 
 def evaluate_items(model, task, items, batch_size: int = 16, budget_factor: float = 1.1, token_accuracy: bool = True, progress: bool = False,
