@@ -38,6 +38,7 @@ def parse(argv=None):
     p.add_argument("--dtype", default="float32", choices=["auto", "float32", "bfloat16"], help="weights dtype (default float32: the recurrent state of long trajectories stays exact enough; auto: bf16 on GPU)")
     p.add_argument("--out", default=None, help="output folder (default: <first model>/eval)")
     p.add_argument("--no-card", action="store_true", help="do not write the results into the checkpoints' model cards")
+    p.add_argument("--decode", default="auto", choices=["auto", "cache"], help="decoding step: auto = static state buffers (CUDA graph on GPU) for Mamba-1/LSTM/GRU, the cache API otherwise; cache = always the model's cache API (the slower reference path)")
     p.add_argument("--progress", action="store_true", help="progress bar per batch in the tool loop")
     args = p.parse_args(argv)
     if args.num_samples < 1 or args.batch_size < 1:
@@ -90,7 +91,7 @@ def main(argv=None) -> int:
             t0 = time.time()
             with accelerator.split_between_processes(items) as mine:
                 res = evaluate_items(model, task, mine, batch_size=args.batch_size, token_accuracy=not args.no_token_accuracy, progress=args.progress,
-                                     stop_at_divergence=args.stop_at_divergence)
+                                     stop_at_divergence=args.stop_at_divergence, fast=False if args.decode == "cache" else None)
             res = gather_object(res)
             summary = summarize(res)
             summary["wall_seconds"] = time.time() - t0
@@ -104,7 +105,7 @@ def main(argv=None) -> int:
             "architecture": (model.config.architectures or [type(model).__name__])[0], "model_type": model.config.model_type,
             "training_seed": train_args.get("train", {}).get("seed"),
             "train_max_n": train_args.get("data", {}).get("train_max_n") or DEFAULT_TRAIN_MAX[task_name],
-            "eval_seed": args.seed, "stop_at_divergence": args.stop_at_divergence, "num_processes": accelerator.num_processes, "device": str(device), "dtype": str(dtype), "lengths": rows,
+            "eval_seed": args.seed, "stop_at_divergence": args.stop_at_divergence, "decode": args.decode, "num_processes": accelerator.num_processes, "device": str(device), "dtype": str(dtype), "lengths": rows,
         }
         all_results.append(result)
         del model

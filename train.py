@@ -35,7 +35,8 @@ from transformers import HfArgumentParser
 class ModelArguments:
     preset: str = field(default="mamba-tiny", metadata={"help": "model preset (toolssm.models.PRESETS): mamba-130m, mamba2-130m, lstm, gru, pythia, mistral, *-small, *-tiny"})
     init_from: str | None = field(default=None, metadata={"help": "start from this checkpoint instead of a fresh preset (fine-tuning / LoRA)"})
-    use_mambapy: bool | None = field(default=None, metadata={"help": "Mamba-1 without CUDA kernels: use the mambapy parallel scan (default: on when mambapy is installed and the kernels are not)"})
+    use_mambapy: bool | None = field(default=None, metadata={"help": "Mamba-1 without CUDA kernels: use the mambapy parallel scan (default: on when mambapy is installed and neither the kernels nor the Triton scan are used)"})
+    triton_scan: bool | None = field(default=None, metadata={"help": "Mamba-1 on a GPU without the mamba-ssm kernels: train through toolssm's Triton selective scan (toolssm/kernels.py; default: on when CUDA and triton are available and mamba-ssm is not)"})
     lora: bool = field(default=False, metadata={"help": "train LoRA adapters (peft) on --init_from instead of all weights"})
     lora_r: int = field(default=16, metadata={"help": "LoRA rank"})
     lora_alpha: int = field(default=32, metadata={"help": "LoRA alpha"})
@@ -105,6 +106,12 @@ def kernel_report(model) -> str:
     have = importlib.util.find_spec("mamba_ssm") is not None and importlib.util.find_spec("causal_conv1d") is not None
     if have and torch.cuda.is_available():
         return f"{mt}: mamba-ssm + causal-conv1d CUDA kernels (fast path)"
+    import transformers.models.mamba.modeling_mamba as mm
+
+    from toolssm import kernels
+
+    if mt == "mamba" and mm.mamba_selective_scan is kernels.selective_scan:
+        return f"{mt}: toolssm Triton selective scan (toolssm/kernels.py), convolution and projections in PyTorch"
     slow = "mambapy parallel scan (use_mambapy=True)" if getattr(model.config, "use_mambapy", False) else "pure-PyTorch sequential scan (slowest)"
     return (f"{mt}: {slow}. For the fast path on a GPU install the kernels: pip install 'toolssm[kernels]' "
             "(builds mamba-ssm and causal-conv1d from source; see docs/TRAINING.md)")
@@ -185,7 +192,15 @@ def main(argv=None) -> int:
         import importlib.util
 
         kernels = importlib.util.find_spec("mamba_ssm") is not None and torch.cuda.is_available()
-        use_mambapy = margs.use_mambapy if margs.use_mambapy is not None else (not kernels and importlib.util.find_spec("mambapy") is not None)
+        triton_ok = torch.cuda.is_available() and importlib.util.find_spec("triton") is not None and not kernels
+        if margs.triton_scan and not triton_ok:
+            raise SystemExit("--triton_scan needs a CUDA GPU, the triton package, and no mamba-ssm installed")
+        triton_scan = triton_ok if margs.triton_scan is None else margs.triton_scan
+        if triton_scan:
+            from toolssm.kernels import enable_triton_scan
+
+            triton_scan = enable_triton_scan()
+        use_mambapy = margs.use_mambapy if margs.use_mambapy is not None else (not kernels and not triton_scan and importlib.util.find_spec("mambapy") is not None)
         model.config.use_mambapy = use_mambapy
         for layer in model.backbone.layers:
             layer.mixer.use_mambapy = use_mambapy

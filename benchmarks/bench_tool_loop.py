@@ -1,13 +1,17 @@
 #!/usr/bin/env python
-"""Tool-loop speed: the cached tool loop vs re-encoding the prefix after every tool answer vs HF ``generate``.
+"""Tool-loop speed: the new tool loop (static state, CUDA graph on GPU) vs the previous tool loop (the model's
+cache API) vs re-encoding the prefix after every tool answer vs HF ``generate`` without tools.
 
     python benchmarks/bench_tool_loop.py                       # CPU, small Mamba, 100- and 1000-digit addition
-    python benchmarks/bench_tool_loop.py --preset mamba-130m --device cuda --batch-sizes 1,64
+    python benchmarks/bench_tool_loop.py --presets mamba-130m,mamba-small --device cuda --batch-sizes 1,64 \
+        --slow-tokens 500 --out benchmarks/results/tool_loop_h200.json
 
-All three run the same model on the same problems in one process. The tool loop and the naive loop follow the
+All loops run the same model on the same problems in one process. The tool loops and the naive loop follow the
 reference trajectory token for token (``teacher_ids``; the model still runs every step) so they produce identical
-sequences; HF ``generate`` (no tools) produces the same number of new tokens. The naive loop is quadratic, so it is
-timed on a window of its first --naive-tokens tokens and reported as tokens/s over that window (stated in the output).
+sequences; HF ``generate`` (no tools) produces the same number of new tokens. Slow loops can be timed on a window of
+their first tokens (--slow-tokens, --naive-tokens; the naive loop is quadratic), reported as tokens/s over that
+window (stated in each row). Times include the prompt prefill. On CUDA the script also measures copy bandwidth and
+reports the physical floor of a decoding step: weight bytes plus recurrent-state bytes over that bandwidth.
 """
 
 from __future__ import annotations
@@ -81,53 +85,112 @@ def timed(fn):
     return r, time.perf_counter() - t0
 
 
+def copy_bandwidth(device) -> float | None:
+    """Measured device-to-device copy bandwidth in bytes/s (bytes read + bytes written), median of 20."""
+    if device.type != "cuda":
+        return None
+    x = torch.empty(1 << 28, dtype=torch.float32, device=device).normal_()  # 1 GiB
+    y = torch.empty_like(x)
+    times = []
+    for _ in range(22):
+        a, b = torch.cuda.Event(enable_timing=True), torch.cuda.Event(enable_timing=True)
+        a.record()
+        y.copy_(x)
+        b.record()
+        b.synchronize()
+        times.append(a.elapsed_time(b) / 1e3)
+    del x, y
+    return 2 * (1 << 30) / sorted(times[2:])[len(times[2:]) // 2]
+
+
+def state_bytes(model, B) -> int:
+    """Bytes of recurrent state read and written per step (Mamba-1: conv window + float32 SSM state; RNN: h, c)."""
+    c = model.config
+    if c.model_type == "mamba":
+        per_row = c.num_hidden_layers * c.intermediate_size * (c.conv_kernel * model.dtype.itemsize + c.state_size * 4)
+    elif c.model_type == "toolssm_rnn":
+        per_row = c.num_hidden_layers * c.hidden_size * (2 if c.cell == "lstm" else 1) * model.dtype.itemsize
+    else:
+        return 0
+    return 2 * B * per_row
+
+
 def main(argv=None):
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("--preset", default="mamba-small")
+    p.add_argument("--presets", "--preset", default="mamba-small", help="comma-separated model presets (random weights: speed does not depend on them)")
     p.add_argument("--device", default="cpu")
+    p.add_argument("--dtype", default="float32", choices=["float32", "bfloat16"])
     p.add_argument("--lengths", default="100,1000", help="addition digits")
     p.add_argument("--batch-sizes", default="1,64")
-    p.add_argument("--max-tokens", type=int, default=4000, help="tokens generated per row by every loop (the trajectory prefix)")
-    p.add_argument("--naive-tokens", type=int, default=300, help="window timed for the quadratic naive loop")
+    p.add_argument("--max-tokens", type=int, default=4000, help="tokens per row for the new tool loop (the trajectory prefix)")
+    p.add_argument("--slow-tokens", type=int, default=None, help="tokens per row for the previous tool loop and HF generate (default: --max-tokens)")
+    p.add_argument("--naive-tokens", type=int, default=300, help="window timed for the quadratic naive loop (0: skip it)")
     p.add_argument("--out", default="benchmarks/results/tool_loop_cpu.json")
     args = p.parse_args(argv)
-    torch.manual_seed(0)
     torch.set_num_threads(max(1, os.cpu_count() or 1))
-    model = build_model(args.preset).to(args.device).eval()
+    device = torch.device(args.device)
+    dtype = getattr(torch, args.dtype)
+    bw = copy_bandwidth(device)
     task = get_task("addition")
     rows = []
-    meta = {"preset": args.preset, "device": args.device, "torch": torch.__version__, "threads": torch.get_num_threads(),
-            "machine": platform.processor() or platform.machine(), "cpus": os.cpu_count(), "command": " ".join(["python", *sys.argv])}
-    os.makedirs(os.path.dirname(args.out), exist_ok=True)
-    for n in [int(x) for x in args.lengths.split(",")]:
-        for B in [int(x) for x in args.batch_sizes.split(",")]:
-            items = [task.make_item(0, f"test_{n}", i, n, train=False) for i in range(B)]
-            prompts = [it.prompt for it in items]
-            teacher = [render(it.trajectory)["input_ids"] for it in items]
-            plen = min(len(encode(pp)) for pp in prompts)
-            T = min(args.max_tokens, min(len(t) for t in teacher) - plen)
-            res, dt_loop = timed(lambda: generate_with_tools(model, prompts, [task.tool() for _ in prompts], max_new_tokens=T, teacher_ids=teacher))
-            assert all(r.ids == t[: len(r.ids)] for r, t in zip(res, teacher)), "tool loop left the teacher trajectory"
-            forced = sum(r.num_forced for r in res) / B
-            Tn = min(args.naive_tokens, T)
-            _, dt_naive = timed(lambda: naive_loop(model, prompts, [task.tool() for _ in prompts], teacher, Tn))
-            ids = torch.tensor([encode(pp)[:plen] for pp in prompts], device=args.device)
-            _, dt_hf = timed(lambda: model.generate(ids, max_new_tokens=T, min_new_tokens=T, do_sample=False, pad_token_id=0))
-            row = {
-                "digits": n, "batch": B, "new_tokens_per_row": T, "tool_answers_per_row": forced,
-                "tool_loop_tok_s": B * T / dt_loop, "naive_tok_s": B * Tn / dt_naive, "naive_window_tokens": Tn,
-                "hf_generate_no_tools_tok_s": B * T / dt_hf,
-            }
-            row["tool_loop_vs_naive"] = row["tool_loop_tok_s"] / row["naive_tok_s"]
-            row["tool_loop_vs_hf_generate"] = row["tool_loop_tok_s"] / row["hf_generate_no_tools_tok_s"]
-            rows.append(row)
-            print(json.dumps({k: (round(v, 2) if isinstance(v, float) else v) for k, v in row.items()}), flush=True)
-            with open(args.out, "w") as f:  # after every row: a long run that is stopped keeps what it measured
-                json.dump({"meta": meta, "rows": rows}, f, indent=1)
-    print(f"{'digits':>6} {'batch':>5} {'tool loop tok/s':>16} {'naive tok/s':>12} {'HF generate tok/s':>18} {'vs naive':>9} {'vs HF':>6}")
+    meta = {"device": str(device), "gpu": torch.cuda.get_device_name(device) if device.type == "cuda" else None, "dtype": args.dtype,
+            "torch": torch.__version__, "threads": torch.get_num_threads(), "machine": platform.processor() or platform.machine(),
+            "cpus": os.cpu_count(), "copy_bandwidth_GBps": bw / 1e9 if bw else None, "command": " ".join(["python", *sys.argv])}
+    os.makedirs(os.path.dirname(args.out) or ".", exist_ok=True)
+    for preset in args.presets.split(","):
+        torch.manual_seed(0)
+        model = build_model(preset).to(device=device, dtype=dtype).eval()
+        weight_bytes = sum(q.numel() * q.element_size() for q in model.parameters())
+        for n in [int(x) for x in args.lengths.split(",")]:
+            for B in [int(x) for x in args.batch_sizes.split(",")]:
+                items = [task.make_item(0, f"test_{n}", i, n, train=False) for i in range(B)]
+                prompts = [it.prompt for it in items]
+                teacher = [render(it.trajectory)["input_ids"] for it in items]
+                plen = min(len(encode(pp)) for pp in prompts)
+                T = min(args.max_tokens, min(len(t) for t in teacher) - plen)
+                Ts = min(args.slow_tokens or T, T)
+
+                def loop(fast, tokens):
+                    return generate_with_tools(model, prompts, [task.tool() for _ in prompts], max_new_tokens=tokens, teacher_ids=teacher, fast=fast)
+
+                loop(None, 8)  # warm-up (CUDA context, graph capture path, allocator)
+                res, dt_new = timed(lambda: loop(None, T))
+                assert all(r.ids == t[: len(r.ids)] for r, t in zip(res, teacher)), "tool loop left the teacher trajectory"
+                forced = sum(r.num_forced for r in res) / B
+                _, dt_prev = timed(lambda: loop(False, Ts))
+                ids = torch.tensor([encode(pp)[:plen] for pp in prompts], device=device)
+                if model.config.model_type == "toolssm_rnn":  # our LSTM/GRU does not take generate()'s DynamicCache
+                    dt_hf = float("nan")
+                else:
+                    _, dt_hf = timed(lambda: model.generate(ids, max_new_tokens=Ts, min_new_tokens=Ts, do_sample=False, pad_token_id=0))
+                row = {
+                    "preset": preset, "params_M": weight_bytes / dtype.itemsize / 1e6, "digits": n, "batch": B, "prompt_tokens": plen,
+                    "new_tokens_per_row": T, "slow_window_tokens": Ts, "tool_answers_per_row": forced,
+                    "new_loop_tok_s": B * T / dt_new, "previous_loop_tok_s": B * Ts / dt_prev, "hf_generate_no_tools_tok_s": B * Ts / dt_hf,
+                }
+                if args.naive_tokens:
+                    Tn = min(args.naive_tokens, T)
+                    _, dt_naive = timed(lambda: naive_loop(model, prompts, [task.tool() for _ in prompts], teacher, Tn))
+                    row.update(naive_tok_s=B * Tn / dt_naive, naive_window_tokens=Tn)
+                    row["new_vs_naive"] = row["new_loop_tok_s"] / row["naive_tok_s"]
+                row["new_vs_previous"] = row["new_loop_tok_s"] / row["previous_loop_tok_s"]
+                row["new_vs_hf_generate"] = row["new_loop_tok_s"] / row["hf_generate_no_tools_tok_s"]
+                if bw:  # physical floor: every weight byte and the state read once per step, at the measured bandwidth
+                    step_s = (weight_bytes + state_bytes(model, B)) / bw
+                    row["floor_step_us"] = step_s * 1e6
+                    row["floor_tok_s"] = B / step_s
+                    row["new_step_us"] = dt_new / (T + plen) * 1e6
+                rows.append(row)
+                print(json.dumps({k: (round(v, 2) if isinstance(v, float) else v) for k, v in row.items()}), flush=True)
+                with open(args.out, "w") as f:  # after every row: a long run that is stopped keeps what it measured
+                    json.dump({"meta": meta, "rows": rows}, f, indent=1)
+        del model
+    print(f"{'preset':>11} {'digits':>6} {'batch':>5} {'new loop':>10} {'previous':>10} {'HF gen':>9} {'naive':>8} {'floor':>10} "
+          f"{'vs prev':>8} {'vs HF':>6} {'vs naive':>9}   (tokens/s)")
     for r in rows:
-        print(f"{r['digits']:>6} {r['batch']:>5} {r['tool_loop_tok_s']:>16.0f} {r['naive_tok_s']:>12.0f} {r['hf_generate_no_tools_tok_s']:>18.0f} "
-              f"{r['tool_loop_vs_naive']:>8.1f}x {r['tool_loop_vs_hf_generate']:>5.2f}x")
+        print(f"{r['preset']:>11} {r['digits']:>6} {r['batch']:>5} {r['new_loop_tok_s']:>10.0f} {r['previous_loop_tok_s']:>10.0f} "
+              f"{r['hf_generate_no_tools_tok_s']:>9.0f} {r.get('naive_tok_s', float('nan')):>8.0f} {r.get('floor_tok_s', float('nan')):>10.0f} "
+              f"{r['new_vs_previous']:>7.1f}x {r['new_vs_hf_generate']:>5.1f}x {r.get('new_vs_naive', float('nan')):>8.0f}x")
 
 
 if __name__ == "__main__":

@@ -67,10 +67,11 @@ def teacher_forced(model, ids: list[int], labels: list[int]) -> tuple[int, int]:
 
 
 def evaluate_items(model, task, items, batch_size: int = 16, budget_factor: float = 1.1, token_accuracy: bool = True, progress: bool = False,
-                   stop_at_divergence: bool = False) -> list[SampleResult]:
+                   stop_at_divergence: bool = False, fast: bool | None = None) -> list[SampleResult]:
     """Run the tool loop on ``items`` (from ``task.make_item``) in batches; score each against its reference.
     With ``stop_at_divergence`` a row stops at its first token off the reference (exact match is unchanged;
-    answer accuracy then counts such rows as wrong, so it becomes a lower bound)."""
+    answer accuracy then counts such rows as wrong, so it becomes a lower bound). ``fast`` chooses the decoding
+    step (see :func:`toolssm.fast.make_stepper`; False: the model's cache API)."""
     out: list[SampleResult] = []
     was_training = model.training
     model.eval()
@@ -80,7 +81,7 @@ def evaluate_items(model, task, items, batch_size: int = 16, budget_factor: floa
         budgets = [int(len(r["input_ids"]) * budget_factor) + 32 for r in refs]
         t0 = time.time()
         tools = [task.inference_tool(it.problem) for it in chunk]
-        res = generate_with_tools(model, [it.prompt for it in chunk], tools, max_new_tokens=budgets, progress=progress,
+        res = generate_with_tools(model, [it.prompt for it in chunk], tools, max_new_tokens=budgets, progress=progress, fast=fast,
                                   stop_at_divergence=[r["input_ids"] for r in refs] if stop_at_divergence else None)
         dt = (time.time() - t0) / len(chunk)
         for it, ref, r, tool in zip(chunk, refs, res, tools):

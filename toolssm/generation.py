@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 import torch
 
 from . import vocab as V
+from .fast import make_stepper
 from .tokenizer import encode, split_tokens
 from .tools import Tool
 
@@ -71,12 +72,6 @@ class ToolGenerationResult:
         return sum(self.forced)
 
 
-def _forward(model, ids: torch.Tensor, cache):
-    # transformers >= 5.24 names the cache ``cache`` for every model (past_key_values is deprecated)
-    out = model(input_ids=ids, cache=cache, use_cache=True)
-    return out.logits, out.cache
-
-
 @torch.no_grad()
 def generate_with_tools(
     model,
@@ -91,6 +86,8 @@ def generate_with_tools(
     progress: bool = False,
     stop_at_divergence: list[list[int]] | None = None,
     teacher_ids: list[list[int]] | None = None,
+    fast: bool | None = None,
+    cuda_graph: bool | None = None,
 ) -> list[ToolGenerationResult]:
     """Decode a batch of prompts, each row talking to its own tool (``None``: no tool).
 
@@ -101,6 +98,9 @@ def generate_with_tools(
     ``teacher_ids`` (one full id sequence per row) replaces every sampled token by the teacher's token at
     that position, [EOS] past its end (as state-spaces/mamba's ``teacher_outputs``): the model still runs
     every step, so benchmarks compare loops on identical token sequences.
+    ``fast`` picks how a step runs (:func:`toolssm.fast.make_stepper`): None (default) uses the static-state
+    step where the architecture has one (Mamba-1, LSTM, GRU) and the model's cache API otherwise; False always
+    uses the cache API. ``cuda_graph`` (default: when on CUDA) replays the static step as a CUDA graph.
     """
     if len(prompts) != len(tools):
         raise ValueError(f"need one tool per prompt: {len(prompts)} prompts, {len(tools)} tools")
@@ -125,12 +125,16 @@ def generate_with_tools(
     done = [b == 0 for b in budgets]
     B = len(prompts)
 
+    stepper = make_stepper(model, B, fast=fast, cuda_graph=cuda_graph, vocab_size=n_vocab)
+    greedy_in_step = hasattr(stepper, "greedy_tokens") and not do_sample
+
     # Prefill the prefix every row shares in length: one chunk into an empty cache (exact for every model).
     L0 = min(len(p) for p in prompt_ids)
     first = torch.tensor([p[:L0] for p in prompt_ids], device=device)
-    logits, cache = _forward(model, first, None)  # (B, L0, V)
+    logits = stepper.prefill(first)  # (B, L0, V)
     step_logits = [logits[:, t].float().cpu() for t in range(L0)] if return_logits else None
     last = logits[:, -1, :n_vocab]
+    greedy = last.argmax(-1)
     pos = [L0] * B
 
     bar = None
@@ -147,8 +151,8 @@ def generate_with_tools(
                 scores = scores.masked_fill(scores < kth, float("-inf"))
             sampled = torch.multinomial(torch.softmax(scores, -1), 1, generator=generator).squeeze(-1)
         else:
-            sampled = last.argmax(-1)
-        sampled = sampled.tolist()
+            sampled = greedy
+        sampled = sampled.tolist()  # the one host-device synchronisation per step
         nxt = [_PAD_ID] * B
         for b, row in enumerate(rows):
             if pos[b] < row.prompt_len:  # still reading this row's prompt
@@ -190,10 +194,13 @@ def generate_with_tools(
             bar.update(1)
         if all(done[b] and pos[b] >= rows[b].prompt_len for b in range(B)):
             break
-        logits, cache = _forward(model, torch.tensor(nxt, device=device)[:, None], cache)
-        last = logits[:, -1, :n_vocab]
+        logits = stepper.step(torch.tensor(nxt).to(device, non_blocking=True))  # (B, V)
+        last = logits[:, :n_vocab]
+        greedy = stepper.greedy_tokens() if greedy_in_step else None
+        if not do_sample and greedy is None:
+            greedy = last.argmax(-1)
         if return_logits:
-            step_logits.append(logits[:, -1].float().cpu())
+            step_logits.append(logits.float().cpu())
     if bar is not None:
         bar.close()
 

@@ -1,0 +1,257 @@
+"""Decoding steps for the tool loop: the model's cache API, or static state buffers replayed as a CUDA graph.
+
+The tool loop (:mod:`toolssm.generation`) feeds one token per row per step. How a step runs is a *stepper*:
+
+- :class:`CacheStepper` calls the model's own forward with its cache (``model(input_ids, cache=...)``). It
+  drives any causal LM (Mamba, Mamba2, GPT-NeoX, Mistral, LSTM/GRU) and is the reference path.
+- :class:`MambaStepper` (Mamba-1) and :class:`RNNStepper` (the LSTM/GRU baselines) keep the recurrent state in
+  tensors allocated once and run one decoding step as a fixed sequence of tensor operations on those buffers,
+  reading the model's own parameters (no copy, so a model being trained is always seen as it is now). Because
+  every step touches the same buffers, on CUDA the whole step (embedding, every layer, the head and the greedy
+  argmax) is captured once in a CUDA graph and replayed: one launch per token instead of hundreds of kernel
+  launches and the Python of the transformers forward. On CPU the same step runs eagerly.
+
+Prefill (the prompt prefix shared by every row) always goes through the model's own forward, and its cache is
+copied into the static buffers, so only the single-token recurrence is re-implemented here. The recurrence
+follows transformers 5.24's reference Mamba-1 step (``causal_conv1d_update`` and
+``mamba_selective_state_update``): the same dtype casts, the SSM state in float32. tests/test_fast.py checks,
+for random models, that logits from these steppers equal one full forward over the final sequences, and the
+GPU benchmark checks the CUDA-graph path against the cache path on the device.
+"""
+
+from __future__ import annotations
+
+import torch
+import torch.nn.functional as F
+
+
+class CacheStepper:
+    """One step = the model's forward on one token per row through its cache (any causal LM)."""
+
+    kind = "cache"
+
+    def __init__(self, model, batch_size: int):
+        self.model = model
+        self.batch_size = batch_size
+        self.cache = None
+
+    def prefill(self, ids: torch.Tensor) -> torch.Tensor:
+        """Run ``ids`` (B, L) from an empty state; return logits (B, L, V)."""
+        out = self.model(input_ids=ids, use_cache=True)
+        self.cache = out.cache
+        return out.logits
+
+    def step(self, ids: torch.Tensor) -> torch.Tensor:
+        """Feed one token per row, ``ids`` (B,); return the logits (B, V) at that position."""
+        out = self.model(input_ids=ids[:, None], cache=self.cache, use_cache=True)
+        self.cache = out.cache
+        return out.logits[:, -1]
+
+
+class StaticStepper:
+    """Recurrent state in preallocated buffers; on CUDA one step is a captured graph that is replayed.
+
+    Subclasses define ``_alloc_state()``, ``_step()`` (reads ``self.ids``, updates the state buffers in place,
+    returns float logits (B, V)) and ``_load_cache(cache)`` (copy a model cache after prefill into the buffers).
+    ``step`` returns a view of a static buffer that the next step overwrites: clone it to keep it.
+    """
+
+    kind = "static"
+
+    def __init__(self, model, batch_size: int, cuda_graph: bool | None = None, vocab_size: int | None = None):
+        self.model = model
+        self.batch_size = batch_size
+        param = next(model.parameters())
+        self.device, self.dtype = param.device, param.dtype
+        self.vocab_size = vocab_size  # greedy argmax over the first vocab_size logits (None: all)
+        self.ids = torch.zeros(batch_size, dtype=torch.long, device=self.device)
+        self.states: list[torch.Tensor] = []
+        self._alloc_state()
+        self.graph = None
+        self.logits = None
+        self.greedy = None
+        if cuda_graph is None:
+            cuda_graph = self.device.type == "cuda"
+        if cuda_graph:
+            if self.device.type != "cuda":
+                raise ValueError("cuda_graph=True needs the model on a CUDA device")
+            self._capture()
+
+    # -- to be defined by subclasses
+    def _alloc_state(self):  # pragma: no cover - abstract
+        raise NotImplementedError
+
+    def _step(self) -> torch.Tensor:  # pragma: no cover - abstract
+        raise NotImplementedError
+
+    def _load_cache(self, cache):  # pragma: no cover - abstract
+        raise NotImplementedError
+
+    # -- shared
+    def _step_and_argmax(self):
+        logits = self._step()
+        v = self.vocab_size or logits.shape[-1]
+        return logits, logits[:, :v].argmax(-1)
+
+    @torch.no_grad()
+    def _capture(self):
+        saved = [s.clone() for s in self.states]
+        side = torch.cuda.Stream(self.device)
+        side.wait_stream(torch.cuda.current_stream(self.device))
+        with torch.cuda.stream(side):  # warm-up outside the graph (lazy init, cuBLAS handles, autotuning)
+            for _ in range(3):
+                self._step_and_argmax()
+        torch.cuda.current_stream(self.device).wait_stream(side)
+        self.graph = torch.cuda.CUDAGraph()
+        with torch.cuda.graph(self.graph):
+            self.logits, self.greedy = self._step_and_argmax()
+        for s, v in zip(self.states, saved):
+            s.copy_(v)
+
+    @torch.no_grad()
+    def prefill(self, ids: torch.Tensor) -> torch.Tensor:
+        """From an empty state: on the graph path, replay the step over the prompt (the model's own forward has
+        no fast prompt path without the mamba-ssm kernels); otherwise one forward and a copy of its cache."""
+        if self.graph is not None:
+            for s in self.states:
+                s.zero_()
+            return torch.stack([self.step(ids[:, t]).clone() for t in range(ids.shape[1])], dim=1)
+        out = self.model(input_ids=ids, use_cache=True)
+        self._load_cache(out.cache)
+        return out.logits
+
+    @torch.no_grad()
+    def step(self, ids: torch.Tensor) -> torch.Tensor:
+        self.ids.copy_(ids, non_blocking=True)
+        if self.graph is not None:
+            self.graph.replay()
+        else:
+            self.logits, self.greedy = self._step_and_argmax()
+        return self.logits
+
+    def greedy_tokens(self) -> torch.Tensor:
+        """Argmax of the last step's logits (computed inside the graph)."""
+        return self.greedy
+
+
+class MambaStepper(StaticStepper):
+    """Static-buffer Mamba-1 decoding step (transformers ``MambaForCausalLM`` and subclasses)."""
+
+    def _alloc_state(self):
+        cfg = self.model.config
+        B, E, K, N = self.batch_size, cfg.intermediate_size, cfg.conv_kernel, cfg.state_size
+        self.conv = torch.zeros(cfg.num_hidden_layers, B, E, K, dtype=self.dtype, device=self.device)
+        self.ssm = torch.zeros(cfg.num_hidden_layers, B, E, N, dtype=torch.float32, device=self.device)
+        self.states = [self.conv, self.ssm]
+
+    def _load_cache(self, cache):
+        for i in range(self.conv.shape[0]):
+            conv = cache.get_conv_state(i, state_idx=0)
+            ssm = cache.get_recurrent_state(i, state_idx=0)
+            K = self.conv.shape[-1]
+            if conv.shape[-1] >= K:
+                self.conv[i].copy_(conv[..., -K:])
+            else:  # fewer inputs seen than the kernel width: right-align, zeros before
+                self.conv[i].zero_()
+                self.conv[i, ..., K - conv.shape[-1] :].copy_(conv)
+            self.ssm[i].copy_(ssm)
+
+    def _step(self) -> torch.Tensor:
+        m = self.model
+        bb = m.backbone
+        h = bb.embeddings(self.ids)  # (B, D)
+        for i, layer in enumerate(bb.layers):
+            mx = layer.mixer
+            residual = h
+            x = layer.norm(h.to(dtype=layer.norm.weight.dtype))
+            if layer.residual_in_fp32:
+                residual = residual.to(torch.float32)
+            dtype = x.dtype
+            xs, z = mx.in_proj(x).chunk(2, dim=-1)  # (B, E) each
+            # causal_conv1d_update: shift the window, append the new input, depthwise conv, activation
+            conv = self.conv[i]
+            conv.copy_(torch.cat([conv[:, :, 1:], xs.unsqueeze(-1).to(conv.dtype)], dim=-1))
+            w = mx.conv1d.weight[:, 0, :]  # (E, K)
+            xc = (conv.to(w.dtype) * w).sum(-1)
+            if mx.conv1d.bias is not None:
+                xc = xc + mx.conv1d.bias
+            xc = mx.act(xc).to(xs.dtype)
+            dt, Bm, Cm = torch.split(mx.x_proj(xc), [mx.time_step_rank, mx.ssm_state_size, mx.ssm_state_size], dim=-1)
+            dt = F.linear(dt, mx.dt_proj.weight)
+            dt = F.softplus(dt + mx.dt_proj.bias.float().to(dt.dtype))
+            # mamba_selective_state_update, in float32
+            A = -torch.exp(mx.A_log.float())
+            dA = torch.exp(dt.float()[..., None] * A)
+            dBx = dt.float()[..., None] * Bm.float()[:, None, :] * xc.float()[..., None]
+            ssm = self.ssm[i]
+            ssm.mul_(dA).add_(dBx)
+            y = torch.matmul(ssm.to(Cm.dtype), Cm.unsqueeze(-1)).squeeze(-1)
+            y = (y + xc * mx.D) * F.silu(z)
+            h = residual + mx.out_proj(y.to(xc.dtype).to(dtype))
+        h = bb.norm_f(h)
+        return m.lm_head(h.to(m.lm_head.weight.dtype)).float()
+
+
+class RNNStepper(StaticStepper):
+    """Static-buffer LSTM/GRU step (:class:`toolssm.rnn.ToolSSMRNNForCausalLM`), the cells written out so that
+    the step is capturable (PyTorch's gate orders: LSTM i, f, g, o; GRU r, z, n)."""
+
+    def _alloc_state(self):
+        cfg = self.model.config
+        shape = (cfg.num_hidden_layers, self.batch_size, cfg.hidden_size)
+        self.h = torch.zeros(shape, dtype=self.dtype, device=self.device)
+        self.c = torch.zeros(shape, dtype=self.dtype, device=self.device) if cfg.cell == "lstm" else None
+        self.states = [self.h] + ([self.c] if self.c is not None else [])
+
+    def _load_cache(self, cache):
+        if self.c is not None:
+            h, c = cache
+            self.h.copy_(h)
+            self.c.copy_(c)
+        else:
+            self.h.copy_(cache)
+
+    def _step(self) -> torch.Tensor:
+        m, rnn = self.model, self.model.rnn
+        x = m.embed(self.ids)
+        for l in range(rnn.num_layers):
+            gi = F.linear(x, getattr(rnn, f"weight_ih_l{l}"), getattr(rnn, f"bias_ih_l{l}", None))
+            gh = F.linear(self.h[l], getattr(rnn, f"weight_hh_l{l}"), getattr(rnn, f"bias_hh_l{l}", None))
+            if self.c is not None:
+                i, f, g, o = (gi + gh).chunk(4, dim=-1)
+                c = torch.sigmoid(f) * self.c[l] + torch.sigmoid(i) * torch.tanh(g)
+                x = torch.sigmoid(o) * torch.tanh(c)
+                self.c[l].copy_(c)
+            else:
+                ir, iz, in_ = gi.chunk(3, dim=-1)
+                hr, hz, hn = gh.chunk(3, dim=-1)
+                r, z = torch.sigmoid(ir + hr), torch.sigmoid(iz + hz)
+                n = torch.tanh(in_ + r * hn)
+                x = (1 - z) * n + z * self.h[l]
+            self.h[l].copy_(x)
+        return m.lm_head(m.norm(x)).float()
+
+
+def static_stepper_class(model):
+    """The static stepper for ``model``'s architecture, or None (Transformers and Mamba2 use the cache path)."""
+    from transformers import MambaForCausalLM
+
+    from .rnn import ToolSSMRNNForCausalLM
+
+    if isinstance(model, MambaForCausalLM):
+        return MambaStepper
+    if isinstance(model, ToolSSMRNNForCausalLM):
+        return RNNStepper
+    return None
+
+
+def make_stepper(model, batch_size: int, fast: bool | None = None, cuda_graph: bool | None = None, vocab_size: int | None = None):
+    """Choose the stepper: ``fast=None`` uses the static stepper where the architecture has one, ``True``
+    requires it (ValueError otherwise), ``False`` uses the model's cache API. ``cuda_graph`` (default: on CUDA)
+    captures the static step in a CUDA graph."""
+    cls = static_stepper_class(model) if fast is not False else None
+    if fast and cls is None:
+        raise ValueError(f"no static decoding step for {type(model).__name__}; use fast=None or fast=False")
+    if cls is None:
+        return CacheStepper(model, batch_size)
+    return cls(model, batch_size, cuda_graph=cuda_graph, vocab_size=vocab_size)

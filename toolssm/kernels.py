@@ -1,0 +1,209 @@
+"""A Triton selective scan for training Mamba-1 without the mamba-ssm CUDA extension.
+
+transformers' Mamba-1 has three training paths: the mamba-ssm + causal-conv1d CUDA kernels (fast, but a source
+build of several minutes per fresh GPU machine), ``use_mambapy`` (a parallel scan in PyTorch: many passes over
+(batch, length, d_inner, d_state) tensors, tens of GiB) and a per-token Python loop (slowest). This module adds a
+fourth: the scan ``h_t = exp(dt_t A) h_{t-1} + dt_t B_t u_t``, ``y_t = C_t . h_t`` as two Triton kernels (forward
+and backward), one program per (batch row, block of channels), sequential over time with the state in registers.
+Triton ships with PyTorch's CUDA builds, so nothing is compiled ahead of time.
+
+The backward kernel needs every h_t: the forward stores them (float32, batch x length x d_inner x d_state per
+layer, as mambapy also does) and the backward walks time in reverse. Everything is float32 inside.
+
+``enable_triton_scan()`` swaps transformers' ``mamba_selective_scan`` (the reference scan its slow path calls)
+for :func:`selective_scan`, leaving the convolution and projections to PyTorch. tests/test_kernels.py checks
+values and gradients against the reference scan in Triton's interpreter on CPU, and the GPU run checks them on
+the device (``pytest -m gpu``).
+"""
+
+from __future__ import annotations
+
+import torch
+import torch.nn.functional as F
+
+try:
+    import triton
+    import triton.language as tl
+except ImportError:  # pragma: no cover - CPU machines without triton
+    triton = None
+
+
+if triton is not None:
+
+    @triton.jit
+    def _scan_fwd(u_ptr, dt_ptr, a_ptr, b_ptr, c_ptr, y_ptr, hs_ptr, hlast_ptr, L, E, N,
+                  BE: tl.constexpr, BN: tl.constexpr, SAVE: tl.constexpr):
+        pb = tl.program_id(0)
+        pe = tl.program_id(1)
+        e = pe * BE + tl.arange(0, BE)
+        n = tl.arange(0, BN)
+        me = e < E
+        mn = n < N
+        m2 = me[:, None] & mn[None, :]
+        A = tl.load(a_ptr + e[:, None] * N + n[None, :], mask=m2, other=0.0)
+        h = tl.zeros((BE, BN), dtype=tl.float32)
+        t = 0
+        while t < L:  # (a while loop: Triton's CPU interpreter cannot range() over a runtime scalar)
+            off = (pb * L + t) * E + e
+            u = tl.load(u_ptr + off, mask=me, other=0.0)
+            dt = tl.load(dt_ptr + off, mask=me, other=0.0)
+            bt = tl.load(b_ptr + (pb * L + t) * N + n, mask=mn, other=0.0)
+            ct = tl.load(c_ptr + (pb * L + t) * N + n, mask=mn, other=0.0)
+            h = tl.exp(dt[:, None] * A) * h + (dt * u)[:, None] * bt[None, :]
+            if SAVE:
+                tl.store(hs_ptr + ((pb * L + t) * E + e[:, None]) * N + n[None, :], h, mask=m2)
+            tl.store(y_ptr + off, tl.sum(h * ct[None, :], axis=1), mask=me)
+            t += 1
+        tl.store(hlast_ptr + (pb * E + e[:, None]) * N + n[None, :], h, mask=m2)
+
+    @triton.jit
+    def _scan_bwd(u_ptr, dt_ptr, a_ptr, b_ptr, c_ptr, hs_ptr, dy_ptr, dhlast_ptr,
+                  du_ptr, ddt_ptr, da_ptr, db_ptr, dc_ptr, L, E, N, NEB,
+                  BE: tl.constexpr, BN: tl.constexpr):
+        pb = tl.program_id(0)
+        pe = tl.program_id(1)
+        e = pe * BE + tl.arange(0, BE)
+        n = tl.arange(0, BN)
+        me = e < E
+        mn = n < N
+        m2 = me[:, None] & mn[None, :]
+        A = tl.load(a_ptr + e[:, None] * N + n[None, :], mask=m2, other=0.0)
+        dh = tl.load(dhlast_ptr + (pb * E + e[:, None]) * N + n[None, :], mask=m2, other=0.0)
+        da = tl.zeros((BE, BN), dtype=tl.float32)
+        t = L - 1
+        while t >= 0:
+            off = (pb * L + t) * E + e
+            u = tl.load(u_ptr + off, mask=me, other=0.0)
+            dt = tl.load(dt_ptr + off, mask=me, other=0.0)
+            dy = tl.load(dy_ptr + off, mask=me, other=0.0)
+            bt = tl.load(b_ptr + (pb * L + t) * N + n, mask=mn, other=0.0)
+            ct = tl.load(c_ptr + (pb * L + t) * N + n, mask=mn, other=0.0)
+            h = tl.load(hs_ptr + ((pb * L + t) * E + e[:, None]) * N + n[None, :], mask=m2, other=0.0)
+            hp = tl.load(hs_ptr + ((pb * L + t - 1) * E + e[:, None]) * N + n[None, :], mask=m2 & (t > 0), other=0.0)
+            # y_t = sum_n C_t h_t
+            tl.store(dc_ptr + ((pb * NEB + pe) * L + t) * N + n, tl.sum(dy[:, None] * h, axis=0), mask=mn)
+            dh += dy[:, None] * ct[None, :]
+            # h_t = exp(dt A) h_{t-1} + dt u B_t
+            decay = tl.exp(dt[:, None] * A)
+            g = dh * hp * decay  # gradient with respect to (dt A)
+            dhb = tl.sum(dh * bt[None, :], axis=1)
+            tl.store(ddt_ptr + off, tl.sum(g * A, axis=1) + dhb * u, mask=me)
+            tl.store(du_ptr + off, dhb * dt, mask=me)
+            tl.store(db_ptr + ((pb * NEB + pe) * L + t) * N + n, tl.sum(dh * (dt * u)[:, None], axis=0), mask=mn)
+            da += g * dt[:, None]
+            dh = dh * decay
+            t -= 1
+        tl.store(da_ptr + (pb * E + e[:, None]) * N + n[None, :], da, mask=m2)
+
+
+def _blocks(E: int, N: int):
+    BN = max(triton.next_power_of_2(N), 2)
+    BE = 32 if BN <= 16 else 16
+    return BE, BN, triton.cdiv(E, BE)
+
+
+class _SelectiveScan(torch.autograd.Function):
+    """y (B, L, E), h_last (B, E, N) from u, dt (B, L, E), A (E, N), Bm, Cm (B, L, N); all float32 contiguous."""
+
+    @staticmethod
+    def forward(ctx, u, dt, A, Bm, Cm):
+        Bsz, L, E = u.shape
+        N = A.shape[1]
+        BE, BN, NEB = _blocks(E, N)
+        save = any(ctx.needs_input_grad)
+        y = torch.empty_like(u)
+        hs = torch.empty(Bsz, L, E, N, device=u.device, dtype=torch.float32) if save else y  # y: unused placeholder
+        hlast = torch.empty(Bsz, E, N, device=u.device, dtype=torch.float32)
+        _scan_fwd[(Bsz, NEB)](u, dt, A, Bm, Cm, y, hs, hlast, L, E, N, BE=BE, BN=BN, SAVE=save)
+        if save:
+            ctx.save_for_backward(u, dt, A, Bm, Cm, hs)
+        return y, hlast
+
+    @staticmethod
+    def backward(ctx, dy, dhlast):
+        u, dt, A, Bm, Cm, hs = ctx.saved_tensors
+        Bsz, L, E = u.shape
+        N = A.shape[1]
+        BE, BN, NEB = _blocks(E, N)
+        dy = torch.zeros_like(u) if dy is None else dy.float().contiguous()
+        dhlast = torch.zeros(Bsz, E, N, device=u.device) if dhlast is None else dhlast.float().contiguous()
+        du, ddt = torch.empty_like(u), torch.empty_like(u)
+        da = torch.empty(Bsz, E, N, device=u.device, dtype=torch.float32)
+        db = torch.empty(Bsz, NEB, L, N, device=u.device, dtype=torch.float32)
+        dc = torch.empty_like(db)
+        _scan_bwd[(Bsz, NEB)](u, dt, A, Bm, Cm, hs, dy, dhlast, du, ddt, da, db, dc, L, E, N, NEB, BE=BE, BN=BN)
+        return du, ddt, da.sum(0), db.sum(1), dc.sum(1)
+
+
+def selective_scan(hidden_states, dt, A, B, C, D=None, z=None, delta_bias=None, delta_softplus=False, return_last_state=False, **kwargs):
+    """Drop-in for transformers' ``mamba_selective_scan``: hidden_states, dt (batch, d_inner, length), A (d_inner, d_state),
+    B, C (batch, d_state, length); returns y (batch, d_inner, length) [and the last state (batch, d_inner, d_state)]."""
+    if triton is None:
+        raise RuntimeError("the Triton selective scan needs the `triton` package (bundled with PyTorch's CUDA builds)")
+    input_dtype = hidden_states.dtype
+    if delta_bias is not None:
+        dt = dt + delta_bias.to(dt.dtype)[..., None]
+    if delta_softplus:
+        dt = F.softplus(dt)
+    u = hidden_states.transpose(1, 2).float().contiguous()
+    y, hlast = _SelectiveScan.apply(u, dt.transpose(1, 2).float().contiguous(), A.float().contiguous(),
+                                    B.transpose(1, 2).float().contiguous(), C.transpose(1, 2).float().contiguous())
+    y = y.transpose(1, 2)
+    if D is not None:
+        y = y + hidden_states.float() * D.float()[None, :, None]
+    if z is not None:
+        y = y * F.silu(z.float())
+    y = y.to(input_dtype)
+    return (y, hlast) if return_last_state else y
+
+
+def reference_scan(hidden_states, dt, A, B, C, D=None, z=None, delta_bias=None, delta_softplus=False):
+    """The plain recurrence in float64 (the oracle for tests)."""
+    u, dt, A, B, C = (x.double() for x in (hidden_states, dt, A, B, C))
+    if delta_bias is not None:
+        dt = dt + delta_bias.double()[..., None]
+    if delta_softplus:
+        dt = F.softplus(dt)
+    h = torch.zeros(u.shape[0], u.shape[1], A.shape[1], dtype=torch.float64, device=u.device)
+    ys = []
+    for t in range(u.shape[2]):
+        h = torch.exp(dt[:, :, t, None] * A) * h + (dt[:, :, t] * u[:, :, t])[..., None] * B[:, None, :, t]
+        ys.append((h * C[:, None, :, t]).sum(-1))
+    y = torch.stack(ys, -1)
+    if D is not None:
+        y = y + u * D.double()[None, :, None]
+    if z is not None:
+        y = y * F.silu(z.double())
+    return y, h
+
+
+_ORIGINAL = None
+
+
+def enable_triton_scan() -> bool:
+    """Route transformers' Mamba-1 reference scan through :func:`selective_scan`. Returns whether it is now on
+    (False without triton or when the mamba-ssm kernels are installed, which transformers then uses)."""
+    global _ORIGINAL
+    import transformers.models.mamba.modeling_mamba as mm
+
+    if triton is None:
+        return False
+    try:
+        import mamba_ssm  # noqa: F401
+
+        return False  # the fused CUDA path is used instead
+    except ImportError:
+        pass
+    if _ORIGINAL is None:
+        _ORIGINAL = mm.mamba_selective_scan
+    mm.mamba_selective_scan = selective_scan
+    return True
+
+
+def disable_triton_scan() -> None:
+    global _ORIGINAL
+    import transformers.models.mamba.modeling_mamba as mm
+
+    if _ORIGINAL is not None:
+        mm.mamba_selective_scan = _ORIGINAL
+        _ORIGINAL = None
