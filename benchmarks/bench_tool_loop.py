@@ -115,6 +115,33 @@ def state_bytes(model, B) -> int:
     return 2 * B * per_row
 
 
+def step_times(model, B, device, reps=200) -> dict:
+    """Median device time of one decoding step alone (no tool loop around it), per stepper variant, in microseconds."""
+    from toolssm.fast import MambaStepper, make_stepper, static_stepper_class
+
+    cls = static_stepper_class(model)
+    if cls is None or device.type != "cuda":
+        return {}
+    variants = {"graph": dict(cuda_graph=True), "eager": dict(cuda_graph=False)}
+    if cls is MambaStepper:
+        variants = {"fused_graph": dict(cuda_graph=True, fused=True), "reference_graph": dict(cuda_graph=True, fused=False),
+                    "fused_eager": dict(cuda_graph=False, fused=True)}
+    out = {}
+    ids = torch.randint(10, 100, (B,), device=device)
+    for name, kw in variants.items():
+        st = make_stepper(model, B, fast=True, **kw)
+        for _ in range(10):
+            st.step(ids)
+        a, b = torch.cuda.Event(enable_timing=True), torch.cuda.Event(enable_timing=True)
+        a.record()
+        for _ in range(reps):
+            st.step(ids)
+        b.record()
+        b.synchronize()
+        out[f"step_us_{name}"] = a.elapsed_time(b) * 1e3 / reps
+    return out
+
+
 def main(argv=None):
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--presets", "--preset", default="mamba-small", help="comma-separated model presets (random weights: speed does not depend on them)")
@@ -175,6 +202,7 @@ def main(argv=None):
                     row["new_vs_naive"] = row["new_loop_tok_s"] / row["naive_tok_s"]
                 row["new_vs_previous"] = row["new_loop_tok_s"] / row["previous_loop_tok_s"]
                 row["new_vs_hf_generate"] = row["new_loop_tok_s"] / row["hf_generate_no_tools_tok_s"]
+                row.update(step_times(model, B, device))
                 if bw:  # physical floor: every weight byte and the state read once per step, at the measured bandwidth
                     step_s = (weight_bytes + state_bytes(model, B)) / bw
                     row["floor_step_us"] = step_s * 1e6

@@ -53,9 +53,10 @@ def test_hf_mamba_uses_the_triton_scan(K, monkeypatch):
 
     from toolssm.models import build_model
 
+    device = "cuda" if torch.cuda.is_available() else "cpu"
     torch.manual_seed(0)
-    model = build_model("mamba-tiny").train()
-    ids = torch.randint(0, 100, (2, 12))
+    model = build_model("mamba-tiny").to(device).train()
+    ids = torch.randint(0, 100, (2, 12), device=device)
     ref = model(input_ids=ids, labels=ids).loss
     ref_grads = torch.autograd.grad(ref, list(model.parameters()))
     calls = []

@@ -135,7 +135,20 @@ class StaticStepper:
 
 
 class MambaStepper(StaticStepper):
-    """Static-buffer Mamba-1 decoding step (transformers ``MambaForCausalLM`` and subclasses)."""
+    """Static-buffer Mamba-1 decoding step (transformers ``MambaForCausalLM`` and subclasses).
+
+    ``fused`` (default: on CUDA when triton is available) runs each layer as RMSNorm, in_proj, conv step, x_proj,
+    SSM step, out_proj + residual: three Triton kernels (toolssm.kernels) and three matrix products, instead of the
+    ~30 small PyTorch operations of the reference step (which is what ``fused=False`` runs).
+    """
+
+    def __init__(self, model, batch_size: int, cuda_graph: bool | None = None, vocab_size: int | None = None, fused: bool | None = None):
+        if fused is None:
+            from . import kernels
+
+            fused = kernels.triton is not None and next(model.parameters()).device.type == "cuda"
+        self.fused = fused
+        super().__init__(model, batch_size, cuda_graph=cuda_graph, vocab_size=vocab_size)
 
     def _alloc_state(self):
         cfg = self.model.config
@@ -157,6 +170,30 @@ class MambaStepper(StaticStepper):
             self.ssm[i].copy_(ssm)
 
     def _step(self) -> torch.Tensor:
+        return self._step_fused() if self.fused else self._step_reference()
+
+    def _step_fused(self) -> torch.Tensor:
+        from . import kernels as K
+
+        m = self.model
+        bb = m.backbone
+        h = bb.embeddings(self.ids)
+        for i, layer in enumerate(bb.layers):
+            mx = layer.mixer
+            residual = h.to(torch.float32) if layer.residual_in_fp32 else h
+            x = K.rmsnorm(h, layer.norm.weight, layer.norm.variance_epsilon)
+            xz = mx.in_proj(x)
+            xc = K.conv_step(xz, self.conv[i], mx.conv1d.weight, mx.conv1d.bias)
+            dbc = mx.x_proj(xc)
+            y = K.ssm_step(xc, xz, dbc, mx.dt_proj.weight, mx.dt_proj.bias, mx.A_log, mx.D, self.ssm[i])
+            if mx.out_proj.bias is None and residual.dtype == y.dtype:
+                h = torch.addmm(residual, y, mx.out_proj.weight.t())
+            else:
+                h = residual + mx.out_proj(y)
+        h = K.rmsnorm(h, bb.norm_f.weight, bb.norm_f.variance_epsilon)
+        return m.lm_head(h.to(m.lm_head.weight.dtype)).float()
+
+    def _step_reference(self) -> torch.Tensor:
         m = self.model
         bb = m.backbone
         h = bb.embeddings(self.ids)  # (B, D)
@@ -245,7 +282,7 @@ def static_stepper_class(model):
     return None
 
 
-def make_stepper(model, batch_size: int, fast: bool | None = None, cuda_graph: bool | None = None, vocab_size: int | None = None):
+def make_stepper(model, batch_size: int, fast: bool | None = None, cuda_graph: bool | None = None, vocab_size: int | None = None, **kw):
     """Choose the stepper: ``fast=None`` uses the static stepper where the architecture has one, ``True``
     requires it (ValueError otherwise), ``False`` uses the model's cache API. ``cuda_graph`` (default: on CUDA)
     captures the static step in a CUDA graph."""
@@ -254,4 +291,4 @@ def make_stepper(model, batch_size: int, fast: bool | None = None, cuda_graph: b
         raise ValueError(f"no static decoding step for {type(model).__name__}; use fast=None or fast=False")
     if cls is None:
         return CacheStepper(model, batch_size)
-    return cls(model, batch_size, cuda_graph=cuda_graph, vocab_size=vocab_size)
+    return cls(model, batch_size, cuda_graph=cuda_graph, vocab_size=vocab_size, **kw)

@@ -207,3 +207,100 @@ def disable_triton_scan() -> None:
     if _ORIGINAL is not None:
         mm.mamba_selective_scan = _ORIGINAL
         _ORIGINAL = None
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# Fused Mamba-1 decoding step (one token per row): three kernels per layer instead of ~30 small PyTorch ops.
+# Used by toolssm.fast.MambaStepper on CUDA (fused=True); every kernel computes in float32.
+
+if triton is not None:
+
+    @triton.jit
+    def _rmsnorm_kernel(x_ptr, w_ptr, y_ptr, D, eps, BD: tl.constexpr):
+        row = tl.program_id(0)
+        d = tl.arange(0, BD)
+        m = d < D
+        x = tl.load(x_ptr + row * D + d, mask=m, other=0.0).to(w_ptr.dtype.element_ty).to(tl.float32)
+        var = tl.sum(x * x, axis=0) / D
+        xn = (x * tl.rsqrt(var + eps)).to(w_ptr.dtype.element_ty)
+        w = tl.load(w_ptr + d, mask=m, other=0.0)
+        tl.store(y_ptr + row * D + d, (w * xn).to(y_ptr.dtype.element_ty), mask=m)
+
+    @triton.jit
+    def _conv_step_kernel(xz_ptr, state_ptr, w_ptr, b_ptr, out_ptr, E, HAS_BIAS: tl.constexpr, K: tl.constexpr, BE: tl.constexpr):
+        # state (B, E, K) holds the last K inputs; shift left, append x, depthwise conv, SiLU
+        row = tl.program_id(0)
+        e = tl.program_id(1) * BE + tl.arange(0, BE)
+        k = tl.arange(0, K)
+        me = e < E
+        m2 = me[:, None] & (k[None, :] < K)
+        x = tl.load(xz_ptr + row * 2 * E + e, mask=me, other=0.0)
+        sp = state_ptr + (row * E + e[:, None]) * K + k[None, :]
+        shifted = tl.load(sp + 1, mask=m2 & (k[None, :] < K - 1), other=0.0)
+        new = tl.where(k[None, :] == K - 1, x[:, None].to(shifted.dtype), shifted)
+        tl.store(sp, new, mask=m2)
+        w = tl.load(w_ptr + e[:, None] * K + k[None, :], mask=m2, other=0.0).to(tl.float32)
+        acc = tl.sum(new.to(tl.float32) * w, axis=1)
+        if HAS_BIAS:
+            acc += tl.load(b_ptr + e, mask=me, other=0.0).to(tl.float32)
+        acc = acc * tl.sigmoid(acc)
+        tl.store(out_ptr + row * E + e, acc.to(out_ptr.dtype.element_ty), mask=me)
+
+    @triton.jit
+    def _ssm_step_kernel(xc_ptr, xz_ptr, dbc_ptr, dtw_ptr, dtb_ptr, alog_ptr, d_ptr, state_ptr, y_ptr, E, R, N,
+                         BE: tl.constexpr, BR: tl.constexpr, BN: tl.constexpr):
+        # dt = softplus(W_dt @ dbc[:R] + b_dt); h = exp(dt A) h + dt x B; y = (C . h + D x) * silu(z)
+        row = tl.program_id(0)
+        e = tl.program_id(1) * BE + tl.arange(0, BE)
+        r = tl.arange(0, BR)
+        n = tl.arange(0, BN)
+        me, mr, mn = e < E, r < R, n < N
+        W = R + 2 * N
+        dtr = tl.load(dbc_ptr + row * W + r, mask=mr, other=0.0).to(tl.float32)
+        wdt = tl.load(dtw_ptr + e[:, None] * R + r[None, :], mask=me[:, None] & mr[None, :], other=0.0).to(tl.float32)
+        dt = tl.sum(wdt * dtr[None, :], axis=1) + tl.load(dtb_ptr + e, mask=me, other=0.0).to(tl.float32)
+        dt = tl.where(dt > 20.0, dt, tl.log(1.0 + tl.exp(dt)))  # torch.nn.functional.softplus (threshold 20)
+        bv = tl.load(dbc_ptr + row * W + R + n, mask=mn, other=0.0).to(tl.float32)
+        cv = tl.load(dbc_ptr + row * W + R + N + n, mask=mn, other=0.0).to(tl.float32)
+        m2 = me[:, None] & mn[None, :]
+        A = -tl.exp(tl.load(alog_ptr + e[:, None] * N + n[None, :], mask=m2, other=0.0).to(tl.float32))
+        x = tl.load(xc_ptr + row * E + e, mask=me, other=0.0).to(tl.float32)
+        z = tl.load(xz_ptr + row * 2 * E + E + e, mask=me, other=0.0).to(tl.float32)
+        sp = state_ptr + (row * E + e[:, None]) * N + n[None, :]
+        h = tl.load(sp, mask=m2, other=0.0)
+        h = tl.exp(dt[:, None] * A) * h + (dt * x)[:, None] * bv[None, :]
+        tl.store(sp, h, mask=m2)
+        y = tl.sum(h * cv[None, :], axis=1) + x * tl.load(d_ptr + e, mask=me, other=0.0).to(tl.float32)
+        y = y * (z * tl.sigmoid(z))
+        tl.store(y_ptr + row * E + e, y.to(y_ptr.dtype.element_ty), mask=me)
+
+
+def rmsnorm(x: torch.Tensor, weight: torch.Tensor, eps: float) -> torch.Tensor:
+    """transformers' MambaRMSNorm of x (B, D) cast to weight's dtype, in one kernel."""
+    Bsz, D = x.shape
+    y = torch.empty(Bsz, D, dtype=weight.dtype, device=x.device)
+    _rmsnorm_kernel[(Bsz,)](x, weight, y, D, eps, BD=triton.next_power_of_2(D))
+    return y
+
+
+def conv_step(xz: torch.Tensor, conv_state: torch.Tensor, weight: torch.Tensor, bias: torch.Tensor | None) -> torch.Tensor:
+    """One causal depthwise-conv step + SiLU on the first half of xz (B, 2E); updates conv_state (B, E, K) in place."""
+    Bsz, E2 = xz.shape
+    E, K = conv_state.shape[1], conv_state.shape[2]
+    out = torch.empty(Bsz, E, dtype=xz.dtype, device=xz.device)
+    BE = 64
+    _conv_step_kernel[(Bsz, triton.cdiv(E, BE))](xz, conv_state, weight, bias if bias is not None else weight, out, E,
+                                                 HAS_BIAS=bias is not None, K=K, BE=BE)
+    return out
+
+
+def ssm_step(xc, xz, dbc, dt_weight, dt_bias, A_log, D, ssm_state) -> torch.Tensor:
+    """One selective-SSM step with the dt projection, softplus, D skip and SiLU(z) gate fused; updates ssm_state
+    (B, E, N) float32 in place; returns y (B, E) in xc's dtype."""
+    Bsz, E = xc.shape
+    R, N = dt_weight.shape[1], A_log.shape[1]
+    y = torch.empty_like(xc)
+    BE = 32
+    _ssm_step_kernel[(Bsz, triton.cdiv(E, BE))](xc, xz, dbc, dt_weight, dt_bias, A_log, D, ssm_state, y, E, R, N,
+                                                BE=BE, BR=triton.next_power_of_2(R), BN=triton.next_power_of_2(N))
+    return y
