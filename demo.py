@@ -1,5 +1,5 @@
 #!/usr/bin/env python
-"""Demo: small recurrent models trained on 1-5 digit addition add numbers hundreds of digits long, on CPU.
+"""Demo: small recurrent models trained on 1-5 digit addition add numbers up to 1,000 digits long, on CPU.
 
     python demo.py                 # both shipped checkpoints, a few problems per length, a few minutes on 2 cores
     python demo.py --quick         # fewer lengths and samples (what the test suite runs)
@@ -19,15 +19,15 @@ import torch
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 CHECKPOINTS = [
-    # (folder, what it is, example length, table lengths)
-    ("checkpoints/addition-lstm-small", "LSTM (2 x 256, 1.1M parameters)", 100, [5, 100, 1000]),
-    ("checkpoints/addition-mamba-small", "Mamba-1 (4 x 256, 1.8M parameters)", 20, [5, 20, 50]),
+    # (folder, what it is, trace, example length, table lengths)
+    ("checkpoints/addition-mamba-small-p3", "Mamba-1 (4 x 256, 1.8M parameters)", "3-pointer trace, tool_p3", 200, [5, 100, 1000]),
+    ("checkpoints/addition-lstm-small", "LSTM (2 x 256, 1.1M parameters)", "the paper's 2-pointer trace", 100, [5, 100, 1000]),
 ]
 
 
 def main(argv=None) -> int:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("--samples", type=int, default=4, help="problems per length")
+    p.add_argument("--samples", type=int, default=3, help="problems per length")
     p.add_argument("--quick", action="store_true", help="two short lengths, two problems each")
     args = p.parse_args(argv)
     torch.set_num_threads(os.cpu_count() or 1)
@@ -40,7 +40,7 @@ def main(argv=None) -> int:
     from toolssm.generation import generate_with_tools
 
     print(__doc__.strip().split("\n\n")[0], "\n")
-    for folder, what, example_n, lengths in CHECKPOINTS:
+    for folder, what, trace, example_n, lengths in CHECKPOINTS:
         path = os.path.join(HERE, folder)
         model = AutoModelForCausalLM.from_pretrained(path).eval()
         task = task_for_config("addition", config_for_spec(model.tool_spec))
@@ -48,7 +48,7 @@ def main(argv=None) -> int:
             lengths, n_samples = lengths[:2], 2
         else:
             n_samples = args.samples
-        print(f"== {folder}: {what}, trained on 1-5 digit addition (the paper's 2-pointer trace)")
+        print(f"== {folder}: {what}, trained on 1-5 digit addition ({trace})")
         item = make_test_items(task, example_n, 1, seed=123)[0]
         t0 = time.time()
         (res,) = generate_with_tools(model, [item.prompt], [task.inference_tool()], max_new_tokens=int(item.trajectory.num_tokens() * 1.1) + 32)

@@ -7,6 +7,7 @@
 import glob
 import json
 import os
+import re
 import sys
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
@@ -17,18 +18,47 @@ ROOT = "results/addition"
 LENGTHS = [5, 10, 20, 50, 100, 200, 500, 1000]
 
 
+LOG_LINE = re.compile(r"n=(\d+): exact ([\d.]+) \[([\d.e-]+), ([\d.e-]+)\], answer ([\d.]+), token (\S+), (\d+) tok/sample")
+
+
+def from_log(run_dir):
+    """Per-length rows printed by eval.py into <run>.eval.log, for runs whose eval.py was stopped (by its timeout)
+    before it wrote results.json; the sample count comes from the eval command in commands.txt."""
+    name = os.path.basename(os.path.normpath(run_dir))
+    log = os.path.join(os.path.dirname(os.path.normpath(run_dir)), f"{name}.eval.log")
+    cmds = os.path.join(os.path.dirname(os.path.normpath(run_dir)), "commands.txt")
+    if not os.path.exists(log) or not os.path.exists(cmds):
+        return []
+    m = [re.search(r"--num-samples (\d+)", c) for c in open(cmds) if "eval.py" in c and f"/{name} " in c]
+    if not m or not m[0]:
+        return []
+    rows = []
+    for line in open(log):
+        g = LOG_LINE.search(line)
+        if g:
+            n, em, lo, hi, ans, tok, tps = g.groups()
+            rows.append({"n": int(n), "num_samples": int(m[0].group(1)), "exact_match": float(em), "exact_match_ci": [float(lo), float(hi)],
+                         "answer_accuracy": float(ans), "token_accuracy": None if tok == "None" else float(tok), "tokens_per_sample": int(tps)})
+    return rows
+
+
 def load(run_dir):
-    """Merge a run's CPU and GPU evaluations per length (CPU first: more samples)."""
+    """Merge a run's evaluations per length: CPU results first (more samples), then GPU results, then the GPU eval log."""
     by_n, res = {}, None
-    for sub in ("eval_cpu", "eval_gpu"):
-        f = os.path.join(run_dir, sub, "results.json")
+    subs = sorted(glob.glob(os.path.join(run_dir, "eval_cpu*"))) + sorted(glob.glob(os.path.join(run_dir, "eval_gpu*")))
+    for sub in subs:
+        f = os.path.join(sub, "results.json")
         if os.path.exists(f):
             r = json.load(open(f))
             res = res or r
             for L in r["lengths"]:
-                by_n.setdefault(L["n"], dict(L, source=sub))
-    if res is None:
+                by_n.setdefault(L["n"], dict(L, source=os.path.basename(sub)))
+    cfg = json.load(open(os.path.join(run_dir, "config.json"))) if os.path.exists(os.path.join(run_dir, "config.json")) else {}
+    for L in from_log(run_dir):
+        by_n.setdefault(L["n"], dict(L, source="eval log"))
+    if not by_n:
         return None
+    res = res or {"model_type": cfg.get("model_type", "?")}
     args = json.load(open(os.path.join(run_dir, "training_args.json")))
     res = dict(res, lengths=[by_n[n] for n in sorted(by_n)], args=args)
     return res
