@@ -126,15 +126,19 @@ def plot_results(results: list[dict], path: str, metric: str = "exact_match", ti
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    fig, ax = plt.subplots(figsize=(6.4, 4.2))
-    for res in results:
+    many = len(results) > 6
+    fig, ax = plt.subplots(figsize=(9.6, 4.8) if many else (6.4, 4.2))
+    colors = plt.get_cmap("tab20").colors if many else None
+    for i, res in enumerate(results):
         rows = sorted(res["lengths"], key=lambda r: r["n"])
         xs = [r["n"] for r in rows]
         ys = [r[metric] for r in rows]
         lo = [r[f"{metric}_ci"][0] for r in rows]
         hi = [r[f"{metric}_ci"][1] for r in rows]
-        line, = ax.plot(xs, ys, marker="o", label=res.get("label") or res.get("architecture", "model"))
-        ax.fill_between(xs, lo, hi, alpha=0.15, color=line.get_color())
+        line, = ax.plot(xs, ys, marker="o", label=res.get("label") or res.get("architecture", "model"),
+                        color=colors[i % len(colors)] if colors else None, ls="-" if i < 20 else "--")
+        if not many:  # with many curves the bands hide each other
+            ax.fill_between(xs, lo, hi, alpha=0.15, color=line.get_color())
     if results and results[0].get("train_max_n"):
         ax.axvline(results[0]["train_max_n"], color="gray", ls=":", lw=1, label="max training size")
     ax.set_xscale("log")
@@ -143,7 +147,10 @@ def plot_results(results: list[dict], path: str, metric: str = "exact_match", ti
     ax.set_ylabel(metric.replace("_", " "))
     ax.set_title(title or (f"{results[0]['task']} ({results[0].get('config', '')})" if results else ""))
     ax.grid(True, which="both", alpha=0.3)
-    ax.legend(fontsize=8)
+    if many:
+        ax.legend(fontsize=7, loc="center left", bbox_to_anchor=(1.01, 0.5))
+    else:
+        ax.legend(fontsize=8)
     fig.tight_layout()
     fig.savefig(path, dpi=120)
     plt.close(fig)
