@@ -20,14 +20,14 @@ import torch
 HERE = os.path.dirname(os.path.abspath(__file__))
 CHECKPOINTS = [
     # (folder, what it is, trace, example length, table lengths)
-    ("checkpoints/addition-mamba-small-p3", "Mamba-1 (4 x 256, 1.8M parameters)", "3-pointer trace, tool_p3", 200, [5, 100, 1000]),
+    ("checkpoints/addition-mamba-small-p3", "Mamba-1 (4 x 256, 1.8M parameters)", "3-pointer trace, tool_p3", 100, [5, 100, 1000]),
     ("checkpoints/addition-lstm-small", "LSTM (2 x 256, 1.1M parameters)", "the paper's 2-pointer trace", 100, [5, 100, 1000]),
 ]
 
 
 def main(argv=None) -> int:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("--samples", type=int, default=3, help="problems per length")
+    p.add_argument("--samples", type=int, default=2, help="problems per length")
     p.add_argument("--quick", action="store_true", help="two short lengths, two problems each")
     args = p.parse_args(argv)
     torch.set_num_threads(os.cpu_count() or 1)
