@@ -94,6 +94,13 @@ def test_eval_writes_json_csv_plot_and_card(runs, tmp_path):
     assert os.path.getsize(os.path.join(out, "accuracy_vs_length.png")) > 1000
     card = open(os.path.join(straight, "README.md")).read()
     assert "| 4 |" in card and "Not evaluated yet" not in card and "toolssm/addition" in card
+    # the reference decoding path (model forward + cache) scores the same items identically
+    out2 = str(tmp_path / "ev_cache")
+    run(["eval.py", "--model", straight, "--lengths", "2,4", "--num-samples", "3", "--batch-size", "2", "--decode", "cache", "--no-card", "--out", out2])
+    res2 = json.load(open(os.path.join(out2, "results.json")))
+    assert res2["decode"] == "cache" and res[0]["decode"] == "auto"
+    for a, b in zip(res[0]["lengths"], res2["lengths"]):
+        assert (a["exact_match"], a["answer_accuracy"], a["tokens_per_sample"]) == (b["exact_match"], b["answer_accuracy"], b["tokens_per_sample"])
 
 
 def test_unknown_option_and_config_file(tmp_path):
