@@ -128,3 +128,21 @@ def test_stop_at_divergence_stops_only_rows_that_left_their_reference():
                                      stop_at_divergence=[ref_ok, ref_bad])
     assert a.ids == free.ids and not a.diverged
     assert b.diverged and len(b.ids) <= free.prompt_len + 4 + 1
+
+
+@pytest.mark.parametrize("variant", ["tool", "tool_p3", "direct", "reversed", "no_tool", "calculator"])
+def test_reference_trajectory_through_the_loop_scores_correct(variant):
+    """Every addition variant: the reference trajectory, driven through the tool loop with the inference tool,
+    is an exact match and its output stream is the right answer (for no_tool the model's own predicted
+    observations must not leak into the output)."""
+    from toolssm.trajectory import render
+
+    task = get_task("addition", variant)
+    model = build_model("lstm-tiny").eval()
+    for n in (1, 7, 30):
+        item = task.make_item(0, f"test_{n}", 0, n, train=False)
+        ref = render(item.trajectory, train_observations=task.train_observations)["input_ids"]
+        tool = task.inference_tool(item.problem)
+        (r,) = model.generate_with_tools([item.prompt], [tool], max_new_tokens=len(ref) + 10, teacher_ids=[ref])
+        assert r.finished and r.ids == ref
+        assert task.score(item.problem, r.output, tool) and r.output == item.answer

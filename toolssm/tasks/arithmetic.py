@@ -186,7 +186,7 @@ class Addition(Task):
                 "calculator": Calculator}.get(self.variant, NoTool)()
 
     def inference_tool(self, problem=None):
-        return NoTool() if self.variant == "no_tool" else self.tool(problem)
+        return NoTool(predicted_observations=True) if self.variant == "no_tool" else self.tool(problem)
 
     def sample(self, rng, n, train):
         n1, n2 = (rng.randint(1, n), rng.randint(1, n)) if train else (n, n)

@@ -81,9 +81,29 @@ class Tool:
 
 
 class NoTool(Tool):
-    """No tool at all (the paper's "no tool-use" ablation): commands are emitted but never answered."""
+    """No tool at all (the paper's "no tool-use" ablation): commands are emitted but never answered.
+
+    With ``predicted_observations=True`` (the no-tool ablation, whose model writes the pointer's answer itself), the
+    token the model emits right after a pointer ``read()`` command gets the role "observation": it is the model's
+    guess of what the tool would have said, not part of its thoughts or its output stream.
+    """
 
     name = "none"
+
+    def __init__(self, predicted_observations: bool = False):
+        self.predicted_observations = predicted_observations
+
+    def start(self, prompt_tokens: list[str]) -> None:
+        self._expect_observation = False
+
+    def observe(self, token: str) -> tuple[str, list[str]]:
+        if self._expect_observation and not self.in_command:
+            self._expect_observation = False
+            return "observation", []
+        role, obs = super().observe(token)
+        if self.predicted_observations and token in V.POINTER_COMMANDS and V.POINTER_COMMANDS[token][1] == "read":
+            self._expect_observation = True
+        return role, obs
 
     def run_pointer(self, pointer: int, op: str) -> list[str]:
         return []
