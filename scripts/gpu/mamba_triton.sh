@@ -8,13 +8,13 @@
 # accuracy. Brings back one ckpt-<name>.tgz per run (weights, metrics, eval) and the logs.
 set -uo pipefail
 source scripts/gpu/setup.sh || exit 1
-MINUTES=${MINUTES:-5.5}; EVAL_N=${EVAL_N:-32}
+MINUTES=${MINUTES:-5.5}; EVAL_N=${EVAL_N:-32}; PRESET=${PRESET:-mamba-small}
 R=runs/triton; mkdir -p $R
 BASE="--warmup_steps 100 --weight_decay 0.01 --eval_every 1000 --eval_samples 8 --save_every 1000000 --num_workers 2 --report_to none --max_time_minutes $MINUTES"
 launch() { name=$1; shift; echo "+ python train.py $* $BASE --output_dir $R/$name" >> $R/commands.txt; python3 train.py "$@" $BASE --output_dir $R/$name > $R/$name.log 2>&1 & }
-for s in 0 1 2; do launch mamba-small-s$s --preset mamba-small --task addition --eval_lengths 20,50 --batch_size 128 --learning_rate 2e-3 --max_steps 3000 --seed $s --data_seed $s; done
-launch mamba-small-p3 --preset mamba-small --task addition --config tool_p3 --eval_lengths 20,50 --batch_size 128 --learning_rate 2e-3 --max_steps 3000 --seed 0 --data_seed 0
-launch mamba-small-mul2 --preset mamba-small --task multiplication --config n_x_2 --eval_lengths 20,50 --batch_size 64 --learning_rate 2e-3 --max_steps 3000 --seed 0 --data_seed 0
+for s in 0 1 2; do launch $PRESET-s$s --preset $PRESET --task addition --eval_lengths 20,50 --batch_size 128 --learning_rate 2e-3 --max_steps 3000 --seed $s --data_seed $s; done
+launch $PRESET-p3 --preset $PRESET --task addition --config tool_p3 --eval_lengths 20,50 --batch_size 128 --learning_rate 2e-3 --max_steps 3000 --seed 0 --data_seed 0
+launch $PRESET-mul2 --preset $PRESET --task multiplication --config n_x_2 --eval_lengths 20,50 --batch_size 64 --learning_rate 2e-3 --max_steps 3000 --seed 0 --data_seed 0
 wait
 for d in $R/*/; do
   n=$(basename $d)
