@@ -30,10 +30,12 @@ class CacheStepper:
 
     kind = "cache"
 
-    def __init__(self, model, batch_size: int):
+    def __init__(self, model, batch_size: int, vocab_size: int | None = None):
         self.model = model
         self.batch_size = batch_size
+        self.vocab_size = vocab_size  # greedy argmax over the first vocab_size logits (None: all)
         self.cache = None
+        self.logits = None
 
     def prefill(self, ids: torch.Tensor) -> torch.Tensor:
         """Run ``ids`` (B, L) from an empty state; return logits (B, L, V)."""
@@ -45,7 +47,12 @@ class CacheStepper:
         """Feed one token per row, ``ids`` (B,); return the logits (B, V) at that position."""
         out = self.model(input_ids=ids[:, None], cache=self.cache, use_cache=True)
         self.cache = out.cache
-        return out.logits[:, -1]
+        self.logits = out.logits[:, -1]
+        return self.logits
+
+    def greedy_tokens(self) -> torch.Tensor:
+        """Argmax of the last step's logits."""
+        return self.logits[:, : self.vocab_size].argmax(-1)
 
 
 class StaticStepper:
@@ -290,5 +297,5 @@ def make_stepper(model, batch_size: int, fast: bool | None = None, cuda_graph: b
     if fast and cls is None:
         raise ValueError(f"no static decoding step for {type(model).__name__}; use fast=None or fast=False")
     if cls is None:
-        return CacheStepper(model, batch_size)
+        return CacheStepper(model, batch_size, vocab_size=vocab_size)
     return cls(model, batch_size, cuda_graph=cuda_graph, vocab_size=vocab_size, **kw)

@@ -126,7 +126,6 @@ def generate_with_tools(
     B = len(prompts)
 
     stepper = make_stepper(model, B, fast=fast, cuda_graph=cuda_graph, vocab_size=n_vocab)
-    greedy_in_step = hasattr(stepper, "greedy_tokens") and not do_sample
 
     # Prefill the prefix every row shares in length: one chunk into an empty cache (exact for every model).
     L0 = min(len(p) for p in prompt_ids)
@@ -196,9 +195,8 @@ def generate_with_tools(
             break
         logits = stepper.step(torch.tensor(nxt).to(device, non_blocking=True))  # (B, V)
         last = logits[:, :n_vocab]
-        greedy = stepper.greedy_tokens() if greedy_in_step else None
-        if not do_sample and greedy is None:
-            greedy = last.argmax(-1)
+        if not do_sample:
+            greedy = stepper.greedy_tokens()  # on the static path computed inside the step (the CUDA graph)
         if return_logits:
             step_logits.append(logits.float().cpu())
     if bar is not None:
