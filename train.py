@@ -255,6 +255,11 @@ def main(argv=None) -> int:
                                                 for k, v in all_args.items() if isinstance(v, dict) for kk, vv in v.items()})
     metrics_path = os.path.join(targs.output_dir, "metrics.jsonl")
     eval_lengths = [int(x) for x in targs.eval_lengths.split(",")] if targs.eval_lengths else None
+    for n in eval_lengths or []:  # fail now, not after hours of training at the first validation
+        try:
+            task.validate_n(n)
+        except ValueError as e:
+            raise SystemExit(f"--eval_lengths: {e}") from None
     tok = get_tokenizer()
 
     def log(record: dict) -> None:
@@ -306,7 +311,7 @@ def main(argv=None) -> int:
             items = make_test_items(task, n, targs.eval_samples, seed=dargs.data_seed + 1000)
             mine = items[accelerator.process_index :: accelerator.num_processes]
             with accelerator.autocast():
-                res = evaluate_items(m, task, mine, batch_size=16, token_accuracy=False)
+                res = evaluate_items(m, task, mine, batch_size=16, token_accuracy=False, stop_at_divergence=True)
             em = accelerator.reduce(torch.tensor([sum(r.exact for r in res), len(res)], device=accelerator.device), reduction="sum").tolist()
             record[f"val_exact_match_n{n}"] = em[0] / max(em[1], 1)
         m.train()
@@ -368,10 +373,10 @@ def main(argv=None) -> int:
             accelerator.end_training()
             return 3
     bar.close()
+    save(step, final=True)  # first: a slow or failing validation must not cost the trained weights
     rec = validate(step)
     accelerator.print(json.dumps(rec))
     log(rec)
-    save(step, final=True)
     if accelerator.is_main_process:
         write_model_card(targs.output_dir)
         if targs.push_to_hub:
