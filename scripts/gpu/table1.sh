@@ -29,16 +29,18 @@ for a in mamba lstm gru pythia mistral; do
   launch 0 mul2-$a --preset $p --task multiplication --config n_x_2 --train_max_n 10 --eval_lengths 10,20 --batch_size 128 --learning_rate $(lr $p) --seed 0 --num_workers 1
   launch $G1 graph-$a --preset $p --task logical_graph --train_max_n 10 --eval_lengths 10,20 --batch_size 128 --learning_rate $(lr $p) --seed 0 --num_workers 1
 done
-for c in direct reversed no_tool calculator; do
+# one GPU (16 cores): the ablations and the extra Hanoi runs are left out (EXTRA=1 forces them)
+EXTRA=${EXTRA:-$(( NGPU > 1 ? 1 : 0 ))}
+[ "$EXTRA" = 1 ] && for c in direct reversed no_tool calculator; do
   launch 0 abl-$c-mamba --preset mamba-small --task addition --config $c --eval_lengths 5,10 --batch_size 128 --learning_rate 2e-3 --seed 0 --num_workers 1
 done
 HAN="--task hanoi --batch_size 16 --max_length 16384 --num_workers 2"
 launch $G1 hanoi-it-mamba-s0 --preset mamba-small $HAN --config iterative --train_max_n 8 --eval_lengths 4 --eval_samples 4 --learning_rate 2e-3 --seed 0 --data_seed 0
-launch $G1 hanoi-it-mamba-s1 --preset mamba-small $HAN --config iterative --train_max_n 8 --eval_lengths 4 --eval_samples 4 --learning_rate 2e-3 --seed 1 --data_seed 1
+[ "$EXTRA" = 1 ] && launch $G1 hanoi-it-mamba-s1 --preset mamba-small $HAN --config iterative --train_max_n 8 --eval_lengths 4 --eval_samples 4 --learning_rate 2e-3 --seed 1 --data_seed 1
 launch $G1 hanoi-it-pythia --preset pythia-small $HAN --config iterative --train_max_n 8 --eval_lengths 4 --eval_samples 4 --learning_rate 1e-3 --seed 0
-launch $G1 hanoi-it-lstm --preset lstm-small $HAN --config iterative --train_max_n 8 --eval_lengths 4 --eval_samples 4 --learning_rate 2e-3 --seed 0
+[ "$EXTRA" = 1 ] && launch $G1 hanoi-it-lstm --preset lstm-small $HAN --config iterative --train_max_n 8 --eval_lengths 4 --eval_samples 4 --learning_rate 2e-3 --seed 0
 launch $G1 hanoi-rec-mamba --preset mamba-small $HAN --config recursive --train_max_n 7 --eval_lengths 4 --eval_samples 4 --learning_rate 2e-3 --seed 0
-launch $G1 hanoi-rec-pythia --preset pythia-small $HAN --config recursive --train_max_n 7 --eval_lengths 4 --eval_samples 4 --learning_rate 1e-3 --seed 0
+[ "$EXTRA" = 1 ] && launch $G1 hanoi-rec-pythia --preset pythia-small $HAN --config recursive --train_max_n 7 --eval_lengths 4 --eval_samples 4 --learning_rate 1e-3 --seed 0
 wait
 nvidia-smi --query-gpu=index,memory.used --format=csv > $OUT/gpu_after_train.txt 2>&1
 
