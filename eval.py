@@ -55,6 +55,21 @@ def parse(argv=None):
     return args
 
 
+def write_tables(all_results: list[dict], out_dir: str) -> None:
+    """results.json (one object, or a list for several models) and results.csv (one row per model and length)."""
+    os.makedirs(out_dir, exist_ok=True)
+    with open(os.path.join(out_dir, "results.json"), "w") as f:
+        json.dump(all_results if len(all_results) > 1 else all_results[0], f, indent=1)
+    with open(os.path.join(out_dir, "results.csv"), "w", newline="") as f:
+        w = csv.writer(f)
+        w.writerow(["label", "checkpoint", "task", "config", "n", "num_samples", "exact_match", "exact_match_lo", "exact_match_hi",
+                    "answer_accuracy", "answer_accuracy_lo", "answer_accuracy_hi", "token_accuracy", "tokens_per_sample", "seconds_per_sample"])
+        for r in all_results:
+            for L in r["lengths"]:
+                w.writerow([r["label"], r["checkpoint"], r["task"], r["config"], L["n"], L["num_samples"], L["exact_match"], *L["exact_match_ci"],
+                            L["answer_accuracy"], *L["answer_accuracy_ci"], L["token_accuracy"], L["tokens_per_sample"], L["seconds_per_sample"]])
+
+
 def main(argv=None) -> int:
     args = parse(argv)
     import torch
@@ -89,7 +104,15 @@ def main(argv=None) -> int:
         if os.path.exists(os.path.join(path, "training_args.json")):
             with open(os.path.join(path, "training_args.json")) as f:
                 train_args = json.load(f)
+        label = args.labels[mi] if args.labels else f"{model.config.model_type} ({os.path.basename(os.path.normpath(path))})"
         rows = []
+        result = {
+            "task": task_name, "config": config, "size_unit": task.size_unit, "checkpoint": path, "label": label,
+            "architecture": (model.config.architectures or [type(model).__name__])[0], "model_type": model.config.model_type,
+            "training_seed": train_args.get("train", {}).get("seed"),
+            "train_max_n": train_args.get("data", {}).get("train_max_n") or DEFAULT_TRAIN_MAX[task_name],
+            "eval_seed": args.seed, "stop_at_divergence": args.stop_at_divergence, "decode": args.decode, "num_processes": accelerator.num_processes, "device": str(device), "dtype": str(dtype), "lengths": rows,
+        }
         for n in lengths:
             items = make_test_items(task, n, args.num_samples, seed=args.seed)
             t0 = time.time()
@@ -103,28 +126,12 @@ def main(argv=None) -> int:
             accelerator.print(f"{path} n={n}: exact {summary['exact_match']:.3f} {summary['exact_match_ci']}, answer {summary['answer_accuracy']:.3f}, "
                               f"token {summary['token_accuracy'] if summary['token_accuracy'] is None else round(summary['token_accuracy'], 4)}, "
                               f"{summary['tokens_per_sample']:.0f} tok/sample, {summary['wall_seconds']:.1f}s")
-        label = args.labels[mi] if args.labels else f"{model.config.model_type} ({os.path.basename(os.path.normpath(path))})"
-        result = {
-            "task": task_name, "config": config, "size_unit": task.size_unit, "checkpoint": path, "label": label,
-            "architecture": (model.config.architectures or [type(model).__name__])[0], "model_type": model.config.model_type,
-            "training_seed": train_args.get("train", {}).get("seed"),
-            "train_max_n": train_args.get("data", {}).get("train_max_n") or DEFAULT_TRAIN_MAX[task_name],
-            "eval_seed": args.seed, "stop_at_divergence": args.stop_at_divergence, "decode": args.decode, "num_processes": accelerator.num_processes, "device": str(device), "dtype": str(dtype), "lengths": rows,
-        }
+            if accelerator.is_main_process:  # after every length: a killed or crashed evaluation keeps what it measured
+                write_tables(all_results + [dict(result, complete=False)], out_dir)
         all_results.append(result)
         del model
     if accelerator.is_main_process:
-        os.makedirs(out_dir, exist_ok=True)
-        with open(os.path.join(out_dir, "results.json"), "w") as f:
-            json.dump(all_results if len(all_results) > 1 else all_results[0], f, indent=1)
-        with open(os.path.join(out_dir, "results.csv"), "w", newline="") as f:
-            w = csv.writer(f)
-            w.writerow(["label", "checkpoint", "task", "config", "n", "num_samples", "exact_match", "exact_match_lo", "exact_match_hi",
-                        "answer_accuracy", "answer_accuracy_lo", "answer_accuracy_hi", "token_accuracy", "tokens_per_sample", "seconds_per_sample"])
-            for r in all_results:
-                for L in r["lengths"]:
-                    w.writerow([r["label"], r["checkpoint"], r["task"], r["config"], L["n"], L["num_samples"], L["exact_match"], *L["exact_match_ci"],
-                                L["answer_accuracy"], *L["answer_accuracy_ci"], L["token_accuracy"], L["tokens_per_sample"], L["seconds_per_sample"]])
+        write_tables(all_results, out_dir)
         plot_path = os.path.join(out_dir, "accuracy_vs_length.png")
         plot_results(all_results, plot_path)
         print(f"wrote {out_dir}/results.json, results.csv, accuracy_vs_length.png")

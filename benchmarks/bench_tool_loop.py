@@ -147,6 +147,7 @@ def main(argv=None):
     p.add_argument("--presets", "--preset", default="mamba-small", help="comma-separated model presets (random weights: speed does not depend on them)")
     p.add_argument("--device", default="cpu")
     p.add_argument("--dtype", default="float32", choices=["float32", "bfloat16"])
+    p.add_argument("--tf32", action="store_true", help="float32 matrix products on TF32 tensor cores (torch.backends.cuda.matmul.allow_tf32)")
     p.add_argument("--lengths", default="100,1000", help="addition digits")
     p.add_argument("--batch-sizes", default="1,64")
     p.add_argument("--max-tokens", type=int, default=4000, help="tokens per row for the new tool loop (the trajectory prefix)")
@@ -157,10 +158,11 @@ def main(argv=None):
     torch.set_num_threads(max(1, os.cpu_count() or 1))
     device = torch.device(args.device)
     dtype = getattr(torch, args.dtype)
+    torch.backends.cuda.matmul.allow_tf32 = args.tf32
     bw = copy_bandwidth(device)
     task = get_task("addition")
     rows = []
-    meta = {"device": str(device), "gpu": torch.cuda.get_device_name(device) if device.type == "cuda" else None, "dtype": args.dtype,
+    meta = {"device": str(device), "gpu": torch.cuda.get_device_name(device) if device.type == "cuda" else None, "dtype": args.dtype, "tf32": args.tf32,
             "torch": torch.__version__, "threads": torch.get_num_threads(), "machine": platform.processor() or platform.machine(),
             "cpus": os.cpu_count(), "copy_bandwidth_GBps": bw / 1e9 if bw else None, "command": " ".join(["python", *sys.argv])}
     os.makedirs(os.path.dirname(args.out) or ".", exist_ok=True)

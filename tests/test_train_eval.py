@@ -174,3 +174,36 @@ def test_eval_shards_samples_over_two_processes(tmp_path):
     res = _json.load(open(os.path.join(out, "results.json")))
     assert res["num_processes"] == 2
     assert [L["num_samples"] for L in res["lengths"]] == [5, 5]  # 3 + 2 samples gathered from the two ranks
+
+
+def test_eval_keeps_finished_lengths_when_it_dies(runs, tmp_path, monkeypatch):
+    """results.json/csv are rewritten after every length: a timeout or crash at a long length keeps the short ones."""
+    import importlib.util
+
+    import toolssm.evaluation as E
+
+    spec = importlib.util.spec_from_file_location("toolssm_eval_script", os.path.join(ROOT, "eval.py"))
+    mod = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(mod)
+    real, calls = E.evaluate_items, []
+
+    def dies_on_second_length(*a, **kw):
+        calls.append(1)
+        if len(calls) == 2:
+            raise RuntimeError("simulated crash at the second length")
+        return real(*a, **kw)
+
+    monkeypatch.setattr(E, "evaluate_items", dies_on_second_length)
+    out = str(tmp_path / "ev")
+    with pytest.raises(RuntimeError, match="simulated"):
+        mod.main(["--model", runs[0], "--lengths", "2,4", "--num-samples", "2", "--batch-size", "2", "--out", out, "--no-card", "--device", "cpu"])
+    res = json.load(open(os.path.join(out, "results.json")))
+    assert res["complete"] is False and [L["n"] for L in res["lengths"]] == [2]
+    assert len(list(csv.DictReader(open(os.path.join(out, "results.csv"))))) == 1
+
+
+def test_train_rejects_bad_eval_lengths_before_training(tmp_path):
+    r = run(["train.py", "--preset", "mamba-tiny", "--task", "logical_graph", "--eval_lengths", "3", "--max_steps", "1",
+             "--num_workers", "0", "--output_dir", str(tmp_path / "r")], check=False)
+    assert r.returncode != 0 and "--eval_lengths" in r.stderr and "4..9000" in r.stderr
+    assert not os.path.exists(tmp_path / "r" / "metrics.jsonl")

@@ -20,21 +20,23 @@ NGPU=$(python3 -c "import torch; print(torch.cuda.device_count())")
 G1=$(( NGPU > 1 ? 1 : 0 ))
 R=runs/table1; mkdir -p $R
 BASE="--warmup_steps 100 --weight_decay 0.01 --eval_every 100000 --eval_samples 8 --save_every 1000000 --report_to none --max_time_minutes $MINUTES --max_steps 2000"
-launch() { gpu=$1; name=$2; shift 2; echo "+ CUDA_VISIBLE_DEVICES=$gpu python train.py $BASE $* --output_dir $R/$name" >> $R/commands.txt
+ONLY=${ONLY:-.}  # a regex: launch only the runs whose names match (the second call re-ran those that ran out of memory)
+export PYTORCH_CUDA_ALLOC_CONF=expandable_segments:True
+launch() { gpu=$1; name=$2; shift 2; [[ $name =~ $ONLY ]] || return 0; echo "+ CUDA_VISIBLE_DEVICES=$gpu python train.py $BASE $* --output_dir $R/$name" >> $R/commands.txt
   CUDA_VISIBLE_DEVICES=$gpu python3 train.py $BASE "$@" --output_dir $R/$name > $R/$name.log 2>&1 & }
 lr() { case $1 in pythia*|mistral*) echo 1e-3;; *) echo 2e-3;; esac; }
 for a in mamba lstm gru pythia mistral; do
   p=$a-small
   launch 0 mul1-$a --preset $p --task multiplication --config n_x_1 --train_max_n 10 --eval_lengths 10,20 --batch_size 128 --learning_rate $(lr $p) --seed 0 --num_workers 1
   launch 0 mul2-$a --preset $p --task multiplication --config n_x_2 --train_max_n 10 --eval_lengths 10,20 --batch_size 128 --learning_rate $(lr $p) --seed 0 --num_workers 1
-  launch $G1 graph-$a --preset $p --task logical_graph --train_max_n 10 --eval_lengths 10,20 --batch_size 128 --learning_rate $(lr $p) --seed 0 --num_workers 1
+  launch $G1 graph-$a --preset $p --task logical_graph --train_max_n 10 --eval_lengths 10,20 --batch_size ${GRAPH_BATCH:-128} --learning_rate $(lr $p) --seed 0 --num_workers 1
 done
 # one GPU (16 cores): the ablations and the extra Hanoi runs are left out (EXTRA=1 forces them)
 EXTRA=${EXTRA:-$(( NGPU > 1 ? 1 : 0 ))}
 [ "$EXTRA" = 1 ] && for c in direct reversed no_tool calculator; do
   launch 0 abl-$c-mamba --preset mamba-small --task addition --config $c --eval_lengths 5,10 --batch_size 128 --learning_rate 2e-3 --seed 0 --num_workers 1
 done
-HAN="--task hanoi --batch_size 16 --max_length 16384 --num_workers 2"
+HAN="--task hanoi --batch_size ${HANOI_BATCH:-16} --max_length 16384 --num_workers 2"
 launch $G1 hanoi-it-mamba-s0 --preset mamba-small $HAN --config iterative --train_max_n 8 --eval_lengths 4 --eval_samples 4 --learning_rate 2e-3 --seed 0 --data_seed 0
 [ "$EXTRA" = 1 ] && launch $G1 hanoi-it-mamba-s1 --preset mamba-small $HAN --config iterative --train_max_n 8 --eval_lengths 4 --eval_samples 4 --learning_rate 2e-3 --seed 1 --data_seed 1
 launch $G1 hanoi-it-pythia --preset pythia-small $HAN --config iterative --train_max_n 8 --eval_lengths 4 --eval_samples 4 --learning_rate 1e-3 --seed 0
@@ -52,7 +54,7 @@ for d in $R/*/; do d=${d%/}; n=$(basename $d)
     mul*|graph*) ev $d --lengths 10,20,50,100,200,500,1000 --num-samples 16 --batch-size 16 & ;;
     abl*) ev $d --lengths 5,10,20,50,100 --num-samples 16 --batch-size 16 & ;;
     hanoi-*-pythia) ev $d --lengths 6,7,8 --num-samples 1 --batch-size 1 & ;;  # the cache path: ~200 tokens/s
-    hanoi-it*) (ev $d --lengths 6,7,8,9,10 --num-samples 4 --batch-size 4; ev $d --lengths 11,12 --num-samples 1 --batch-size 1 --out $d/eval_long) & ;;
+    hanoi-it*) ev $d --lengths 6,7,8,9,10 --num-samples 4 --batch-size 4 & ;;  # one timeout per run: the call has 10 minutes
     hanoi-rec*) ev $d --lengths 5,6,7,8,9,10 --num-samples 4 --batch-size 4 & ;;
   esac
 done
@@ -62,8 +64,8 @@ for d in $R/*/; do n=$(basename $d); echo "== $n $(grep -h steps_completed $d/tr
 for f in $R/*.log; do tr '\r' '\n' < $f | grep -v "it/s\]\|step/s\]\|s/step\]\|tok/s\]" > $f.tmp; mv $f.tmp $f; done
 tar czf $OUT/results.tgz --exclude='checkpoint-*' --exclude=tensorboard --exclude='*.safetensors' --exclude='*.bin' $R
 w() { out=$1; shift; tar czf $OUT/$out $(for n in "$@"; do ls $R/$n/*.safetensors $R/$n/config.json 2>/dev/null; done); }
-w weights-mamba-mul.tgz mul1-mamba mul2-mamba
+w weights-mamba-mul.tgz mul1-mamba mul2-mamba hanoi-rec-mamba
 w weights-mamba-graph-hanoi.tgz graph-mamba hanoi-it-mamba-s0
 w weights-lstm.tgz mul1-lstm graph-lstm
-w weights-hanoi-rec.tgz hanoi-rec-mamba hanoi-it-mamba-s1
+w weights-graph.tgz graph-gru graph-pythia
 ls -la $OUT
