@@ -37,6 +37,7 @@ class ModelArguments:
     init_from: str | None = field(default=None, metadata={"help": "start from this checkpoint instead of a fresh preset (fine-tuning / LoRA)"})
     use_mambapy: bool | None = field(default=None, metadata={"help": "Mamba-1 without CUDA kernels: use the mambapy parallel scan (default: on when mambapy is installed and neither the kernels nor the Triton scan are used)"})
     triton_scan: bool | None = field(default=None, metadata={"help": "Mamba-1 on a GPU without the mamba-ssm kernels: train through toolssm's Triton selective scan (toolssm/kernels.py; default: on when CUDA and triton are available and mamba-ssm is not)"})
+    scan_chunk: int = field(default=0, metadata={"help": "Triton scan: keep one state every K steps for the backward pass and recompute the rest (about length/K less memory, one extra scan pass); 0 keeps every state"})
     lora: bool = field(default=False, metadata={"help": "train LoRA adapters (peft) on --init_from instead of all weights"})
     lora_r: int = field(default=16, metadata={"help": "LoRA rank"})
     lora_alpha: int = field(default=32, metadata={"help": "LoRA alpha"})
@@ -159,6 +160,8 @@ def main(argv=None) -> int:
     from toolssm.tokenizer import get_tokenizer
     from toolssm.training import StepDataset, collate, token_accuracy
 
+    if margs.scan_chunk < 0:
+        raise ValueError(f"--scan_chunk must be >= 0, got {margs.scan_chunk}")
     if targs.max_steps <= 0 or targs.batch_size <= 0 or targs.gradient_accumulation_steps <= 0:
         raise ValueError("max_steps, batch_size and gradient_accumulation_steps must be positive")
     if margs.lora and not margs.init_from:
@@ -199,7 +202,7 @@ def main(argv=None) -> int:
         if triton_scan:
             from toolssm.kernels import enable_triton_scan
 
-            triton_scan = enable_triton_scan()
+            triton_scan = enable_triton_scan(chunk=margs.scan_chunk)
         use_mambapy = margs.use_mambapy if margs.use_mambapy is not None else (not kernels and not triton_scan and importlib.util.find_spec("mambapy") is not None)
         model.config.use_mambapy = use_mambapy
         for layer in model.backbone.layers:

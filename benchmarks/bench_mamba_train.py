@@ -26,8 +26,8 @@ from toolssm.models import build_model  # noqa: E402
 
 def run_path(model, ids, path, repeats, device):
     kernels.disable_triton_scan()
-    if path == "triton":
-        assert kernels.enable_triton_scan()
+    if path.startswith("triton"):  # "triton" keeps every state for the backward pass, "triton:K" one every K steps
+        assert kernels.enable_triton_scan(chunk=int(path.split(":")[1]) if ":" in path else 0)
     for layer in model.backbone.layers:
         layer.mixer.use_mambapy = path == "mambapy"
     opt = torch.optim.AdamW(model.parameters(), lr=1e-4)
@@ -67,7 +67,7 @@ def main(argv=None):
     p.add_argument("--device", default="cuda")
     p.add_argument("--batch", type=int, default=128)
     p.add_argument("--length", type=int, default=128)
-    p.add_argument("--paths", default="triton,mambapy")
+    p.add_argument("--paths", default="triton,mambapy", help="comma-separated: triton, triton:K (state checkpoints every K steps), mambapy, slow")
     p.add_argument("--repeats", type=int, default=5)
     p.add_argument("--out", default=None)
     args = p.parse_args(argv)

@@ -30,8 +30,10 @@ def _inputs(Bsz, E, N, L, device, seed):
     return {k: v.to(device).requires_grad_(True) for k, v in x.items()}
 
 
+@pytest.mark.parametrize("chunk", [0, 1, 4, 16])  # every state kept; checkpoints every 1 / 4 / 16 (> length) steps
 @pytest.mark.parametrize("shape", [(2, 8, 4, 7), (3, 40, 16, 13), (1, 33, 5, 9)])  # E not a block multiple, N not a power of 2
-def test_scan_values_and_grads_match_float64(K, shape):
+def test_scan_values_and_grads_match_float64(K, shape, chunk, monkeypatch):
+    monkeypatch.setattr(K, "SCAN_CHUNK", chunk)
     device = "cuda" if torch.cuda.is_available() else "cpu"
     x = _inputs(*shape, device, seed=sum(shape))
     y, h = K.selective_scan(**x, delta_softplus=True, return_last_state=True)
@@ -44,6 +46,25 @@ def test_scan_values_and_grads_match_float64(K, shape):
     gr = torch.autograd.grad((yr * w).sum() + hr.sum(), list(x.values()))
     for name, a, b in zip(x, g, gr):
         torch.testing.assert_close(a.double(), b.double(), atol=2e-4, rtol=2e-4, msg=lambda m: f"grad of {name}: {m}")
+
+
+def test_chunked_scan_keeps_length_over_chunk_states(K, monkeypatch):
+    """What the backward pass holds: every state (chunk 0) or one checkpoint per chunk."""
+    saved = {}
+    real = K._SelectiveScan.backward
+
+    def spy(ctx, *a):
+        saved["hs"] = tuple(ctx.saved_tensors[-1].shape)
+        return real(ctx, *a)
+
+    monkeypatch.setattr(K._SelectiveScan, "backward", staticmethod(spy))
+    x = _inputs(2, 8, 4, 13, "cuda" if torch.cuda.is_available() else "cpu", seed=1)
+    for chunk, steps in [(0, 13), (4, 4), (13, 1)]:
+        monkeypatch.setattr(K, "SCAN_CHUNK", chunk)
+        K.selective_scan(**x, delta_softplus=True).sum().backward()
+        assert saved["hs"] == (2, steps, 8, 4), (chunk, saved["hs"])
+    with pytest.raises(ValueError, match="chunk"):
+        K.enable_triton_scan(chunk=-1)
 
 
 def test_hf_mamba_uses_the_triton_scan(K, monkeypatch):

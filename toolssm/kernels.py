@@ -7,8 +7,10 @@ fourth: the scan ``h_t = exp(dt_t A) h_{t-1} + dt_t B_t u_t``, ``y_t = C_t . h_t
 and backward), one program per (batch row, block of channels), sequential over time with the state in registers.
 Triton ships with PyTorch's CUDA builds, so nothing is compiled ahead of time.
 
-The backward kernel needs every h_t: the forward stores them (float32, batch x length x d_inner x d_state per
-layer, as mambapy also does) and the backward walks time in reverse. Everything is float32 inside.
+The backward kernel needs every h_t. By default the forward stores them all (float32, batch x length x d_inner x
+d_state per layer, as mambapy also does) and the backward walks time in reverse; with ``SCAN_CHUNK = K`` it stores
+one state every K steps and the backward recomputes each chunk's K states from its checkpoint before walking it
+(memory ~ length/K + K states instead of length, one extra scan pass). Everything is float32 inside.
 
 ``enable_triton_scan()`` swaps transformers' ``mamba_selective_scan`` (the reference scan its slow path calls)
 for :func:`selective_scan`, leaving the convolution and projections to PyTorch. tests/test_kernels.py checks
@@ -17,6 +19,8 @@ the device (``pytest -m gpu``).
 """
 
 from __future__ import annotations
+
+import os
 
 import torch
 import torch.nn.functional as F
@@ -32,7 +36,7 @@ if triton is not None:
 
     @triton.jit
     def _scan_fwd(u_ptr, dt_ptr, a_ptr, b_ptr, c_ptr, y_ptr, hs_ptr, hlast_ptr, L, E, N,
-                  BE: tl.constexpr, BN: tl.constexpr, SAVE: tl.constexpr):
+                  BE: tl.constexpr, BN: tl.constexpr, SAVE: tl.constexpr, CHUNK: tl.constexpr):
         pb = tl.program_id(0)
         pe = tl.program_id(1)
         e = pe * BE + tl.arange(0, BE)
@@ -42,6 +46,7 @@ if triton is not None:
         m2 = me[:, None] & mn[None, :]
         A = tl.load(a_ptr + e[:, None] * N + n[None, :], mask=m2, other=0.0)
         h = tl.zeros((BE, BN), dtype=tl.float32)
+        NC = (L + CHUNK - 1) // CHUNK if CHUNK > 0 else L
         t = 0
         while t < L:  # (a while loop: Triton's CPU interpreter cannot range() over a runtime scalar)
             off = (pb * L + t) * E + e
@@ -51,15 +56,43 @@ if triton is not None:
             ct = tl.load(c_ptr + (pb * L + t) * N + n, mask=mn, other=0.0)
             h = tl.exp(dt[:, None] * A) * h + (dt * u)[:, None] * bt[None, :]
             if SAVE:
-                tl.store(hs_ptr + ((pb * L + t) * E + e[:, None]) * N + n[None, :], h, mask=m2)
+                if CHUNK == 0:  # every state h_t at index t
+                    tl.store(hs_ptr + ((pb * L + t) * E + e[:, None]) * N + n[None, :], h, mask=m2)
+                else:  # checkpoint c = the state before step c * CHUNK (checkpoint 0, the zero state, is set by the caller)
+                    c = (t + 1) // CHUNK
+                    tl.store(hs_ptr + ((pb * NC + c) * E + e[:, None]) * N + n[None, :], h,
+                             mask=m2 & ((t + 1) % CHUNK == 0) & (c < NC))
             tl.store(y_ptr + off, tl.sum(h * ct[None, :], axis=1), mask=me)
             t += 1
         tl.store(hlast_ptr + (pb * E + e[:, None]) * N + n[None, :], h, mask=m2)
 
     @triton.jit
+    def _bwd_one(t, pb, pe, e, n, me, mn, A, h, hp, dh, da, u_ptr, dt_ptr, b_ptr, c_ptr, dy_ptr,
+                 du_ptr, ddt_ptr, db_ptr, dc_ptr, L, E, N, NEB):
+        """One reverse step at time t, given h_t and h_{t-1}: stores du, ddt, dB, dC at t; returns dh_{t-1}, dA."""
+        off = (pb * L + t) * E + e
+        u = tl.load(u_ptr + off, mask=me, other=0.0)
+        dt = tl.load(dt_ptr + off, mask=me, other=0.0)
+        dy = tl.load(dy_ptr + off, mask=me, other=0.0)
+        bt = tl.load(b_ptr + (pb * L + t) * N + n, mask=mn, other=0.0)
+        ct = tl.load(c_ptr + (pb * L + t) * N + n, mask=mn, other=0.0)
+        # y_t = sum_n C_t h_t
+        tl.store(dc_ptr + ((pb * NEB + pe) * L + t) * N + n, tl.sum(dy[:, None] * h, axis=0), mask=mn)
+        dh += dy[:, None] * ct[None, :]
+        # h_t = exp(dt A) h_{t-1} + dt u B_t
+        decay = tl.exp(dt[:, None] * A)
+        g = dh * hp * decay  # gradient with respect to (dt A)
+        dhb = tl.sum(dh * bt[None, :], axis=1)
+        tl.store(ddt_ptr + off, tl.sum(g * A, axis=1) + dhb * u, mask=me)
+        tl.store(du_ptr + off, dhb * dt, mask=me)
+        tl.store(db_ptr + ((pb * NEB + pe) * L + t) * N + n, tl.sum(dh * (dt * u)[:, None], axis=0), mask=mn)
+        return dh * decay, da + g * dt[:, None]
+
+    @triton.jit
     def _scan_bwd(u_ptr, dt_ptr, a_ptr, b_ptr, c_ptr, hs_ptr, dy_ptr, dhlast_ptr,
                   du_ptr, ddt_ptr, da_ptr, db_ptr, dc_ptr, L, E, N, NEB,
                   BE: tl.constexpr, BN: tl.constexpr):
+        """Reverse walk over the stored states h_t (forward with CHUNK=0)."""
         pb = tl.program_id(0)
         pe = tl.program_id(1)
         e = pe * BE + tl.arange(0, BE)
@@ -72,27 +105,56 @@ if triton is not None:
         da = tl.zeros((BE, BN), dtype=tl.float32)
         t = L - 1
         while t >= 0:
-            off = (pb * L + t) * E + e
-            u = tl.load(u_ptr + off, mask=me, other=0.0)
-            dt = tl.load(dt_ptr + off, mask=me, other=0.0)
-            dy = tl.load(dy_ptr + off, mask=me, other=0.0)
-            bt = tl.load(b_ptr + (pb * L + t) * N + n, mask=mn, other=0.0)
-            ct = tl.load(c_ptr + (pb * L + t) * N + n, mask=mn, other=0.0)
             h = tl.load(hs_ptr + ((pb * L + t) * E + e[:, None]) * N + n[None, :], mask=m2, other=0.0)
             hp = tl.load(hs_ptr + ((pb * L + t - 1) * E + e[:, None]) * N + n[None, :], mask=m2 & (t > 0), other=0.0)
-            # y_t = sum_n C_t h_t
-            tl.store(dc_ptr + ((pb * NEB + pe) * L + t) * N + n, tl.sum(dy[:, None] * h, axis=0), mask=mn)
-            dh += dy[:, None] * ct[None, :]
-            # h_t = exp(dt A) h_{t-1} + dt u B_t
-            decay = tl.exp(dt[:, None] * A)
-            g = dh * hp * decay  # gradient with respect to (dt A)
-            dhb = tl.sum(dh * bt[None, :], axis=1)
-            tl.store(ddt_ptr + off, tl.sum(g * A, axis=1) + dhb * u, mask=me)
-            tl.store(du_ptr + off, dhb * dt, mask=me)
-            tl.store(db_ptr + ((pb * NEB + pe) * L + t) * N + n, tl.sum(dh * (dt * u)[:, None], axis=0), mask=mn)
-            da += g * dt[:, None]
-            dh = dh * decay
+            dh, da = _bwd_one(t, pb, pe, e, n, me, mn, A, h, hp, dh, da, u_ptr, dt_ptr, b_ptr, c_ptr, dy_ptr,
+                              du_ptr, ddt_ptr, db_ptr, dc_ptr, L, E, N, NEB)
             t -= 1
+        tl.store(da_ptr + (pb * E + e[:, None]) * N + n[None, :], da, mask=m2)
+
+    @triton.jit
+    def _scan_bwd_chunked(u_ptr, dt_ptr, a_ptr, b_ptr, c_ptr, ck_ptr, scr_ptr, dy_ptr, dhlast_ptr,
+                          du_ptr, ddt_ptr, da_ptr, db_ptr, dc_ptr, L, E, N, NEB, NC,
+                          CHUNK: tl.constexpr, BE: tl.constexpr, BN: tl.constexpr):
+        """Reverse walk chunk by chunk (forward with CHUNK>0): each chunk's states are recomputed from its
+        checkpoint into a per-program scratch buffer of CHUNK states, then walked backwards."""
+        pb = tl.program_id(0)
+        pe = tl.program_id(1)
+        e = pe * BE + tl.arange(0, BE)
+        el = tl.arange(0, BE)
+        n = tl.arange(0, BN)
+        me = e < E
+        mn = n < N
+        m2 = me[:, None] & mn[None, :]
+        A = tl.load(a_ptr + e[:, None] * N + n[None, :], mask=m2, other=0.0)
+        dh = tl.load(dhlast_ptr + (pb * E + e[:, None]) * N + n[None, :], mask=m2, other=0.0)
+        da = tl.zeros((BE, BN), dtype=tl.float32)
+        scr = scr_ptr + (pb * NEB + pe) * CHUNK * BE * BN + el[:, None] * BN + n[None, :]  # + i * BE * BN: state i
+        c = NC - 1
+        while c >= 0:
+            t0 = c * CHUNK
+            t1 = tl.minimum(t0 + CHUNK, L)
+            h0 = tl.load(ck_ptr + ((pb * NC + c) * E + e[:, None]) * N + n[None, :], mask=m2, other=0.0)
+            h = h0
+            t = t0
+            while t < t1:  # recompute the chunk's states
+                off = (pb * L + t) * E + e
+                u = tl.load(u_ptr + off, mask=me, other=0.0)
+                dt = tl.load(dt_ptr + off, mask=me, other=0.0)
+                bt = tl.load(b_ptr + (pb * L + t) * N + n, mask=mn, other=0.0)
+                h = tl.exp(dt[:, None] * A) * h + (dt * u)[:, None] * bt[None, :]
+                tl.store(scr + (t - t0) * BE * BN, h)
+                t += 1
+            tl.debug_barrier()
+            t = t1 - 1
+            while t >= t0:
+                h = tl.load(scr + (t - t0) * BE * BN)
+                hp = tl.where(t > t0, tl.load(scr + (t - t0 - 1) * BE * BN, mask=m2 & (t > t0), other=0.0), h0)
+                dh, da = _bwd_one(t, pb, pe, e, n, me, mn, A, h, hp, dh, da, u_ptr, dt_ptr, b_ptr, c_ptr, dy_ptr,
+                                  du_ptr, ddt_ptr, db_ptr, dc_ptr, L, E, N, NEB)
+                t -= 1
+            tl.debug_barrier()
+            c -= 1
         tl.store(da_ptr + (pb * E + e[:, None]) * N + n[None, :], da, mask=m2)
 
 
@@ -102,19 +164,33 @@ def _blocks(E: int, N: int):
     return BE, BN, triton.cdiv(E, BE)
 
 
+#: states kept for the backward pass: 0 = every h_t (batch x length x d_inner x d_state float32 per layer); K > 0 =
+#: one checkpoint every K steps plus K recomputed states per program (about length/K times less memory, one more
+#: forward pass of the scan inside the backward). Set by enable_triton_scan(chunk=...) or TOOLSSM_SCAN_CHUNK.
+SCAN_CHUNK = int(os.environ.get("TOOLSSM_SCAN_CHUNK", "0"))
+
+
 class _SelectiveScan(torch.autograd.Function):
     """y (B, L, E), h_last (B, E, N) from u, dt (B, L, E), A (E, N), Bm, Cm (B, L, N); all float32 contiguous."""
 
     @staticmethod
-    def forward(ctx, u, dt, A, Bm, Cm):
+    def forward(ctx, u, dt, A, Bm, Cm, chunk=0):
         Bsz, L, E = u.shape
         N = A.shape[1]
         BE, BN, NEB = _blocks(E, N)
         save = any(ctx.needs_input_grad)
+        chunk = max(0, int(chunk))
         y = torch.empty_like(u)
-        hs = torch.empty(Bsz, L, E, N, device=u.device, dtype=torch.float32) if save else y  # y: unused placeholder
+        if not save:
+            hs = y  # unused placeholder
+        elif chunk == 0:
+            hs = torch.empty(Bsz, L, E, N, device=u.device, dtype=torch.float32)
+        else:
+            hs = torch.empty(Bsz, triton.cdiv(L, chunk), E, N, device=u.device, dtype=torch.float32)
+            hs[:, 0].zero_()
         hlast = torch.empty(Bsz, E, N, device=u.device, dtype=torch.float32)
-        _scan_fwd[(Bsz, NEB)](u, dt, A, Bm, Cm, y, hs, hlast, L, E, N, BE=BE, BN=BN, SAVE=save)
+        _scan_fwd[(Bsz, NEB)](u, dt, A, Bm, Cm, y, hs, hlast, L, E, N, BE=BE, BN=BN, SAVE=save, CHUNK=chunk)
+        ctx.chunk = chunk
         if save:
             ctx.save_for_backward(u, dt, A, Bm, Cm, hs)
         return y, hlast
@@ -131,8 +207,13 @@ class _SelectiveScan(torch.autograd.Function):
         da = torch.empty(Bsz, E, N, device=u.device, dtype=torch.float32)
         db = torch.empty(Bsz, NEB, L, N, device=u.device, dtype=torch.float32)
         dc = torch.empty_like(db)
-        _scan_bwd[(Bsz, NEB)](u, dt, A, Bm, Cm, hs, dy, dhlast, du, ddt, da, db, dc, L, E, N, NEB, BE=BE, BN=BN)
-        return du, ddt, da.sum(0), db.sum(1), dc.sum(1)
+        if ctx.chunk == 0:
+            _scan_bwd[(Bsz, NEB)](u, dt, A, Bm, Cm, hs, dy, dhlast, du, ddt, da, db, dc, L, E, N, NEB, BE=BE, BN=BN)
+        else:
+            scratch = torch.empty(Bsz * NEB * ctx.chunk * BE * BN, device=u.device, dtype=torch.float32)
+            _scan_bwd_chunked[(Bsz, NEB)](u, dt, A, Bm, Cm, hs, scratch, dy, dhlast, du, ddt, da, db, dc, L, E, N, NEB,
+                                          hs.shape[1], CHUNK=ctx.chunk, BE=BE, BN=BN)
+        return du, ddt, da.sum(0), db.sum(1), dc.sum(1), None
 
 
 def selective_scan(hidden_states, dt, A, B, C, D=None, z=None, delta_bias=None, delta_softplus=False, return_last_state=False, **kwargs):
@@ -147,7 +228,7 @@ def selective_scan(hidden_states, dt, A, B, C, D=None, z=None, delta_bias=None, 
         dt = F.softplus(dt)
     u = hidden_states.transpose(1, 2).float().contiguous()
     y, hlast = _SelectiveScan.apply(u, dt.transpose(1, 2).float().contiguous(), A.float().contiguous(),
-                                    B.transpose(1, 2).float().contiguous(), C.transpose(1, 2).float().contiguous())
+                                    B.transpose(1, 2).float().contiguous(), C.transpose(1, 2).float().contiguous(), SCAN_CHUNK)
     y = y.transpose(1, 2)
     if D is not None:
         y = y + hidden_states.float() * D.float()[None, :, None]
@@ -180,10 +261,15 @@ def reference_scan(hidden_states, dt, A, B, C, D=None, z=None, delta_bias=None, 
 _ORIGINAL = None
 
 
-def enable_triton_scan() -> bool:
+def enable_triton_scan(chunk: int | None = None) -> bool:
     """Route transformers' Mamba-1 reference scan through :func:`selective_scan`. Returns whether it is now on
-    (False without triton or when the mamba-ssm kernels are installed, which transformers then uses)."""
-    global _ORIGINAL
+    (False without triton or when the mamba-ssm kernels are installed, which transformers then uses).
+    ``chunk`` sets :data:`SCAN_CHUNK` (0: keep every state for the backward pass; K: a checkpoint every K steps)."""
+    global _ORIGINAL, SCAN_CHUNK
+    if chunk is not None:
+        if int(chunk) < 0:
+            raise ValueError(f"chunk must be >= 0, got {chunk}")
+        SCAN_CHUNK = int(chunk)
     import transformers.models.mamba.modeling_mamba as mm
 
     if triton is None:
