@@ -12,18 +12,36 @@ from toolssm.data import config_for_spec, task_for_config
 from toolssm.evaluation import evaluate_items, make_test_items
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-CKPTS = ["addition-lstm-small", "addition-lstm-small-p3", "addition-mamba-small"]
+# checkpoint -> (task, an in-distribution size)
+CKPTS = {"addition-lstm-small": ("addition", 5), "addition-lstm-small-p3": ("addition", 5), "addition-mamba-small": ("addition", 5),
+         "addition-mamba-small-p3": ("addition", 5), "logical-graph-mamba-small": ("logical_graph", 10),
+         "hanoi-recursive-mamba-small": ("hanoi", 4)}
 
 
-@pytest.mark.parametrize("name", CKPTS)
+def test_every_shipped_checkpoint_is_listed():
+    assert sorted(os.listdir(os.path.join(ROOT, "checkpoints"))) == sorted(CKPTS)
+
+
+@pytest.mark.parametrize("name", sorted(CKPTS))
 def test_shipped_checkpoint_loads_and_solves_in_distribution(name):
     path = os.path.join(ROOT, "checkpoints", name)
     assert os.path.getsize(os.path.join(path, "model.safetensors")) < 20_000_000
     model = AutoModelForCausalLM.from_pretrained(path).eval()
-    assert model.tool_spec["task"] == "addition" and model.tokenizer is not None
-    task = task_for_config("addition", config_for_spec(model.tool_spec))
-    res = evaluate_items(model, task, make_test_items(task, 5, 3, seed=11), batch_size=3, token_accuracy=False)
+    task_name, n = CKPTS[name]
+    assert model.tool_spec["task"] == task_name and model.tokenizer is not None
+    task = task_for_config(task_name, config_for_spec(model.tool_spec))
+    res = evaluate_items(model, task, make_test_items(task, n, 3, seed=11), batch_size=3, token_accuracy=False)
     assert all(r.exact and r.answer_correct for r in res)
+
+
+@pytest.mark.parametrize("name,n,k", [("logical-graph-mamba-small", 100, 2), ("hanoi-recursive-mamba-small", 8, 1)])
+def test_mamba_checkpoints_extrapolate(name, n, k):
+    """Logical graph trained to 10 nodes, solved at 100; recursive Hanoi trained to 7 disks, solved at 8 (18k tokens).
+    Items from seed 11, not the evaluation's seed 0."""
+    model = AutoModelForCausalLM.from_pretrained(os.path.join(ROOT, "checkpoints", name)).eval()
+    task = task_for_config(model.tool_spec["task"], config_for_spec(model.tool_spec))
+    res = evaluate_items(model, task, make_test_items(task, n, k, seed=11), batch_size=k, token_accuracy=False, stop_at_divergence=True)
+    assert all(r.exact for r in res)
 
 
 def test_lstm_checkpoint_extrapolates_10x_beyond_training():
