@@ -147,6 +147,7 @@ def main(argv=None):
     p.add_argument("--presets", "--preset", default="mamba-small", help="comma-separated model presets (random weights: speed does not depend on them)")
     p.add_argument("--device", default="cpu")
     p.add_argument("--dtype", default="float32", choices=["float32", "bfloat16"])
+    p.add_argument("--pipeline", action="store_true", help="also time the new loop with pipeline=True (device one step ahead of the host)")
     p.add_argument("--tf32", action="store_true", help="float32 matrix products on TF32 tensor cores (torch.backends.cuda.matmul.allow_tf32)")
     p.add_argument("--lengths", default="100,1000", help="addition digits")
     p.add_argument("--batch-sizes", default="1,64")
@@ -162,7 +163,7 @@ def main(argv=None):
     bw = copy_bandwidth(device)
     task = get_task("addition")
     rows = []
-    meta = {"device": str(device), "gpu": torch.cuda.get_device_name(device) if device.type == "cuda" else None, "dtype": args.dtype, "tf32": args.tf32,
+    meta = {"device": str(device), "gpu": torch.cuda.get_device_name(device) if device.type == "cuda" else None, "dtype": args.dtype, "tf32": args.tf32, "pipeline": args.pipeline,
             "torch": torch.__version__, "threads": torch.get_num_threads(), "machine": platform.processor() or platform.machine(),
             "cpus": os.cpu_count(), "copy_bandwidth_GBps": bw / 1e9 if bw else None, "command": " ".join(["python", *sys.argv])}
     os.makedirs(os.path.dirname(args.out) or ".", exist_ok=True)
@@ -179,13 +180,17 @@ def main(argv=None):
                 T = min(args.max_tokens, min(len(t) for t in teacher) - plen)
                 Ts = min(args.slow_tokens or T, T)
 
-                def loop(fast, tokens):
-                    return generate_with_tools(model, prompts, [task.tool() for _ in prompts], max_new_tokens=tokens, teacher_ids=teacher, fast=fast)
+                def loop(fast, tokens, pipeline=False):
+                    return generate_with_tools(model, prompts, [task.tool() for _ in prompts], max_new_tokens=tokens, teacher_ids=teacher, fast=fast,
+                                               pipeline=pipeline)
 
                 loop(None, 8)  # warm-up (CUDA context, graph capture path, allocator)
                 res, dt_new = timed(lambda: loop(None, T))
                 assert all(r.ids == t[: len(r.ids)] for r, t in zip(res, teacher)), "tool loop left the teacher trajectory"
                 forced = sum(r.num_forced for r in res) / B
+                if args.pipeline:  # the same loop with the device one step ahead of the host
+                    res_p, dt_pipe = timed(lambda: loop(None, T, pipeline=True))
+                    assert [r.ids for r in res_p] == [r.ids for r in res], "pipelined loop differs"
                 _, dt_prev = timed(lambda: loop(False, Ts))
                 ids = torch.tensor([encode(pp)[:plen] for pp in prompts], device=device)
                 if model.config.model_type == "toolssm_rnn":  # our LSTM/GRU does not take generate()'s DynamicCache
@@ -202,6 +207,9 @@ def main(argv=None):
                     _, dt_naive = timed(lambda: naive_loop(model, prompts, [task.tool() for _ in prompts], teacher, Tn))
                     row.update(naive_tok_s=B * Tn / dt_naive, naive_window_tokens=Tn)
                     row["new_vs_naive"] = row["new_loop_tok_s"] / row["naive_tok_s"]
+                if args.pipeline:
+                    row["pipelined_loop_tok_s"] = B * T / dt_pipe
+                    row["pipelined_vs_new"] = dt_new / dt_pipe
                 row["new_vs_previous"] = row["new_loop_tok_s"] / row["previous_loop_tok_s"]
                 row["new_vs_hf_generate"] = row["new_loop_tok_s"] / row["hf_generate_no_tools_tok_s"]
                 row.update(step_times(model, B, device))

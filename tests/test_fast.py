@@ -76,6 +76,25 @@ def test_cuda_graph_step_exact_on_gpu(arch):
         torch.testing.assert_close(a.logits, full[:-1], atol=1e-3, rtol=1e-3)
 
 
+@pytest.mark.gpu
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="needs CUDA")
+@pytest.mark.parametrize("arch", ["mamba-small", "lstm-small"])
+def test_pipelined_cuda_graph_loop_same_tokens_on_gpu(arch):
+    """The pipelined loop (pinned buffers, events, device-side input choice) against the synchronous one, both
+    replaying the CUDA graph, on teacher-forced addition trajectories (every tool answer exercised) and greedily."""
+    torch.manual_seed(0)
+    model = build_model(arch).cuda().eval()
+    task = get_task("addition")
+    items = [task.make_item(0, "test_40", i, 40, train=False) for i in range(8)]
+    from toolssm.trajectory import render
+
+    teacher = [render(it.trajectory)["input_ids"] for it in items]
+    for kw in [{"teacher_ids": teacher}, {}]:
+        runs = [model.generate_with_tools([it.prompt for it in items], [task.tool() for _ in items], max_new_tokens=1200,
+                                          pipeline=p, **kw) for p in (False, True)]
+        assert [(r.ids, r.forced, r.roles) for r in runs[0]] == [(r.ids, r.forced, r.roles) for r in runs[1]]
+
+
 def test_fused_triton_step_matches_reference_step():
     """The fused Triton layer step (used on CUDA) computes the same logits and states as the reference PyTorch step
     (on CPU through Triton's interpreter), for several steps from a random state."""

@@ -146,3 +146,27 @@ def test_reference_trajectory_through_the_loop_scores_correct(variant):
         (r,) = model.generate_with_tools([item.prompt], [tool], max_new_tokens=len(ref) + 10, teacher_ids=[ref])
         assert r.finished and r.ids == ref
         assert task.score(item.problem, r.output, tool) and r.output == item.answer
+
+
+def _fields(r):
+    return (r.ids, r.forced, r.roles, r.finished, r.truncated, r.diverged, r.num_commands, r.num_tool_errors)
+
+
+@pytest.mark.parametrize("arch", ["mamba-tiny", "lstm-tiny", "pythia-tiny"])
+def test_pipelined_loop_is_the_same_loop(arch):
+    """pipeline=True (the device picks each step's input, the host runs one step behind) gives exactly the rows of
+    the synchronous loop: greedy garbage, teacher-forced command streams (many tool answers, of one and several
+    tokens, and tool errors) and rows stopped at divergence, with different budgets and prompt lengths."""
+    torch.manual_seed(2)
+    model = build_model(arch).eval()
+    rng = random.Random(3)
+    cmds = [t for t in V.VOCAB if t.startswith("[")] + list("0123456789=+")
+    teacher = [[V.TOKEN_TO_ID[t] for t in split_tokens(p)] + [V.TOKEN_TO_ID[rng.choice(cmds)] for _ in range(300)] for p in PROMPTS]
+    for kw in [{}, {"teacher_ids": teacher}, {"stop_at_divergence": [t[: len(t) // 2] for t in teacher]}]:
+        a = model.generate_with_tools(PROMPTS, _tools(), max_new_tokens=BUDGETS, **kw)
+        b = model.generate_with_tools(PROMPTS, _tools(), max_new_tokens=BUDGETS, pipeline=True, **kw)
+        assert [_fields(r) for r in a] == [_fields(r) for r in b]
+        if "teacher_ids" in kw:
+            assert sum(r.num_forced for r in a) > 50 and sum(r.num_tool_errors for r in a) > 0
+    with pytest.raises(ValueError, match="pipeline"):
+        model.generate_with_tools(PROMPTS, _tools(), pipeline=True, do_sample=True)

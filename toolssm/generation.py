@@ -72,6 +72,64 @@ class ToolGenerationResult:
         return sum(self.forced)
 
 
+class _Rows:
+    """Per-row bookkeeping of the tool loop, split in two so that the GPU can run ahead of the host:
+    ``plan(b)`` says what row b feeds next (a prompt token, a tool's observation, padding once done, or the model's
+    own token), ``commit(b, kind, tok)`` records a fed token (roles, tools, [EOS], divergence, budget)."""
+
+    PROMPT, OBS, PAD, MODEL = range(4)
+
+    def __init__(self, rows, tools, budgets, queues, teacher_ids, stop_at_divergence, L0):
+        self.rows, self.tools, self.budgets, self.queues = rows, tools, budgets, queues
+        self.teacher_ids, self.stop = teacher_ids, stop_at_divergence
+        self.done = [b == 0 for b in budgets]
+        self.pos = [L0] * len(rows)
+
+    def plan(self, b: int) -> tuple[int, int | None]:
+        """(kind, token) for row b's next input; the token is None when it is the model's greedy/sampled one."""
+        row = self.rows[b]
+        p = self.pos[b]
+        self.pos[b] += 1
+        if p < row.prompt_len:
+            return self.PROMPT, row.ids[p]
+        if self.done[b]:
+            return self.PAD, _PAD_ID
+        if self.queues[b]:
+            return self.OBS, self.queues[b].popleft()
+        if self.teacher_ids is not None:
+            k = len(row.ids)
+            return self.MODEL, self.teacher_ids[b][k] if k < len(self.teacher_ids[b]) else _EOS_ID
+        return self.MODEL, None
+
+    def commit(self, b: int, kind: int, tok: int) -> None:
+        if kind in (self.PROMPT, self.PAD):
+            return
+        row, tool = self.rows[b], self.tools[b]
+        if kind == self.OBS:
+            row.forced.append(True)
+            row.roles.append("observation")
+        else:
+            row.forced.append(False)
+            if tool is None:
+                role = "output" if tok == _EOS_ID else "thought"
+            else:
+                role, obs = tool.observe(V.VOCAB[tok])
+                self.queues[b].extend(V.TOKEN_TO_ID[t] for t in obs)
+            row.roles.append(role)
+            if tok == _EOS_ID:
+                row.finished = self.done[b] = True
+            if self.stop is not None:
+                ref, k = self.stop[b], len(row.ids)
+                if k >= len(ref) or ref[k] != tok:
+                    row.diverged = self.done[b] = True
+        row.ids.append(tok)
+        if not self.done[b] and len(row.ids) - row.prompt_len >= self.budgets[b]:
+            row.truncated = self.done[b] = True
+
+    def all_done(self) -> bool:
+        return all(d and p >= r.prompt_len for d, p, r in zip(self.done, self.pos, self.rows))
+
+
 @torch.no_grad()
 def generate_with_tools(
     model,
@@ -88,6 +146,7 @@ def generate_with_tools(
     teacher_ids: list[list[int]] | None = None,
     fast: bool | None = None,
     cuda_graph: bool | None = None,
+    pipeline: bool = False,
 ) -> list[ToolGenerationResult]:
     """Decode a batch of prompts, each row talking to its own tool (``None``: no tool).
 
@@ -101,6 +160,9 @@ def generate_with_tools(
     ``fast`` picks how a step runs (:func:`toolssm.fast.make_stepper`): None (default) uses the static-state
     step where the architecture has one (Mamba-1, LSTM, GRU) and the model's cache API otherwise; False always
     uses the cache API. ``cuda_graph`` (default: when on CUDA) replays the static step as a CUDA graph.
+    ``pipeline`` (greedy decoding without ``return_logits`` only) lets the device run one step ahead of the host:
+    each step's input is chosen on the device (the model's own token unless the host forced one), so the host
+    handles step t-1's token, and its tool, while step t runs, instead of waiting for every token. Same output.
     """
     if len(prompts) != len(tools):
         raise ValueError(f"need one tool per prompt: {len(prompts)} prompts, {len(tools)} tools")
@@ -111,6 +173,8 @@ def generate_with_tools(
         raise ValueError("max_new_tokens must be a non-negative int or one per prompt")
     if do_sample and temperature <= 0:
         raise ValueError("temperature must be > 0 when sampling")
+    if pipeline and (do_sample or return_logits):
+        raise ValueError("pipeline=True needs greedy decoding without return_logits")
     device = next(model.parameters()).device
     n_vocab = len(V.VOCAB)  # a model with a padded vocabulary can never emit ids outside the tokenizer's
 
@@ -122,7 +186,6 @@ def generate_with_tools(
         if tool is not None:
             tool.reset(split_tokens(p))
     queues: list[deque[int]] = [deque() for _ in prompts]
-    done = [b == 0 for b in budgets]
     B = len(prompts)
 
     stepper = make_stepper(model, B, fast=fast, cuda_graph=cuda_graph, vocab_size=n_vocab)
@@ -134,71 +197,42 @@ def generate_with_tools(
     step_logits = [logits[:, t].float().cpu() for t in range(L0)] if return_logits else None
     last = logits[:, -1, :n_vocab]
     greedy = last.argmax(-1)
-    pos = [L0] * B
+    state = _Rows(rows, tools, budgets, queues, teacher_ids, stop_at_divergence, L0)
 
     bar = None
     if progress:
         from tqdm.auto import tqdm
 
         bar = tqdm(desc="tool loop", unit="tok")
-    while True:
-        # Sample for every row at once on the device; rows that don't need a sample ignore theirs.
-        if do_sample:
-            scores = last.float() / temperature
-            if top_k:
-                kth = torch.topk(scores, min(top_k, n_vocab), dim=-1).values[:, -1:]
-                scores = scores.masked_fill(scores < kth, float("-inf"))
-            sampled = torch.multinomial(torch.softmax(scores, -1), 1, generator=generator).squeeze(-1)
-        else:
-            sampled = greedy
-        sampled = sampled.tolist()  # the one host-device synchronisation per step
-        nxt = [_PAD_ID] * B
-        for b, row in enumerate(rows):
-            if pos[b] < row.prompt_len:  # still reading this row's prompt
-                nxt[b] = row.ids[pos[b]]
-                continue
-            if done[b]:
-                continue
-            tool = tools[b]
-            if queues[b]:
-                tok = queues[b].popleft()
-                row.forced.append(True)
-                row.roles.append("observation")
+    if pipeline:
+        _pipelined(stepper, state, greedy, device, bar)
+    else:
+        while True:
+            # Sample for every row at once on the device; rows that don't need a sample ignore theirs.
+            if do_sample:
+                scores = last.float() / temperature
+                if top_k:
+                    kth = torch.topk(scores, min(top_k, n_vocab), dim=-1).values[:, -1:]
+                    scores = scores.masked_fill(scores < kth, float("-inf"))
+                sampled = torch.multinomial(torch.softmax(scores, -1), 1, generator=generator).squeeze(-1)
             else:
-                tok = sampled[b]
-                if teacher_ids is not None:
-                    k = len(row.ids)
-                    tok = teacher_ids[b][k] if k < len(teacher_ids[b]) else _EOS_ID
-                row.forced.append(False)
-                if tool is None:
-                    role = "output" if tok == _EOS_ID else "thought"
-                else:
-                    role, obs = tool.observe(V.VOCAB[tok])
-                    queues[b].extend(V.TOKEN_TO_ID[t] for t in obs)
-                row.roles.append(role)
-                if tok == _EOS_ID:
-                    row.finished = done[b] = True
-                if stop_at_divergence is not None:
-                    ref = stop_at_divergence[b]
-                    k = len(row.ids)
-                    if k >= len(ref) or ref[k] != tok:
-                        row.diverged = done[b] = True
-            row.ids.append(tok)
-            nxt[b] = tok
-            if not done[b] and len(row.ids) - row.prompt_len >= budgets[b]:
-                row.truncated = done[b] = True
-        for b in range(B):
-            pos[b] += 1
-        if bar is not None:
-            bar.update(1)
-        if all(done[b] and pos[b] >= rows[b].prompt_len for b in range(B)):
-            break
-        logits = stepper.step(torch.tensor(nxt).to(device, non_blocking=True))  # (B, V)
-        last = logits[:, :n_vocab]
-        if not do_sample:
-            greedy = stepper.greedy_tokens()  # on the static path computed inside the step (the CUDA graph)
-        if return_logits:
-            step_logits.append(logits.float().cpu())
+                sampled = greedy
+            sampled = sampled.tolist()  # the one host-device synchronisation per step
+            nxt = [_PAD_ID] * B
+            for b in range(B):
+                kind, tok = state.plan(b)
+                nxt[b] = sampled[b] if tok is None else tok
+                state.commit(b, kind, nxt[b])
+            if bar is not None:
+                bar.update(1)
+            if state.all_done():
+                break
+            logits = stepper.step(torch.tensor(nxt).to(device, non_blocking=True))  # (B, V)
+            last = logits[:, :n_vocab]
+            if not do_sample:
+                greedy = stepper.greedy_tokens()  # on the static path computed inside the step (the CUDA graph)
+            if return_logits:
+                step_logits.append(logits.float().cpu())
     if bar is not None:
         bar.close()
 
@@ -210,3 +244,54 @@ def generate_with_tools(
             # row.logits[t] (from position t) predicts ids[t + 1]
             row.logits = torch.stack([s[b] for s in step_logits[: len(row.ids) - 1]])
     return rows
+
+
+def _pipelined(stepper, state: _Rows, greedy: torch.Tensor, device, bar) -> None:
+    """Greedy tool loop with the device one step ahead of the host.
+
+    in_t (the tokens fed at step t) = where(forced_t, forced ids, out_{t-1}) is chosen on the device, out_t (the
+    greedy tokens after step t) is copied to pinned host memory behind the step. While step t runs, the host waits
+    only for out_{t-1}, commits in_t (its tool, [EOS], divergence, budget) and launches step t+1: which rows of
+    in_{t+1} are forced is known once in_t is committed (a command completed by in_t queues its observation from
+    in_{t+1} on). Two host buffers of each kind alternate; an event per step says when a buffer is free again.
+    """
+    B = len(state.rows)
+    cuda = device.type == "cuda"
+    pin = dict(pin_memory=True) if cuda else {}
+    out_host = [torch.empty(B, dtype=torch.long, **pin) for _ in range(2)]
+    mask_host = [torch.empty(B, dtype=torch.bool, **pin) for _ in range(2)]
+    ids_host = [torch.empty(B, dtype=torch.long, **pin) for _ in range(2)]
+    events = [torch.cuda.Event() if cuda else None for _ in range(2)]
+
+    def launch(t: int, prev_out: torch.Tensor) -> list[tuple[int, int | None]]:
+        plans = [state.plan(b) for b in range(B)]
+        m, i = mask_host[t % 2], ids_host[t % 2]
+        for b, (_, tok) in enumerate(plans):
+            m[b] = tok is not None
+            i[b] = _PAD_ID if tok is None else tok
+        ids = torch.where(m.to(device, non_blocking=True), i.to(device, non_blocking=True), prev_out)
+        stepper.step(ids)
+        out_host[t % 2].copy_(stepper.greedy_tokens(), non_blocking=True)
+        if cuda:
+            events[t % 2].record()
+        return plans
+
+    prev = greedy.tolist()  # out_{-1}: the prefill's greedy tokens (one synchronisation)
+    plans = launch(0, greedy)
+    t = 0
+    while True:  # step t is in flight
+        fed = [prev[b] if tok is None else tok for b, (_, tok) in enumerate(plans)]  # in_t
+        for b, (kind, _) in enumerate(plans):
+            state.commit(b, kind, fed[b])
+        if bar is not None:
+            bar.update(1)
+        if state.all_done():
+            if cuda:
+                events[t % 2].synchronize()
+            return
+        nxt = launch(t + 1, stepper.greedy_tokens())  # queued behind step t on the device
+        if cuda:
+            events[t % 2].synchronize()  # out_t is on the host (step t+1 may still run)
+        prev = out_host[t % 2].tolist()
+        plans = nxt
+        t += 1

@@ -1,11 +1,13 @@
 #!/usr/bin/env bash
-# Issue 8, the batch-64 target: does the tool loop reach 50k tokens/s at batch 64 (130M shape) once the step's matrix
-# products leave full float32 (TF32 tensor cores, or bf16 weights), and does greedy decoding stay exact?
+# Issue 8, the batch-64 target: does the tool loop reach 50k tokens/s at batch 64 (130M shape) with the host one step
+# behind the device (pipeline=True), and once the step's matrix products leave full float32 (TF32 tensor cores, or
+# bf16 weights)? Does greedy decoding stay exact? First the GPU exactness tests (pipelined loop included).
 # One device call (~6 min). NOT RUN YET (session 3 spent its device time on issue 9); results go to $OUT.
 set -uo pipefail
 source scripts/gpu/setup.sh || exit 1
 step() { local name=$1 secs=$2; shift 2; echo "=== $name"; timeout $secs "$@" 2>&1 | grep -v "^\[transformers\]" | tee $OUT/$name.log | tail -${TAIL:-12}; }
-B="python3 benchmarks/bench_tool_loop.py --presets mamba-130m --device cuda --lengths 1000 --batch-sizes 1,64 --max-tokens 4000 --slow-tokens 200 --naive-tokens 0"
+step gpu_tests 150 python3 -m pytest -q -m "" -p no:cacheprovider tests/test_fast.py tests/test_kernels.py
+B="python3 benchmarks/bench_tool_loop.py --pipeline --presets mamba-130m --device cuda --lengths 1000 --batch-sizes 1,64 --max-tokens 4000 --slow-tokens 200 --naive-tokens 0"
 step fp32 100 $B --out $OUT/tool_loop_fp32.json
 step tf32 100 $B --tf32 --out $OUT/tool_loop_tf32.json
 step bf16 100 $B --dtype bfloat16 --out $OUT/tool_loop_bf16.json
