@@ -37,6 +37,35 @@ def test_static_step_equals_full_forward_and_cache_path(arch):
     assert sum(r.num_forced for r in fast) > 0
 
 
+@pytest.mark.parametrize("arch", ["mamba-tiny", "lstm-tiny"])
+def test_long_prompt_prefill_steps_token_by_token_with_the_same_logits(arch, monkeypatch):
+    """Past max_prefill_tokens the eager static path steps over the prompt (bounded memory) instead of one full
+    forward: same logits and tokens as the cache path."""
+    from toolssm.fast import StaticStepper
+
+    torch.manual_seed(0)
+    model = build_model(arch).eval()
+    prompts = ["12+5=", "999+1=", "3+4="]  # shared prefix of 4 tokens x 3 rows = 12 > the limit
+    forwards = []
+    model.register_forward_hook(lambda mod, args, kwargs, out: forwards.append(1), with_kwargs=True)
+
+    def run(fast):
+        torch.manual_seed(0)
+        return model.generate_with_tools(prompts, [PointerMemory(2) for _ in prompts], max_new_tokens=80, do_sample=True, temperature=3.0,
+                                         generator=torch.Generator().manual_seed(3), return_logits=True, fast=fast)
+
+    monkeypatch.setattr(StaticStepper, "max_prefill_tokens", 11)
+    fast = run(True)
+    assert not forwards  # no full forward of the model: the prompt was stepped
+    monkeypatch.setattr(StaticStepper, "max_prefill_tokens", 12)
+    full_prefill = run(True)
+    assert forwards  # at the limit: one full forward, as before
+    ref = run(False)
+    for a, b, c in zip(fast, ref, full_prefill):
+        assert a.ids == b.ids == c.ids
+        torch.testing.assert_close(a.logits, b.logits, atol=1e-5, rtol=1e-5)
+
+
 def test_stepper_choice():
     assert isinstance(make_stepper(build_model("mamba-tiny"), 2), MambaStepper)
     assert isinstance(make_stepper(build_model("gru-tiny"), 2), RNNStepper)

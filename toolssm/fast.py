@@ -115,11 +115,17 @@ class StaticStepper:
         for s, v in zip(self.states, saved):
             s.copy_(v)
 
+    #: prompts longer than this many tokens x rows are stepped token by token on the eager path too: the model's
+    #: own full forward (without the mamba-ssm kernels) materialises (rows, d_inner, length, d_state) tensors,
+    #: several GiB for a 30k-token prompt (a 2,000-node logical graph), and ran a 24 GiB machine out of memory
+    max_prefill_tokens = 8192
+
     @torch.no_grad()
     def prefill(self, ids: torch.Tensor) -> torch.Tensor:
-        """From an empty state: on the graph path, replay the step over the prompt (the model's own forward has
-        no fast prompt path without the mamba-ssm kernels); otherwise one forward and a copy of its cache."""
-        if self.graph is not None:
+        """From an empty state: on the graph path (or for a long prompt), step over the prompt (the model's own
+        forward has no fast prompt path without the mamba-ssm kernels); otherwise one forward and a copy of its
+        cache."""
+        if self.graph is not None or ids.numel() > self.max_prefill_tokens:
             for s in self.states:
                 s.zero_()
             return torch.stack([self.step(ids[:, t]).clone() for t in range(ids.shape[1])], dim=1)
