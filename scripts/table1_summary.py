@@ -63,8 +63,7 @@ def rows_of(run_dir):
             rows[int(n)] = {"n": int(n), "num_samples": ks[int(n)], "exact_match": float(em), "exact_match_ci": [float(lo), float(hi)],
                             "answer_accuracy": float(ans), "token_accuracy": None if tok == "None" else float(tok.rstrip(",")),
                             "tokens_per_sample": int(tps), "source": "gpu (log)"}
-    cpu = os.path.join(ROOT, "cpu", name, "results.json")
-    if os.path.exists(cpu):
+    for cpu in sorted(glob.glob(os.path.join(ROOT, "cpu", f"{name}*", "results.json"))):  # cpu/<name>, cpu/<name>-5000, ...
         for L in json.load(open(cpu))["lengths"]:
             if L["n"] not in rows:
                 rows[L["n"]] = dict(L, source="cpu")
