@@ -123,7 +123,7 @@ def main():
         lines.append("")
         results = [{"label": f"{r['arch']} ({r['name']})", "task": col, "size_unit": unit, "lengths": r["rows"]} for r in sel if r["rows"]]
         png = os.path.join(ROOT, prefix.strip("-") + ".png")
-        plot_results(results, png)
+        plot_results(results, png, title=f"{col}: exact match against size (trained to {sel[0]['args']['data']['train_max_n']} {unit})")
         lines += [f"![{col}]({os.path.basename(png)})", ""]
     with open(os.path.join(ROOT, "TABLE.md"), "w") as f:
         f.write("\n".join(lines) + "\n")
