@@ -35,8 +35,8 @@ except ImportError:  # pragma: no cover - CPU machines without triton
 if triton is not None:
 
     @triton.jit
-    def _scan_fwd(u_ptr, dt_ptr, a_ptr, b_ptr, c_ptr, y_ptr, hs_ptr, hlast_ptr, L, E, N,
-                  BE: tl.constexpr, BN: tl.constexpr, SAVE: tl.constexpr, CHUNK: tl.constexpr):
+    def _block(a_ptr, E, N, BE: tl.constexpr, BN: tl.constexpr):
+        """This program's (batch row, channel block): ids, index ranges, masks and its block of A."""
         pb = tl.program_id(0)
         pe = tl.program_id(1)
         e = pe * BE + tl.arange(0, BE)
@@ -45,16 +45,27 @@ if triton is not None:
         mn = n < N
         m2 = me[:, None] & mn[None, :]
         A = tl.load(a_ptr + e[:, None] * N + n[None, :], mask=m2, other=0.0)
+        return pb, pe, e, n, me, mn, m2, A
+
+    @triton.jit
+    def _fwd_one(t, pb, e, n, me, mn, A, h, u_ptr, dt_ptr, b_ptr, L, E, N):
+        """h_t = exp(dt_t A) h_{t-1} + dt_t u_t B_t."""
+        off = (pb * L + t) * E + e
+        u = tl.load(u_ptr + off, mask=me, other=0.0)
+        dt = tl.load(dt_ptr + off, mask=me, other=0.0)
+        bt = tl.load(b_ptr + (pb * L + t) * N + n, mask=mn, other=0.0)
+        return tl.exp(dt[:, None] * A) * h + (dt * u)[:, None] * bt[None, :]
+
+    @triton.jit
+    def _scan_fwd(u_ptr, dt_ptr, a_ptr, b_ptr, c_ptr, y_ptr, hs_ptr, hlast_ptr, L, E, N,
+                  BE: tl.constexpr, BN: tl.constexpr, SAVE: tl.constexpr, CHUNK: tl.constexpr):
+        pb, pe, e, n, me, mn, m2, A = _block(a_ptr, E, N, BE, BN)
         h = tl.zeros((BE, BN), dtype=tl.float32)
         NC = (L + CHUNK - 1) // CHUNK if CHUNK > 0 else L
         t = 0
         while t < L:  # (a while loop: Triton's CPU interpreter cannot range() over a runtime scalar)
-            off = (pb * L + t) * E + e
-            u = tl.load(u_ptr + off, mask=me, other=0.0)
-            dt = tl.load(dt_ptr + off, mask=me, other=0.0)
-            bt = tl.load(b_ptr + (pb * L + t) * N + n, mask=mn, other=0.0)
+            h = _fwd_one(t, pb, e, n, me, mn, A, h, u_ptr, dt_ptr, b_ptr, L, E, N)
             ct = tl.load(c_ptr + (pb * L + t) * N + n, mask=mn, other=0.0)
-            h = tl.exp(dt[:, None] * A) * h + (dt * u)[:, None] * bt[None, :]
             if SAVE:
                 if CHUNK == 0:  # every state h_t at index t
                     tl.store(hs_ptr + ((pb * L + t) * E + e[:, None]) * N + n[None, :], h, mask=m2)
@@ -62,7 +73,7 @@ if triton is not None:
                     c = (t + 1) // CHUNK
                     tl.store(hs_ptr + ((pb * NC + c) * E + e[:, None]) * N + n[None, :], h,
                              mask=m2 & ((t + 1) % CHUNK == 0) & (c < NC))
-            tl.store(y_ptr + off, tl.sum(h * ct[None, :], axis=1), mask=me)
+            tl.store(y_ptr + (pb * L + t) * E + e, tl.sum(h * ct[None, :], axis=1), mask=me)
             t += 1
         tl.store(hlast_ptr + (pb * E + e[:, None]) * N + n[None, :], h, mask=m2)
 
@@ -93,14 +104,7 @@ if triton is not None:
                   du_ptr, ddt_ptr, da_ptr, db_ptr, dc_ptr, L, E, N, NEB,
                   BE: tl.constexpr, BN: tl.constexpr):
         """Reverse walk over the stored states h_t (forward with CHUNK=0)."""
-        pb = tl.program_id(0)
-        pe = tl.program_id(1)
-        e = pe * BE + tl.arange(0, BE)
-        n = tl.arange(0, BN)
-        me = e < E
-        mn = n < N
-        m2 = me[:, None] & mn[None, :]
-        A = tl.load(a_ptr + e[:, None] * N + n[None, :], mask=m2, other=0.0)
+        pb, pe, e, n, me, mn, m2, A = _block(a_ptr, E, N, BE, BN)
         dh = tl.load(dhlast_ptr + (pb * E + e[:, None]) * N + n[None, :], mask=m2, other=0.0)
         da = tl.zeros((BE, BN), dtype=tl.float32)
         t = L - 1
@@ -118,15 +122,8 @@ if triton is not None:
                           CHUNK: tl.constexpr, BE: tl.constexpr, BN: tl.constexpr):
         """Reverse walk chunk by chunk (forward with CHUNK>0): each chunk's states are recomputed from its
         checkpoint into a per-program scratch buffer of CHUNK states, then walked backwards."""
-        pb = tl.program_id(0)
-        pe = tl.program_id(1)
-        e = pe * BE + tl.arange(0, BE)
+        pb, pe, e, n, me, mn, m2, A = _block(a_ptr, E, N, BE, BN)
         el = tl.arange(0, BE)
-        n = tl.arange(0, BN)
-        me = e < E
-        mn = n < N
-        m2 = me[:, None] & mn[None, :]
-        A = tl.load(a_ptr + e[:, None] * N + n[None, :], mask=m2, other=0.0)
         dh = tl.load(dhlast_ptr + (pb * E + e[:, None]) * N + n[None, :], mask=m2, other=0.0)
         da = tl.zeros((BE, BN), dtype=tl.float32)
         scr = scr_ptr + (pb * NEB + pe) * CHUNK * BE * BN + el[:, None] * BN + n[None, :]  # + i * BE * BN: state i
@@ -138,11 +135,7 @@ if triton is not None:
             h = h0
             t = t0
             while t < t1:  # recompute the chunk's states
-                off = (pb * L + t) * E + e
-                u = tl.load(u_ptr + off, mask=me, other=0.0)
-                dt = tl.load(dt_ptr + off, mask=me, other=0.0)
-                bt = tl.load(b_ptr + (pb * L + t) * N + n, mask=mn, other=0.0)
-                h = tl.exp(dt[:, None] * A) * h + (dt * u)[:, None] * bt[None, :]
+                h = _fwd_one(t, pb, e, n, me, mn, A, h, u_ptr, dt_ptr, b_ptr, L, E, N)
                 tl.store(scr + (t - t0) * BE * BN, h)
                 t += 1
             tl.debug_barrier()
