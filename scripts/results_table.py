@@ -32,14 +32,19 @@ def from_log(run_dir):
     m = [re.search(r"--num-samples (\d+)", c) for c in open(cmds) if "eval.py" in c and f"/{name} " in c]
     if not m or not m[0]:
         return []
-    rows = []
-    for line in open(log):
-        g = LOG_LINE.search(line)
-        if g:
-            n, em, lo, hi, ans, tok, tps = g.groups()
-            rows.append({"n": int(n), "num_samples": int(m[0].group(1)), "exact_match": float(em), "exact_match_ci": [float(lo), float(hi)],
-                         "answer_accuracy": float(ans), "token_accuracy": None if tok == "None" else float(tok), "tokens_per_sample": int(tps)})
-    return rows
+    rows = [log_row(line, lambda n: int(m[0].group(1))) for line in open(log)]
+    return [r for r in rows if r]
+
+
+def log_row(line, num_samples):
+    """One per-length row of eval.py's console output as a results.json length entry (None if the line is not
+    one); ``num_samples(n)`` gives the sample count, which the line does not print."""
+    g = LOG_LINE.search(line)
+    if not g:
+        return None
+    n, em, lo, hi, ans, tok, tps = g.groups()
+    return {"n": int(n), "num_samples": num_samples(int(n)), "exact_match": float(em), "exact_match_ci": [float(lo), float(hi)],
+            "answer_accuracy": float(ans), "token_accuracy": None if tok == "None" else float(tok), "tokens_per_sample": int(tps)}
 
 
 def load(run_dir):

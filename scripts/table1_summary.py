@@ -18,10 +18,10 @@ import sys
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
 
+from results_table import log_row  # noqa: E402  (scripts/results_table.py: eval.py's console rows)
 from toolssm.evaluation import plot_results  # noqa: E402
 
 ROOT = "results/table1"
-LOG_LINE = re.compile(r"n=(\d+): exact ([\d.]+) \[([\d.e-]+), ([\d.e-]+)\], answer ([\d.]+), token (\S+), (\d+) tok/sample")
 ARCH = {"mamba": "Mamba", "lstm": "LSTM", "gru": "GRU", "pythia": "Pythia", "mistral": "Mistral"}
 TASKS = [  # (column, run-name prefix, unit)
     ("n×1", "mul1-", "digits"), ("n×2", "mul2-", "digits"), ("Logical Graph", "graph-", "nodes"),
@@ -57,12 +57,9 @@ def rows_of(run_dir):
     log = os.path.join(call_dir, f"{name}.eval.log")
     ks = samples_by_length(call_dir, name)
     for line in open(log, errors="replace") if os.path.exists(log) else []:
-        g = LOG_LINE.search(line)
-        if g and int(g.group(1)) not in rows and int(g.group(1)) in ks:
-            n, em, lo, hi, ans, tok, tps = g.groups()
-            rows[int(n)] = {"n": int(n), "num_samples": ks[int(n)], "exact_match": float(em), "exact_match_ci": [float(lo), float(hi)],
-                            "answer_accuracy": float(ans), "token_accuracy": None if tok == "None" else float(tok.rstrip(",")),
-                            "tokens_per_sample": int(tps), "source": "gpu (log)"}
+        r = log_row(line, lambda n: ks.get(n))
+        if r and r["n"] not in rows and r["num_samples"]:
+            rows[r["n"]] = dict(r, source="gpu (log)")
     for cpu in sorted(glob.glob(os.path.join(ROOT, "cpu", f"{name}*", "results.json"))):  # cpu/<name>, cpu/<name>-5000, ...
         for L in json.load(open(cpu))["lengths"]:
             if L["n"] not in rows:
