@@ -20,7 +20,8 @@ from .tasks import DATA_VERSION, get_task
 #: the configs of each task: config name -> (variant, task kwargs)
 CONFIGS: dict[str, dict[str, tuple[str, dict]]] = {
     "addition": {v: (v, {}) for v in ("tool", "direct", "reversed", "no_tool", "calculator", "tool_p3")},
-    "multiplication": {f"n_x_{k}": ("tool", {"k": k}) for k in range(1, 9)},
+    "multiplication": {**{f"n_x_{k}": ("tool", {"k": k}) for k in range(1, 9)},
+                       **{f"n_x_{k}_aligned": ("aligned", {"k": k}) for k in range(1, 6)}},
     "hanoi": {"iterative": ("iterative", {}), "recursive": ("recursive", {})},
     "logical_graph": {"default": ("tool", {})},
     "code_fixing": {"interactive": ("interactive", {}), "single_turn": ("single_turn", {})},

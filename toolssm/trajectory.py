@@ -179,3 +179,26 @@ def parse(prompt: str, generated: list[int], tool: Tool, forced: list[bool] | No
         traj.add(role, tok)
         pending += len(obs)
     return traj
+
+
+def window_conflict(trajectories, window: int):
+    """The first pair of decisions that the last ``window`` tokens cannot tell apart, or ``None``.
+
+    A decision is every trained token (thought, command, output, ``[EOS]``). If two decisions in ``trajectories``
+    follow the same ``window`` tokens but differ, a model that sees only that much context cannot make both, so
+    the trace asks it to carry information from further back. Returns ``(context, token_a, token_b)``. Used to
+    check that a trace needs no memory growing with the problem size (docs/FORMATS.md, multiplication ``aligned``).
+    """
+    seen: dict[tuple[str, ...], str] = {}
+    for traj in trajectories:
+        toks = [t for t, _ in traj.tokens()] + [V.EOS]
+        roles = [r for _, r in traj.tokens()] + ["output"]
+        padded = [V.PAD] * window + toks
+        for i, (tok, role) in enumerate(zip(toks, roles)):
+            if role in ("prompt", "observation"):
+                continue
+            ctx = tuple(padded[i:i + window])
+            other = seen.setdefault(ctx, tok)
+            if other != tok:
+                return ctx, other, tok
+    return None

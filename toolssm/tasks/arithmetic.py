@@ -170,6 +170,93 @@ def multiplication_trajectory(a: int, b: int) -> Trajectory:
     return rec.traj
 
 
+def multiplication_trajectory_aligned(a: int, b: int) -> Trajectory:
+    """toolssm's variant ``aligned`` of the n x k algorithm (k + 3 pointers): no walk is followed by two different
+    commands, so no decision waits on a bit held across an n-token walk.
+
+    In the paper's trace (``multiplication_trajectory``) pointer 1 walks over a to ``×`` at the start and again to
+    reset after each row; both walks end ``[pointer1.read()]× [pointer1.move_left()]`` and are followed by different
+    commands, and every failing model in ``results/table1`` breaks there (one side or the other). Here:
+    - pointer 2 is placed on b's last digit first, then pointer 1 on a's last digit; each step of a row reads b then
+      a, so the first and the reset walk are both followed by ``[pointer2.read()]``;
+    - at the end of a row pointer 2 moves left and reads: a digit means another row (the ``+`` and shift pairs are
+      written before pointer 1's reset walk, not after it), ``×`` means the list is complete (``=``);
+    - summand j is walked to by its own pointer j + 3 from the start of memory, and a last pointer k + 3 walks from
+      the start to ``[ANS]`` and prints, as in addition's ``tool_p3``.
+    """
+    k = len(str(b))
+    A, B, S, P = 1, 2, [3 + j for j in range(k)], k + 3
+    rec = Recorder(PointerMemory(P), f"{a}×{b}=")
+    (rA, lA, mA), (rB, lB, mB) = _cmds(A), _cmds(B)
+    # 1. pointer 2 to b's last digit, then pointer 1 to a's last digit
+    while rec.command(rB) != "=":
+        rec.command(mB)
+    rec.command(lB)
+    while rec.command(rA) != "×":
+        rec.command(mA)
+    rec.command(lA)
+    # 2. one partial product per digit of b: read b's digit, then a's, write (digit, carry), move pointer 1 left
+    row = 0
+    while True:
+        carry = 0
+        while True:
+            bd = rec.command(rB)
+            ad = rec.command(rA)
+            if not _digit(ad):  # pointer 1 passed a's most significant digit
+                break
+            p = int(ad) * int(bd) + carry
+            rec.emit(f"{p % 10}{p // 10}")
+            carry = p // 10
+            rec.command(lA)
+        if carry:
+            rec.emit(f"{carry}0")
+        rec.command(lB)
+        if not _digit(rec.command(rB)):  # pointer 2 reached '×': every row is written
+            break
+        row += 1
+        rec.emit("+" + "00" * row)
+        while True:  # reset pointer 1 to a's last digit
+            rec.command(mA)
+            if rec.command(rA) == "×":
+                break
+        rec.command(lA)
+    rec.emit("=")
+    # 3. pointer j + 3 to the first digit of summand j (after the prompt's '=' or the j-th '+'), from the start
+    for j in range(k):
+        read, _, right = _cmds(S[j])
+        stop, count = ("=", 1) if j == 0 else ("+", j)
+        while True:
+            tok = rec.command(read)
+            rec.command(right)
+            if tok == stop:
+                count -= 1
+                if count == 0:
+                    break
+    carry, active = 0, [True] * k
+    while True:
+        total = carry
+        for j in range(k):
+            if active[j]:
+                read, _, right = _cmds(S[j])
+                tok = rec.command(read)
+                if _digit(tok):
+                    total += int(tok)
+                    rec.command(right)
+                    rec.command(right)
+                else:
+                    active[j] = False
+        if not any(active):
+            if carry:
+                rec.emit(f"{carry}0")
+            break
+        rec.emit(f"{total % 10}{total // 10}")
+        carry = total // 10
+    rec.emit(V.ANS)
+    # 4. the last pointer walks from the start of memory to [ANS] and prints the reversed product
+    _print_reversed(rec, P)
+    return rec.traj
+
+
 class Addition(Task):
     """n-digit addition. Variants: ``tool`` (the paper's main setting) and the D.7 ablations ``direct``,
     ``reversed``, ``no_tool`` (same trajectory, observations predicted by the model) and ``calculator``."""
@@ -223,21 +310,23 @@ class Addition(Task):
 
 
 class Multiplication(Task):
-    """n x k multiplication (first operand n digits, second exactly k digits), pointer memory with max(k,2) pointers."""
+    """n x k multiplication (first operand n digits, second exactly k digits). Variants: ``tool`` (the paper's
+    trace, max(k, 2) pointers) and ``aligned`` (toolssm's, k + 3 pointers; see ``multiplication_trajectory_aligned``)."""
 
     name = "multiplication"
-    variants = ("tool",)
+    variants = ("tool", "aligned")
     size_unit = "digits"
     max_n = 4000
 
     def __init__(self, variant: str | None = None, k: int = 2):
         super().__init__(variant)
-        if not isinstance(k, int) or not 1 <= k <= V.MAX_POINTERS:
-            raise ValueError(f"multiplication: k (digits of the second operand) must be in 1..{V.MAX_POINTERS}, got {k!r}")
+        top = V.MAX_POINTERS - 3 if self.variant == "aligned" else V.MAX_POINTERS
+        if not isinstance(k, int) or not 1 <= k <= top:
+            raise ValueError(f"multiplication ({self.variant}): k (digits of the second operand) must be in 1..{top}, got {k!r}")
         self.k = k
 
     def tool(self, problem=None):
-        return PointerMemory(max(self.k, 2))
+        return PointerMemory(self.k + 3 if self.variant == "aligned" else max(self.k, 2))
 
     def sample(self, rng, n, train):
         n1 = rng.randint(1, n) if train else n
@@ -253,4 +342,6 @@ class Multiplication(Task):
         return str(p["a"] * p["b"])
 
     def trajectory(self, p):
+        if self.variant == "aligned":
+            return multiplication_trajectory_aligned(p["a"], p["b"])
         return multiplication_trajectory(p["a"], p["b"])
