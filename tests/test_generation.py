@@ -170,3 +170,22 @@ def test_pipelined_loop_is_the_same_loop(arch):
             assert sum(r.num_forced for r in a) > 50 and sum(r.num_tool_errors for r in a) > 0
     with pytest.raises(ValueError, match="pipeline"):
         model.generate_with_tools(PROMPTS, _tools(), pipeline=True, do_sample=True)
+
+
+@pytest.mark.parametrize("arch", ["lstm-tiny", "gru-tiny"])
+def test_rnn_long_sequences_run_in_chunks_with_the_same_logits(arch, monkeypatch):
+    """Sequences longer than RNN_CHUNK go through the LSTM/GRU chunk by chunk (cuDNN refuses very long calls); the
+    state is carried, so logits, loss and the final state are those of one call."""
+    import toolssm.rnn as R
+
+    torch.manual_seed(0)
+    model = build_model(arch).eval()
+    ids = torch.randint(0, 100, (3, 50))
+    with torch.no_grad():
+        ref = model(input_ids=ids, labels=ids, use_cache=True)
+        monkeypatch.setattr(R, "RNN_CHUNK", 7)
+        out = model(input_ids=ids, labels=ids, use_cache=True)
+    torch.testing.assert_close(out.logits, ref.logits)
+    torch.testing.assert_close(out.loss, ref.loss)
+    for a, b in zip(out.cache if isinstance(out.cache, tuple) else (out.cache,), ref.cache if isinstance(ref.cache, tuple) else (ref.cache,)):
+        torch.testing.assert_close(a, b)

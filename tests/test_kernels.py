@@ -94,5 +94,33 @@ def test_hf_mamba_uses_the_triton_scan(K, monkeypatch):
     torch.testing.assert_close(loss, ref, atol=1e-5, rtol=1e-5)
     for a, b in zip(grads, ref_grads):
         torch.testing.assert_close(a, b, atol=1e-4, rtol=1e-3)
+    monkeypatch.undo()  # before disabling: undo would otherwise put the Triton scan back for every later test
     K.disable_triton_scan()
+    assert mm.mamba_selective_scan is not K.selective_scan
+
+
+def test_cpu_models_fall_back_to_transformers_scan_when_compiled(K, monkeypatch):
+    """A process that enabled the scan for its GPU models may also run a CPU model (tests, evaluation on CPU):
+    outside Triton's interpreter, CPU tensors go through transformers' own scan, with the same result."""
+    import transformers.models.mamba.modeling_mamba as mm
+
+    from toolssm.models import build_model
+
+    torch.manual_seed(0)
+    model = build_model("mamba-tiny").eval()
+    ids = torch.randint(0, 100, (2, 12))
+    with torch.no_grad():
+        ref = model(input_ids=ids, labels=ids).loss
+    assert K.enable_triton_scan()
+    try:
+        original, calls = K._ORIGINAL, []
+        monkeypatch.setattr(K, "_ORIGINAL", lambda *a, **kw: calls.append(1) or original(*a, **kw))
+        monkeypatch.setenv("TRITON_INTERPRET", "0")
+        with torch.no_grad():
+            loss = model(input_ids=ids, labels=ids).loss
+        assert len(calls) == model.config.num_hidden_layers
+        torch.testing.assert_close(loss, ref)
+    finally:
+        monkeypatch.undo()
+        K.disable_triton_scan()
     assert mm.mamba_selective_scan is not K.selective_scan

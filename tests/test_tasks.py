@@ -6,12 +6,16 @@ from toolssm.tasks import TASKS, get_task
 from toolssm.tasks.arithmetic import addition_trajectory
 from toolssm.tasks.hanoi import optimal_moves, parse_moves, simulate
 from toolssm.tasks.logical_graph import graph_code, run_code
+from toolssm.trajectory import window_conflict
 
 CASES = [
     ("addition", {}, [1, 2, 5, 17, 100]),
     ("multiplication", {"k": 1}, [1, 3, 10, 60]),
     ("multiplication", {"k": 2}, [1, 3, 10, 60]),
     ("multiplication", {"k": 4}, [2, 9]),
+    ("multiplication", {"variant": "aligned", "k": 1}, [1, 3, 10, 60]),
+    ("multiplication", {"variant": "aligned", "k": 2}, [1, 3, 10, 60]),
+    ("multiplication", {"variant": "aligned", "k": 5}, [2, 9]),
     ("hanoi", {"variant": "iterative"}, [1, 2, 3, 4, 6]),
     ("hanoi", {"variant": "recursive"}, [1, 2, 3, 5, 7]),
     ("logical_graph", {}, [4, 5, 10, 60, 300]),
@@ -28,7 +32,7 @@ def test_every_trajectory_replays_and_answers_correctly(name, kw, sizes):
             assert item.n <= n and (i % 2 == 0 or item.n == n)
 
 
-@pytest.mark.parametrize("name,kw,n", [("addition", {}, 1000), ("multiplication", {"k": 2}, 1000), ("logical_graph", {}, 1000), ("hanoi", {"variant": "iterative"}, 8), ("hanoi", {"variant": "recursive"}, 9)])
+@pytest.mark.parametrize("name,kw,n", [("addition", {}, 1000), ("multiplication", {"k": 2}, 1000), ("multiplication", {"variant": "aligned", "k": 2}, 1000), ("logical_graph", {}, 1000), ("hanoi", {"variant": "iterative"}, 8), ("hanoi", {"variant": "recursive"}, 9)])
 def test_large_sizes_replay_and_answer_correctly(name, kw, n):
     task = get_task(name, **kw)
     item = task.make_item(0, "test", 0, n, train=False)
@@ -83,6 +87,7 @@ def test_determinism_and_split_independence():
     lambda: get_task("addition", "sideways"),
     lambda: get_task("multiplication", k=0),
     lambda: get_task("multiplication", k=9),
+    lambda: get_task("multiplication", "aligned", k=6),  # k + 3 pointers: at most 8
     lambda: get_task("hanoi").make_item(0, "t", 0, 0, True),
     lambda: get_task("logical_graph").make_item(0, "t", 0, 3, True),
     lambda: get_task("addition").make_item(0, "t", 0, "5", True),
@@ -90,3 +95,21 @@ def test_determinism_and_split_independence():
 def test_bad_configs_raise_clear_errors(bad):
     with pytest.raises(ValueError):
         bad()
+
+
+def _min_window(task, n, count=30):
+    trajs = [task.make_item(0, "train", i, n, train=True).trajectory for i in range(count)]
+    return next(w for w in range(1, 10 * n + 100) if window_conflict(trajs, w) is None)
+
+
+def test_paper_traces_need_context_growing_with_n_and_aligned_traces_do_not():
+    """The decision the paper's traces leave to long-range memory (which walk just ended) is gone from the
+    ``tool_p3`` addition and ``aligned`` multiplication traces: the context that determines every trained token
+    stays constant as problems grow, while the paper's grows with n (results/trace_locality)."""
+    for name, paper, ours in [("addition", "tool", "tool_p3"), ("multiplication", "tool", "aligned")]:
+        kw = {"k": 2} if name == "multiplication" else {}
+        p = [_min_window(get_task(name, paper, **kw), n) for n in (5, 10, 20)]
+        o = [_min_window(get_task(name, ours, **kw), n) for n in (5, 10, 20)]
+        assert p[0] < p[1] < p[2] and p[2] > 3 * 20, (name, p)
+        assert o[0] == o[1] == o[2] < 12, (name, o)
+    assert window_conflict([get_task("addition").trajectory({"a": 12, "b": 34})], 1) is not None

@@ -41,6 +41,11 @@ class ToolSSMRNNConfig(PreTrainedConfig):
         super().__init__(pad_token_id=pad_token_id, eos_token_id=eos_token_id, tie_word_embeddings=tie_word_embeddings, **kwargs)
 
 
+#: longest sequence handed to one LSTM/GRU call; longer ones are run chunk by chunk. cuDNN answered
+#: CUDNN_STATUS_NOT_SUPPORTED for a teacher-forced pass over 74k-88k tokens at batch 16 on the H200 (44k worked).
+RNN_CHUNK = 16384
+
+
 class ToolSSMRNNForCausalLM(PreTrainedModel, GenerationMixin):
     """Embedding -> stacked LSTM/GRU -> LayerNorm -> linear head. ``cache`` is the recurrent state."""
 
@@ -73,7 +78,14 @@ class ToolSSMRNNForCausalLM(PreTrainedModel, GenerationMixin):
     def forward(self, input_ids=None, attention_mask=None, labels=None, cache=None, use_cache=None, **kwargs):
         # attention_mask is accepted for API compatibility; the tool loop and training never pad on the left.
         x = self.embed(input_ids)  # (B, T, H)
-        y, new_state = self.rnn(x, cache)
+        if x.size(1) <= RNN_CHUNK:
+            y, new_state = self.rnn(x, cache)
+        else:  # the same recurrence over chunks, state carried across (exact)
+            ys, new_state = [], cache
+            for start in range(0, x.size(1), RNN_CHUNK):
+                y, new_state = self.rnn(x[:, start:start + RNN_CHUNK], new_state)
+                ys.append(y)
+            y = torch.cat(ys, dim=1)
         logits = self.lm_head(self.norm(y)).float()  # (B, T, V)
         loss = None
         if labels is not None:
