@@ -15,7 +15,7 @@ sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."
 from toolssm.evaluation import plot_results  # noqa: E402
 
 ROOT = "results/addition"
-LENGTHS = [5, 10, 20, 50, 100, 200, 500, 1000]
+LENGTHS = [5, 10, 20, 50, 100, 200, 500, 1000, 2000]
 
 
 LOG_LINE = re.compile(r"n=(\d+): exact ([\d.]+) \[([\d.e-]+), ([\d.e-]+)\], answer ([\d.]+), token (\S+), (\d+) tok/sample")

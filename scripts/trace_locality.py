@@ -16,7 +16,7 @@ import json
 import os
 
 from toolssm.data import task_for_config
-from toolssm.trajectory import window_conflict
+from toolssm.trajectory import min_context_window
 
 ROWS = [  # (task, config, sizes)
     ("addition", "tool", [5, 10, 20, 40]),
@@ -31,18 +31,8 @@ ROWS = [  # (task, config, sizes)
 ]
 
 
-def min_window(task, n: int, count: int, limit: int = 4000) -> int | None:
-    trajs = [task.make_item(0, "train", i, n, train=True).trajectory for i in range(count)]
-    lo, hi = 1, limit  # the predicate "no conflict at W" is monotone in W: bisect
-    if window_conflict(trajs, hi) is not None:
-        return None
-    while lo < hi:
-        mid = (lo + hi) // 2
-        if window_conflict(trajs, mid) is None:
-            hi = mid
-        else:
-            lo = mid + 1
-    return lo
+def min_window(task, n: int, count: int) -> int | None:
+    return min_context_window([task.make_item(0, "train", i, n, train=True).trajectory for i in range(count)])
 
 
 def main(argv=None):

@@ -6,7 +6,7 @@ from toolssm.tasks import TASKS, get_task
 from toolssm.tasks.arithmetic import addition_trajectory
 from toolssm.tasks.hanoi import optimal_moves, parse_moves, simulate
 from toolssm.tasks.logical_graph import graph_code, run_code
-from toolssm.trajectory import window_conflict
+from toolssm.trajectory import min_context_window, window_conflict
 
 CASES = [
     ("addition", {}, [1, 2, 5, 17, 100]),
@@ -98,8 +98,7 @@ def test_bad_configs_raise_clear_errors(bad):
 
 
 def _min_window(task, n, count=30):
-    trajs = [task.make_item(0, "train", i, n, train=True).trajectory for i in range(count)]
-    return next(w for w in range(1, 10 * n + 100) if window_conflict(trajs, w) is None)
+    return min_context_window([task.make_item(0, "train", i, n, train=True).trajectory for i in range(count)], limit=10 * n + 100)
 
 
 def test_paper_traces_need_context_growing_with_n_and_aligned_traces_do_not():

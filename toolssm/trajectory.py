@@ -202,3 +202,16 @@ def window_conflict(trajectories, window: int):
             if other != tok:
                 return ctx, other, tok
     return None
+
+
+def min_context_window(trajectories, limit: int = 4096) -> int | None:
+    """The smallest window for which :func:`window_conflict` finds no conflict (``None`` if even ``limit`` has one).
+    Bisects: a window with no conflict stays conflict-free when it grows."""
+    trajectories = list(trajectories)
+    if window_conflict(trajectories, limit) is not None:
+        return None
+    lo, hi = 1, limit
+    while lo < hi:
+        mid = (lo + hi) // 2
+        lo, hi = (lo, mid) if window_conflict(trajectories, mid) is None else (mid + 1, hi)
+    return lo

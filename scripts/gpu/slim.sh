@@ -2,9 +2,9 @@
 # The device tool copies tracked files + carried paths (64 MiB cap). Before a device call, `bash scripts/gpu/slim.sh on`
 # drops from the index (not from disk, not from history) the big files no GPU script reads; `... off` restores them.
 set -euo pipefail
-BIG="results/table1/weights checkpoints/addition-mamba-small checkpoints/addition-lstm-small"
+BIG="results/table1/weights results/multiplication/aligned/weights checkpoints/addition-mamba-small checkpoints/addition-lstm-small"
 case ${1:-} in
   on) git rm -r -q --cached $BIG; for p in $BIG; do echo "/$p" >> .git/info/exclude; done ;;
-  off) sed -i '\#^/results/table1/weights$#d; \#^/checkpoints/addition-mamba-small$#d; \#^/checkpoints/addition-lstm-small$#d' .git/info/exclude; git reset -q -- $BIG ;;
+  off) for p in $BIG; do sed -i "\#^/$p\$#d" .git/info/exclude; done; git reset -q -- $BIG ;;
   *) echo "usage: $0 on|off"; exit 2 ;;
 esac
