@@ -33,7 +33,7 @@ from transformers import HfArgumentParser
 
 @dataclass
 class ModelArguments:
-    preset: str = field(default="mamba-tiny", metadata={"help": "model preset (toolssm.models.PRESETS): mamba-130m, mamba2-130m, lstm, gru, pythia, mistral, *-small, *-tiny"})
+    preset: str = field(default="mamba-tiny", metadata={"help": "model preset (toolssm.models.PRESETS): mamba-130m, mamba2-130m, lstm, gru, pythia, mistral, hybrid (Mamba-attention), *-small, *-tiny"})
     init_from: str | None = field(default=None, metadata={"help": "start from this checkpoint instead of a fresh preset (fine-tuning / LoRA)"})
     use_mambapy: bool | None = field(default=None, metadata={"help": "Mamba-1 without CUDA kernels: use the mambapy parallel scan (default: on when mambapy is installed and neither the kernels nor the Triton scan are used)"})
     triton_scan: bool | None = field(default=None, metadata={"help": "Mamba-1 on a GPU without the mamba-ssm kernels: train through toolssm's Triton selective scan (toolssm/kernels.py; default: on when CUDA and triton are available and mamba-ssm is not)"})
@@ -102,7 +102,7 @@ def kernel_report(model) -> str:
     import torch
 
     mt = getattr(model.config, "model_type", "")
-    if mt not in ("mamba", "mamba2"):
+    if mt not in ("mamba", "mamba2", "jamba"):
         return f"{mt}: standard PyTorch modules"
     have = importlib.util.find_spec("mamba_ssm") is not None and importlib.util.find_spec("causal_conv1d") is not None
     if have and torch.cuda.is_available():
@@ -111,7 +111,7 @@ def kernel_report(model) -> str:
 
     from toolssm import kernels
 
-    if mt == "mamba" and mm.mamba_selective_scan is kernels.selective_scan:
+    if mt in ("mamba", "jamba") and mm.mamba_selective_scan is kernels.selective_scan:
         return f"{mt}: toolssm Triton selective scan (toolssm/kernels.py), convolution and projections in PyTorch"
     slow = "mambapy parallel scan (use_mambapy=True)" if getattr(model.config, "use_mambapy", False) else "pure-PyTorch sequential scan (slowest)"
     return (f"{mt}: {slow}. For the fast path on a GPU install the kernels: pip install 'toolssm[kernels]' "
@@ -191,7 +191,7 @@ def main(argv=None) -> int:
         model = AutoModelForCausalLM.from_pretrained(margs.init_from)
     else:
         model = build_model(margs.preset)
-    if getattr(model.config, "model_type", "") == "mamba":
+    if getattr(model.config, "model_type", "") in ("mamba", "jamba"):  # Mamba-1 mixers (Jamba: the hybrid baseline)
         import importlib.util
 
         kernels = importlib.util.find_spec("mamba_ssm") is not None and torch.cuda.is_available()
@@ -205,8 +205,9 @@ def main(argv=None) -> int:
             triton_scan = enable_triton_scan(chunk=margs.scan_chunk)
         use_mambapy = margs.use_mambapy if margs.use_mambapy is not None else (not kernels and not triton_scan and importlib.util.find_spec("mambapy") is not None)
         model.config.use_mambapy = use_mambapy
-        for layer in model.backbone.layers:
-            layer.mixer.use_mambapy = use_mambapy
+        for module in model.modules():  # every Mamba-1 mixer reads its own flag
+            if hasattr(module, "use_mambapy"):
+                module.use_mambapy = use_mambapy
     if hasattr(model, "set_tool_spec"):  # every toolssm model class; a foreign --init_from model may lack it
         model.set_tool_spec(tool_spec_from_task(task))
     if margs.lora:
@@ -214,7 +215,7 @@ def main(argv=None) -> int:
 
         mt = model.config.model_type
         default_targets = {"mamba": "in_proj,x_proj,dt_proj", "mamba2": "in_proj", "gpt_neox": "query_key_value,dense_h_to_4h,dense_4h_to_h",
-                           "mistral": "q_proj,k_proj,v_proj,o_proj"}
+                           "mistral": "q_proj,k_proj,v_proj,o_proj", "jamba": "in_proj,x_proj,dt_proj,q_proj,k_proj,v_proj,o_proj"}
         targets = (margs.lora_target_modules or default_targets.get(mt, "")).split(",")
         if targets == [""]:
             raise ValueError(f"no default LoRA targets for {mt!r}; pass --lora_target_modules (peft cannot wrap torch LSTM/GRU)")

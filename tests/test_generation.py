@@ -12,7 +12,7 @@ from toolssm.tokenizer import split_tokens
 from toolssm.tools import Calculator, PointerMemory, SearchMemory
 from toolssm.trajectory import parse, replay
 
-ARCHS = ["mamba-tiny", "mamba2-tiny", "lstm-tiny", "gru-tiny", "pythia-tiny", "mistral-tiny"]
+ARCHS = ["mamba-tiny", "mamba2-tiny", "lstm-tiny", "gru-tiny", "pythia-tiny", "mistral-tiny", "hybrid-tiny"]
 
 
 def _tools():

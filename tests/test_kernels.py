@@ -124,3 +124,33 @@ def test_cpu_models_fall_back_to_transformers_scan_when_compiled(K, monkeypatch)
         monkeypatch.undo()
         K.disable_triton_scan()
     assert mm.mamba_selective_scan is not K.selective_scan
+
+
+def test_hybrid_mamba_layers_use_the_triton_scan(K):
+    """The hybrid baseline (Jamba: Mamba-1 layers + attention) trains through the same scan: enabling it patches
+    Jamba's module-level scan too, with the reference loss and gradients."""
+    import transformers.models.jamba.modeling_jamba as jm
+
+    from toolssm.models import build_model
+
+    device = "cuda" if torch.cuda.is_available() else "cpu"
+    torch.manual_seed(0)
+    model = build_model("hybrid-tiny").to(device).train()
+    ids = torch.randint(0, 100, (2, 12), device=device)
+    ref = model(input_ids=ids, labels=ids).loss
+    ref_grads = torch.autograd.grad(ref, list(model.parameters()), allow_unused=True)
+    try:
+        assert K.enable_triton_scan()
+        assert jm.mamba_selective_scan is K.selective_scan
+        calls = []
+        jm.mamba_selective_scan = lambda *a, **kw: calls.append(1) or K.selective_scan(*a, **kw)
+        loss = model(input_ids=ids, labels=ids).loss
+        assert len(calls) == model.config.layers_block_type.count("mamba")
+        grads = torch.autograd.grad(loss, list(model.parameters()), allow_unused=True)
+    finally:
+        K.disable_triton_scan()
+    assert jm.mamba_selective_scan is not K.selective_scan
+    torch.testing.assert_close(loss, ref, atol=1e-5, rtol=1e-5)
+    for a, b in zip(grads, ref_grads):
+        if a is not None:
+            torch.testing.assert_close(a, b, atol=1e-4, rtol=1e-3)

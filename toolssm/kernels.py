@@ -259,19 +259,23 @@ def reference_scan(hidden_states, dt, A, B, C, D=None, z=None, delta_bias=None, 
     return y, h
 
 
-_ORIGINAL = None
+_ORIGINAL = None  # transformers' reference scan (the CPU fallback of selective_scan)
+_PATCHED: dict = {}  # module -> its original mamba_selective_scan
+#: the transformers modules whose Mamba-1 mixers call a module-level ``mamba_selective_scan`` (same signature)
+SCAN_MODULES = ("transformers.models.mamba.modeling_mamba", "transformers.models.jamba.modeling_jamba")
 
 
 def enable_triton_scan(chunk: int | None = None) -> bool:
-    """Route transformers' Mamba-1 reference scan through :func:`selective_scan`. Returns whether it is now on
-    (False without triton or when the mamba-ssm kernels are installed, which transformers then uses).
-    ``chunk`` sets :data:`SCAN_CHUNK` (0: keep every state for the backward pass; K: a checkpoint every K steps)."""
+    """Route transformers' Mamba-1 reference scan (Mamba, and the Mamba layers of the Jamba hybrid) through
+    :func:`selective_scan`. Returns whether it is now on (False without triton or when the mamba-ssm kernels are
+    installed, which transformers then uses). ``chunk`` sets :data:`SCAN_CHUNK` (0: keep every state for the
+    backward pass; K: a checkpoint every K steps)."""
     global _ORIGINAL, SCAN_CHUNK
     if chunk is not None:
         if int(chunk) < 0:
             raise ValueError(f"chunk must be >= 0, got {chunk}")
         SCAN_CHUNK = int(chunk)
-    import transformers.models.mamba.modeling_mamba as mm
+    import importlib
 
     if triton is None:
         return False
@@ -281,19 +285,22 @@ def enable_triton_scan(chunk: int | None = None) -> bool:
         return False  # the fused CUDA path is used instead
     except ImportError:
         pass
+    for name in SCAN_MODULES:
+        mod = importlib.import_module(name)
+        if mod not in _PATCHED:
+            _PATCHED[mod] = mod.mamba_selective_scan
+        mod.mamba_selective_scan = selective_scan
     if _ORIGINAL is None:
-        _ORIGINAL = mm.mamba_selective_scan
-    mm.mamba_selective_scan = selective_scan
+        _ORIGINAL = _PATCHED[importlib.import_module(SCAN_MODULES[0])]
     return True
 
 
 def disable_triton_scan() -> None:
     global _ORIGINAL
-    import transformers.models.mamba.modeling_mamba as mm
-
-    if _ORIGINAL is not None:
-        mm.mamba_selective_scan = _ORIGINAL
-        _ORIGINAL = None
+    for mod, original in _PATCHED.items():
+        mod.mamba_selective_scan = original
+    _PATCHED.clear()
+    _ORIGINAL = None
 
 
 # ---------------------------------------------------------------------------------------------------------------

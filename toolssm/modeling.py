@@ -21,6 +21,8 @@ from transformers import (
     GenerationConfig,
     GPTNeoXConfig,
     GPTNeoXForCausalLM,
+    JambaConfig,
+    JambaForCausalLM,
     Mamba2Config,
     Mamba2ForCausalLM,
     MambaConfig,
@@ -124,6 +126,10 @@ class ToolMistralForCausalLM(ToolCallingMixin, MistralForCausalLM):
     """Mistral-style sliding-window Transformer baseline with a tool loop."""
 
 
+class ToolJambaForCausalLM(ToolCallingMixin, JambaForCausalLM):
+    """Hybrid Mamba-attention baseline (transformers' Jamba: Mamba-1 layers with some attention layers) with a tool loop."""
+
+
 for _config, _cls in [(MambaConfig, ToolMambaForCausalLM), (Mamba2Config, ToolMamba2ForCausalLM), (GPTNeoXConfig, ToolGPTNeoXForCausalLM),
-                      (MistralConfig, ToolMistralForCausalLM), (ToolSSMRNNConfig, ToolRNNForCausalLM)]:
+                      (MistralConfig, ToolMistralForCausalLM), (ToolSSMRNNConfig, ToolRNNForCausalLM), (JambaConfig, ToolJambaForCausalLM)]:
     AutoModelForCausalLM.register(_config, _cls, exist_ok=True)

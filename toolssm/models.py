@@ -6,10 +6,11 @@
 
 from __future__ import annotations
 
-from transformers import GPTNeoXConfig, Mamba2Config, MambaConfig, MistralConfig
+from transformers import GPTNeoXConfig, JambaConfig, Mamba2Config, MambaConfig, MistralConfig
 
 from . import vocab as V
-from .modeling import ToolGPTNeoXForCausalLM, ToolMamba2ForCausalLM, ToolMambaForCausalLM, ToolMistralForCausalLM, ToolRNNForCausalLM
+from .modeling import (ToolGPTNeoXForCausalLM, ToolJambaForCausalLM, ToolMamba2ForCausalLM, ToolMambaForCausalLM, ToolMistralForCausalLM,
+                       ToolRNNForCausalLM)
 from .rnn import ToolSSMRNNConfig
 
 
@@ -46,6 +47,17 @@ def _mistral(d, layers, heads, inter, window):
     )
 
 
+def _hybrid(d, layers, heads, inter, attn_every, state=16):
+    """Mamba-1 layers with one attention layer in every ``attn_every`` (transformers' Jamba, dense MLPs, no experts).
+    The paper's Hybrid-Mamba (ICLR version) is not specified [INF]; docs/TRAINING.md records this choice."""
+    return ToolJambaForCausalLM, JambaConfig(
+        vocab_size=VOCAB_SIZE, hidden_size=d, num_hidden_layers=layers, num_attention_heads=heads, num_key_value_heads=heads,
+        intermediate_size=inter, attn_layer_period=attn_every, attn_layer_offset=attn_every // 2, num_experts=1,
+        num_experts_per_tok=1, expert_layer_period=1, expert_layer_offset=0, mamba_d_state=state, mamba_d_conv=4,
+        mamba_expand=2, max_position_embeddings=1 << 20, **_IDS,
+    )
+
+
 PRESETS = {
     # the paper's shapes (App. C)
     "mamba-130m": lambda: _mamba(768, 24),
@@ -54,6 +66,7 @@ PRESETS = {
     "gru": lambda: _rnn("gru", 1536, 4),
     "pythia": lambda: _pythia(768, 24, 8, 1536),
     "mistral": lambda: _mistral(768, 8, 8, 1536, 512),
+    "hybrid": lambda: _hybrid(768, 24, 8, 1536, 4),  # [INF] 6 attention + 18 Mamba-1 layers
     # small shapes for quick GPU runs
     "mamba-small": lambda: _mamba(256, 4),
     "mamba-medium": lambda: _mamba(512, 4),
@@ -63,6 +76,7 @@ PRESETS = {
     "gru-small": lambda: _rnn("gru", 256, 2),
     "pythia-small": lambda: _pythia(256, 4, 4, 512),
     "mistral-small": lambda: _mistral(256, 4, 4, 512, 512),
+    "hybrid-small": lambda: _hybrid(256, 4, 4, 512, 4),  # layers: mamba, mamba, attention, mamba
     # tiny shapes for CPU tests
     "mamba-tiny": lambda: _mamba(32, 2, state_size=8),
     "mamba2-tiny": lambda: _mamba2(32, 2, head_dim=16, state_size=16, chunk_size=16),
@@ -70,6 +84,7 @@ PRESETS = {
     "gru-tiny": lambda: _rnn("gru", 32, 2),
     "pythia-tiny": lambda: _pythia(32, 2, 2, 64),
     "mistral-tiny": lambda: _mistral(32, 2, 2, 64, 16),
+    "hybrid-tiny": lambda: _hybrid(32, 2, 2, 64, 2, state=8),  # layers: mamba, attention
 }
 
 
