@@ -90,6 +90,31 @@ def addition_trajectory(a: int, b: int, print_pointer: int = 2) -> Trajectory:
     return rec.traj
 
 
+def _add_summands(rec: Recorder, pointers: list[int]) -> None:
+    """Add the summands under ``pointers`` (each on its summand's first digit) digit by digit, skipping carries; a
+    pointer that reads a non-digit stops. Writes (digit, carry) pairs, a final carry as ``c0``, then ``[ANS]``."""
+    carry, active = 0, [True] * len(pointers)
+    while True:
+        total = carry
+        for j, k in enumerate(pointers):
+            if active[j]:
+                read, _, right = _cmds(k)
+                tok = rec.command(read)
+                if _digit(tok):
+                    total += int(tok)
+                    rec.command(right)
+                    rec.command(right)
+                else:
+                    active[j] = False
+        if not any(active):
+            if carry:
+                rec.emit(f"{carry}0")
+            break
+        rec.emit(f"{total % 10}{total // 10}")
+        carry = total // 10
+    rec.emit(V.ANS)
+
+
 def multiplication_trajectory(a: int, b: int) -> Trajectory:
     """The paper's n x k algorithm with max(k, 2) pointers: partial products, then a k-summand addition."""
     k = len(str(b))
@@ -144,27 +169,7 @@ def multiplication_trajectory(a: int, b: int) -> Trajectory:
                 seen += 1
                 if seen == j - 1:
                     break
-    # add the k summands digit by digit, skipping carries
-    carry, active = 0, [True] * k
-    while True:
-        total = carry
-        for j in range(k):
-            if active[j]:
-                read, _, right = _cmds(j + 1)
-                tok = rec.command(read)
-                if _digit(tok):
-                    total += int(tok)
-                    rec.command(right)
-                    rec.command(right)
-                else:
-                    active[j] = False
-        if not any(active):
-            if carry:
-                rec.emit(f"{carry}0")
-            break
-        rec.emit(f"{total % 10}{total // 10}")
-        carry = total // 10
-    rec.emit(V.ANS)
+    _add_summands(rec, list(range(1, k + 1)))
     # 4. print the reversed product
     _print_reversed(rec, 1)
     return rec.traj
@@ -232,26 +237,7 @@ def multiplication_trajectory_aligned(a: int, b: int) -> Trajectory:
                 count -= 1
                 if count == 0:
                     break
-    carry, active = 0, [True] * k
-    while True:
-        total = carry
-        for j in range(k):
-            if active[j]:
-                read, _, right = _cmds(S[j])
-                tok = rec.command(read)
-                if _digit(tok):
-                    total += int(tok)
-                    rec.command(right)
-                    rec.command(right)
-                else:
-                    active[j] = False
-        if not any(active):
-            if carry:
-                rec.emit(f"{carry}0")
-            break
-        rec.emit(f"{total % 10}{total // 10}")
-        carry = total // 10
-    rec.emit(V.ANS)
+    _add_summands(rec, S)
     # 4. the last pointer walks from the start of memory to [ANS] and prints the reversed product
     _print_reversed(rec, P)
     return rec.traj
