@@ -31,6 +31,21 @@ ROWS = [  # (task, config, sizes)
 ]
 
 
+READING = """Reading (against the GPU results in results/addition, results/multiplication, results/table1):
+- The paper's addition and multiplication traces need 3n + 4 tokens: at the end of a walk over an operand the next
+  command depends on which of two identical walks it was. Every failing addition/multiplication model we inspected
+  breaks exactly there (`scripts/divergence.py`). `tool_p3` and the `aligned` multiplication trace need a constant
+  7 / 6 / 9 tokens, and with them Mamba-small and LSTM-small extrapolate to 1,000-2,000 digits.
+- Recursive Hanoi needs ~25 tokens at every size we checked, and Mamba-small trained to 7 disks solves 12.
+- Iterative Hanoi's window grows with the number of disks (63 → 85 from 3 to 6 disks): copying a state line disk by
+  disk, the model must still know which disk moved and where, read before the line began (a longer line as disks
+  are added). Our iterative Hanoi runs did not learn it in the budget (results/table1). A trace that writes the
+  moved disk next to each rod it changes would remove that dependency [not built].
+- The logical graph's window grows slowly (45 → 76 from 5 to 40 nodes): variable names and search results of
+  growing length, not a walk; Mamba-small solves it to 5,000 nodes.
+"""
+
+
 def min_window(task, n: int, count: int) -> int | None:
     return min_context_window([task.make_item(0, "train", i, n, train=True).trajectory for i in range(count)])
 
@@ -56,6 +71,7 @@ def main(argv=None):
              "| task | config | " + " | ".join("n ≤ size %d" % (i + 1) for i in range(4)) + " |", "|---|---|---|---|---|---|"]
     for r in rows:
         lines.append(f"| {r['task']} | {r['config']} | " + " | ".join(f"{w} (n≤{n})" for n, w in zip(r["sizes"], r["min_window"])) + " |")
+    lines += ["", READING]
     with open(os.path.join(args.out, "README.md"), "w") as f:
         f.write("\n".join(lines) + "\n")
 
