@@ -33,8 +33,9 @@ ROWS = [  # (task, config, sizes)
 
 READING = """Reading (against the GPU results in results/addition, results/multiplication, results/table1):
 - The paper's addition and multiplication traces need 3n + 4 tokens: at the end of a walk over an operand the next
-  command depends on which of two identical walks it was. Every failing addition/multiplication model we inspected
-  breaks exactly there (`scripts/divergence.py`). `tool_p3` and the `aligned` multiplication trace need a constant
+  command depends on which of two identical walks it was. Every failing model on these traces that we inspected
+  breaks exactly there (`scripts/divergence.py`; the one failing aligned-trace model, Mamba n x 1, ends a long walk
+  early instead). `tool_p3` and the `aligned` multiplication trace need a constant
   7 / 6 / 9 tokens, and with them Mamba-small and LSTM-small extrapolate to 1,000-2,000 digits.
 - Recursive Hanoi needs ~25 tokens at every size we checked, and Mamba-small trained to 7 disks solves 12.
 - Iterative Hanoi's window grows with the number of disks (63 → 85 from 3 to 6 disks): copying a state line disk by
