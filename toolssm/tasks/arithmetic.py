@@ -7,6 +7,10 @@ Surface format (decisions the paper leaves open are marked [INF] and documented 
   paper's own example]. A final carry is written as its own pair ``"c0"``.
 - The answer is printed after ``[ANS]`` by walking a pointer back from ``[ANS]`` to the ``=`` that
   precedes the reversed result, skipping carries, so it comes out most significant digit first.
+- Trace variants that are not in the paper [INF]: addition ``tool_p3`` (a third pointer prints the sum) and
+  multiplication ``aligned`` (configs ``n_x_K_aligned``: reordered so that no walk is followed by two different
+  commands, k + 3 pointers). In the paper's traces a pointer walks the same tokens twice and what follows depends on
+  which walk it was; models trained on short problems fail exactly there on long ones (docs/FORMATS.md).
 """
 
 from __future__ import annotations
