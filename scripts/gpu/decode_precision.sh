@@ -2,7 +2,8 @@
 # Issue 8, the batch-64 target: does the tool loop reach 50k tokens/s at batch 64 (130M shape) with the host one step
 # behind the device (pipeline=True), and once the step's matrix products leave full float32 (TF32 tensor cores, or
 # bf16 weights)? Does greedy decoding stay exact? First the GPU exactness tests (pipelined loop included).
-# One device call (~6 min). NOT RUN YET (session 3 spent its device time on issue 9); results go to $OUT.
+# One device call (~6 min); results go to $OUT. Session 4 ran these steps (with per-step timeouts under one 560 s
+# deadline): benchmarks/results/h200/session4/README.md.
 set -uo pipefail
 source scripts/gpu/setup.sh || exit 1
 step() { local name=$1 secs=$2; shift 2; echo "=== $name"; timeout $secs "$@" 2>&1 | grep -v "^\[transformers\]" | tee $OUT/$name.log | tail -${TAIL:-12}; }
