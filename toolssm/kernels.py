@@ -10,7 +10,7 @@ Triton ships with PyTorch's CUDA builds, so nothing is compiled ahead of time.
 The backward kernel needs every h_t. With ``SCAN_CHUNK = K`` (default 64) the forward stores one state every K steps
 and the backward recomputes each chunk's K states from its checkpoint before walking it in reverse (memory ~
 length/K + K states, one extra scan pass); ``SCAN_CHUNK = 0`` stores them all (float32, batch x length x d_inner x
-d_state per layer, as mambapy also does). On the H200 (benchmarks/results/h200/scan_memory_h200.json, 130M shape,
+d_state per layer, as mambapy also does). On the H200 (benchmarks/results/h200/session4/scan_memory_h200.json, 130M shape,
 batch 64 x 512): K=64 peaks at 49.9 GiB instead of 120.5 GiB for 3.7% fewer tokens/s, same loss and gradient norm.
 Everything is float32 inside.
 
