@@ -56,8 +56,11 @@ def load(run_dir):
         if os.path.exists(f):
             r = json.load(open(f))
             res = res or r
-            for L in r["lengths"]:
-                by_n.setdefault(L["n"], dict(L, source=os.path.basename(sub)))
+            for L in r["lengths"]:  # CPU before GPU; within each, the evaluation with the most problems
+                old = by_n.get(L["n"])
+                if old is None or (old["source"].startswith("eval_cpu") == sub.split(os.sep)[-1].startswith("eval_cpu")
+                                   and L["num_samples"] > old["num_samples"]):
+                    by_n[L["n"]] = dict(L, source=os.path.basename(sub))
     cfg = json.load(open(os.path.join(run_dir, "config.json"))) if os.path.exists(os.path.join(run_dir, "config.json")) else {}
     for L in from_log(run_dir):
         by_n.setdefault(L["n"], dict(L, source="eval log"))
