@@ -64,50 +64,39 @@ def addition_trajectory(a: int, b: int, print_pointer: int = 2) -> Trajectory:
     is past ``[ANS]`` (see docs/FORMATS.md); with pointer 3 the command token itself says which walk it is.
     """
     rec = Recorder(PointerMemory(max(2, print_pointer)), f"{a}+{b}=")
-    (r1, l1, m1), (r2, l2, m2) = _cmds(1), _cmds(2)
+    (r1, _, m1), (r2, _, m2) = _cmds(1), _cmds(2)
     # 1. pointer 1 to '+', pointer 2 to '='
     while rec.command(r1) != "+":
         rec.command(m1)
     while rec.command(r2) != "=":
         rec.command(m2)
     # 2. add digit by digit from the right; a pointer that reads a non-digit stops (counts as 0)
-    carry, active = 0, [True, True]
-    while True:
-        total = carry
-        for k, (read, left) in enumerate(((r1, l1), (r2, l2))):
-            if active[k]:
-                rec.command(left)
-                tok = rec.command(read)
-                if _digit(tok):
-                    total += int(tok)
-                else:
-                    active[k] = False
-        if not any(active):
-            if carry:
-                rec.emit(f"{carry}0")
-            break
-        rec.emit(f"{total % 10}{total // 10}")
-        carry = total // 10
-    rec.emit(V.ANS)
+    _add_columns(rec, [1, 2], leftward=True)
     # 3. print the reversed sum back to front
     _print_reversed(rec, print_pointer)
     return rec.traj
 
 
-def _add_summands(rec: Recorder, pointers: list[int]) -> None:
-    """Add the summands under ``pointers`` (each on its summand's first digit) digit by digit, skipping carries; a
-    pointer that reads a non-digit stops. Writes (digit, carry) pairs, a final carry as ``c0``, then ``[ANS]``."""
+def _add_columns(rec: Recorder, pointers: list[int], leftward: bool) -> None:
+    """Add the numbers under ``pointers`` column by column with a carry; a pointer that reads a non-digit stops (counts
+    as 0 from then on). ``leftward``: each pointer moves left, then reads (operands written most significant digit
+    first, pointers starting right of their last digit); otherwise it reads, then moves right twice (summands written
+    reversed as digit-carry pairs, pointers on their first digit). Writes (digit, carry) pairs, a final carry as
+    ``c0``, then ``[ANS]``."""
     carry, active = 0, [True] * len(pointers)
     while True:
         total = carry
         for j, k in enumerate(pointers):
             if active[j]:
-                read, _, right = _cmds(k)
+                read, left, right = _cmds(k)
+                if leftward:
+                    rec.command(left)
                 tok = rec.command(read)
                 if _digit(tok):
                     total += int(tok)
-                    rec.command(right)
-                    rec.command(right)
+                    if not leftward:
+                        rec.command(right)
+                        rec.command(right)
                 else:
                     active[j] = False
         if not any(active):
@@ -173,7 +162,7 @@ def multiplication_trajectory(a: int, b: int) -> Trajectory:
                 seen += 1
                 if seen == j - 1:
                     break
-    _add_summands(rec, list(range(1, k + 1)))
+    _add_columns(rec, list(range(1, k + 1)), leftward=False)
     # 4. print the reversed product
     _print_reversed(rec, 1)
     return rec.traj
@@ -241,7 +230,7 @@ def multiplication_trajectory_aligned(a: int, b: int) -> Trajectory:
                 count -= 1
                 if count == 0:
                     break
-    _add_summands(rec, S)
+    _add_columns(rec, S, leftward=False)
     # 4. the last pointer walks from the start of memory to [ANS] and prints the reversed product
     _print_reversed(rec, P)
     return rec.traj
