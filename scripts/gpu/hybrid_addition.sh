@@ -9,8 +9,6 @@ source scripts/gpu/setup.sh || exit 1
 MINUTES=${MINUTES:-4.5}; EVAL_S=${EVAL_S:-150}
 R=runs/hybrid; mkdir -p $R
 BASE="--warmup_steps 100 --weight_decay 0.01 --eval_every 1000000 --eval_samples 8 --save_every 1000000 --report_to none --max_time_minutes $MINUTES --num_workers 2"
-launch() { name=$1; shift; echo "+ python train.py $BASE $* --output_dir $R/$name" >> $R/commands.txt
-  python3 train.py $BASE "$@" --output_dir $R/$name > $R/$name.log 2>&1 & }
 for s in 0 1 2; do for c in tool tool_p3; do
   launch hybrid-small-$c-s$s --preset hybrid-small --task addition --config $c --eval_lengths 20 --batch_size 128 --learning_rate 2e-3 --max_steps 2000 --seed $s --data_seed $s
 done; done

@@ -12,12 +12,9 @@ set -uo pipefail
 source scripts/gpu/setup.sh || exit 1
 MINUTES=${MINUTES:-5}; EVAL_S=${EVAL_S:-150}
 R=runs/next; mkdir -p $R
-timeout 150 python3 -m pytest -q -m "" -p no:cacheprovider tests/test_kernels.py tests/test_fast.py 2>&1 | tail -3 | tee $R/gpu_tests.log
-tail -1 $R/gpu_tests.log | grep -q " passed" && ! tail -1 $R/gpu_tests.log | grep -q "failed\|error" || { echo "GPU tests failed: no training"; exit 1; }
+gpu_tests_gate $R/gpu_tests.log || exit 1
 BASE="--warmup_steps 100 --weight_decay 0.01 --eval_every 1000000 --eval_samples 8 --save_every 1000000 --report_to none --max_time_minutes $MINUTES --num_workers 2"
 export PYTORCH_CUDA_ALLOC_CONF=expandable_segments:True
-launch() { name=$1; shift; echo "+ python train.py $BASE $* --output_dir $R/$name" >> $R/commands.txt
-  python3 train.py $BASE "$@" --output_dir $R/$name > $R/$name.log 2>&1 & }
 for s in 1 2; do
   launch mul2a-mamba-s$s --preset mamba-small --task multiplication --config n_x_2_aligned --train_max_n 10 --eval_lengths 10,20 --batch_size 64 --learning_rate 2e-3 --max_steps 2000 --seed $s --data_seed $s
 done

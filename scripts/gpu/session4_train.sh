@@ -10,12 +10,9 @@ set -uo pipefail
 source scripts/gpu/setup.sh || exit 1
 MINUTES=${MINUTES:-5.2}; EVAL_S=${EVAL_S:-70}
 R=runs/s4; mkdir -p $R
-timeout 150 python3 -m pytest -q -m "" -p no:cacheprovider tests/test_kernels.py tests/test_fast.py 2>&1 | tail -15 | tee $OUT/gpu_tests.log
-tail -1 $OUT/gpu_tests.log | grep -q " passed" && ! tail -1 $OUT/gpu_tests.log | grep -q "failed\|error" || { echo "GPU tests failed: no training"; exit 1; }
+gpu_tests_gate $OUT/gpu_tests.log || exit 1
 BASE="--warmup_steps 100 --weight_decay 0.01 --eval_every 1000000 --eval_samples 8 --save_every 1000000 --report_to none --max_time_minutes $MINUTES --num_workers 2"
 export PYTORCH_CUDA_ALLOC_CONF=expandable_segments:True
-launch() { name=$1; shift; echo "+ python train.py $BASE $* --output_dir $R/$name" >> $R/commands.txt
-  python3 train.py $BASE "$@" --output_dir $R/$name > $R/$name.log 2>&1 & }
 for s in 2 3 4; do
   launch add-p3-mamba-s$s --preset mamba-small --task addition --config tool_p3 --eval_lengths 20 --batch_size 128 --learning_rate 2e-3 --max_steps 2000 --seed $s --data_seed $s
 done

@@ -16,3 +16,13 @@ export OUT=${OUT:-$PWD/out}
 mkdir -p "$OUT"
 python3 -c "import torch, transformers, datasets; print('torch', torch.__version__, 'cuda', torch.cuda.is_available(), 'transformers', transformers.__version__, 'datasets', datasets.__version__)"
 nvidia-smi --query-gpu=name,memory.total,driver_version --format=csv,noheader 2>/dev/null || true
+
+# Shared by the run scripts. gpu_tests_gate LOG: the compiled-kernel and tool-loop tests, or no training.
+gpu_tests_gate() {
+  timeout 150 python3 -m pytest -q -m "" -p no:cacheprovider tests/test_kernels.py tests/test_fast.py 2>&1 | tail -15 | tee "$1"
+  tail -1 "$1" | grep -q " passed" && ! tail -1 "$1" | grep -q "failed\|error" || { echo "GPU tests failed: no training"; return 1; }
+}
+# launch NAME ARGS...: train.py $BASE ARGS in the background into $R/NAME, the command appended to $R/commands.txt
+# (scripts from sessions 1-3 define their own launch after sourcing this file).
+launch() { local name=$1; shift; echo "+ python train.py $BASE $* --output_dir $R/$name" >> $R/commands.txt
+  python3 train.py $BASE "$@" --output_dir $R/$name > $R/$name.log 2>&1 & }
