@@ -59,6 +59,7 @@ def write_model_card(ckpt_dir: str, results: dict | None = None) -> str:
                     f"--max_steps {t['max_steps']}", f"--batch_size {t['batch_size']}", f"--learning_rate {t['learning_rate']}",
                     f"--weight_decay {t['weight_decay']}", f"--seed {t['seed']}", f"--data_seed {d['data_seed']}"]
                    + ([f"--train_max_n {d['train_max_n']}"] if d.get("train_max_n") else [])
+                   + ([f"--init_from {m['init_from']}", f"--warmup_steps {t['warmup_steps']}"] if m.get("init_from") else [])
                    + ([f"--max_time_minutes {t['max_time_minutes']}"] if t.get("max_time_minutes") else []))
     fields = {
         "title": f"toolssm {config.get('model_type')} for {d['task']} ({config_name})",
@@ -66,8 +67,10 @@ def write_model_card(ckpt_dir: str, results: dict | None = None) -> str:
         "train_max_n": d.get("train_max_n") or DEFAULT_TRAIN_MAX[d["task"]], "size_unit": task.size_unit, "data_seed": d["data_seed"],
         "architecture": arch, "architecture_base": arch.replace("Tool", "", 1), "n_params_m": f"{args['n_params'] / 1e6:.2f}",
         "preset": m["init_from"] or m["preset"], "steps": args.get("steps_completed", t["max_steps"]),
-        "steps_note": "" if args.get("steps_completed", t["max_steps"]) >= t["max_steps"]
-        else f" (of {t['max_steps']} planned: stopped by the --max_time_minutes budget)", "batch_size": t["batch_size"], "num_processes": args["num_processes"],
+        "steps_note": ("" if args.get("steps_completed", t["max_steps"]) >= t["max_steps"]
+        else f" (of {t['max_steps']} planned: stopped by the --max_time_minutes budget)")
+        + (f", continued from `{m['init_from']}` (new optimizer state and schedule; that run's own steps come first and are not counted here)"
+           if m.get("init_from") else ""), "batch_size": t["batch_size"], "num_processes": args["num_processes"],
         "grad_accum": t["gradient_accumulation_steps"], "learning_rate": t["learning_rate"], "weight_decay": t["weight_decay"],
         "lr_scheduler": t["lr_scheduler"], "warmup_steps": t["warmup_steps"], "mixed_precision": args["mixed_precision"], "seed": t["seed"],
         "results": results_table(results) if results else "Not evaluated yet: run `eval.py --model THIS_FOLDER` to fill this section.",
