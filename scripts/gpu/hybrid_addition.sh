@@ -3,7 +3,8 @@
 # Jamba; docs/TRAINING.md) on addition, trained on 1-5 digits like Mamba-small in results/addition, on the paper's
 # trace and on tool_p3, seeds 0-2, concurrently, capped at $MINUTES each; then evaluated to 1,000 digits through the
 # tool loop (the cache path: the attention layers' KV cache grows with the trajectory). One device call (< 10 min).
-# NOT RUN YET (written in session 4 after the device time was spent).
+# NOT RUN YET (written in session 4 after the device time was spent; session 5 trained seed 0 of both traces in
+# scripts/gpu/session5_a.sh).
 set -uo pipefail
 source scripts/gpu/setup.sh || exit 1
 MINUTES=${MINUTES:-4.5}; EVAL_S=${EVAL_S:-150}
