@@ -65,6 +65,8 @@ def rows_of(run_dir):
         if r and r["n"] not in rows and r["num_samples"]:
             rows[r["n"]] = dict(r, source="gpu (log)")
     for cpu in sorted(glob.glob(os.path.join(ROOT, "cpu", f"{name}*", "results.json"))):  # cpu/<name>, cpu/<name>-5000, ...
+        if not re.fullmatch(re.escape(name) + r"(-\d+)?", os.path.basename(os.path.dirname(cpu))):
+            continue  # cpu/hanoi-rec-mamba-s1 is not the run hanoi-rec-mamba's
         for L in json.load(open(cpu))["lengths"]:
             if L["n"] not in rows:
                 rows[L["n"]] = dict(L, source="cpu")
