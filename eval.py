@@ -33,7 +33,7 @@ def parse(argv=None):
     p.add_argument("--seed", type=int, default=0, help="test item seed: items are (seed, 'test_<n>', index), the builder's test splits")
     p.add_argument("--batch-size", type=int, default=16, help="rows decoded together in the tool loop")
     p.add_argument("--stop-at-divergence", action="store_true", help="stop a row at its first token off the reference trajectory (exact match unchanged, much faster for failing models; answer accuracy becomes a lower bound)")
-    p.add_argument("--no-token-accuracy", action="store_true", help="skip the teacher-forced forward (saves a full forward per sample)")
+    p.add_argument("--no-token-accuracy", action="store_true", help="skip the teacher-forced pass (saves a full forward per sample; for Mamba-1 off the GPU, past 32,768 tokens, a step-by-step pass as long as decoding: toolssm.evaluation.STEPPED_TEACHER_FORCING_TOKENS)")
     p.add_argument("--device", default=None, help="cpu or cuda (default: the Accelerate device)")
     p.add_argument("--tf32", action="store_true", help="float32 matrix products on TF32 tensor cores (CUDA; 1.4x the tool loop at batch 64 on an H200, benchmarks/results/h200/session4)")
     p.add_argument("--dtype", default="float32", choices=["auto", "float32", "bfloat16"], help="weights dtype (default float32: the recurrent state of long trajectories stays exact enough; auto: bf16 on GPU)")

@@ -150,3 +150,28 @@ def test_fused_triton_step_matches_reference_step():
         assert torch.equal(a.greedy_tokens(), b.greedy_tokens())
         for sa, sb in zip(a.states, b.states):
             torch.testing.assert_close(sa, sb, atol=1e-5, rtol=1e-5)
+
+
+def test_long_sequence_teacher_forcing_steps_and_matches_one_forward(monkeypatch):
+    """eval.py's token accuracy: past STEPPED_TEACHER_FORCING_TOKENS a Mamba-1 model off CUDA is teacher-forced with the
+    one-token step (a full CPU forward over a 146k-token trajectory ran the machine out of memory); the counts equal
+    one full forward's."""
+    from toolssm import evaluation
+    from toolssm.trajectory import render
+    from toolssm.training import collate, token_accuracy
+
+    torch.manual_seed(0)
+    model = build_model("mamba-tiny").eval()
+    task = get_task("addition", variant="tool_p3")
+    ref = render(task.make_item(0, "test", 0, 6, train=False).trajectory)
+    ids, labels = ref["input_ids"], ref["labels"]
+    with torch.no_grad():
+        expected = token_accuracy(model, collate([{"input_ids": ids, "labels": labels}]))
+    assert evaluation.teacher_forced(model, ids, labels) == expected  # short: one forward
+    calls = []
+    real = evaluation._teacher_forced_stepped
+    monkeypatch.setattr(evaluation, "_teacher_forced_stepped", lambda *a: calls.append(1) or real(*a))
+    monkeypatch.setattr(evaluation, "STEPPED_TEACHER_FORCING_TOKENS", 16)
+    got = evaluation.teacher_forced(model, ids, labels)
+    assert calls and got == expected, (got, expected)
+    assert 0 < expected[0] < expected[1]  # an untrained model: some right, some wrong, so the comparison can fail

@@ -59,11 +59,40 @@ class SampleResult:
     finished: bool
 
 
+#: Mamba-1 sequences longer than this are teacher-forced step by step off the GPU. transformers' CPU scan holds
+#: (d_inner, length, d_state) float32 tensors: several of ~5 GiB each for a 146k-token n x 2 trajectory at 2,000
+#: digits with Mamba-small, which killed a 24 GiB machine without a word; a chunked forward through the model's cache
+#: is not exact for Mamba-1 (docs/platform notes: the SSM state restarts at each multi-token chunk).
+STEPPED_TEACHER_FORCING_TOKENS = 32768
+
+
 def teacher_forced(model, ids: list[int], labels: list[int]) -> tuple[int, int]:
-    """(correct, total) teacher-forced argmax predictions over one sequence's trained positions."""
+    """(correct, total) teacher-forced argmax predictions over one sequence's trained positions: one forward, or,
+    for a long sequence on a Mamba-1 model off CUDA, the exact one-token decoding step fed the reference tokens."""
+    from .fast import MambaStepper, static_stepper_class
+
     device = next(model.parameters()).device
+    if len(ids) > STEPPED_TEACHER_FORCING_TOKENS and device.type != "cuda" and static_stepper_class(model) is MambaStepper:
+        return _teacher_forced_stepped(MambaStepper(model, 1, cuda_graph=False), ids, labels)
     batch = collate([{"input_ids": ids, "labels": labels}])
     return _token_accuracy(model, {k: v.to(device) for k, v in batch.items()})
+
+
+@torch.no_grad()
+def _teacher_forced_stepped(stepper, ids: list[int], labels: list[int]) -> tuple[int, int]:
+    """Feed ``ids`` one token at a time from an empty state; position t's argmax predicts token t + 1."""
+    from .trajectory import IGNORE_INDEX
+
+    for s in stepper.states:
+        s.zero_()
+    x = torch.tensor(ids, dtype=torch.long, device=stepper.device).view(-1, 1)
+    correct = total = 0
+    for t in range(len(ids) - 1):
+        stepper.step(x[t])
+        if labels[t + 1] != IGNORE_INDEX:
+            total += 1
+            correct += int(stepper.greedy_tokens()[0].item() == labels[t + 1])
+    return correct, total
 
 
 def evaluate_items(model, task, items, batch_size: int = 16, budget_factor: float = 1.1, token_accuracy: bool = True, progress: bool = False,
