@@ -28,3 +28,18 @@ def test_card_of_a_fresh_run_has_no_init_from(tmp_path):
     text = _card(tmp_path, os.path.join(ALIGNED, "mul2a-mamba-s2"))
     assert "--init_from" not in text and "continued from" not in text
     assert "900 steps," in text and "--seed 2 --data_seed 2" in text
+
+
+def _row(n, k):
+    return {"n": n, "num_samples": k, "exact_match": 1.0, "exact_match_ci": [0.8, 1.0], "answer_accuracy": 1.0,
+            "answer_accuracy_ci": [0.8, 1.0], "token_accuracy": None, "tokens_per_sample": 10.0}
+
+
+def test_results_table_says_how_many_problems_per_length():
+    from toolssm.cards import results_table
+
+    same = results_table({"task": "addition", "lengths": [_row(5, 16), _row(10, 16)]})
+    assert "16 problems per length" in same and "| problems |" not in same
+    mixed = results_table({"task": "addition", "lengths": [_row(5, 16), _row(2000, 8)]})
+    assert "16 problems per length" not in mixed and "| problems |" in mixed
+    assert mixed.rstrip().endswith("| 8 |")

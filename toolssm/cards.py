@@ -12,21 +12,24 @@ START, END = "<!-- results:start -->", "<!-- results:end -->"
 
 def results_table(results: dict) -> str:
     """Markdown table of one evaluation (eval.py's JSON)."""
+    counts = sorted({r["num_samples"] for r in results["lengths"]})
+    per_length = f"{counts[0] if counts else 0} problems per length" if len(counts) <= 1 else "problems per length in the last column"
     lines = [
         f"Evaluated with `eval.py` on `{results['task']}` ({results.get('config')}), greedy decoding, "
-        f"{results['lengths'][0]['num_samples'] if results['lengths'] else 0} problems per length (eval seed {results.get('eval_seed')}); "
+        f"{per_length} (eval seed {results.get('eval_seed')}); "
         "95% intervals in brackets."
         + (" Rows stopped at their first token off the reference (`--stop-at-divergence`): answer accuracy is a lower bound."
            if results.get("stop_at_divergence") else ""),
         "",
-        "| n | exact match | answer accuracy | token accuracy | tokens / sample |",
-        "|---|---|---|---|---|",
+        "| n | exact match | answer accuracy | token accuracy | tokens / sample |" + (" problems |" if len(counts) > 1 else ""),
+        "|---|---|---|---|---|" + ("---|" if len(counts) > 1 else ""),
     ]
     for r in sorted(results["lengths"], key=lambda r: r["n"]):
         ta = "-" if r["token_accuracy"] is None else f"{r['token_accuracy']:.4f} [{r['token_accuracy_ci'][0]:.4f}, {r['token_accuracy_ci'][1]:.4f}]"
         lines.append(
             f"| {r['n']} | {r['exact_match']:.3f} [{r['exact_match_ci'][0]:.3f}, {r['exact_match_ci'][1]:.3f}] | "
             f"{r['answer_accuracy']:.3f} [{r['answer_accuracy_ci'][0]:.3f}, {r['answer_accuracy_ci'][1]:.3f}] | {ta} | {r['tokens_per_sample']:.0f} |"
+            + (f" {r['num_samples']} |" if len(counts) > 1 else "")
         )
     if results.get("plot"):
         lines += ["", f"![accuracy against length]({results['plot']})"]
