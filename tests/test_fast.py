@@ -172,6 +172,9 @@ def test_long_sequence_teacher_forcing_steps_and_matches_one_forward(monkeypatch
     real = evaluation._teacher_forced_stepped
     monkeypatch.setattr(evaluation, "_teacher_forced_stepped", lambda *a: calls.append(1) or real(*a))
     monkeypatch.setattr(evaluation, "STEPPED_TEACHER_FORCING_TOKENS", 16)
+    steps = []
+    real_step = MambaStepper.step
+    monkeypatch.setattr(MambaStepper, "step", lambda self, x: steps.append(1) or real_step(self, x))
     got = evaluation.teacher_forced(model, ids, labels)
-    assert calls and got == expected, (got, expected)
+    assert calls and len(steps) == len(ids) and got == expected, (got, expected, len(steps))
     assert 0 < expected[0] < expected[1]  # an untrained model: some right, some wrong, so the comparison can fail

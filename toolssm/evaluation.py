@@ -17,7 +17,7 @@ import torch
 
 from .generation import generate_with_tools
 from .trajectory import render
-from .training import collate
+from .training import accuracy_counts, collate
 from .training import token_accuracy as _token_accuracy  # evaluate_items has a flag of that name
 
 Z95 = 1.959963984540054
@@ -78,21 +78,11 @@ def teacher_forced(model, ids: list[int], labels: list[int]) -> tuple[int, int]:
     return _token_accuracy(model, {k: v.to(device) for k, v in batch.items()})
 
 
-@torch.no_grad()
 def _teacher_forced_stepped(stepper, ids: list[int], labels: list[int]) -> tuple[int, int]:
-    """Feed ``ids`` one token at a time from an empty state; position t's argmax predicts token t + 1."""
-    from .trajectory import IGNORE_INDEX
-
-    for s in stepper.states:
-        s.zero_()
-    x = torch.tensor(ids, dtype=torch.long, device=stepper.device).view(-1, 1)
-    correct = total = 0
-    for t in range(len(ids) - 1):
-        stepper.step(x[t])
-        if labels[t + 1] != IGNORE_INDEX:
-            total += 1
-            correct += int(stepper.greedy_tokens()[0].item() == labels[t + 1])
-    return correct, total
+    """The stepper's prefill from an empty state, made to step every token (no full forward at any length)."""
+    stepper.max_prefill_tokens = 0
+    logits = stepper.prefill(torch.tensor([ids], dtype=torch.long, device=stepper.device))
+    return accuracy_counts(logits, torch.tensor([labels], device=logits.device))
 
 
 def evaluate_items(model, task, items, batch_size: int = 16, budget_factor: float = 1.1, token_accuracy: bool = True, progress: bool = False,
