@@ -64,16 +64,18 @@ def write_model_card(ckpt_dir: str, results: dict | None = None) -> str:
                    + ([f"--train_max_n {d['train_max_n']}"] if d.get("train_max_n") else [])
                    + ([f"--init_from {m['init_from']}", f"--warmup_steps {t['warmup_steps']}"] if m.get("init_from") else [])
                    + ([f"--max_time_minutes {t['max_time_minutes']}"] if t.get("max_time_minutes") else []))
+    done = args.get("steps_completed", t["max_steps"])
+    steps_note = "" if done >= t["max_steps"] else f" (of {t['max_steps']} planned: stopped by the --max_time_minutes budget)"
+    if m.get("init_from"):
+        steps_note += (f", continued from `{m['init_from']}` (new optimizer state and schedule; that run's own steps come first"
+                       " and are not counted here)")
     fields = {
         "title": f"toolssm {config.get('model_type')} for {d['task']} ({config_name})",
         "model_type": config.get("model_type"), "task": d["task"], "variant": task.variant, "config": config_name, "tool": tool,
         "train_max_n": d.get("train_max_n") or DEFAULT_TRAIN_MAX[d["task"]], "size_unit": task.size_unit, "data_seed": d["data_seed"],
         "architecture": arch, "architecture_base": arch.replace("Tool", "", 1), "n_params_m": f"{args['n_params'] / 1e6:.2f}",
-        "preset": m["init_from"] or m["preset"], "steps": args.get("steps_completed", t["max_steps"]),
-        "steps_note": ("" if args.get("steps_completed", t["max_steps"]) >= t["max_steps"]
-        else f" (of {t['max_steps']} planned: stopped by the --max_time_minutes budget)")
-        + (f", continued from `{m['init_from']}` (new optimizer state and schedule; that run's own steps come first and are not counted here)"
-           if m.get("init_from") else ""), "batch_size": t["batch_size"], "num_processes": args["num_processes"],
+        "preset": m["init_from"] or m["preset"], "steps": done, "steps_note": steps_note,
+        "batch_size": t["batch_size"], "num_processes": args["num_processes"],
         "grad_accum": t["gradient_accumulation_steps"], "learning_rate": t["learning_rate"], "weight_decay": t["weight_decay"],
         "lr_scheduler": t["lr_scheduler"], "warmup_steps": t["warmup_steps"], "mixed_precision": args["mixed_precision"], "seed": t["seed"],
         "results": results_table(results) if results else "Not evaluated yet: run `eval.py --model THIS_FOLDER` to fill this section.",
