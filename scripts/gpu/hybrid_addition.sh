@@ -20,6 +20,6 @@ for d in $R/*/; do d=${d%/}; n=$(basename $d)
 done
 wait
 for d in $R/*/; do n=$(basename $d); echo "== $n $(grep -h steps_completed $d/training_args.json | tr -d ' ,')"; grep -h "exact" $R/$n.eval.log; done
-for f in $R/*.log; do tr '\r' '\n' < $f | grep -v "it/s\]\|step/s\]\|s/step\]\|tok/s\]" > $f.tmp; mv $f.tmp $f; done
+tidy_logs $R
 tar czf $OUT/hybrid.tgz --exclude='checkpoint-*' --exclude=tensorboard --exclude='*.safetensors' $R   # < 16 MB: no weights
 ls -la $OUT

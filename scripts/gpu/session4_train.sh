@@ -27,9 +27,8 @@ for d in $R/*/; do d=${d%/}; n=$(basename $d)
   timeout $EVAL_S python3 eval.py --model $d --stop-at-divergence --no-card --lengths $L --num-samples 16 --batch-size 16 --out $d/eval > $R/$n.eval.log 2>&1 &
 done
 wait
-for d in $R/*/; do n=$(basename $d); echo "== $n $(grep -h steps_completed $d/training_args.json 2>/dev/null | tr -d ' ,')"
-  grep -a -o "Error[^\r]*" $R/$n.log | sort -u | tail -2; grep -h "exact" $R/$n.eval.log | tail -4; done
-for f in $R/*.log; do tr '\r' '\n' < $f | grep -v "it/s\]\|step/s\]\|s/step\]\|tok/s\]" > $f.tmp; mv $f.tmp $f; done
+report_runs $R 4
+tidy_logs $R
 tar czf $OUT/logs.tgz $R/*.log $R/commands.txt
 for d in $R/*/; do n=$(basename $d); tar czf $OUT/run-$n.tgz --exclude='checkpoint-*' --exclude=tensorboard $d; done  # < 16 MB each
 ls -la $OUT

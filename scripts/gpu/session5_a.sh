@@ -35,11 +35,10 @@ for d in $R/*/; do d=${d%/}; n=$(basename $d)
 done
 wait
 tail -3 $R/gpu_tests.log
-for d in $R/*/; do n=$(basename $d); echo "== $n $(grep -h steps_completed $d/training_args.json 2>/dev/null | tr -d ' ,')"; grep -a -o "Error[^\r]*" $R/$n.log | sort -u | tail -2; grep -h "exact" $R/$n.eval.log | tail -8; done
-for f in $R/*.log; do tr '\r' '\n' < $f | grep -v "it/s\]\|step/s\]\|s/step\]\|tok/s\]" > $f.tmp; mv $f.tmp $f; done
+report_runs $R
+tidy_logs $R
 tar czf $OUT/results.tgz --exclude='checkpoint-*' --exclude=tensorboard --exclude='*.safetensors' $R
-w() { tar czf $OUT/w-$1.tgz $(for n in "${@:2}"; do echo $R/$n/model.safetensors; done) 2>/dev/null; }
-w mul-a mul2a-mamba-s1 mul2a-mamba-s2; w mul-b mul2a-mamba-s3 mul1a-mamba-s1
-w hyb-tool hybrid-small-tool; w hyb-p3 hybrid-small-tool_p3
-w abl-a abl-direct-mamba abl-reversed-mamba; w abl-b abl-no_tool-mamba abl-calculator-mamba
+pack_weights mul-a mul2a-mamba-s1 mul2a-mamba-s2; pack_weights mul-b mul2a-mamba-s3 mul1a-mamba-s1
+pack_weights hyb-tool hybrid-small-tool; pack_weights hyb-p3 hybrid-small-tool_p3
+pack_weights abl-a abl-direct-mamba abl-reversed-mamba; pack_weights abl-b abl-no_tool-mamba abl-calculator-mamba
 ls -la $OUT

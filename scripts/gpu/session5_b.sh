@@ -36,11 +36,10 @@ ev hanoi-rec-pythia-s0 --lengths 6,7,8 --num-samples 1 --batch-size 1 --out $R/h
 for a in lstm gru; do ev graph-$a-b64 --lengths 10,20,50,100,200,500,1000 --num-samples 16 --batch-size 16 --out $R/graph-$a-b64/eval & done
 wait
 tail -3 $R/gpu_tests.log
-for d in $R/*/; do n=$(basename $d); echo "== $n $(grep -h steps_completed $d/training_args.json 2>/dev/null | tr -d ' ,')"; grep -a -o "Error[^\r]*" $R/$n.log | sort -u | tail -2; grep -h "exact" $R/$n.eval.log | tail -8; done
-for f in $R/*.log; do tr '\r' '\n' < $f | grep -v "it/s\]\|step/s\]\|s/step\]\|tok/s\]" > $f.tmp; mv $f.tmp $f; done
+report_runs $R
+tidy_logs $R
 tar czf $OUT/results.tgz --exclude='checkpoint-*' --exclude=tensorboard --exclude='*.safetensors' $R
-w() { tar czf $OUT/w-$1.tgz $(for n in "${@:2}"; do echo $R/$n/model.safetensors; done) 2>/dev/null; }
-w mul-cont mul2a-mamba-s0-cont mul2a-mamba-s2-cont; w mul-s4 mul2a-mamba-s4
-w hanoi-it hanoi-it-mamba-s0 hanoi-it-mamba-s2; w hanoi-rec hanoi-rec-mamba-s1 hanoi-rec-pythia-s0
-w graph graph-lstm-b64 graph-gru-b64
+pack_weights mul-cont mul2a-mamba-s0-cont mul2a-mamba-s2-cont; pack_weights mul-s4 mul2a-mamba-s4
+pack_weights hanoi-it hanoi-it-mamba-s0 hanoi-it-mamba-s2; pack_weights hanoi-rec hanoi-rec-mamba-s1 hanoi-rec-pythia-s0
+pack_weights graph graph-lstm-b64 graph-gru-b64
 ls -la $OUT; du -sh $OUT

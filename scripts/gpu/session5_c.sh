@@ -19,6 +19,6 @@ done
 ev runs/s5b/hanoi-rec-pythia-s0 eval_gpu_long --lengths 8,9 --num-samples 1 --batch-size 1 &
 wait
 grep -h "exact" $R/*.log
-for f in $R/*.log; do tr '\r' '\n' < $f | grep -v "it/s\]\|step/s\]\|s/step\]\|tok/s\]" > $f.tmp; mv $f.tmp $f; done
+tidy_logs $R
 tar czf $OUT/results.tgz $R runs/s5a/hybrid-small-tool_p3/eval_gpu_* runs/s5b/*/eval_gpu_*
 ls -la $OUT

@@ -26,3 +26,10 @@ gpu_tests_gate() {
 # (scripts from sessions 1-3 define their own launch after sourcing this file).
 launch() { local name=$1; shift; echo "+ python train.py $BASE $* --output_dir $R/$name" >> $R/commands.txt
   python3 train.py $BASE "$@" --output_dir $R/$name > $R/$name.log 2>&1 & }
+# tidy_logs DIR: drop progress-bar frames from DIR/*.log (kept: every line a run printed itself).
+tidy_logs() { local f; for f in "$1"/*.log; do tr '\r' '\n' < "$f" | grep -v "it/s\]\|step/s\]\|s/step\]\|tok/s\]" > "$f.tmp"; mv "$f.tmp" "$f"; done; }
+# report_runs DIR [K]: per run, the steps done, its last errors and its last K (default 8) evaluation rows.
+report_runs() { local d n; for d in "$1"/*/; do n=$(basename "$d"); echo "== $n $(grep -h steps_completed "$d/training_args.json" 2>/dev/null | tr -d ' ,')"
+  grep -a -o "Error[^\r]*" "$1/$n.log" | sort -u | tail -2; grep -h "exact" "$1/$n.eval.log" | tail -${2:-8}; done; }
+# pack_weights NAME RUN...: $OUT/w-NAME.tgz holding each $R/RUN/model.safetensors (the device returns <= 16 MB a file).
+pack_weights() { local name=$1; shift; tar czf "$OUT/w-$name.tgz" $(for n in "$@"; do echo "$R/$n/model.safetensors"; done) 2>/dev/null; }

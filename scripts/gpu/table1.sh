@@ -61,7 +61,7 @@ done
 wait
 for d in $R/*/; do n=$(basename $d); echo "== $n $(grep -h steps_completed $d/training_args.json 2>/dev/null | tr -d ' ,')"
   grep -a -o "Error[^\r]*" $R/$n.log | sort -u | tail -2; grep -h "exact" $R/$n.eval.log | tail -9; done
-for f in $R/*.log; do tr '\r' '\n' < $f | grep -v "it/s\]\|step/s\]\|s/step\]\|tok/s\]" > $f.tmp; mv $f.tmp $f; done
+tidy_logs $R
 tar czf $OUT/results.tgz --exclude='checkpoint-*' --exclude=tensorboard --exclude='*.safetensors' --exclude='*.bin' $R
 w() { out=$1; shift; tar czf $OUT/$out $(for n in "$@"; do ls $R/$n/*.safetensors $R/$n/config.json 2>/dev/null; done); }
 w weights-mamba-mul.tgz mul1-mamba mul2-mamba hanoi-rec-mamba
