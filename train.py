@@ -50,7 +50,7 @@ class DataArguments:
     config: str | None = field(default=None, metadata={"help": "task config (addition: tool/direct/reversed/no_tool/calculator; multiplication: n_x_K; hanoi: iterative/recursive)"})
     dataset: str | None = field(default=None, metadata={"help": "train from a built dataset folder or Hub id instead of generating on the fly"})
     train_max_n: int | None = field(default=None, metadata={"help": "largest training size when generating (paper: addition 5, multiplication 10, hanoi 8, logical_graph 10)"})
-    mixture: str | None = field(default=None, metadata={"help": "extra tasks mixed in, 'task:config:weight,...' (paper D.8); the main task gets weight mixture_main_weight"})
+    mixture: str | None = field(default=None, metadata={"help": "extra tasks mixed in, 'task:config:weight[:max_n],...' (paper D.8): weight relative to mixture_main_weight; max_n the largest training size of that task (default: the task's own training maximum)"})
     mixture_main_weight: float = field(default=1.0, metadata={"help": "weight of the main task in a mixture"})
     data_seed: int = field(default=0, metadata={"help": "seed of the generated training stream (items are rebuilt from it and their index)"})
     max_length: int | None = field(default=None, metadata={"help": "truncate training sequences to this many tokens"})
@@ -136,10 +136,14 @@ def build_source(data: DataArguments):
     sources, weights = [main], [data.mixture_main_weight]
     for part in data.mixture.split(","):
         bits = part.split(":")
-        if len(bits) != 3:
-            raise ValueError(f"--mixture entries are task:config:weight, got {part!r}")
-        sources.append(TaskSource(bits[0], bits[1], None, data.data_seed + len(sources)))
-        weights.append(float(bits[2]))
+        try:
+            if len(bits) not in (3, 4):
+                raise ValueError("not 3 or 4 fields")
+            weight, max_n = float(bits[2]), int(bits[3]) if len(bits) == 4 else None
+        except ValueError:
+            raise ValueError(f"--mixture entries are task:config:weight[:max_n] (e.g. addition:tool:0.5:20), got {part!r}") from None
+        sources.append(TaskSource(bits[0], bits[1], max_n, data.data_seed + len(sources)))
+        weights.append(weight)
     return Mixture(sources, weights, data.data_seed)
 
 

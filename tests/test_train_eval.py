@@ -162,6 +162,23 @@ def test_mixture_and_step_dataset_are_deterministic_and_weighted():
         Mixture([main], [0.0], seed=0)
 
 
+def test_mixture_option_sets_the_auxiliary_size_and_rejects_bad_entries():
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location("toolssm_train_script", os.path.join(ROOT, "train.py"))
+    train = sys.modules[spec.name] = importlib.util.module_from_spec(spec)  # dataclasses look their module up
+    spec.loader.exec_module(train)
+    DataArguments = train.DataArguments
+
+    src = train.build_source(DataArguments(task="multiplication", config="n_x_2", train_max_n=20, mixture="addition:tool:1.5:20"))
+    assert [s.train_max_n for s in src.sources] == [20, 20] and src.weights == pytest.approx([0.4, 0.6])
+    src = train.build_source(DataArguments(task="multiplication", config="n_x_2", train_max_n=20, mixture="addition:tool:0.5"))
+    assert src.sources[1].train_max_n == 5  # the task's own training maximum
+    for bad in ("addition:tool", "addition:tool:x", "addition:tool:1:20:3", "addition:tool:1:big"):
+        with pytest.raises(ValueError, match="task:config:weight"):
+            train.build_source(DataArguments(task="multiplication", config="n_x_2", train_max_n=20, mixture=bad))
+
+
 def test_eval_shards_samples_over_two_processes(tmp_path):
     out = str(tmp_path / "ev2")
     r = subprocess.run(["accelerate", "launch", "--multi_gpu", "--num_processes", "2", "--num_machines", "1", "--mixed_precision", "no",
