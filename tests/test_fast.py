@@ -176,5 +176,14 @@ def test_long_sequence_teacher_forcing_steps_and_matches_one_forward(monkeypatch
     real_step = MambaStepper.step
     monkeypatch.setattr(MambaStepper, "step", lambda self, x: steps.append(1) or real_step(self, x))
     got = evaluation.teacher_forced(model, ids, labels)
-    assert calls and len(steps) == len(ids) and got == expected, (got, expected, len(steps))
+    assert calls and len(steps) == len(ids) - 1 and got == expected, (got, expected, len(steps))  # the last token predicts nothing
     assert 0 < expected[0] < expected[1]  # an untrained model: some right, some wrong, so the comparison can fail
+    # several references of different lengths: the long ones stepped together as right-padded rows, each row's
+    # counts equal to its own full forward; the short one (under the threshold) gets its forward
+    refs = [render(task.make_item(0, "test", i, n, train=False).trajectory) for i, n in ((1, 3), (2, 7))] + [{"input_ids": ids[:12], "labels": labels[:12]}]
+    with torch.no_grad():
+        want = [token_accuracy(model, collate([r])) for r in refs]
+    steps.clear()
+    assert evaluation.teacher_forced_batch(model, refs) == want
+    assert len(steps) == max(len(r["input_ids"]) for r in refs[:2]) - 1  # one pass for the two long rows
+    assert len({len(r["input_ids"]) for r in refs[:2]}) == 2 and want[0] != want[1]

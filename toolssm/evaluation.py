@@ -16,8 +16,8 @@ from dataclasses import dataclass
 import torch
 
 from .generation import generate_with_tools
-from .trajectory import render
-from .training import accuracy_counts, collate
+from .trajectory import IGNORE_INDEX, render
+from .training import collate
 from .training import token_accuracy as _token_accuracy  # evaluate_items has a flag of that name
 
 Z95 = 1.959963984540054
@@ -69,20 +69,43 @@ STEPPED_TEACHER_FORCING_TOKENS = 32768
 def teacher_forced(model, ids: list[int], labels: list[int]) -> tuple[int, int]:
     """(correct, total) teacher-forced argmax predictions over one sequence's trained positions: one forward, or,
     for a long sequence on a Mamba-1 model off CUDA, the exact one-token decoding step fed the reference tokens."""
+    return teacher_forced_batch(model, [{"input_ids": ids, "labels": labels}])[0]
+
+
+def teacher_forced_batch(model, refs: list[dict]) -> list[tuple[int, int]]:
+    """:func:`teacher_forced` for several references (``input_ids``/``labels`` dicts): the long ones of a Mamba-1
+    model off CUDA are stepped together, one row each (a 16-problem, 44k-token evaluation: one pass, not 16); the
+    others get one forward each."""
     from .fast import MambaStepper, static_stepper_class
 
     device = next(model.parameters()).device
-    if len(ids) > STEPPED_TEACHER_FORCING_TOKENS and device.type != "cuda" and static_stepper_class(model) is MambaStepper:
-        return _teacher_forced_stepped(MambaStepper(model, 1, cuda_graph=False), ids, labels)
-    batch = collate([{"input_ids": ids, "labels": labels}])
-    return _token_accuracy(model, {k: v.to(device) for k, v in batch.items()})
+    stepped = device.type != "cuda" and static_stepper_class(model) is MambaStepper
+    long = [i for i, r in enumerate(refs) if stepped and len(r["input_ids"]) > STEPPED_TEACHER_FORCING_TOKENS]
+    out = dict(zip(long, _teacher_forced_stepped(MambaStepper(model, len(long), cuda_graph=False), [refs[i] for i in long]))) if long else {}
+    for i, r in enumerate(refs):
+        if i not in out:
+            batch = collate([r])
+            out[i] = _token_accuracy(model, {k: v.to(device) for k, v in batch.items()})
+    return [out[i] for i in range(len(refs))]
 
 
-def _teacher_forced_stepped(stepper, ids: list[int], labels: list[int]) -> tuple[int, int]:
-    """The stepper's prefill from an empty state, made to step every token (no full forward at any length)."""
-    stepper.max_prefill_tokens = 0
-    logits = stepper.prefill(torch.tensor([ids], dtype=torch.long, device=stepper.device))
-    return accuracy_counts(logits, torch.tensor([labels], device=logits.device))
+def _teacher_forced_stepped(stepper, refs: list[dict]) -> list[tuple[int, int]]:
+    """One row per reference (right-padded: a causal model's positions never see the padding, whose labels are
+    ignored), fed through the stepper from an empty state one token at a time, each step's argmax compared with the
+    next label at once: memory stays (rows, vocab) at any length (keeping every step's logits, as a prefill does,
+    took 4.5 GB for 16 x 44k tokens and grows with both)."""
+    batch = collate(refs)
+    ids = batch["input_ids"].to(stepper.device)
+    gold = batch["labels"][:, 1:].to(stepper.device)
+    mask = gold != IGNORE_INDEX
+    stepper.max_prefill_tokens = 0  # step, never one full forward
+    right = torch.zeros(len(refs), dtype=torch.long, device=stepper.device)
+    logits = stepper.prefill(ids[:, :1])[:, 0]  # from an empty state
+    for t in range(gold.shape[1]):
+        if t:
+            logits = stepper.step(ids[:, t])
+        right += (logits.argmax(-1) == gold[:, t]) & mask[:, t]
+    return list(zip(right.tolist(), mask.sum(1).tolist()))
 
 
 def evaluate_items(model, task, items, batch_size: int = 16, budget_factor: float = 1.1, token_accuracy: bool = True, progress: bool = False,
@@ -103,9 +126,9 @@ def evaluate_items(model, task, items, batch_size: int = 16, budget_factor: floa
         res = generate_with_tools(model, [it.prompt for it in chunk], tools, max_new_tokens=budgets, progress=progress, fast=fast,
                                   stop_at_divergence=[r["input_ids"] for r in refs] if stop_at_divergence else None)
         dt = (time.time() - t0) / len(chunk)
-        for it, ref, r, tool in zip(chunk, refs, res, tools):
+        counts = teacher_forced_batch(model, refs) if token_accuracy else [(0, 0)] * len(refs)
+        for it, ref, r, tool, (tc, tt) in zip(chunk, refs, res, tools, counts):
             exact = r.finished and r.ids == ref["input_ids"]
-            tc, tt = teacher_forced(model, ref["input_ids"], ref["labels"]) if token_accuracy else (0, 0)
             answer = (not r.diverged) and task.score(it.problem, r.output, tool)
             out.append(SampleResult(it.n, exact, answer, tc, tt, len(r.generated_ids), dt, r.finished))
     model.train(was_training)
