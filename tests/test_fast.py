@@ -167,7 +167,7 @@ def test_long_sequence_teacher_forcing_steps_and_matches_one_forward(monkeypatch
     ids, labels = ref["input_ids"], ref["labels"]
     with torch.no_grad():
         expected = token_accuracy(model, collate([{"input_ids": ids, "labels": labels}]))
-    assert evaluation.teacher_forced(model, ids, labels) == expected  # short: one forward
+    assert evaluation.teacher_forced(model, [ref]) == [expected]  # short: one forward
     calls = []
     real = evaluation._teacher_forced_stepped
     monkeypatch.setattr(evaluation, "_teacher_forced_stepped", lambda *a: calls.append(1) or real(*a))
@@ -175,7 +175,7 @@ def test_long_sequence_teacher_forcing_steps_and_matches_one_forward(monkeypatch
     steps = []
     real_step = MambaStepper.step
     monkeypatch.setattr(MambaStepper, "step", lambda self, x: steps.append(1) or real_step(self, x))
-    got = evaluation.teacher_forced(model, ids, labels)
+    got = evaluation.teacher_forced(model, [ref])[0]
     assert calls and len(steps) == len(ids) - 1 and got == expected, (got, expected, len(steps))  # the last token predicts nothing
     assert 0 < expected[0] < expected[1]  # an untrained model: some right, some wrong, so the comparison can fail
     # several references of different lengths: the long ones stepped together as right-padded rows, each row's
@@ -184,6 +184,6 @@ def test_long_sequence_teacher_forcing_steps_and_matches_one_forward(monkeypatch
     with torch.no_grad():
         want = [token_accuracy(model, collate([r])) for r in refs]
     steps.clear()
-    assert evaluation.teacher_forced_batch(model, refs) == want
+    assert evaluation.teacher_forced(model, refs) == want
     assert len(steps) == max(len(r["input_ids"]) for r in refs[:2]) - 1  # one pass for the two long rows
     assert len({len(r["input_ids"]) for r in refs[:2]}) == 2 and want[0] != want[1]

@@ -66,16 +66,11 @@ class SampleResult:
 STEPPED_TEACHER_FORCING_TOKENS = 32768
 
 
-def teacher_forced(model, ids: list[int], labels: list[int]) -> tuple[int, int]:
-    """(correct, total) teacher-forced argmax predictions over one sequence's trained positions: one forward, or,
-    for a long sequence on a Mamba-1 model off CUDA, the exact one-token decoding step fed the reference tokens."""
-    return teacher_forced_batch(model, [{"input_ids": ids, "labels": labels}])[0]
-
-
-def teacher_forced_batch(model, refs: list[dict]) -> list[tuple[int, int]]:
-    """:func:`teacher_forced` for several references (``input_ids``/``labels`` dicts): the long ones of a Mamba-1
-    model off CUDA are stepped together, one row each (a 16-problem, 44k-token evaluation: one pass, not 16); the
-    others get one forward each."""
+def teacher_forced(model, refs: list[dict]) -> list[tuple[int, int]]:
+    """(correct, total) teacher-forced argmax predictions over each reference's trained positions (``input_ids`` /
+    ``labels`` dicts): one forward per reference, except the long ones of a Mamba-1 model off CUDA, which are fed
+    together, one row each, through the exact one-token decoding step (a 16-problem, 44k-token evaluation: one
+    pass, not 16)."""
     from .fast import MambaStepper, static_stepper_class
 
     device = next(model.parameters()).device
@@ -126,7 +121,7 @@ def evaluate_items(model, task, items, batch_size: int = 16, budget_factor: floa
         res = generate_with_tools(model, [it.prompt for it in chunk], tools, max_new_tokens=budgets, progress=progress, fast=fast,
                                   stop_at_divergence=[r["input_ids"] for r in refs] if stop_at_divergence else None)
         dt = (time.time() - t0) / len(chunk)
-        counts = teacher_forced_batch(model, refs) if token_accuracy else [(0, 0)] * len(refs)
+        counts = teacher_forced(model, refs) if token_accuracy else [(0, 0)] * len(refs)
         for it, ref, r, tool, (tc, tt) in zip(chunk, refs, res, tools, counts):
             exact = r.finished and r.ids == ref["input_ids"]
             answer = (not r.diverged) and task.score(it.problem, r.output, tool)

@@ -109,12 +109,8 @@ def collate(batch: list[dict]) -> dict[str, torch.Tensor]:
 @torch.no_grad()
 def token_accuracy(model, batch: dict[str, torch.Tensor]) -> tuple[int, int]:
     """(correct, total) argmax predictions over trained positions, teacher-forced."""
-    return accuracy_counts(model(input_ids=batch["input_ids"]).logits, batch["labels"])
-
-
-def accuracy_counts(logits: torch.Tensor, labels: torch.Tensor) -> tuple[int, int]:
-    """(correct, total) of ``logits`` (B, T, V) at position t predicting ``labels`` (B, T) at t + 1, trained positions only."""
+    logits = model(input_ids=batch["input_ids"]).logits  # (B, T, V)
     pred = logits[:, :-1].argmax(-1)
-    gold = labels[:, 1:]
+    gold = batch["labels"][:, 1:]
     mask = gold != IGNORE_INDEX
     return int(((pred == gold) & mask).sum()), int(mask.sum())
