@@ -80,6 +80,7 @@ def main():
                 seeds_txt = " + ".join("-" if p is None else f"{p[0]}/{p[1]}" for p in per)
                 cells.append(f"{seeds_txt}: {k / t:.2f} [{lo:.2f}, {hi:.2f}]")
             lines.append(f"| {w / 100:.2f} | {label} | " + " | ".join(cells) + " |")
+    final = sorted(r["steps"] for r in runs.values())
     fig, axes = plt.subplots(1, len(BUDGETS), figsize=(13, 3.8), sharey=True)
     for ax, (tag, label) in zip(axes, BUDGETS):
         for w in ws:
@@ -93,7 +94,6 @@ def main():
         ax.set_xscale("log")
         ax.set_xticks(ns, [str(n) for n in ns])
         ax.minorticks_off()
-        final = sorted(r["steps"] for r in runs.values())
         ax.set_title(f"budget {label} steps" if label != "final" else f"final ({final[0]}-{final[-1]} steps)")
         ax.set_xlabel("first operand (digits)")
         ax.grid(True, which="both", alpha=0.3)

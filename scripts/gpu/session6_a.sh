@@ -23,15 +23,13 @@ for s in 1 2; do
   launch hybrid-small-tool_p3-s$s --preset hybrid-small --task addition --config tool_p3 --eval_lengths 20 --batch_size 128 --warmup_steps 100 --learning_rate 2e-3 --max_steps 1100 --save_every 1000000 --seed $s --data_seed $s
 done
 wait
-ev() { local d=$1 out=$2; shift 2; echo "+ python eval.py --model $d --stop-at-divergence $* --out $out" >> $R/commands.txt
-  timeout $EVAL_S python3 eval.py --model $d --stop-at-divergence --no-card "$@" --out $out >> $out.log 2>&1; }
 for d in $R/mix-*/; do d=${d%/}
-  for c in checkpoint-250 checkpoint-500; do [ -d $d/$c ] && ev $d/$c $d/eval-$c --lengths 20,40,100,200 --num-samples 16 --batch-size 16 & done
-  ev $d $d/eval-final --lengths 20,40,100,200 --num-samples 16 --batch-size 16 &
+  for c in checkpoint-250 checkpoint-500; do [ -d $d/$c ] && eval_run $d/$c $d/eval-$c --lengths 20,40,100,200 --num-samples 16 --batch-size 16 & done
+  eval_run $d $d/eval-final --lengths 20,40,100,200 --num-samples 16 --batch-size 16 &
 done
 for s in 1 2; do d=$R/hybrid-small-tool_p3-s$s
-  ev $d $d/eval --lengths 5,10,20,50,100,200,500 --num-samples 16 --batch-size 16 &
-  ev $d $d/eval_1000 --lengths 1000 --num-samples 8 --batch-size 8 &
+  eval_run $d $d/eval --lengths 5,10,20,50,100,200,500 --num-samples 16 --batch-size 16 &
+  eval_run $d $d/eval_1000 --lengths 1000 --num-samples 8 --batch-size 8 &
 done
 wait
 report_runs $R

@@ -17,15 +17,13 @@ for a in lstm gru; do
   launch graph-$a-full --preset $a --task logical_graph --train_max_n 10 --eval_lengths 10,20 --eval_samples 8 --batch_size 64 --warmup_steps 100 --learning_rate 1e-3 --max_steps 1500 --seed 0
 done
 wait
-ev() { local d=$1 out=$2; shift 2; echo "+ python eval.py --model $d --stop-at-divergence $* --out $out" >> $R/commands.txt
-  timeout $EVAL_S python3 eval.py --model $d --stop-at-divergence --no-card "$@" --out $out >> $out.log 2>&1; }
 for s in 0 1 2; do d=$R/hanoi-it-mamba-s$s
-  ev $d $d/eval --lengths 4,5,6,7,8 --num-samples 4 --batch-size 4 &
-  ev $d $d/eval_9 --lengths 9 --num-samples 2 --batch-size 2 &
-  ev $d $d/eval_10 --lengths 10 --num-samples 1 --batch-size 1 &
+  eval_run $d $d/eval --lengths 4,5,6,7,8 --num-samples 4 --batch-size 4 &
+  eval_run $d $d/eval_9 --lengths 9 --num-samples 2 --batch-size 2 &
+  eval_run $d $d/eval_10 --lengths 10 --num-samples 1 --batch-size 1 &
 done
 for a in lstm gru; do d=$R/graph-$a-full
-  ev $d $d/eval --lengths 10,20,50,100,200,500,1000 --num-samples 16 --batch-size 16 &
+  eval_run $d $d/eval --lengths 10,20,50,100,200,500,1000 --num-samples 16 --batch-size 16 &
 done
 wait
 report_runs $R

@@ -26,6 +26,10 @@ gpu_tests_gate() {
 # (scripts from sessions 1-3 define their own launch after sourcing this file).
 launch() { local name=$1; shift; echo "+ python train.py $BASE $* --output_dir $R/$name" >> $R/commands.txt
   python3 train.py $BASE "$@" --output_dir $R/$name > $R/$name.log 2>&1 & }
+# eval_run DIR OUT ARGS...: eval.py on DIR (greedy, --stop-at-divergence) into OUT under a $EVAL_S timeout, console to
+# OUT.log, the command appended to $R/commands.txt (session 5 scripts define their own ev).
+eval_run() { local d=$1 out=$2; shift 2; echo "+ python eval.py --model $d --stop-at-divergence $* --out $out" >> $R/commands.txt
+  timeout $EVAL_S python3 eval.py --model $d --stop-at-divergence --no-card "$@" --out $out >> $out.log 2>&1; }
 # tidy_logs DIR: drop progress-bar frames from DIR/*.log (kept: every line a run printed itself).
 tidy_logs() { local f; for f in "$1"/*.log; do tr '\r' '\n' < "$f" | grep -v "it/s\]\|step/s\]\|s/step\]\|tok/s\]" > "$f.tmp"; mv "$f.tmp" "$f"; done; }
 # report_runs DIR [K]: per run, the steps done, its last errors and its last K (default 8) evaluation rows.
