@@ -30,7 +30,8 @@ def parse(argv=None):
     p.add_argument("--config", help="task config (default: the checkpoint's)")
     p.add_argument("--lengths", help="comma-separated problem sizes (default: the task's standard test lengths)")
     p.add_argument("--num-samples", type=int, default=100, help="problems per length")
-    p.add_argument("--seed", type=int, default=0, help="test item seed: items are (seed, 'test_<n>', index), the builder's test splits")
+    p.add_argument("--seed", type=int, default=0, help="test item seed: items are (seed, '<split>_<n>', index), the builder's test and stress splits")
+    p.add_argument("--split", default="test", choices=["test", "stress"], help="test: the paper's distribution at each size; stress: the corners of the input space at each size (the task's stress classes in turn; docs/FORMATS.md)")
     p.add_argument("--batch-size", type=int, default=16, help="rows decoded together in the tool loop")
     p.add_argument("--stop-at-divergence", action="store_true", help="stop a row at its first token off the reference trajectory (exact match unchanged, much faster for failing models; answer accuracy becomes a lower bound)")
     p.add_argument("--no-token-accuracy", action="store_true", help="skip the teacher-forced pass (saves a full forward per sample; for Mamba-1 off the GPU, past 32,768 tokens, a step-by-step pass as long as decoding: toolssm.evaluation.STEPPED_TEACHER_FORCING_TOKENS)")
@@ -115,10 +116,10 @@ def main(argv=None) -> int:
             "architecture": (model.config.architectures or [type(model).__name__])[0], "model_type": model.config.model_type,
             "training_seed": train_args.get("train", {}).get("seed"),
             "train_max_n": train_args.get("data", {}).get("train_max_n") or DEFAULT_TRAIN_MAX[task_name],
-            "eval_seed": args.seed, "stop_at_divergence": args.stop_at_divergence, "decode": args.decode, "num_processes": accelerator.num_processes, "device": str(device), "dtype": str(dtype), "tf32": args.tf32, "lengths": rows,
+            "eval_seed": args.seed, "split": args.split, "stop_at_divergence": args.stop_at_divergence, "decode": args.decode, "num_processes": accelerator.num_processes, "device": str(device), "dtype": str(dtype), "tf32": args.tf32, "lengths": rows,
         }
         for n in lengths:
-            items = make_test_items(task, n, args.num_samples, seed=args.seed)
+            items = make_test_items(task, n, args.num_samples, seed=args.seed, split=args.split)
             t0 = time.time()
             with accelerator.split_between_processes(items) as mine:
                 res = evaluate_items(model, task, mine, batch_size=args.batch_size, token_accuracy=not args.no_token_accuracy, progress=args.progress,
@@ -126,10 +127,19 @@ def main(argv=None) -> int:
             res = gather_object(res)
             summary = summarize(res)
             summary["wall_seconds"] = time.time() - t0
+            if args.split == "stress":  # exact match per stress class: which corner fails
+                by = {}
+                for it, r in zip(items, res):
+                    c = by.setdefault(it.problem["stress"], [0, 0])
+                    c[0] += int(r.exact)
+                    c[1] += 1
+                summary["by_class"] = {k: {"exact": a, "samples": b} for k, a, b in ((k, *v) for k, v in by.items())}
             rows.append(summary)
             accelerator.print(f"{path} n={n}: exact {summary['exact_match']:.3f} {summary['exact_match_ci']}, answer {summary['answer_accuracy']:.3f}, "
                               f"token {summary['token_accuracy'] if summary['token_accuracy'] is None else round(summary['token_accuracy'], 4)}, "
-                              f"{summary['tokens_per_sample']:.0f} tok/sample, {summary['wall_seconds']:.1f}s")
+                              f"{summary['tokens_per_sample']:.0f} tok/sample, {summary['wall_seconds']:.1f}s"
+                              + ("; failing classes: " + (", ".join(f"{k} {v['samples'] - v['exact']}/{v['samples']}" for k, v in summary["by_class"].items() if v["exact"] < v["samples"]) or "none")
+                                 if args.split == "stress" else ""))
             if accelerator.is_main_process:  # after every length: a killed or crashed evaluation keeps what it measured
                 write_tables(all_results + [dict(result, complete=False)], out_dir)
         all_results.append(result)

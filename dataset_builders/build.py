@@ -15,7 +15,8 @@ import sys
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
 
-from toolssm.data import CONFIGS, DEFAULT_CONFIG, DEFAULT_TEST_LENGTHS, DEFAULT_TRAIN_MAX, BuildSpec, build_config, push_to_hub  # noqa: E402
+from toolssm.data import (CONFIGS, DEFAULT_CONFIG, DEFAULT_TEST_LENGTHS, DEFAULT_TRAIN_MAX, BuildSpec, build_config,  # noqa: E402
+                          check_out_dir, push_to_hub, task_for_config)
 
 
 def _lengths(text: str) -> list[int]:
@@ -36,31 +37,35 @@ def main(argv=None) -> int:
     p.add_argument("--train-rows", type=int, default=10000, help="rows in the train split")
     p.add_argument("--validation-rows", type=int, default=200, help="rows in the validation split")
     p.add_argument("--test-rows", type=int, default=100, help="rows in each test_<n> split")
+    p.add_argument("--stress-rows", type=int, default=None, help="rows in each stress_<n> split: problems of size n from the corners of the input space, classes in turn (default: --test-rows where the task has stress classes, else 0)")
     p.add_argument("--train-max-n", type=int, help="largest training size (paper: addition 5, multiplication 10, hanoi 8, logical_graph 10)")
     p.add_argument("--test-lengths", type=_lengths, help="comma-separated test sizes, one split each ('none' for no test split)")
-    p.add_argument("--num-proc", type=int, default=os.cpu_count() or 1, help="worker processes")
+    p.add_argument("--num-proc", type=int, default=1, help="worker processes (spawning costs ~10 s; worth it for long trajectories only)")
+    p.add_argument("--overwrite", action="store_true", help="build into a folder that holds files toolssm did not write (they may be replaced)")
     p.add_argument("--push-to-hub", metavar="REPO", help="upload the folder to this Hub dataset repo (needs HF_TOKEN and network)")
     p.add_argument("--quiet", action="store_true", help="no progress bars")
     args = p.parse_args(argv)
 
-    configs = sorted(CONFIGS[args.task]) if args.config == "all" else [args.config or DEFAULT_CONFIG[args.task]]
-    specs = [
-        BuildSpec(
-            task=args.task, config=c, seed=args.seed, train_rows=args.train_rows, validation_rows=args.validation_rows,
-            test_rows=args.test_rows, train_max_n=args.train_max_n or DEFAULT_TRAIN_MAX[args.task],
-            test_lengths=DEFAULT_TEST_LENGTHS[args.task] if args.test_lengths is None else args.test_lengths,
-        )
-        for c in configs
-    ]
     try:  # every argument is checked before any work starts
+        configs = sorted(CONFIGS[args.task]) if args.config == "all" else [args.config or DEFAULT_CONFIG[args.task]]
+        specs = [
+            BuildSpec(
+                task=args.task, config=c, seed=args.seed, train_rows=args.train_rows, validation_rows=args.validation_rows,
+                test_rows=args.test_rows, train_max_n=args.train_max_n or DEFAULT_TRAIN_MAX[args.task],
+                test_lengths=DEFAULT_TEST_LENGTHS[args.task] if args.test_lengths is None else args.test_lengths,
+                stress_rows=(args.test_rows if task_for_config(args.task, c).stress_classes else 0) if args.stress_rows is None else args.stress_rows,
+            )
+            for c in configs
+        ]
         for s in specs:
             s.validate()
+        check_out_dir(args.out, args.overwrite)
     except ValueError as e:
         p.error(str(e))
     if args.num_proc < 1:
         p.error("--num-proc must be >= 1")
     for s in specs:
-        stats = build_config(s, args.out, num_proc=args.num_proc, progress=not args.quiet)
+        stats = build_config(s, args.out, num_proc=args.num_proc, progress=not args.quiet, overwrite=args.overwrite)
         for split, st in stats["splits"].items():
             print(f"{s.task}/{s.config}/{split}: {st['rows']} rows, n={st['n']}, mean {st['mean_tokens']} tokens, max {st['max_tokens']}, {st['seconds']}s")
     print(f"wrote {os.path.abspath(args.out)} (README.md card included)")

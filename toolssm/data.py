@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import time
 from dataclasses import asdict, dataclass, field
 from multiprocessing import get_context
@@ -19,7 +20,7 @@ from .tasks import DATA_VERSION, get_task
 
 #: the configs of each task: config name -> (variant, task kwargs)
 CONFIGS: dict[str, dict[str, tuple[str, dict]]] = {
-    "addition": {v: (v, {}) for v in ("tool", "direct", "reversed", "no_tool", "calculator", "tool_p3")},
+    "addition": {v: (v, {}) for v in ("tool", "direct", "reversed", "no_tool", "calculator", "tool_p3", "lockstep")},
     "multiplication": {**{f"n_x_{k}": ("tool", {"k": k}) for k in range(1, 9)},
                        **{f"n_x_{k}_aligned": ("aligned", {"k": k}) for k in range(1, 6)}},
     "hanoi": {"iterative": ("iterative", {}), "recursive": ("recursive", {})},
@@ -67,10 +68,13 @@ class BuildSpec:
     test_rows: int = 100
     train_max_n: int = 5
     test_lengths: list[int] = field(default_factory=list)
+    stress_rows: int = 0  # rows in each stress_<n> split (one per test length; classes cycle over the rows)
 
     def validate(self) -> None:
         task = task_for_config(self.task, self.config)
-        for name in ("train_rows", "validation_rows", "test_rows"):
+        if self.stress_rows and not task.stress_classes:
+            raise ValueError(f"task {self.task!r} has no stress split; leave stress_rows at 0")
+        for name in ("train_rows", "validation_rows", "test_rows", "stress_rows"):
             if not isinstance(getattr(self, name), int) or getattr(self, name) < 0:
                 raise ValueError(f"{name} must be a non-negative integer, got {getattr(self, name)!r}")
         task.validate_n(self.train_max_n)
@@ -79,19 +83,20 @@ class BuildSpec:
         if len(set(self.test_lengths)) != len(self.test_lengths):
             raise ValueError(f"test lengths must be distinct, got {self.test_lengths}")
 
-    def splits(self) -> list[tuple[str, int, int, bool]]:
-        """(split name, rows, n, train-distribution?) in generation order."""
-        out = [("train", self.train_rows, self.train_max_n, True), ("validation", self.validation_rows, self.train_max_n, True)]
-        out += [(f"test_{n}", self.test_rows, n, False) for n in self.test_lengths]
+    def splits(self) -> list[tuple[str, int, int, str]]:
+        """(split name, rows, n, distribution: train / test / stress) in generation order."""
+        out = [("train", self.train_rows, self.train_max_n, "train"), ("validation", self.validation_rows, self.train_max_n, "train")]
+        out += [(f"test_{n}", self.test_rows, n, "test") for n in self.test_lengths]
+        out += [(f"stress_{n}", self.stress_rows, n, "stress") for n in self.test_lengths]
         return [s for s in out if s[1] > 0]
 
 
 def _make_rows(args) -> list[dict | str]:
-    task_name, config, seed, split, n, train, indices = args
+    task_name, config, seed, split, n, dist, indices = args
     task = task_for_config(task_name, config)
     out = []
     for i in indices:
-        item = task.make_item(seed, split, i, n, train)
+        item = task.make_item(seed, split, i, n, train=dist == "train", stress=dist == "stress")
         err = task.verify(item)
         if err is not None:  # never written; reported by the builder
             out.append(f"{split}[{i}]: {err}")
@@ -102,9 +107,10 @@ def _make_rows(args) -> list[dict | str]:
     return out
 
 
-def generate_split(spec: BuildSpec, split: str, rows: int, n: int, train: bool, seen: set[str], pool=None, progress: bool = True) -> list[dict]:
-    """``rows`` verified rows for one split; problems in ``seen`` (earlier splits) are skipped and replaced.
-    ``pool`` (a multiprocessing pool) spreads the work over processes."""
+def generate_split(spec: BuildSpec, split: str, rows: int, n: int, dist: str, seen: set[str], pool=None, progress: bool = True) -> list[dict]:
+    """``rows`` verified rows for one split (``dist``: train / test / stress); problems in ``seen`` (earlier splits)
+    are skipped and replaced, except in stress splits, whose corner cases (9...9 + 9...9) may repeat a test problem
+    and whose classes must keep their turns. ``pool`` (a multiprocessing pool) spreads the work over processes."""
     from tqdm.auto import tqdm
 
     out: list[dict] = []
@@ -117,7 +123,7 @@ def generate_split(spec: BuildSpec, split: str, rows: int, n: int, train: bool, 
             need = rows - len(out)
             jobs = []
             for _ in range(max(1, min(num_proc * 4, (need + chunk - 1) // chunk))):
-                jobs.append((spec.task, spec.config, spec.seed, split, n, train, list(range(next_index, next_index + chunk))))
+                jobs.append((spec.task, spec.config, spec.seed, split, n, dist, list(range(next_index, next_index + chunk))))
                 next_index += chunk
             results = pool.imap(_make_rows, jobs) if pool else map(_make_rows, jobs)
             for batch in results:
@@ -125,7 +131,7 @@ def generate_split(spec: BuildSpec, split: str, rows: int, n: int, train: bool, 
                     if isinstance(row, str):
                         raise RuntimeError(f"a generated trajectory failed verification, nothing written: {row}")
                     key = row["prompt"] + "\0" + row["problem"]  # the prompt alone does not identify a code-fixing problem
-                    if len(out) < rows and key not in seen:
+                    if len(out) < rows and (dist == "stress" or key not in seen):
                         seen.add(key)
                         out.append(row)
                         bar.update(1)
@@ -136,39 +142,98 @@ def generate_split(spec: BuildSpec, split: str, rows: int, n: int, train: bool, 
     return out
 
 
-def build_config(spec: BuildSpec, out_dir: str, num_proc: int = 1, progress: bool = True) -> dict:
-    """Generate every split of one config into ``out_dir/<config>/`` and (re)write the card. Returns stats."""
+#: marks a card as written by :func:`write_card`: only such a README.md is ever replaced by a build
+CARD_MARKER = "<!-- written by toolssm.data.write_card -->"
+
+
+def _foreign_entries(out_dir: str) -> list[str]:
+    """What in ``out_dir`` a build did not write: anything but our card and config folders holding our build.json
+    and the parquet files it lists."""
+    foreign = []
+    for name in sorted(os.listdir(out_dir)):
+        path = os.path.join(out_dir, name)
+        if name == "README.md" and os.path.isfile(path):
+            with open(path, errors="replace") as f:
+                if CARD_MARKER not in f.read():
+                    foreign.append(name)
+        elif name.startswith(".toolssm-build-"):
+            continue  # a crashed build's temporary folder: ours
+        elif not os.path.isdir(path) or not os.path.isfile(os.path.join(path, "build.json")):
+            foreign.append(name)
+        else:
+            try:
+                with open(os.path.join(path, "build.json")) as f:
+                    ours = {f"{split}-00000-of-00001.parquet" for split in json.load(f)["splits"]} | {"build.json"}
+            except (OSError, ValueError, KeyError, TypeError):
+                ours = set()
+            foreign += [f"{name}/{f}" for f in sorted(os.listdir(path)) if f not in ours]
+    return foreign
+
+
+def check_out_dir(out_dir: str, overwrite: bool = False) -> str:
+    """The absolute output folder, or a ValueError if a build there could lose a file it did not write: a folder
+    holding anything but toolssm configs and their card (the project root, a home folder, another dataset) is
+    refused unless ``overwrite``."""
+    if not isinstance(out_dir, str) or not out_dir.strip():
+        raise ValueError("the output folder is empty; give a folder such as data/addition")
+    out = os.path.abspath(out_dir)
+    if os.path.exists(out) and not os.path.isdir(out):
+        raise ValueError(f"output {out_dir!r} exists and is not a folder")
+    if os.path.isdir(out) and not overwrite:
+        foreign = _foreign_entries(out)
+        if foreign:
+            shown = ", ".join(foreign[:5]) + (f" and {len(foreign) - 5} more" if len(foreign) > 5 else "")
+            raise ValueError(f"output folder {out_dir!r} holds files a toolssm build did not write ({shown}); "
+                             "choose an empty or new folder, or pass overwrite (--overwrite) to replace them")
+    return out
+
+
+def build_config(spec: BuildSpec, out_dir: str, num_proc: int = 1, progress: bool = True, overwrite: bool = False) -> dict:
+    """Generate every split of one config into ``out_dir/<config>/`` and (re)write the card. Returns stats.
+
+    The config is written into a temporary folder beside it and moved into place only once every split is done, so a
+    crash or Ctrl-C leaves the previous build intact; a folder holding files toolssm did not write is refused
+    (:func:`check_out_dir`) unless ``overwrite``."""
     spec.validate()
+    out_dir = check_out_dir(out_dir, overwrite)
     if not progress:
         import datasets
 
         datasets.disable_progress_bars()
+    os.makedirs(out_dir, exist_ok=True)
     cfg_dir = os.path.join(out_dir, spec.config)
-    os.makedirs(cfg_dir, exist_ok=True)
-    for f in os.listdir(cfg_dir):  # a rebuilt config replaces the old one entirely
-        if f.endswith(".parquet"):
-            os.remove(os.path.join(cfg_dir, f))
+    tmp_dir = os.path.join(out_dir, f".toolssm-build-{spec.config}-{os.getpid()}")
+    shutil.rmtree(tmp_dir, ignore_errors=True)
+    os.makedirs(tmp_dir)
     seen: set[str] = set()
     stats = {"spec": asdict(spec), "version": DATA_VERSION, "splits": {}}
     pool = get_context("spawn").Pool(num_proc) if num_proc > 1 else None
     try:
-        for split, rows, n, train in spec.splits():
-            _write_split(spec, cfg_dir, split, rows, n, train, seen, pool, progress, stats)
+        for split, rows, n, dist in spec.splits():
+            _write_split(spec, tmp_dir, split, rows, n, dist, seen, pool, progress, stats)
+        with open(os.path.join(tmp_dir, "build.json"), "w") as f:
+            json.dump(stats, f, indent=1)
+        old = None
+        if os.path.exists(cfg_dir):
+            old = cfg_dir + f".old-{os.getpid()}"
+            os.rename(cfg_dir, old)
+        os.rename(tmp_dir, cfg_dir)
+        if old:
+            shutil.rmtree(old)
     finally:
         if pool:
             pool.close()
             pool.join()
-    with open(os.path.join(cfg_dir, "build.json"), "w") as f:
-        json.dump(stats, f, indent=1)
+        shutil.rmtree(tmp_dir, ignore_errors=True)
     write_card(out_dir, spec.task)
     return stats
 
 
-def _write_split(spec, cfg_dir, split, rows, n, train, seen, pool, progress, stats) -> None:
+def _write_split(spec, cfg_dir, split, rows, n, dist, seen, pool, progress, stats) -> None:
     from datasets import Dataset
 
     t0 = time.time()
-    data = generate_split(spec, split, rows, n, train, seen, pool, progress)
+    data = generate_split(spec, split, rows, n, dist, seen, pool, progress)
     Dataset.from_list(data).to_parquet(os.path.join(cfg_dir, f"{split}-00000-of-00001.parquet"))
     toks = [r["num_tokens"] for r in data]
     stats["splits"][split] = {
@@ -203,7 +268,10 @@ def write_card(out_dir: str, task: str) -> str:
     if not built:
         raise ValueError(f"no built config in {out_dir}")
     default = DEFAULT_CONFIG[task] if any(c == DEFAULT_CONFIG[task] for c, _ in built) else built[0][0]
-    yaml = ["---", "license: apache-2.0", "task_categories:", "- text-generation", "tags:", "- tool-use", "- length-generalization",
+    total = sum(sp["rows"] for _, st in built for sp in st["splits"].values())
+    size = next(c for lim, c in [(1e3, "n<1K"), (1e4, "1K<n<10K"), (1e5, "10K<n<100K"), (1e6, "100K<n<1M"), (float("inf"), "n>1M")] if total < lim)
+    yaml = ["---", f"pretty_name: toolssm {task} tool-use trajectories", "language:", "- en", "license: apache-2.0",
+            "size_categories:", f"- {size}", "task_categories:", "- text-generation", "tags:", "- tool-use", "- length-generalization",
             "- state-space-models", "- synthetic", "configs:"]
     for config, st in built:
         yaml.append(f"- config_name: {config}")
@@ -216,12 +284,16 @@ def write_card(out_dir: str, task: str) -> str:
     t = task_for_config(task, built[0][0])
     module_doc = inspect.getmodule(type(t)).__doc__.strip()
     lines = yaml + [
+        CARD_MARKER,
         f"# toolssm/{task}",
         "",
         f"Tool-use trajectories for the **{task}** task of *To Infinity and Beyond: Tool-Use Unlocks Length "
         "Generalization in State Space Models* (Malach et al., 2025), generated by "
         "[toolssm](https://github.com/toolssm/toolssm). Training and validation rows are at training sizes; "
-        f"`test_<n>` splits hold problems of exactly size n ({t.size_unit}) to measure length generalization.",
+        f"`test_<n>` splits hold problems of exactly size n ({t.size_unit}) to measure length generalization; "
+        f"`stress_<n>` splits (where built) hold problems of size n from the corners of the input space, one class "
+        f"after another ({', '.join(f'`{c}`' for c in t.stress_classes) or 'none for this task'}; the row's `problem` "
+        "names its class as `stress`; docs/FORMATS.md says why each class is there).",
         "",
         "Every row was replayed against its tool (each observation equals the tool's answer) and its output "
         "matched an independent oracle before it was written.",
@@ -266,12 +338,12 @@ def write_card(out_dir: str, task: str) -> str:
             f"- `{config}`: seed {s['seed']}, train/validation sizes 1..{s['train_max_n']}, test lengths {s['test_lengths']}, data version {st['version']}:",
             f"  `python dataset_builders/build.py {task} --config {config} --out FOLDER --seed {s['seed']} --train-rows {s['train_rows']} "
             f"--validation-rows {s['validation_rows']} --test-rows {s['test_rows']} --train-max-n {s['train_max_n']} "
-            f"--test-lengths {','.join(map(str, s['test_lengths'])) or 'none'}`",
+            f"--test-lengths {','.join(map(str, s['test_lengths'])) or 'none'} --stress-rows {s.get('stress_rows', 0)}`",
         ]
     lines += [
         "",
         "Validation and test rows never repeat a training prompt (duplicates are skipped and the next index taken; "
-        "the stored `index` says which).",
+        "the stored `index` says which). Stress rows may repeat one (their corner cases are few at small sizes).",
         "",
         "## Format decisions",
         "",

@@ -151,9 +151,12 @@ def summarize(samples: list[SampleResult]) -> dict:
     }
 
 
-def make_test_items(task, n: int, num_samples: int, seed: int = 0, start: int = 0):
-    """The test problems of size n: the same (seed, split=test_<n>, index) items the dataset builder writes."""
-    return [task.make_item(seed, f"test_{n}", i, n, train=False) for i in range(start, start + num_samples)]
+def make_test_items(task, n: int, num_samples: int, seed: int = 0, start: int = 0, split: str = "test"):
+    """The problems of size n of split ``test`` or ``stress``: the same (seed, split=<split>_<n>, index) items the
+    dataset builder writes (stress classes in turn, so ``num_samples`` = classes x k gives k of each)."""
+    if split not in ("test", "stress"):
+        raise ValueError(f"split must be 'test' or 'stress', got {split!r}")
+    return [task.make_item(seed, f"{split}_{n}", i, n, train=False, stress=split == "stress") for i in range(start, start + num_samples)]
 
 
 def plot_results(results: list[dict], path: str, metric: str = "exact_match", title: str | None = None) -> None:

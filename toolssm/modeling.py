@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import json
 import os
+import warnings
 
 from transformers import (
     AutoModelForCausalLM,
@@ -92,18 +93,53 @@ class ToolCallingMixin:
         if not spec:
             return None
         if "task" in spec:
-            from .tasks import get_task
-
-            kw = {"k": spec["k"]} if "k" in spec else {}
-            return get_task(spec["task"], spec.get("variant"), **kw).inference_tool()
+            return self.task().inference_tool()
         return make_tool(spec["tool"], **spec.get("tool_kwargs", {}))
 
-    def generate_with_tools(self, prompts: list[str], tools: list[Tool | None] | None = None, **kwargs) -> list[ToolGenerationResult]:
+    def task(self):
+        """The checkpoint's task (``toolssm.tasks``), or None when the checkpoint records none."""
+        spec = self.tool_spec
+        if not spec or "task" not in spec:
+            return None
+        from .tasks import get_task
+
+        return get_task(spec["task"], spec.get("variant"), **({"k": spec["k"]} if "k" in spec else {}))
+
+    def generate_with_tools(self, prompts: list[str], tools: list[Tool | None] | None = None, max_new_tokens: int | list[int] | None = None,
+                            **kwargs) -> list[ToolGenerationResult]:
         """Run the tool loop (see :func:`toolssm.generation.generate_with_tools`); ``tools`` defaults to one
-        fresh instance of the checkpoint's tool per prompt."""
+        fresh instance of the checkpoint's tool per prompt.
+
+        Where the checkpoint records its task, every prompt is checked against it (a ValueError names the bad prompt
+        and character) and ``max_new_tokens`` defaults, per prompt, to 1.25 x the tokens its reference trajectory
+        generates + 64, so a long problem is never cut short by a fixed budget. A row that still hits its budget is
+        reported with a warning (``result.truncated``)."""
+        if isinstance(prompts, str):
+            raise TypeError("prompts is a list of strings; wrap a single prompt as [prompt]")
+        task = self.task()
+        budgets = None
+        if task is not None:
+            problems = []
+            for i, p in enumerate(prompts):
+                try:
+                    problems.append(task.parse_prompt(p))
+                except NotImplementedError:  # a task whose prompts are not parsed (code fixing): nothing to check
+                    problems = None
+                    break
+                except ValueError as e:
+                    raise ValueError(f"prompt {i} is not a valid {task.name} problem for this checkpoint: {e}") from None
+            if problems is not None and max_new_tokens is None:
+                budgets = [int(1.25 * task.token_budget(pr)) + 64 for pr in problems]
+        if max_new_tokens is None:
+            max_new_tokens = budgets or 4096
         if tools is None:
             tools = [self.make_tool() for _ in prompts]
-        return generate_with_tools(self, prompts, tools, **kwargs)
+        results = generate_with_tools(self, prompts, tools, max_new_tokens=max_new_tokens, **kwargs)
+        cut = [i for i, r in enumerate(results) if r.truncated]
+        if cut:
+            warnings.warn(f"{len(cut)} of {len(results)} rows stopped at their token budget before [EOS] (rows {cut[:10]}); "
+                          "their output is incomplete: raise max_new_tokens", stacklevel=2)
+        return results
 
 
 class ToolMambaForCausalLM(ToolCallingMixin, MambaForCausalLM):

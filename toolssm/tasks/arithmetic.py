@@ -16,11 +16,18 @@ Surface format (decisions the paper leaves open are marked [INF] and documented 
 from __future__ import annotations
 
 import random
+import sys
 
 from .. import vocab as V
 from ..tools import Calculator, NoTool, PointerMemory
 from ..trajectory import Recorder, Trajectory
 from .base import Task
+
+
+# Python refuses int <-> str conversions past 4,300 digits by default (a guard against quadratic-time parsing of
+# untrusted input); these tasks convert operands of up to 100,000 digits on purpose.
+if hasattr(sys, "set_int_max_str_digits") and 0 < sys.get_int_max_str_digits() < 200_000:
+    sys.set_int_max_str_digits(200_000)
 
 
 def _cmds(k: int) -> tuple[str, str, str]:
@@ -55,13 +62,19 @@ def _print_reversed(rec: Recorder, k: int) -> None:
             break
 
 
-def addition_trajectory(a: int, b: int, print_pointer: int = 2) -> Trajectory:
+def addition_trajectory(a: int, b: int, print_pointer: int = 2, lockstep: bool = False) -> Trajectory:
     """The paper's 2-pointer addition algorithm, recorded against a real pointer memory.
 
     ``print_pointer=3`` is toolssm's variant ``tool_p3``: a third pointer, untouched until then, walks from the
     start of memory to ``[ANS]`` and prints the sum. With the paper's 2 pointers, pointer 2 re-walks the second
     operand and reads the same ``=`` that ended phase 1, so the model must remember across the whole walk that it
     is past ``[ANS]`` (see docs/FORMATS.md); with pointer 3 the command token itself says which walk it is.
+
+    ``lockstep=True`` (variant ``lockstep``, with ``print_pointer=3``): a pointer that has read a non-digit keeps
+    reading in place in every later column, so every column reads both operands. Without it, once the shorter operand
+    ends the columns hold one pointer's commands only, and whether the other pointer stopped was last visible columns
+    earlier: a phase at most 4 columns long in training (operands of 1-5 digits) and unbounded at test, where the
+    shipped ``tool_p3`` model resumes the stopped pointer after ~18 columns (``99999999999999999999+1=``).
     """
     rec = Recorder(PointerMemory(max(2, print_pointer)), f"{a}+{b}=")
     (r1, _, m1), (r2, _, m2) = _cmds(1), _cmds(2)
@@ -71,18 +84,19 @@ def addition_trajectory(a: int, b: int, print_pointer: int = 2) -> Trajectory:
     while rec.command(r2) != "=":
         rec.command(m2)
     # 2. add digit by digit from the right; a pointer that reads a non-digit stops (counts as 0)
-    _add_columns(rec, [1, 2], leftward=True)
+    _add_columns(rec, [1, 2], leftward=True, lockstep=lockstep)
     # 3. print the reversed sum back to front
     _print_reversed(rec, print_pointer)
     return rec.traj
 
 
-def _add_columns(rec: Recorder, pointers: list[int], leftward: bool) -> None:
+def _add_columns(rec: Recorder, pointers: list[int], leftward: bool, lockstep: bool = False) -> None:
     """Add the numbers under ``pointers`` column by column with a carry; a pointer that reads a non-digit stops (counts
     as 0 from then on). ``leftward``: each pointer moves left, then reads (operands written most significant digit
     first, pointers starting right of their last digit); otherwise it reads, then moves right twice (summands written
     reversed as digit-carry pairs, pointers on their first digit). Writes (digit, carry) pairs, a final carry as
-    ``c0``, then ``[ANS]``."""
+    ``c0``, then ``[ANS]``. ``lockstep``: a stopped pointer still reads (in place, no move) in every later column, so
+    each column's commands show which pointers have stopped."""
     carry, active = 0, [True] * len(pointers)
     while True:
         total = carry
@@ -99,6 +113,8 @@ def _add_columns(rec: Recorder, pointers: list[int], leftward: bool) -> None:
                         rec.command(right)
                 else:
                     active[j] = False
+            elif lockstep:
+                rec.command(_cmds(k)[0])
         if not any(active):
             if carry:
                 rec.emit(f"{carry}0")
@@ -236,20 +252,46 @@ def multiplication_trajectory_aligned(a: int, b: int) -> Trajectory:
     return rec.traj
 
 
+def _number(rng: random.Random, digits: int, alphabet: str = "0123456789", lead: str = "123456789") -> int:
+    """A number of exactly ``digits`` digits: the first from ``lead``, the rest from ``alphabet``."""
+    return int(rng.choice(lead) + "".join(rng.choice(alphabet) for _ in range(digits - 1)))
+
+
+def _parse_operands(prompt: str, op: str, task: str) -> tuple[int, int]:
+    """(a, b) from ``a<op>b=``: decimal digits only, no leading zeros (``0`` itself is fine), or a ValueError that
+    names the bad character."""
+    if not prompt.endswith("="):
+        raise ValueError(f"{task}: a prompt looks like '12{op}34=', got {prompt[:40]!r} (it must end with '=')")
+    parts = prompt[:-1].split(op)
+    if len(parts) != 2:
+        raise ValueError(f"{task}: a prompt has exactly one {op!r}, got {prompt[:40]!r}")
+    for x in parts:
+        bad = next((c for c in x if c not in "0123456789"), None)
+        if bad is not None or not x:
+            raise ValueError(f"{task}: operands are non-negative decimal integers; {prompt[:40]!r} has "
+                             + (f"the character {bad!r}" if bad is not None else "an empty operand"))
+        if len(x) > 1 and x[0] == "0":
+            raise ValueError(f"{task}: operand {x[:20]!r} has a leading zero (the traces write numbers without one)")
+    return int(parts[0]), int(parts[1])
+
+
 class Addition(Task):
-    """n-digit addition. Variants: ``tool`` (the paper's main setting) and the D.7 ablations ``direct``,
-    ``reversed``, ``no_tool`` (same trajectory, observations predicted by the model) and ``calculator``."""
+    """n-digit addition. Variants: ``tool`` (the paper's main setting), the D.7 ablations ``direct``,
+    ``reversed``, ``no_tool`` (same trajectory, observations predicted by the model) and ``calculator``, and
+    toolssm's ``tool_p3`` (a third pointer prints) and ``lockstep`` (``tool_p3`` where a stopped pointer keeps
+    reading in place: every column reads both operands, whatever their lengths)."""
 
     name = "addition"
-    variants = ("tool", "direct", "reversed", "no_tool", "calculator", "tool_p3")
+    variants = ("tool", "direct", "reversed", "no_tool", "calculator", "tool_p3", "lockstep")
     size_unit = "digits"
-    max_n = 4000
+    max_n = 100_000
+    stress_classes = ("lengths", "long_plus_1", "1_plus_long", "plus_zero", "nines", "carry_all", "zero_runs", "lead_1_9")
 
     def tool(self, problem=None):
         # no_tool trajectories are the tool trajectories (observations kept as role "observation", but
         # trained), so they replay and parse against the pointer memory; at inference no tool answers.
         return {"tool": lambda: PointerMemory(2), "no_tool": lambda: PointerMemory(2), "tool_p3": lambda: PointerMemory(3),
-                "calculator": Calculator}.get(self.variant, NoTool)()
+                "lockstep": lambda: PointerMemory(3), "calculator": Calculator}.get(self.variant, NoTool)()
 
     def inference_tool(self, problem=None):
         return NoTool(predicted_observations=True) if self.variant == "no_tool" else self.tool(problem)
@@ -257,6 +299,35 @@ class Addition(Task):
     def sample(self, rng, n, train):
         n1, n2 = (rng.randint(1, n), rng.randint(1, n)) if train else (n, n)
         return {"a": random_number(rng, n1), "b": random_number(rng, n2)}
+
+    def sample_stress(self, rng, n, kind):
+        """One operand has exactly n digits (the size), the other is chosen by ``kind``; orders are random."""
+        m = rng.randint(1, n)  # the other operand's length, anywhere in 1..n
+        if kind == "lengths":  # lengths independent over the whole range
+            a, b = random_number(rng, n), random_number(rng, m)
+        elif kind == "long_plus_1":
+            return {"a": random_number(rng, n), "b": rng.randint(0, 9)}
+        elif kind == "1_plus_long":
+            return {"a": rng.randint(0, 9), "b": random_number(rng, n)}
+        elif kind == "plus_zero":
+            a, b = random_number(rng, n), 0
+        elif kind == "nines":  # 9...9 + 9...9: a carry out of every column
+            a, b = 10**n - 1, 10**m - 1
+        elif kind == "carry_all":  # x + (10^n - x) = 10^n, or 9...9 + 1: one carry through the whole number
+            a = random_number(rng, n)
+            a, b = (a, 10**n - a) if rng.random() < 0.5 and len(str(10**n - a)) <= n else (10**n - 1, 1)
+        elif kind == "zero_runs":  # 1 0...0 d-style operands: runs of zeros, sums without carries
+            a = _number(rng, n, alphabet="0" * 7 + "123456789", lead="123456789")
+            b = _number(rng, m, alphabet="0" * 7 + "1", lead="1")
+        elif kind == "lead_1_9":
+            a, b = _number(rng, n, lead="19"), _number(rng, m, lead="19")
+        else:
+            raise ValueError(f"addition has no stress class {kind!r}; choose from {self.stress_classes}")
+        return {"a": a, "b": b} if rng.random() < 0.5 else {"a": b, "b": a}
+
+    def parse_prompt(self, prompt):
+        a, b = _parse_operands(prompt, "+", self.name)
+        return {"a": a, "b": b}
 
     def size(self, p):
         return max(len(str(p["a"])), len(str(p["b"])))
@@ -276,8 +347,8 @@ class Addition(Task):
         a, b = p["a"], p["b"]
         if self.variant in ("tool", "no_tool"):
             return addition_trajectory(a, b)
-        if self.variant == "tool_p3":
-            return addition_trajectory(a, b, print_pointer=3)
+        if self.variant in ("tool_p3", "lockstep"):
+            return addition_trajectory(a, b, print_pointer=3, lockstep=self.variant == "lockstep")
         if self.variant == "calculator":
             rec = Recorder(Calculator(), self.prompt(p))
             rec.text_command(f"add({a},{b})")
@@ -295,7 +366,8 @@ class Multiplication(Task):
     name = "multiplication"
     variants = ("tool", "aligned")
     size_unit = "digits"
-    max_n = 4000
+    max_n = 20_000
+    stress_classes = ("b_digits_019", "a_nines", "max_both", "a_zero_runs", "a_power_of_10", "b_power_of_10", "a_digits_019", "lead_1_9")
 
     def __init__(self, variant: str | None = None, k: int = 2):
         super().__init__(variant)
@@ -310,6 +382,36 @@ class Multiplication(Task):
     def sample(self, rng, n, train):
         n1 = rng.randint(1, n) if train else n
         return {"a": random_number(rng, n1, allow_zero=False), "b": random_number(rng, self.k, allow_zero=False)}
+
+    def sample_stress(self, rng, n, kind):
+        """a has exactly n digits (the size), b exactly k; both >= 1 (a zero product would print leading zeros)."""
+        k = self.k
+        a, b = random_number(rng, n, allow_zero=False), random_number(rng, k, allow_zero=False)
+        if kind == "b_digits_019":  # multiplier digits 0, 1 and 9: zero rows, copy rows, maximal-carry rows
+            b = _number(rng, k, alphabet="019", lead="19")
+        elif kind == "a_nines":
+            a = 10**n - 1
+        elif kind == "max_both":
+            a, b = 10**n - 1, 10**k - 1
+        elif kind == "a_zero_runs":
+            a = _number(rng, n, alphabet="0" * 7 + "123456789")
+        elif kind == "a_power_of_10":
+            a = 10 ** (n - 1) * rng.randint(1, 9)
+        elif kind == "b_power_of_10":
+            b = 10 ** (k - 1)
+        elif kind == "a_digits_019":
+            a = _number(rng, n, alphabet="019", lead="19")
+        elif kind == "lead_1_9":
+            a, b = _number(rng, n, lead="19"), _number(rng, k, lead="19")
+        else:
+            raise ValueError(f"multiplication has no stress class {kind!r}; choose from {self.stress_classes}")
+        return {"a": a, "b": b}
+
+    def parse_prompt(self, prompt):
+        a, b = _parse_operands(prompt, "×", self.name)
+        if len(str(b)) != self.k or a == 0 or b == 0:
+            raise ValueError(f"{self.name} n x {self.k}: the second operand has exactly {self.k} digits and neither is 0, got {prompt[:40]!r}")
+        return {"a": a, "b": b}
 
     def size(self, p):
         return len(str(p["a"]))

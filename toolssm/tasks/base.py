@@ -66,6 +66,9 @@ class Task:
     size_unit = "n"
     min_n = 1
     max_n = 100_000
+    #: the corners of the input space at one size, cycled over a ``stress_<n>`` split (docs/FORMATS.md, "Stress
+    #: splits"): inputs a model trained on the typical point of each size has rarely or never seen
+    stress_classes: tuple[str, ...] = ()
 
     def __init__(self, variant: str | None = None):
         variant = variant or self.variants[0]
@@ -90,8 +93,24 @@ class Task:
     def sample(self, rng: random.Random, n: int, train: bool) -> dict:
         raise NotImplementedError
 
+    def sample_stress(self, rng: random.Random, n: int, kind: str) -> dict:
+        """A problem of size ``n`` from stress class ``kind`` (one of :attr:`stress_classes`)."""
+        raise NotImplementedError
+
     def prompt(self, problem: dict) -> str:
         raise NotImplementedError
+
+    def parse_prompt(self, prompt: str) -> dict:
+        """The problem a prompt states, or a ValueError that names what is wrong with it (user-typed prompts)."""
+        raise NotImplementedError(f"{self.name}: prompts cannot be parsed back into problems")
+
+    def token_budget(self, problem: dict) -> int:
+        """Tokens a correct trajectory generates after its prompt (the tool loop's default budget): the reference
+        trajectory's own count, ``[EOS]`` included."""
+        from ..tokenizer import split_tokens
+
+        traj = self.trajectory(problem)
+        return traj.num_tokens() - len(split_tokens(traj.prompt))
 
     def trajectory(self, problem: dict) -> Trajectory:
         raise NotImplementedError
@@ -117,11 +136,20 @@ class Task:
         return False
 
     # shared ------------------------------------------------------------------------------------------
-    def make_item(self, seed: int, split: str, index: int, n: int, train: bool) -> Item:
-        """The item at (seed, split, index): always the same."""
+    def make_item(self, seed: int, split: str, index: int, n: int, train: bool, stress: bool = False) -> Item:
+        """The item at (seed, split, index): always the same. ``stress``: from stress class
+        ``stress_classes[index % len(stress_classes)]`` (recorded in the problem as ``stress``)."""
         self.validate_n(n)
         rng = item_rng(self.name, self.variant, seed, split, index)
-        problem = self.sample(rng, n, train)
+        if stress:
+            if not self.stress_classes:
+                raise ValueError(f"task {self.name!r} has no stress split")
+            kind = self.stress_classes[index % len(self.stress_classes)]
+            problem = dict(self.sample_stress(rng, n, kind), stress=kind)
+            if self.size(problem) != n:  # every stress class keeps the size: per-length tables stay honest
+                raise AssertionError(f"{self.name} stress class {kind} made a problem of size {self.size(problem)}, not {n}")
+        else:
+            problem = self.sample(rng, n, train)
         traj = self.trajectory(problem)
         return Item(self.name, self.variant, self.size(problem), traj.prompt, self.solve(problem), traj, problem)
 

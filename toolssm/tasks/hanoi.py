@@ -188,6 +188,8 @@ class Hanoi(Task):
     size_unit = "disks"
     min_n = 1
     max_n = 16
+    # Disk labels are 1-3 characters; the prompt format fixes rods (A to C), so labels and sizes are the input space.
+    stress_classes = ("smallest", "largest", "widths_1_and_3", "consecutive_run", "random")
 
     def tool(self, problem=None):
         return PointerMemory(1 if self.variant == "iterative" else 2)
@@ -195,6 +197,35 @@ class Hanoi(Task):
     def sample(self, rng, n, train):
         k = rng.randint(1, n) if train else n
         return {"disks": sorted(rng.sample(range(1, 101), k), reverse=True)}
+
+    def sample_stress(self, rng, n, kind):
+        if kind == "smallest":  # labels n..1: one-character labels only
+            disks = list(range(1, n + 1))
+        elif kind == "largest":  # labels 100..101-n: '100' always, 2- and 3-character labels
+            disks = list(range(101 - n, 101))
+        elif kind == "widths_1_and_3":  # the widest (100) and narrowest (1-digit) labels side by side
+            disks = [100] + rng.sample(range(1, 10), min(n - 1, 9))
+            disks += rng.sample(range(10, 100), n - len(disks))
+        elif kind == "consecutive_run":  # a run of consecutive labels starting anywhere
+            start = rng.randint(1, 101 - n)
+            disks = list(range(start, start + n))
+        elif kind == "random":
+            disks = rng.sample(range(1, 101), n)
+        else:
+            raise ValueError(f"hanoi has no stress class {kind!r}; choose from {self.stress_classes}")
+        return {"disks": sorted(disks, reverse=True)}
+
+    def parse_prompt(self, prompt):
+        body = prompt[1:-3] if self.variant == "iterative" else prompt
+        head, tail = ("A", "BC\n") if self.variant == "iterative" else ("", "\n")
+        example = "A(7)(5)(2)BC\\n" if self.variant == "iterative" else "(7)(5)(2)\\n"
+        if not (prompt.startswith(head) and prompt.endswith(tail)) or not re.fullmatch(r"(\(\d+\))+", body.rstrip("\n")):
+            raise ValueError(f"hanoi ({self.variant}): a prompt looks like '{example}' (disks largest first), got {prompt[:40]!r}")
+        disks = [int(d) for d in re.findall(r"\((\d+)\)", body)]
+        if disks != sorted(set(disks), reverse=True) or not all(1 <= d <= 100 for d in disks):
+            raise ValueError(f"hanoi: disks must be distinct sizes in 1..100, largest first, got {disks[:12]}")
+        self.validate_n(len(disks))
+        return {"disks": disks}
 
     def size(self, p):
         return len(p["disks"])

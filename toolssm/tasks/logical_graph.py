@@ -45,6 +45,28 @@ def random_graph(rng, n: int, num_inputs: int = 3, p_binary: float = 0.7) -> lis
     return nodes
 
 
+def stress_graph(rng, n: int, kind: str, num_inputs: int = 3) -> list[tuple[str, str]]:
+    """Degenerate shapes of ``random_graph``'s family: ``chain`` (each node uses the one before: the DFS stack n deep),
+    ``fan_in`` (every gate over the inputs only: depth 1, the inputs searched n times), ``not_chain`` (single
+    operands, half negated: n - 3 unary steps), ``and_only`` / ``or_only`` (one gate type everywhere),
+    ``all_negated`` (every operand negated), ``constant_inputs`` (all inputs equal)."""
+    names = [f"v{x}" for x in rng.sample(range(1000, 10000), n)]
+    value = rng.choice(["True", "False"])
+    nodes = [(names[i], value if kind == "constant_inputs" else rng.choice(["True", "False"])) for i in range(num_inputs)]
+    for i in range(num_inputs, n):
+        if kind in ("chain", "not_chain"):
+            pool = [i - 1] + ([] if kind == "not_chain" else rng.sample(range(i - 1), 1))
+        elif kind == "fan_in":
+            pool = rng.sample(range(num_inputs), 2)
+        else:
+            pool = rng.sample(range(i), 2 if rng.random() < 0.7 or kind in ("and_only", "or_only") else 1)
+        neg = {"all_negated": 1.0, "not_chain": 0.5}.get(kind, 0.5)
+        ops = [f"{'not ' if rng.random() < neg else ''}{nodes[j][0]}" for j in pool]
+        op = {"and_only": "and", "or_only": "or"}.get(kind) or rng.choice(["and", "or"])
+        nodes.append((names[i], f" {op} ".join(ops)))
+    return nodes
+
+
 def graph_code(nodes) -> str:
     return "".join(f"{name} = {expr}\n" for name, expr in nodes) + f"print({nodes[-1][0]})\n"
 
@@ -109,6 +131,7 @@ class LogicalGraph(Task):
     size_unit = "nodes"
     min_n = 4
     max_n = 9000
+    stress_classes = ("chain", "fan_in", "not_chain", "and_only", "or_only", "all_negated", "constant_inputs")
 
     def tool(self, problem=None):
         return SearchMemory()
@@ -116,6 +139,28 @@ class LogicalGraph(Task):
     def sample(self, rng, n, train):
         k = rng.randint(self.min_n, n) if train else n
         return {"nodes": [list(x) for x in random_graph(rng, k)]}
+
+    def sample_stress(self, rng, n, kind):
+        if kind not in self.stress_classes:
+            raise ValueError(f"logical_graph has no stress class {kind!r}; choose from {self.stress_classes}")
+        return {"nodes": [list(x) for x in stress_graph(rng, n, kind)]}
+
+    def parse_prompt(self, prompt):
+        lines = prompt.split("\n")
+        if len(lines) < 2 or lines[-1] != "" or not re.fullmatch(r"print\(v\d{4}\)", lines[-2]):
+            raise ValueError(f"logical_graph: a prompt is lines 'vXXXX = <expr>' ending with 'print(vXXXX)' and a newline, got ...{prompt[-40:]!r}")
+        nodes, seen = [], set()
+        for line in lines[:-2]:
+            m = re.fullmatch(r"(v\d{4}) = (True|False|(?:not )?v\d{4}(?: (?:and|or) (?:not )?v\d{4})?)", line)
+            if not m or m.group(1) in seen or any(v not in seen for v in VAR_RE.findall(m.group(2))):
+                raise ValueError(f"logical_graph: bad line {line[:60]!r} (each line defines a new vXXXX from True/False or "
+                                 "one or two earlier variables joined by and/or, each possibly 'not')")
+            seen.add(m.group(1))
+            nodes.append([m.group(1), m.group(2)])
+        if lines[-2] != f"print({nodes[-1][0] if nodes else ''})":
+            raise ValueError("logical_graph: the last line prints the last variable defined")
+        self.validate_n(len(nodes))
+        return {"nodes": nodes}
 
     def size(self, p):
         return len(p["nodes"])
