@@ -94,10 +94,9 @@ def main(argv=None) -> int:
     all_results = []
     for mi, path in enumerate(args.model):
         model = AutoModelForCausalLM.from_pretrained(path, dtype=dtype).to(device).eval()
-        if model.config.model_type == "mamba" and device.type == "cuda":
-            from toolssm.kernels import enable_triton_scan
+        from toolssm.kernels import select_mamba_path
 
-            enable_triton_scan()  # full forwards (teacher-forced token accuracy) through the Triton scan, not a per-token loop
+        select_mamba_path(model)  # full forwards (teacher-forced token accuracy): kernels or the Triton scan on CUDA
         spec = getattr(model, "tool_spec", None) or {}
         task_name = args.task or spec.get("task")
         if not task_name:

@@ -35,8 +35,9 @@ from transformers import HfArgumentParser
 class ModelArguments:
     preset: str = field(default="mamba-tiny", metadata={"help": "model preset (toolssm.models.PRESETS): mamba-130m, mamba2-130m, lstm, gru, pythia, mistral, hybrid (Mamba-attention), *-small, *-tiny"})
     init_from: str | None = field(default=None, metadata={"help": "start from this checkpoint instead of a fresh preset (fine-tuning / LoRA)"})
-    use_mambapy: bool | None = field(default=None, metadata={"help": "Mamba-1 without CUDA kernels: use the mambapy parallel scan (default: on when mambapy is installed and neither the kernels nor the Triton scan are used)"})
-    triton_scan: bool | None = field(default=None, metadata={"help": "Mamba-1 on a GPU without the mamba-ssm kernels: train through toolssm's Triton selective scan (toolssm/kernels.py; default: on when CUDA and triton are available and mamba-ssm is not)"})
+    mamba_path: str = field(default="auto", metadata={"help": "how Mamba-1 layers train (toolssm.kernels.select_mamba_path): kernels (mamba-ssm + causal-conv1d, CUDA), triton (toolssm's Triton scan, CUDA), mambapy, torch; auto: the first the machine has", "choices": ["auto", "kernels", "triton", "mambapy", "torch"]})
+    use_mambapy: bool | None = field(default=None, metadata={"help": "old spelling of --mamba_path mambapy"})
+    triton_scan: bool | None = field(default=None, metadata={"help": "old spelling of --mamba_path triton"})
     scan_chunk: int = field(default=64, metadata={"help": "Triton scan: keep one state every K steps for the backward pass and recompute the rest (130M shape on an H200: 2.4x less peak memory, 3.7%% slower at K=64); 0 keeps every state"})
     lora: bool = field(default=False, metadata={"help": "train LoRA adapters (peft) on --init_from instead of all weights"})
     lora_r: int = field(default=16, metadata={"help": "LoRA rank"})
@@ -93,29 +94,6 @@ def parse_args(argv=None):
         parse = parser.parse_yaml_file if path.endswith((".yaml", ".yml")) else parser.parse_json_file
         return parse(os.path.abspath(path), allow_extra_keys=False)
     return parser.parse_args_into_dataclasses(args=argv)
-
-
-def kernel_report(model) -> str:
-    """Which Mamba-1 scan path is in use and how to get the fast one."""
-    import importlib.util
-
-    import torch
-
-    mt = getattr(model.config, "model_type", "")
-    if mt not in ("mamba", "mamba2", "jamba"):
-        return f"{mt}: standard PyTorch modules"
-    have = importlib.util.find_spec("mamba_ssm") is not None and importlib.util.find_spec("causal_conv1d") is not None
-    if have and torch.cuda.is_available():
-        return f"{mt}: mamba-ssm + causal-conv1d CUDA kernels (fast path)"
-    import transformers.models.mamba.modeling_mamba as mm
-
-    from toolssm import kernels
-
-    if mt in ("mamba", "jamba") and mm.mamba_selective_scan is kernels.selective_scan:
-        return f"{mt}: toolssm Triton selective scan (toolssm/kernels.py), convolution and projections in PyTorch"
-    slow = "mambapy parallel scan (use_mambapy=True)" if getattr(model.config, "use_mambapy", False) else "pure-PyTorch sequential scan (slowest)"
-    return (f"{mt}: {slow}. For the fast path on a GPU install the kernels: pip install 'toolssm[kernels]' "
-            "(builds mamba-ssm and causal-conv1d from source; see docs/TRAINING.md)")
 
 
 def latest_checkpoint(output_dir: str) -> str | None:
@@ -195,23 +173,13 @@ def main(argv=None) -> int:
         model = AutoModelForCausalLM.from_pretrained(margs.init_from)
     else:
         model = build_model(margs.preset)
-    if getattr(model.config, "model_type", "") in ("mamba", "jamba"):  # Mamba-1 mixers (Jamba: the hybrid baseline)
-        import importlib.util
+    from toolssm.kernels import select_mamba_path
 
-        kernels = importlib.util.find_spec("mamba_ssm") is not None and torch.cuda.is_available()
-        triton_ok = torch.cuda.is_available() and importlib.util.find_spec("triton") is not None and not kernels
-        if margs.triton_scan and not triton_ok:
-            raise SystemExit("--triton_scan needs a CUDA GPU, the triton package, and no mamba-ssm installed")
-        triton_scan = triton_ok if margs.triton_scan is None else margs.triton_scan
-        if triton_scan:
-            from toolssm.kernels import enable_triton_scan
-
-            triton_scan = enable_triton_scan(chunk=margs.scan_chunk)
-        use_mambapy = margs.use_mambapy if margs.use_mambapy is not None else (not kernels and not triton_scan and importlib.util.find_spec("mambapy") is not None)
-        model.config.use_mambapy = use_mambapy
-        for module in model.modules():  # every Mamba-1 mixer reads its own flag
-            if hasattr(module, "use_mambapy"):
-                module.use_mambapy = use_mambapy
+    mamba_path = "triton" if margs.triton_scan else "mambapy" if margs.use_mambapy else margs.mamba_path
+    try:
+        path_note = select_mamba_path(model, mamba_path, scan_chunk=margs.scan_chunk, device=accelerator.device)
+    except ValueError as e:
+        raise SystemExit(f"--mamba_path: {e}")
     if hasattr(model, "set_tool_spec"):  # every toolssm model class; a foreign --init_from model may lack it
         model.set_tool_spec(tool_spec_from_task(task))
     if margs.lora:
@@ -229,7 +197,7 @@ def main(argv=None) -> int:
         if accelerator.is_main_process:
             model.print_trainable_parameters()
     n_params = sum(p.numel() for p in model.parameters())
-    accelerator.print(f"model: {margs.init_from or margs.preset}, {n_params / 1e6:.2f}M parameters; {kernel_report(model)}")
+    accelerator.print(f"model: {margs.init_from or margs.preset}, {n_params / 1e6:.2f}M parameters; {path_note}")
     accelerator.print(f"task: {task.name}/{task.variant}; processes: {accelerator.num_processes}; mixed precision: {mp}")
 
     optimizer = torch.optim.AdamW([p for p in model.parameters() if p.requires_grad], lr=targs.learning_rate, weight_decay=targs.weight_decay, betas=(0.9, 0.95))

@@ -1,7 +1,8 @@
 #!/usr/bin/env python
-"""Mamba-1 training-step speed by scan path: toolssm's Triton scan vs mambapy (vs the per-token reference loop).
+"""Mamba-1 training-step speed by path: mamba-ssm kernels vs toolssm's Triton scan vs mambapy (vs the reference loop).
 
-    python benchmarks/bench_mamba_train.py --device cuda --presets mamba-small,mamba-130m --out benchmarks/results/mamba_train_h200.json
+    python benchmarks/bench_mamba_train.py --device cuda --presets mamba-small,mamba-130m --paths kernels,triton:64,triton:0,mambapy \
+        --out benchmarks/results/mamba_train_h200.json
 
 One process, same model weights and batch for every path: forward + backward + AdamW step under bf16 autocast
 (as train.py on GPU), median of --repeats steps after warm-up. Also checks that the paths agree on the loss and the
@@ -25,11 +26,12 @@ from toolssm.models import build_model  # noqa: E402
 
 
 def run_path(model, ids, path, repeats, device):
-    kernels.disable_triton_scan()
-    if path.startswith("triton"):  # "triton" keeps every state for the backward pass, "triton:K" one every K steps
-        assert kernels.enable_triton_scan(chunk=int(path.split(":")[1]) if ":" in path else 0)
-    for layer in model.backbone.layers:
-        layer.mixer.use_mambapy = path == "mambapy"
+    # "triton" keeps every state for the backward pass, "triton:K" one every K steps; "slow" is transformers' loop
+    name = {"slow": "torch"}.get(path.split(":")[0], path.split(":")[0])
+    try:
+        kernels.select_mamba_path(model, name, scan_chunk=int(path.split(":")[1]) if ":" in path else 0, device=device)
+    except ValueError as e:
+        return {"path": path, "error": str(e)}
     opt = torch.optim.AdamW(model.parameters(), lr=1e-4)
     times, loss, gnorm = [], None, None
     try:
@@ -54,6 +56,7 @@ def run_path(model, ids, path, repeats, device):
         return {"path": path, "error": "out of memory"}
     finally:
         kernels.disable_triton_scan()
+        kernels.use_cuda_kernels(True)
         if device.type == "cuda":
             torch.cuda.empty_cache()
             torch.cuda.reset_peak_memory_stats(device)
@@ -67,7 +70,7 @@ def main(argv=None):
     p.add_argument("--device", default="cuda")
     p.add_argument("--batch", type=int, default=128)
     p.add_argument("--length", type=int, default=128)
-    p.add_argument("--paths", default="triton,mambapy", help="comma-separated: triton, triton:K (state checkpoints every K steps), mambapy, slow")
+    p.add_argument("--paths", default="kernels,triton:64,triton,mambapy", help="comma-separated: kernels, triton, triton:K (state checkpoints every K steps), mambapy, slow")
     p.add_argument("--repeats", type=int, default=5)
     p.add_argument("--out", default=None)
     args = p.parse_args(argv)

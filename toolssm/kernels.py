@@ -22,6 +22,9 @@ the device (``pytest -m gpu``).
 
 from __future__ import annotations
 
+import importlib
+import importlib.util
+import inspect
 import os
 
 import torch
@@ -267,24 +270,18 @@ SCAN_MODULES = ("transformers.models.mamba.modeling_mamba", "transformers.models
 
 def enable_triton_scan(chunk: int | None = None) -> bool:
     """Route transformers' Mamba-1 reference scan (Mamba, and the Mamba layers of the Jamba hybrid) through
-    :func:`selective_scan`. Returns whether it is now on (False without triton or when the mamba-ssm kernels are
-    installed, which transformers then uses). ``chunk`` sets :data:`SCAN_CHUNK` (0: keep every state for the
-    backward pass; K: a checkpoint every K steps)."""
-    global _ORIGINAL, SCAN_CHUNK
+    :func:`selective_scan`. Returns whether it is now on (False without triton). ``chunk`` sets :data:`SCAN_CHUNK`
+    (0: keep every state for the backward pass; K: a checkpoint every K steps). Turns the mamba-ssm kernels off
+    (:func:`use_cuda_kernels`) where they are installed: their fused training path would bypass this scan;
+    :func:`disable_triton_scan` turns them back on."""
+    global _ORIGINAL, SCAN_CHUNK, USE_CUDA_KERNELS
     if chunk is not None:
         if int(chunk) < 0:
             raise ValueError(f"chunk must be >= 0, got {chunk}")
         SCAN_CHUNK = int(chunk)
-    import importlib
-
     if triton is None:
         return False
-    try:
-        import mamba_ssm  # noqa: F401
-
-        return False  # the fused CUDA path is used instead
-    except ImportError:
-        pass
+    USE_CUDA_KERNELS = False
     for name in SCAN_MODULES:
         mod = importlib.import_module(name)
         if mod not in _PATCHED:
@@ -295,8 +292,84 @@ def enable_triton_scan(chunk: int | None = None) -> bool:
     return True
 
 
+# ---------------------------------------------------------------------------------------------------------------
+# The mamba-ssm / causal-conv1d CUDA kernels, by device. transformers (5.24) picks each kernel function at import time
+# for every device: with the packages installed a CPU model fails inside them (``Expected x.is_cuda()``). Each such
+# module-level function is replaced by one that calls the kernel for CUDA tensors (while USE_CUDA_KERNELS) and
+# transformers' own PyTorch function otherwise.
+
+#: the transformers modules whose functions transformers may bind to the CUDA kernels
+KERNEL_MODULES = ("transformers.models.mamba.modeling_mamba", "transformers.models.jamba.modeling_jamba",
+                  "transformers.models.mamba2.modeling_mamba2")
+USE_CUDA_KERNELS = True  # off: CUDA tensors take the PyTorch functions too (and Mamba-1 training the scan above)
+_ROUTED: dict = {}  # (module name, function name) -> the kernel transformers bound
+
+
+def _kernel_of(fn):
+    """(kernel or None, PyTorch function) of a function wrapped by transformers' ``use_kernel_func_from_hub_with_fallback``
+    (kernel None: no kernel installed), else None."""
+    reference = getattr(fn, "__wrapped__", None)
+    code = getattr(fn, "__code__", None)
+    if reference is None or code is None or not fn.__closure__ or "implementation" not in code.co_freevars:
+        return None
+    bound = dict(zip(code.co_freevars, (c.cell_contents for c in fn.__closure__)))
+    kernel = bound["implementation"]
+    return (kernel if callable(kernel) and kernel is not reference else None, reference)
+
+
+def _dispatcher(wrapped, reference):
+    params = inspect.signature(reference).parameters
+    any_kw = any(p.kind is inspect.Parameter.VAR_KEYWORD for p in params.values())
+
+    def by_device(*args, **kwargs):
+        x = args[0] if args else next(v for v in kwargs.values() if torch.is_tensor(v))
+        if USE_CUDA_KERNELS and x.is_cuda:
+            return wrapped(*args, **kwargs)  # transformers' wrapper: filters the keywords, calls the kernel
+        return reference(*args, **(kwargs if any_kw else {k: v for k, v in kwargs.items() if k in params}))
+
+    by_device.__wrapped__ = reference
+    by_device.cuda_kernel = wrapped
+    return by_device
+
+
+def route_kernels_by_device() -> list[str]:
+    """Make every kernel-bound function of :data:`KERNEL_MODULES` dispatch by device (idempotent). Functions with no
+    kernel installed are replaced by their PyTorch function itself (transformers' wrapper would only add a warning
+    per function that the kernel is missing: toolssm says which path trains, train.py's log). Returns the functions
+    routed to a kernel (empty where mamba-ssm and causal-conv1d are not installed)."""
+    for name in KERNEL_MODULES:
+        try:
+            mod = importlib.import_module(name)
+        except ImportError:  # pragma: no cover - a transformers without this model
+            continue
+        for attr, fn in list(vars(mod).items()):
+            pair = _kernel_of(fn) if callable(fn) else None
+            if pair is None:
+                continue
+            kernel, reference = pair
+            if kernel is None:
+                setattr(mod, attr, reference)
+            else:
+                _ROUTED[(name, attr)] = kernel
+                setattr(mod, attr, _dispatcher(fn, reference))
+    return sorted(f"{m.rsplit('.', 1)[-1]}.{a}" for m, a in _ROUTED)
+
+
+def cuda_kernels_installed() -> bool:
+    """Whether transformers bound any Mamba function to the mamba-ssm / causal-conv1d kernels."""
+    return bool(route_kernels_by_device())
+
+
+def use_cuda_kernels(on: bool) -> None:
+    """Turn the CUDA kernels on or off for CUDA tensors (to compare paths in one process, or to train through the
+    Triton scan where the kernels are installed)."""
+    global USE_CUDA_KERNELS
+    USE_CUDA_KERNELS = bool(on)
+
+
 def disable_triton_scan() -> None:
-    global _ORIGINAL
+    global _ORIGINAL, USE_CUDA_KERNELS
+    USE_CUDA_KERNELS = True
     for mod, original in _PATCHED.items():
         mod.mamba_selective_scan = original
     _PATCHED.clear()
@@ -398,3 +471,45 @@ def ssm_step(xc, xz, dbc, dt_weight, dt_bias, A_log, D, ssm_state) -> torch.Tens
     _ssm_step_kernel[(Bsz, triton.cdiv(E, BE))](xc, xz, dbc, dt_weight, dt_bias, A_log, D, ssm_state, y, E, R, N,
                                                 BE=BE, BR=triton.next_power_of_2(R), BN=triton.next_power_of_2(N))
     return y
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# One policy for how a Mamba-1 model (Mamba, the Mamba layers of Jamba) trains and runs full forwards.
+
+MAMBA_PATHS = ("auto", "kernels", "triton", "mambapy", "torch")
+
+
+def select_mamba_path(model, path: str = "auto", scan_chunk: int | None = None, device=None) -> str:
+    """Set how ``model``'s Mamba-1 mixers run full sequences and return a line that says which path is on.
+
+    ``kernels``: the mamba-ssm + causal-conv1d CUDA kernels (fastest, 3x less memory than the Triton scan; a source
+    build, docs/TRAINING.md); ``triton``: toolssm's Triton scan (no build); ``mambapy``: mambapy's parallel scan
+    (PyTorch, much memory); ``torch``: transformers' sequential scan (slowest). ``auto``: the first of these that
+    the machine has for ``device`` (default: where the model is). Other architectures are left as they are."""
+    if path not in MAMBA_PATHS:
+        raise ValueError(f"unknown Mamba path {path!r}; choose from {MAMBA_PATHS}")
+    mt = getattr(model.config, "model_type", "")
+    if mt not in ("mamba", "jamba"):
+        if mt == "mamba2":
+            return "mamba2: " + ("mamba-ssm kernels" if cuda_kernels_installed() and USE_CUDA_KERNELS else "PyTorch chunked scan")
+        return f"{mt}: standard PyTorch modules"
+    cuda = torch.device(device or next(model.parameters()).device).type == "cuda"
+    have = {"kernels": cuda and cuda_kernels_installed(), "triton": cuda and triton is not None,
+            "mambapy": importlib.util.find_spec("mambapy") is not None, "torch": True}
+    if path == "auto":
+        path = next(p for p in MAMBA_PATHS[1:] if have[p])
+    elif not have[path]:
+        need = {"kernels": "a CUDA GPU and mamba-ssm + causal-conv1d (scripts/gpu/build_kernels.sh)", "triton": "a CUDA GPU and triton",
+                "mambapy": "the mambapy package"}[path]
+        raise ValueError(f"Mamba path {path!r} needs {need}")
+    disable_triton_scan()
+    if path == "triton":
+        enable_triton_scan(chunk=scan_chunk)
+    use_cuda_kernels(path == "kernels")
+    model.config.use_mambapy = path == "mambapy"
+    for module in model.modules():  # every Mamba-1 mixer reads its own flag
+        if hasattr(module, "use_mambapy"):
+            module.use_mambapy = path == "mambapy"
+    return {"kernels": f"{mt}: mamba-ssm + causal-conv1d CUDA kernels", "triton": f"{mt}: toolssm Triton selective scan (K={SCAN_CHUNK}), convolution and projections in PyTorch",
+            "mambapy": f"{mt}: mambapy parallel scan", "torch": f"{mt}: transformers' sequential PyTorch scan (slowest)"}[path] + (
+        "" if path == "kernels" or not cuda else "; for the fastest path build the kernels: bash scripts/gpu/build_kernels.sh (docs/TRAINING.md)")

@@ -33,6 +33,7 @@ from transformers import (
 )
 
 from .generation import ToolGenerationResult, generate_with_tools
+from .kernels import route_kernels_by_device
 from .rnn import ToolSSMRNNConfig, ToolSSMRNNForCausalLM
 from .tools import Tool, make_tool
 
@@ -169,3 +170,6 @@ class ToolJambaForCausalLM(ToolCallingMixin, JambaForCausalLM):
 for _config, _cls in [(MambaConfig, ToolMambaForCausalLM), (Mamba2Config, ToolMamba2ForCausalLM), (GPTNeoXConfig, ToolGPTNeoXForCausalLM),
                       (MistralConfig, ToolMistralForCausalLM), (ToolSSMRNNConfig, ToolRNNForCausalLM), (JambaConfig, ToolJambaForCausalLM)]:
     AutoModelForCausalLM.register(_config, _cls, exist_ok=True)
+
+# mamba-ssm / causal-conv1d, where installed, for CUDA tensors only (transformers binds them for every device)
+route_kernels_by_device()
