@@ -3,10 +3,14 @@
 import os
 import shutil
 
+import pytest
+
 from toolssm.cards import write_model_card
 
 ROOT = os.path.join(os.path.dirname(__file__), "..")
 ALIGNED = os.path.join(ROOT, "results", "multiplication", "aligned")
+# the GPU machine's copy leaves results/ behind (scripts/gpu/slim.sh: the 64 MiB transfer cap)
+needs_results = pytest.mark.skipif(not os.path.isdir(ALIGNED), reason="results/ is not in this copy of the repo")
 
 
 def _card(tmp_path, run):
@@ -17,6 +21,7 @@ def _card(tmp_path, run):
     return write_model_card(str(d))
 
 
+@needs_results
 def test_card_of_a_continued_run_names_its_start(tmp_path):
     text = _card(tmp_path, os.path.join(ALIGNED, "mul2a-mamba-s2-cont"))
     assert "continued from `runs/s5a/mul2a-mamba-s2`" in text
@@ -24,6 +29,7 @@ def test_card_of_a_continued_run_names_its_start(tmp_path):
     assert "678 steps (of 1000 planned" in text
 
 
+@needs_results
 def test_card_of_a_fresh_run_has_no_init_from(tmp_path):
     text = _card(tmp_path, os.path.join(ALIGNED, "mul2a-mamba-s2"))
     assert "--init_from" not in text and "continued from" not in text
