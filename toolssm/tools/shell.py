@@ -11,21 +11,27 @@ parsed subset of bash (never passed to a real shell):
 - ``echo COMPLETE_TASK_AND_SUBMIT_FINAL_OUTPUT``                end the episode
 
 File names are plain ``name.py`` (no paths), so nothing outside the throwaway workspace can be named. The program
-runs in new mount, network and PID namespaces (``unshare``: no network; the workspace bound read-only-for-it at
-/mnt; /tmp, /var/tmp, /dev/shm and /run/lock replaced by small private tmpfs, so it cannot write anywhere that
-outlives it), as user nobody (``setpriv``), with limits on CPU time (5 s), wall time, memory (1 GiB), file size,
-open files and processes (32), its output cut at 4,000 characters. It can still *read* world-readable system files
-(a chroot with its own Python would close that). If the isolation is unavailable the tool refuses to run code
-rather than run it unconfined. Anything else, including
-characters the tokenizer cannot represent, gets a clear error or is replaced by ``?``.
+runs in new mount, network and PID namespaces (``unshare``: no network; a fresh /proc that shows only the episode's
+own processes; the workspace bound read-only-for-it at /mnt; /tmp, /var/tmp, /dev/shm and /run/lock replaced by
+small private tmpfs, so it cannot write anywhere that outlives it), under a user id of its own per episode
+(``setpriv``: so the process limit of one episode cannot starve another, and no host process shares its id), with
+limits on CPU time (5 s), wall time, memory (1 GiB), file size, open files and processes (32), its output cut at
+4,000 characters with the exit status kept. Every isolation step must succeed or the program does not run (the jail
+fails closed), and a machine where the jail cannot be built refuses to run code at all. It can still *read*
+world-readable system files (a chroot with its own Python would close that). Program output cannot forge special
+tokens: their spellings are written with parentheses (``[EOS]`` becomes ``(EOS)``). Anything else, including
+characters the tokenizer cannot represent, gets a clear error or is replaced by ``?``. docs/SECURITY.md says what
+is isolated, what is not, and how it is tested.
 """
 
 from __future__ import annotations
 
+import itertools
 import os
 import re
 import resource
 import shutil
+import signal
 import subprocess
 import sys
 import tempfile
@@ -41,6 +47,14 @@ MAX_OUTPUT = 4000
 MAX_FILE = 64 * 1024
 MAX_FILES = 256
 NOBODY = 65534
+#: per-episode user ids are drawn from here (ids no account uses), so RLIMIT_NPROC, which counts per user id, is each
+#: episode's own and /proc/<pid> of another episode is not the same user's
+EPISODE_UIDS = range(1_200_000, 1_400_000)
+_episode_counter = itertools.count()
+#: private tmpfs over every world-writable directory of the host (mount options shared by all)
+TMPFS_DIRS = ("/tmp", "/var/tmp", "/dev/shm", "/run/lock")
+TMPFS_OPTS = "size=8m,nosuid,nodev"
+WORKSPACE_PREFIX = "toolssm-shell-"
 
 
 def sandbox_available() -> bool:
@@ -49,13 +63,13 @@ def sandbox_available() -> bool:
     if _SANDBOX is None:
         _SANDBOX = False
         if shutil.which("unshare") and shutil.which("setpriv"):
-            ws = tempfile.mkdtemp(prefix="toolssm-shell-check-")
+            ws = tempfile.mkdtemp(prefix=f"{WORKSPACE_PREFIX}{os.getpid()}-check-")
             try:
                 os.chmod(ws, 0o755)
                 with open(os.path.join(ws, "main.py"), "w") as f:
                     f.write("print('sandbox ok')\n")
                 os.chmod(os.path.join(ws, "main.py"), 0o644)
-                r = subprocess.run(_jail_cmd(ws), capture_output=True, text=True, timeout=20, preexec_fn=_limits)
+                r = subprocess.run(_jail_cmd(ws, NOBODY), capture_output=True, text=True, timeout=20, preexec_fn=_limits)
                 _SANDBOX = r.returncode == 0 and r.stdout.strip() == "sandbox ok"
             except (OSError, subprocess.SubprocessError):
                 _SANDBOX = False
@@ -69,22 +83,37 @@ _SANDBOX: bool | None = None
 PYTHON = os.path.realpath(sys.executable)
 
 
-def _jail_cmd(workspace: str) -> list[str]:
-    return ["unshare", "--mount", "--net", "--pid", "--fork", "--kill-child", "sh", "-c", _JAIL, "jail", workspace, PYTHON]
+def _jail_cmd(workspace: str, uid: int) -> list[str]:
+    # argv[0] of the jail's shell is its name, which the script checks for as PID 1 of the fresh /proc
+    return ["unshare", "--mount", "--net", "--pid", "--fork", "--kill-child", "--mount-proc", "--", "/bin/sh", "-c", _jail_script(),
+            "toolssm-jail", workspace, PYTHON, str(uid)]
 
 
-# Inside new mount/net/PID namespaces: the workspace is bound at /mnt, every world-writable directory is replaced by
-# a small private tmpfs (writes outside the workspace land there and vanish), then the program runs as nobody.
-# (-I would drop the script's folder from sys.path, hence -E -s -S.)
-_JAIL = (
-    'mount --make-rprivate / && mount --bind "$1" /mnt'
-    " && for d in /tmp /var/tmp /dev/shm /run/lock; do [ -d $d ] && mount -t tmpfs -o size=8m,nosuid,nodev tmpfs $d; done"
-    f' ; cd /mnt && exec setpriv --reuid={NOBODY} --regid={NOBODY} --clear-groups "$2" -E -s -S -B main.py'
-)
+JAIL_FAILED = 97  # the jail's exit status when an isolation step failed (the program never ran)
+
+
+def _jail_script() -> str:
+    """Inside new mount/net/PID namespaces with a fresh /proc (``--mount-proc``): the workspace is bound at /mnt, every
+    world-writable directory is replaced by a small private tmpfs (writes outside the workspace land there and
+    vanish), then the program runs under the episode's user id. Any failed step exits with JAIL_FAILED before the
+    program starts. The program is the shell's child, not exec'd: a program killed by a signal becomes an exit status
+    128 + signal (unshare itself only printed "sigprocmask unblock failed" for it). (-I would drop the script's folder
+    from sys.path, hence -E -s -S.)"""
+    mounts = " && ".join(f"{{ [ ! -d {d} ] || mount -t tmpfs -o {TMPFS_OPTS} tmpfs {d}; }}" for d in TMPFS_DIRS)
+    return (
+        f'fail() {{ echo "jail: $1" >&2; exit {JAIL_FAILED}; }}; '
+        'grep -qa "toolssm-jail" /proc/1/cmdline || fail "no private /proc"; '
+        'mount --make-rprivate / || fail "mount --make-rprivate"; '
+        'mount --bind "$1" /mnt || fail "bind workspace"; '
+        f'{mounts} || fail "private tmpfs"; '
+        'cd /mnt || fail "cd"; '
+        'exec 3>&2 2>/dev/null; '  # the shell's own "Killed" notices are not the program's output
+        'setpriv --reuid="$3" --regid="$3" --clear-groups "$2" -E -s -S -B main.py 2>&3 3>&-; exit $?'
+    )
 
 
 def _limits() -> None:  # runs in the child before exec
-    resource.setrlimit(resource.RLIMIT_CPU, (5, 5))
+    resource.setrlimit(resource.RLIMIT_CPU, (5, 6))  # SIGXCPU at 5 s (soft); SIGKILL at 6 s if it is caught
     resource.setrlimit(resource.RLIMIT_AS, (1 << 30, 1 << 30))
     resource.setrlimit(resource.RLIMIT_FSIZE, (1 << 20, 1 << 20))
     resource.setrlimit(resource.RLIMIT_NOFILE, (64, 64))
@@ -92,12 +121,32 @@ def _limits() -> None:  # runs in the child before exec
     os.setsid()
 
 
-def clean(text: str) -> str:
-    """Make text representable by the tokenizer and bounded in length."""
+_SPECIAL_RE = re.compile("|".join(re.escape(t) for t in sorted(V.SPECIAL_TOKENS, key=len, reverse=True)))
+
+
+def clean(text: str, limit: int = MAX_OUTPUT) -> str:
+    """Make text representable by the tokenizer, unable to spell a special token, and at most ``limit`` characters
+    (plus a note of how much was cut)."""
     text = "".join(c if c in V.CHAR_SET else "?" for c in text)
-    if len(text) > MAX_OUTPUT:
-        text = text[:MAX_OUTPUT] + f"\n[output truncated: {len(text) - MAX_OUTPUT} more characters]"
+    text = _SPECIAL_RE.sub(lambda m: "(" + m.group(0)[1:-1] + ")", text)
+    if len(text) > limit:
+        text = text[:limit] + f"\n(output truncated: {len(text) - limit} more characters)"
     return text
+
+
+def _sweep_stale_workspaces() -> None:
+    """Remove workspaces left by toolssm processes that no longer exist (a killed run cannot clean up after itself)."""
+    root = tempfile.gettempdir()
+    for name in os.listdir(root):
+        m = re.match(rf"{WORKSPACE_PREFIX}(\d+)-", name)
+        if not m:
+            continue
+        try:
+            os.kill(int(m.group(1)), 0)
+        except ProcessLookupError:
+            shutil.rmtree(os.path.join(root, name), ignore_errors=True)
+        except PermissionError:  # alive, someone else's
+            pass
 
 
 class ShellTool(Tool):
@@ -116,7 +165,9 @@ class ShellTool(Tool):
 
     def start(self, prompt_tokens: list[str]) -> None:
         self.close()
-        self.workspace = tempfile.mkdtemp(prefix="toolssm-shell-")
+        _sweep_stale_workspaces()
+        self.workspace = tempfile.mkdtemp(prefix=f"{WORKSPACE_PREFIX}{os.getpid()}-")
+        self.uid = EPISODE_UIDS[(os.getpid() * 4099 + next(_episode_counter)) % len(EPISODE_UIDS)]
         os.chmod(self.workspace, 0o755)
         for name, src in self.files.items():
             self._write(name, src)
@@ -193,18 +244,33 @@ class ShellTool(Tool):
     def _run(self) -> str:
         if not sandbox_available():
             return "error: no sandbox (unshare/setpriv) on this machine: refusing to run code"
-        cmd = _jail_cmd(self.workspace)
+        cmd = _jail_cmd(self.workspace, self.uid)
         # Output goes to a file outside the workspace, so RLIMIT_FSIZE bounds it (a pipe would not be bounded).
         with tempfile.TemporaryFile() as out:
             proc = subprocess.Popen(cmd, cwd=self.workspace, stdout=out, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
                                     preexec_fn=_limits, env={"PATH": "/usr/bin:/bin", "LANG": "C.UTF-8"})
             try:
                 proc.wait(timeout=self.timeout)
-                status = f"exit code {proc.returncode}"
+                status = _status(proc.returncode)
             except subprocess.TimeoutExpired:
                 os.killpg(proc.pid, 9)  # unshare and everything in its PID namespace
                 proc.wait()
                 status = f"killed after {self.timeout:g} s"
             out.seek(0)
             text = out.read(4 * MAX_OUTPUT).decode("utf-8", errors="replace")
-        return f"{text.rstrip()}\n[{status}]".lstrip("\n")
+        if proc.returncode == JAIL_FAILED and "jail: " in text:
+            return "error: the sandbox could not be set up (" + text.split("jail: ", 1)[1].strip()[:80] + "): refusing to run code"
+        # unshare's own complaints about a child killed by a limit are noise; the status line says what happened
+        text = "\n".join(line for line in text.rstrip().split("\n") if not line.startswith("unshare: "))
+        status = f"\n[{status}]"
+        return clean(text, MAX_OUTPUT - len(status) - 48).lstrip("\n") + status
+
+
+def _status(code: int) -> str:
+    """The exit status as the model sees it; a signal names its likely limit."""
+    sig = -code if code < 0 else code - 128 if code > 128 else 0
+    if not sig:
+        return f"exit code {code}"
+    why = {signal.SIGXCPU: "CPU time limit", signal.SIGKILL: "killed", signal.SIGXFSZ: "output size limit", signal.SIGSEGV: "crashed"}
+    name = signal.Signals(sig).name if sig in signal.Signals._value2member_map_ else str(sig)
+    return f"killed by {name}" + (f" ({why[sig]})" if sig in why and sig != signal.SIGKILL else "")
