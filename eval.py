@@ -7,8 +7,8 @@
 
 Per length: exact match of the whole trajectory and answer (the paper's metric), answer accuracy and
 teacher-forced token accuracy, each with a 95% interval; tokens and seconds per sample. Writes
-results.json, results.csv and accuracy_vs_length.png to --out, and the table into each checkpoint's
-model card (README.md) unless --no-card.
+results.json, results.csv and accuracy_vs_length.png to --out (default <first model>/eval); with --card also the
+table and plot into each checkpoint's model card (README.md): a checkpoint's files change only when asked.
 """
 
 from __future__ import annotations
@@ -39,7 +39,8 @@ def parse(argv=None):
     p.add_argument("--tf32", action="store_true", help="float32 matrix products on TF32 tensor cores (CUDA; 1.4x the tool loop at batch 64 on an H200, benchmarks/results/h200/session4)")
     p.add_argument("--dtype", default="float32", choices=["auto", "float32", "bfloat16"], help="weights dtype (default float32: the recurrent state of long trajectories stays exact enough; auto: bf16 on GPU)")
     p.add_argument("--out", default=None, help="output folder (default: <first model>/eval)")
-    p.add_argument("--no-card", action="store_true", help="do not write the results into the checkpoints' model cards")
+    p.add_argument("--card", action="store_true", help="also write the results table and plot into each checkpoint's model card (README.md)")
+    p.add_argument("--no-card", action="store_true", help=argparse.SUPPRESS)  # the old default's opt-out: accepted, does nothing
     p.add_argument("--decode", default="auto", choices=["auto", "cache"], help="decoding step: auto = static state buffers (CUDA graph on GPU) for Mamba-1/LSTM/GRU, the cache API otherwise; cache = always the model's cache API (the slower reference path)")
     p.add_argument("--progress", action="store_true", help="progress bar per batch in the tool loop")
     args = p.parse_args(argv)
@@ -50,6 +51,12 @@ def parse(argv=None):
             args.lengths = [int(x) for x in args.lengths.split(",")]
         except ValueError:
             p.error(f"--lengths must be comma-separated integers, got {args.lengths!r}")
+    for m in args.model:  # a local path that is not a checkpoint fails now, not after the Hub's retries
+        parent = os.path.dirname(os.path.normpath(m))
+        if not os.path.isdir(m) and (os.path.isabs(m) or m.startswith(".") or (parent and os.path.isdir(parent))):
+            p.error(f"--model {m!r}: no such checkpoint folder")
+        if os.path.isdir(m) and not os.path.exists(os.path.join(m, "config.json")):
+            p.error(f"--model {m!r}: the folder holds no config.json (not a checkpoint)")
     if args.labels:
         args.labels = args.labels.split(",")
         if len(args.labels) != len(args.model):
@@ -82,7 +89,7 @@ def main(argv=None) -> int:
     import toolssm  # noqa: F401  (registers the Auto classes)
     from toolssm.cards import write_model_card
     from toolssm.data import DEFAULT_CONFIG, DEFAULT_TEST_LENGTHS, DEFAULT_TRAIN_MAX, config_for_spec, task_for_config
-    from toolssm.evaluation import evaluate_items, make_test_items, plot_results, summarize
+    from toolssm.evaluation import evaluate_length, plot_results, summarize
 
     accelerator = Accelerator()
     device = torch.device(args.device) if args.device else accelerator.device
@@ -118,23 +125,24 @@ def main(argv=None) -> int:
             "eval_seed": args.seed, "split": args.split, "stop_at_divergence": args.stop_at_divergence, "decode": args.decode, "num_processes": accelerator.num_processes, "device": str(device), "dtype": str(dtype), "tf32": args.tf32, "lengths": rows,
         }
         for n in lengths:
-            items = make_test_items(task, n, args.num_samples, seed=args.seed, split=args.split)
             t0 = time.time()
-            with accelerator.split_between_processes(items) as mine:
-                res = evaluate_items(model, task, mine, batch_size=args.batch_size, token_accuracy=not args.no_token_accuracy, progress=args.progress,
-                                     stop_at_divergence=args.stop_at_divergence, fast=False if args.decode == "cache" else None)
+            with accelerator.split_between_processes(list(range(args.num_samples))) as mine:
+                res = evaluate_length(model, task, n, mine, seed=args.seed, split=args.split, batch_size=args.batch_size,
+                                      token_accuracy=not args.no_token_accuracy, progress=args.progress,
+                                      stop_at_divergence=args.stop_at_divergence, fast=False if args.decode == "cache" else None)
             res = gather_object(res)
             summary = summarize(res)
             summary["wall_seconds"] = time.time() - t0
             if args.split == "stress":  # exact match per stress class: which corner fails
                 by = {}
-                for it, r in zip(items, res):
-                    c = by.setdefault(it.problem["stress"], [0, 0])
+                for r in res:
+                    c = by.setdefault(r.stress, [0, 0])
                     c[0] += int(r.exact)
                     c[1] += 1
                 summary["by_class"] = {k: {"exact": a, "samples": b} for k, a, b in ((k, *v) for k, v in by.items())}
             rows.append(summary)
-            accelerator.print(f"{path} n={n}: exact {summary['exact_match']:.3f} {summary['exact_match_ci']}, answer {summary['answer_accuracy']:.3f}, "
+            lo, hi = summary["exact_match_ci"]
+            accelerator.print(f"{path} n={n}: exact {summary['exact_match']:.3f} [{lo:.2f}, {hi:.2f}], answer {summary['answer_accuracy']:.3f}, "
                               f"token {summary['token_accuracy'] if summary['token_accuracy'] is None else round(summary['token_accuracy'], 4)}, "
                               f"{summary['tokens_per_sample']:.0f} tok/sample, {summary['wall_seconds']:.1f}s"
                               + ("; failing classes: " + (", ".join(f"{k} {v['samples'] - v['exact']}/{v['samples']}" for k, v in summary["by_class"].items() if v["exact"] < v["samples"]) or "none")
@@ -148,7 +156,7 @@ def main(argv=None) -> int:
         plot_path = os.path.join(out_dir, "accuracy_vs_length.png")
         plot_results(all_results, plot_path)
         print(f"wrote {out_dir}/results.json, results.csv, accuracy_vs_length.png")
-        if not args.no_card:
+        if args.card:
             for r in all_results:
                 if os.path.isdir(r["checkpoint"]) and os.path.exists(os.path.join(r["checkpoint"], "training_args.json")):
                     shutil.copy(plot_path, os.path.join(r["checkpoint"], "accuracy_vs_length.png"))
@@ -159,4 +167,7 @@ def main(argv=None) -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    try:
+        sys.exit(main())
+    except (ValueError, FileNotFoundError) as e:  # errors a user can cause name the input: one line, no traceback
+        sys.exit(f"eval.py: error: {e}")

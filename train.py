@@ -47,9 +47,10 @@ class ModelArguments:
 
 @dataclass
 class DataArguments:
-    task: str = field(default="addition", metadata={"help": "addition, multiplication, hanoi or logical_graph"})
+    task: str = field(default="addition", metadata={"help": "the task", "choices": ["addition", "multiplication", "hanoi", "logical_graph", "code_fixing"]})
     config: str | None = field(default=None, metadata={"help": "task config (addition: tool/direct/reversed/no_tool/calculator; multiplication: n_x_K; hanoi: iterative/recursive)"})
     dataset: str | None = field(default=None, metadata={"help": "train from a built dataset folder or Hub id instead of generating on the fly"})
+    verify_data: bool = field(default=True, metadata={"help": "with --dataset: replay every row against its tool and check its answer before training (toolssm.verify); a bad row stops the run before any step"})
     train_max_n: int | None = field(default=None, metadata={"help": "largest training size when generating (paper: addition 5, multiplication 10, hanoi 8, logical_graph 10)"})
     mixture: str | None = field(default=None, metadata={"help": "extra tasks mixed in, 'task:config:weight[:max_n],...' (paper D.8): weight relative to mixture_main_weight; max_n the largest training size of that task (default: the task's own training maximum)"})
     mixture_main_weight: float = field(default=1.0, metadata={"help": "weight of the main task in a mixture"})
@@ -96,17 +97,17 @@ def parse_args(argv=None):
     return parser.parse_args_into_dataclasses(args=argv)
 
 
-def latest_checkpoint(output_dir: str) -> str | None:
+def complete_checkpoints(output_dir: str) -> list[str]:
+    """checkpoint-<step> folders whose save finished, oldest first."""
     ckpts = sorted(glob.glob(os.path.join(output_dir, "checkpoint-*")), key=lambda p: int(p.rsplit("-", 1)[1]))
-    complete = [c for c in ckpts if os.path.exists(os.path.join(c, "trainer_state.json"))]
-    return complete[-1] if complete else None
+    return [c for c in ckpts if os.path.exists(os.path.join(c, "trainer_state.json"))]
 
 
 def build_source(data: DataArguments):
     from toolssm.training import DatasetSource, Mixture, TaskSource
 
     if data.dataset:
-        main = DatasetSource(data.dataset, data.config, "train", data.data_seed)
+        main = DatasetSource(data.dataset, data.config, "train", data.data_seed, verify=data.verify_data)
     else:
         main = TaskSource(data.task, data.config, data.train_max_n, data.data_seed)
     if not data.mixture:
@@ -144,6 +145,8 @@ def main(argv=None) -> int:
 
     if margs.scan_chunk < 0:
         raise ValueError(f"--scan_chunk must be >= 0, got {margs.scan_chunk}")
+    if dargs.max_length is not None and dargs.max_length < 16:
+        raise ValueError(f"--max_length must be at least 16 tokens (it cuts every training sequence), got {dargs.max_length}")
     if targs.max_steps <= 0 or targs.batch_size <= 0 or targs.gradient_accumulation_steps <= 0:
         raise ValueError("max_steps, batch_size and gradient_accumulation_steps must be positive")
     if margs.lora and not margs.init_from:
@@ -201,20 +204,42 @@ def main(argv=None) -> int:
     accelerator.print(f"task: {task.name}/{task.variant}; processes: {accelerator.num_processes}; mixed precision: {mp}")
 
     optimizer = torch.optim.AdamW([p for p in model.parameters() if p.requires_grad], lr=targs.learning_rate, weight_decay=targs.weight_decay, betas=(0.9, 0.95))
-    scheduler = get_scheduler(targs.lr_scheduler, optimizer, num_warmup_steps=targs.warmup_steps,
+    # Accelerate steps a prepared scheduler once per process each step, so both counts scale with the process count
+    # (the warm-up once did not: two processes peaked at half the warm-up).
+    scheduler = get_scheduler(targs.lr_scheduler, optimizer, num_warmup_steps=targs.warmup_steps * accelerator.num_processes,
                               num_training_steps=targs.max_steps * accelerator.num_processes)
     model, optimizer, scheduler = accelerator.prepare(model, optimizer, scheduler)
 
+    all_args = {"model": asdict(margs), "data": asdict(dargs), "train": asdict(targs), "num_processes": accelerator.num_processes,
+                "mixed_precision": mp, "n_params": n_params, "toolssm_version": toolssm.__version__}
+    metrics_path = os.path.join(targs.output_dir, "metrics.jsonl")
     start_step = 0
     if targs.resume:
-        ckpt = latest_checkpoint(targs.output_dir)
-        if ckpt is None:
+        from toolssm.training import checkpoint_problem, resume_mismatch, trim_metrics
+
+        ckpts = complete_checkpoints(targs.output_dir)
+        if not ckpts:
             accelerator.print(f"--resume: no checkpoint in {targs.output_dir}, starting from scratch")
-        else:
+        for ckpt in reversed(ckpts):  # the newest intact one
+            problem = checkpoint_problem(ckpt)
+            if problem:
+                accelerator.print(f"--resume: skipping {ckpt}: {problem}")
+                continue
+            with open(os.path.join(ckpt, "training_args.json")) as f:
+                diff = resume_mismatch(json.load(f), all_args)
+            if diff:
+                raise SystemExit(f"--resume: {ckpt} belongs to another run ({'; '.join(diff)}); resume with its arguments "
+                                 "or train into a new --output_dir")
             accelerator.load_state(os.path.join(ckpt, "accelerate_state"))
             with open(os.path.join(ckpt, "trainer_state.json")) as f:
                 start_step = json.load(f)["step"]
-            accelerator.print(f"resumed from {ckpt} at step {start_step}")
+            if accelerator.is_main_process:
+                dropped = trim_metrics(metrics_path, start_step)
+                accelerator.print(f"resumed from {ckpt} at step {start_step}" + (f" ({dropped} metrics rows past it dropped)" if dropped else ""))
+            break
+        else:
+            if ckpts:
+                raise SystemExit(f"--resume: no intact checkpoint in {targs.output_dir} (each failed its checksums, above)")
     if start_step >= targs.max_steps:
         accelerator.print("nothing to do: the run already reached max_steps")
 
@@ -225,11 +250,8 @@ def main(argv=None) -> int:
                                          num_workers=dargs.num_workers, persistent_workers=dargs.num_workers > 0)
     batches = iter(loader)
 
-    all_args = {"model": asdict(margs), "data": asdict(dargs), "train": asdict(targs), "num_processes": accelerator.num_processes,
-                "mixed_precision": mp, "n_params": n_params, "toolssm_version": toolssm.__version__}
     accelerator.init_trackers("tensorboard", config={f"{k}.{kk}": (vv if isinstance(vv, (int, float, str, bool)) else str(vv))
                                                 for k, v in all_args.items() if isinstance(v, dict) for kk, vv in v.items()})
-    metrics_path = os.path.join(targs.output_dir, "metrics.jsonl")
     eval_lengths = [int(x) for x in targs.eval_lengths.split(",")] if targs.eval_lengths else None
     for n in eval_lengths or []:  # fail now, not after hours of training at the first validation
         try:
@@ -249,6 +271,7 @@ def main(argv=None) -> int:
         path = targs.output_dir if final else os.path.join(targs.output_dir, f"checkpoint-{step}")
         if not final:
             accelerator.save_state(os.path.join(path, "accelerate_state"))
+            accelerator.wait_for_everyone()  # every process's RNG state is on disk before the checksums
         if accelerator.is_main_process:
             m = accelerator.unwrap_model(model)
             if margs.lora:
@@ -260,7 +283,10 @@ def main(argv=None) -> int:
                 json.dump(all_args, f, indent=1)
             with open(os.path.join(path, "trainer_state.json"), "w") as f:
                 json.dump({"step": step, "final": final}, f)
-            if not final:  # rotate old checkpoints
+            if not final:  # checksums last (a resume falls back past a checkpoint whose files changed), then rotate
+                from toolssm.training import write_checksums
+
+                write_checksums(path)
                 old = sorted(glob.glob(os.path.join(targs.output_dir, "checkpoint-*")), key=lambda p: int(p.rsplit("-", 1)[1]))
                 for p in old[: max(0, len(old) - targs.save_total_limit)]:
                     shutil.rmtree(p, ignore_errors=True)
@@ -365,4 +391,7 @@ def main(argv=None) -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    try:
+        sys.exit(main())
+    except (ValueError, FileNotFoundError) as e:  # errors a user can cause name the input: one line, no traceback
+        sys.exit(f"train.py: error: {e}")

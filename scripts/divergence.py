@@ -3,6 +3,7 @@
 stop-at-divergence and print the first wrong token, what the reference expected, and the reference tokens before it.
 
     python scripts/divergence.py --model runs/mul1-mamba --task multiplication --config n_x_1 --n 50 --k 4
+    python scripts/divergence.py --model runs/add --task addition --config lockstep --n 1000 --split stress --indices 6,14
 """
 
 import argparse
@@ -18,7 +19,9 @@ def main(argv=None):
     p.add_argument("--task", required=True)
     p.add_argument("--config", default=None)
     p.add_argument("--n", type=int, required=True)
-    p.add_argument("--k", type=int, default=4, help="problems (test split, eval seed 0)")
+    p.add_argument("--k", type=int, default=4, help="problems (eval seed 0): indices 0..k-1")
+    p.add_argument("--split", default="test", choices=["test", "stress"], help="which split's problems")
+    p.add_argument("--indices", help="comma-separated item indices instead of 0..k-1 (stress: class = index mod the number of classes)")
     p.add_argument("--context", type=int, default=60, help="reference tokens shown before the divergence")
     args = p.parse_args(argv)
 
@@ -33,11 +36,13 @@ def main(argv=None):
 
     model = AutoModelForCausalLM.from_pretrained(args.model).eval()
     task = task_for_config(args.task, args.config or DEFAULT_CONFIG[args.task])
-    items = make_test_items(task, args.n, args.k, seed=0)
+    idx = [int(x) for x in args.indices.split(",")] if args.indices else range(args.k)
+    items = [make_test_items(task, args.n, 1, seed=0, start=i, split=args.split)[0] for i in idx]
     refs = [render(it.trajectory, train_observations=task.train_observations)["input_ids"] for it in items]
     res = generate_with_tools(model, [it.prompt for it in items], [task.inference_tool(it.problem) for it in items],
                               max_new_tokens=[len(r) + 32 for r in refs], stop_at_divergence=refs)
-    for r, ref in zip(res, refs):
+    for it, r, ref in zip(items, res, refs):
+        print(f"{it.prompt[:30]}...{it.prompt[-30:]!r} ({it.problem.get('stress', args.split)}):", end=" ")
         if not r.diverged:
             print(f"exact: {len(ref)} tokens" if r.ids == ref else f"stopped without diverging at {len(r.ids)} of {len(ref)}")
             continue

@@ -73,13 +73,44 @@ def test_resume_continues_the_same_run(runs):
     for k in a:
         torch.testing.assert_close(a[k], b[k], rtol=1e-5, atol=1e-6)
     steps = [json.loads(line)["step"] for line in open(os.path.join(killed, "metrics.jsonl")) if "loss" in line]
-    assert steps == [1, 2, 3, 4, 4, 5, 6] or steps[-2:] == [5, 6]
+    assert steps == [1, 2, 3, 4, 5, 6]  # rows past the checkpoint were dropped, not written twice
+
+
+def test_resume_refuses_another_run(runs, dataset):
+    _, killed, _ = runs
+    args = [a if a != "4" else "8" for a in COMMON]  # --batch_size 4 -> 8
+    r = run(["train.py", *args, "--dataset", dataset, "--output_dir", killed, "--resume", "--learning_rate", "0.01"], check=False)
+    assert r.returncode != 0
+    err = r.stderr.strip().splitlines()[-1]
+    assert "belongs to another run" in err and "train.batch_size: 4 -> 8" in err and "Traceback" not in r.stderr
+
+
+@pytest.mark.parametrize("damage", ["model.safetensors", "accelerate_state/random_states_0.pkl"])
+def test_resume_falls_back_past_a_damaged_checkpoint(runs, dataset, tmp_path, damage):
+    """A corrupt newest checkpoint (weights, or a truncated RNG state that Accelerate alone would ignore): the resume
+    takes the one before it and ends bit-identical to the uninterrupted run."""
+    straight, _, _ = runs
+    out = str(tmp_path / "run")
+    r = run(["train.py", *COMMON, "--dataset", dataset, "--output_dir", out, "--save_every", "3", "--stop_after", "4"], check=False)
+    assert r.returncode == 3
+    path = os.path.join(out, "checkpoint-4", damage)
+    with open(path, "r+b") as f:
+        f.truncate(os.path.getsize(path) // 2)
+    r = run(["train.py", *COMMON, "--dataset", dataset, "--output_dir", out, "--save_every", "3", "--resume"])
+    assert f"skipping {os.path.join(out, 'checkpoint-4')}" in r.stdout and "resumed from" in r.stdout and "checkpoint-3 at step 3" in r.stdout
+    a, b = load_file(os.path.join(straight, "model.safetensors")), load_file(os.path.join(out, "model.safetensors"))
+    for k in a:
+        torch.testing.assert_close(a[k], b[k], rtol=1e-5, atol=1e-6)
 
 
 def test_eval_writes_json_csv_plot_and_card(runs, tmp_path):
     straight, killed, _ = runs
     out = str(tmp_path / "ev")
-    run(["eval.py", "--model", straight, killed, "--labels", "a,b", "--lengths", "2,4", "--num-samples", "3", "--batch-size", "2", "--out", out])
+    before = open(os.path.join(killed, "README.md")).read()
+    run(["eval.py", "--model", straight, "--lengths", "2", "--num-samples", "1", "--out", str(tmp_path / "no_card")])
+    assert "| 2 |" not in open(os.path.join(straight, "README.md")).read()  # without --card the checkpoint is left alone
+    run(["eval.py", "--model", straight, killed, "--labels", "a,b", "--lengths", "2,4", "--num-samples", "3", "--batch-size", "2", "--out", out, "--card"])
+    assert open(os.path.join(killed, "README.md")).read() != before
     res = json.load(open(os.path.join(out, "results.json")))
     assert [r["label"] for r in res] == ["a", "b"]
     for r in res:

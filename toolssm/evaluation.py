@@ -10,6 +10,7 @@ sample are not independent), plus tokens and seconds per sample.
 from __future__ import annotations
 
 import math
+import os
 import time
 from dataclasses import dataclass
 
@@ -57,6 +58,7 @@ class SampleResult:
     num_tokens: int
     seconds: float
     finished: bool
+    stress: str | None = None  # the stress class of the problem, on stress splits
 
 
 #: Mamba-1 sequences longer than this are teacher-forced step by step off the GPU. transformers' CPU scan holds
@@ -125,7 +127,7 @@ def evaluate_items(model, task, items, batch_size: int = 16, budget_factor: floa
         for it, ref, r, tool, (tc, tt) in zip(chunk, refs, res, tools, counts):
             exact = r.finished and r.ids == ref["input_ids"]
             answer = (not r.diverged) and task.score(it.problem, r.output, tool)
-            out.append(SampleResult(it.n, exact, answer, tc, tt, len(r.generated_ids), dt, r.finished))
+            out.append(SampleResult(it.n, exact, answer, tc, tt, len(r.generated_ids), dt, r.finished, it.problem.get("stress")))
     model.train(was_training)
     return out
 
@@ -149,6 +151,54 @@ def summarize(samples: list[SampleResult]) -> dict:
         "seconds_per_sample": sum(s.seconds for s in samples) / k if k else 0,
         "finished": sum(s.finished for s in samples),
     }
+
+
+#: host memory per trajectory token while a problem is evaluated: building the item and its rendered reference peaks at
+#: ~200 B/token (measured with tracemalloc: addition 3,000 digits, Hanoi 9-10 disks), the loop's per-token results add
+#: ~40; doubled for the allocator's slack
+HOST_BYTES_PER_TOKEN = 500
+
+
+def available_memory() -> int:
+    """Bytes of host memory available now (Linux MemAvailable; else the physical total)."""
+    try:
+        with open("/proc/meminfo") as f:
+            for line in f:
+                if line.startswith("MemAvailable:"):
+                    return int(line.split()[1]) * 1024
+    except OSError:
+        pass
+    return os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
+
+
+def plan_batch(tokens_per_problem: int, requested: int, available: int | None = None, share: float = 0.6) -> int:
+    """The largest batch (<= requested) whose problems fit in ``share`` of the available host memory, or a
+    ValueError that gives the numbers when not even one does."""
+    available = available_memory() if available is None else available
+    need = tokens_per_problem * HOST_BYTES_PER_TOKEN
+    fits = int(share * available) // max(1, need)
+    if fits < 1:
+        raise ValueError(f"one problem ({tokens_per_problem:,} trajectory tokens) needs about {need / 2**30:.1f} GiB of host memory "
+                         f"and {available / 2**30:.1f} GiB are available: evaluate smaller sizes or on a larger machine")
+    return min(requested, fits)
+
+
+def evaluate_length(model, task, n: int, indices: list[int], seed: int = 0, split: str = "test", batch_size: int = 16, **kw) -> list[SampleResult]:
+    """Evaluate the problems ``indices`` of size n, building each batch's items only when it runs (a 16-disk Hanoi
+    trajectory alone takes ~4 GB), in batches that fit the host's memory (:func:`plan_batch`)."""
+    out: list[SampleResult] = []
+    item = lambda i: make_test_items(task, n, 1, seed=seed, start=i, split=split)[0]  # noqa: E731
+    todo = list(indices)
+    if not todo:
+        return out
+    chunk = [item(todo.pop(0))]
+    batch = plan_batch(chunk[0].trajectory.num_tokens(), batch_size)
+    while chunk:
+        while len(chunk) < batch and todo:
+            chunk.append(item(todo.pop(0)))
+        out += evaluate_items(model, task, chunk, batch_size=batch, **kw)
+        chunk = [item(todo.pop(0))] if todo else []
+    return out
 
 
 def make_test_items(task, n: int, num_samples: int, seed: int = 0, start: int = 0, split: str = "test"):

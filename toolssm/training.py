@@ -7,6 +7,8 @@ number of processes) sees exactly the same global order: step ``s`` consumes glo
 
 from __future__ import annotations
 
+import json
+import os
 import random
 
 import torch
@@ -23,7 +25,7 @@ class TaskSource:
     def __init__(self, task: str, config: str | None, train_max_n: int | None, seed: int):
         self.config = config or DEFAULT_CONFIG[task]
         self.task = task_for_config(task, self.config)
-        self.train_max_n = train_max_n or DEFAULT_TRAIN_MAX[task]
+        self.train_max_n = DEFAULT_TRAIN_MAX[task] if train_max_n is None else train_max_n
         self.task.validate_n(self.train_max_n)
         self.seed = seed
 
@@ -35,7 +37,7 @@ class TaskSource:
 class DatasetSource:
     """Training items from a built dataset (a local folder or a Hub id), reshuffled every epoch."""
 
-    def __init__(self, path: str, config: str | None, split: str, seed: int):
+    def __init__(self, path: str, config: str | None, split: str, seed: int, verify: bool = True):
         from datasets import load_dataset
 
         self.ds = load_dataset(path, config, split=split)
@@ -43,7 +45,16 @@ class DatasetSource:
             raise ValueError(f"dataset {path!r} config {config!r} split {split!r} is empty")
         row = self.ds[0]
         cfg = row.get("config") or config
-        self.task = task_for_config(row["task"], cfg) if cfg in CONFIGS.get(row["task"], {}) else None
+        if "task" not in row or cfg not in CONFIGS.get(row["task"], {}):
+            raise ValueError(f"dataset {path!r}: rows name no known task/config (task {row.get('task')!r}, config {cfg!r}); "
+                             "train on folders built by dataset_builders/build.py")
+        self.task = task_for_config(row["task"], cfg)
+        if verify:  # every row replays against its tool and answers its problem, or nothing is trained
+            from .verify import verify_rows
+
+            _, err = verify_rows(self.task, self.ds, f"{path}:{config or cfg}/{split}", progress=False)
+            if err:
+                raise ValueError(f"dataset row failed verification: {err} (python -m toolssm.verify {path} names every check)")
         self.seed = seed
         self._perm_epoch, self._perm = -1, []
 
@@ -54,7 +65,7 @@ class DatasetSource:
             random.Random(f"{self.seed}|{epoch}").shuffle(self._perm)
             self._perm_epoch = epoch
         row = self.ds[self._perm[j]]
-        train_obs = self.task.train_observations if self.task is not None else False
+        train_obs = self.task.train_observations
         return render(Trajectory.from_rows(row["prompt"], row["trajectory"]), train_observations=train_obs)
 
 
@@ -114,3 +125,80 @@ def token_accuracy(model, batch: dict[str, torch.Tensor]) -> tuple[int, int]:
     gold = batch["labels"][:, 1:]
     mask = gold != IGNORE_INDEX
     return int(((pred == gold) & mask).sum()), int(mask.sum())
+
+
+# --- resuming safely -------------------------------------------------------------------------------------------------
+
+#: the arguments that define a run: a resume with any of them changed would silently train another run
+RUN_DEFINING_ARGS = {
+    "model": ("preset", "init_from", "lora", "lora_r", "lora_alpha", "lora_target_modules"),
+    "data": ("task", "config", "dataset", "train_max_n", "mixture", "mixture_main_weight", "data_seed", "max_length"),
+    "train": ("max_steps", "batch_size", "gradient_accumulation_steps", "learning_rate", "weight_decay", "warmup_steps",
+              "lr_scheduler", "seed"),
+}
+CHECKSUMS = "checksums.json"
+
+
+def resume_mismatch(saved: dict, current: dict) -> list[str]:
+    """'group.name: saved -> now' for every run-defining argument that differs (and the process count)."""
+    out = [f"{g}.{k}: {saved.get(g, {}).get(k)!r} -> {current[g].get(k)!r}"
+           for g, keys in RUN_DEFINING_ARGS.items() for k in keys if saved.get(g, {}).get(k) != current[g].get(k)]
+    if saved.get("num_processes") != current.get("num_processes"):
+        out.append(f"num_processes: {saved.get('num_processes')} -> {current.get('num_processes')}")
+    return out
+
+
+def _digest(path: str) -> str:
+    import hashlib
+
+    h = hashlib.sha256()
+    with open(path, "rb") as f:
+        for block in iter(lambda: f.read(1 << 20), b""):
+            h.update(block)
+    return h.hexdigest()
+
+
+def write_checksums(ckpt: str) -> None:
+    """Record a sha256 of every file of a checkpoint (written last: a checkpoint without it is incomplete)."""
+    files = sorted(os.path.relpath(os.path.join(d, f), ckpt) for d, _, fs in os.walk(ckpt) for f in fs if f != CHECKSUMS)
+    with open(os.path.join(ckpt, CHECKSUMS), "w") as f:
+        json.dump({rel: _digest(os.path.join(ckpt, rel)) for rel in files}, f, indent=0)
+
+
+def checkpoint_problem(ckpt: str) -> str | None:
+    """None if every file of the checkpoint is as it was saved, else what is wrong (truncated RNG state, corrupt
+    weights, a missing file). Checkpoints saved before checksums were written (no file) pass unchecked."""
+    path = os.path.join(ckpt, CHECKSUMS)
+    if not os.path.exists(path):
+        return None
+    try:
+        with open(path) as f:
+            sums = json.load(f)
+    except ValueError:
+        return f"{CHECKSUMS} is not readable JSON"
+    for rel, digest in sums.items():
+        path = os.path.join(ckpt, rel)
+        if not os.path.isfile(path):
+            return f"{rel} is missing"
+        if _digest(path) != digest:
+            return f"{rel} differs from what was saved (corrupt or truncated)"
+    return None
+
+
+def trim_metrics(path: str, step: int) -> int:
+    """Drop metrics.jsonl rows past ``step`` (written after the checkpoint a resume starts from, and about to be
+    written again); returns how many were dropped."""
+    if not os.path.exists(path):
+        return 0
+    with open(path) as f:
+        lines = f.readlines()
+    keep = []
+    for line in lines:
+        try:
+            if json.loads(line).get("step", 0) <= step:
+                keep.append(line)
+        except ValueError:  # a line cut by the kill: dropped
+            pass
+    with open(path, "w") as f:
+        f.writelines(keep)
+    return len(lines) - len(keep)

@@ -161,6 +161,8 @@ class Task:
         result = replay(item.trajectory, tool)
         if not result:
             return f"replay failed at token {result.position}: {result.reason} (expected {result.expected!r}, found {result.found!r})"
+        if tool.num_errors:  # a reference trajectory never needs an error answer (a cut-off command still replays)
+            return f"the trajectory's commands drew {tool.num_errors} tool error(s)"
         if not self.score(item.problem, item.trajectory.output, tool):
             return f"output {item.trajectory.output[:80]!r} does not answer the problem (answer {item.answer[:80]!r})"
         return None

@@ -7,13 +7,16 @@ import re
 from ..tokenizer import split_tokens
 from .base import Tool
 
-_ADD = re.compile(r"add\((\d{1,4000}),(\d{1,4000})\)")
+MAX_DIGITS = 100_000  # the addition task's largest size
+_ADD = re.compile(rf"add\((\d{{1,{MAX_DIGITS}}}),(\d{{1,{MAX_DIGITS}}})\)")
 
 
 class Calculator(Tool):
     """Answers ``add(a,b)`` for non-negative decimal integers with ``a+b``."""
 
     name = "calculator"
+    # add(a,b) with two operands of the task's largest size (the default 512 tokens cut 254-digit problems short)
+    max_command_tokens = 2 * MAX_DIGITS + 8
 
     def run_text(self, text: str) -> list[str]:
         m = _ADD.fullmatch(text)

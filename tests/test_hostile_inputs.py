@@ -1,0 +1,190 @@
+"""Careless and hostile input outside the sandbox: builder output folders, tampered dataset rows, long calculator
+commands, absurd command-line values, invalid prompts, problems too large for the host. Each case once destroyed a
+file, trained on bad data or crashed without naming its input."""
+
+import json
+import os
+import subprocess
+import sys
+
+import pytest
+
+from toolssm.data import BuildSpec, build_config
+from toolssm.tasks import get_task
+from toolssm.verify import verify_folder
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+ENV = dict(os.environ, PYTHONPATH=ROOT, TOKENIZERS_PARALLELISM="false", OMP_NUM_THREADS="1", HF_HUB_OFFLINE="1")
+SMALL = dict(seed=0, train_rows=12, validation_rows=2, test_rows=2, train_max_n=3, test_lengths=[4])
+
+
+def cli(*args, timeout=300):
+    return subprocess.run([sys.executable, *args], capture_output=True, text=True, cwd=ROOT, env=ENV, timeout=timeout)
+
+
+def snapshot(folder):
+    return {os.path.relpath(os.path.join(d, f), folder): open(os.path.join(d, f), "rb").read() for d, _, fs in os.walk(folder) for f in fs}
+
+
+@pytest.fixture(scope="module")
+def built(tmp_path_factory):
+    out = tmp_path_factory.mktemp("built") / "ds"
+    build_config(BuildSpec("addition", "tool", **SMALL), str(out), progress=False)
+    return out
+
+
+# --- builder output folders ---------------------------------------------------------------------------------------
+
+@pytest.mark.parametrize("layout", ["project_root", "foreign_parquet", "foreign_readme"])
+def test_build_refuses_folders_with_files_it_did_not_write(tmp_path, built, layout):
+    import shutil
+
+    target = tmp_path / "t"
+    if layout == "project_root":  # `--out .` in a project: its README and code must survive
+        target.mkdir()
+        (target / "README.md").write_text("my project\n")
+        (target / "pyproject.toml").write_text("[project]\n")
+    else:
+        shutil.copytree(built, target)
+        if layout == "foreign_parquet":
+            (target / "tool" / "mine-00000-of-00001.parquet").write_bytes(b"not ours")
+        else:
+            (target / "README.md").write_text("a card someone wrote\n")
+    before = snapshot(target)
+    with pytest.raises(ValueError, match="did not write"):
+        build_config(BuildSpec("addition", "tool", **SMALL), str(target), progress=False)
+    assert snapshot(target) == before
+    r = cli("dataset_builders/build.py", "addition", "--out", str(target), "--train-rows", "4", "--quiet")
+    assert r.returncode == 2 and "did not write" in r.stderr and snapshot(target) == before
+
+
+def test_build_rejects_an_empty_out(tmp_path):
+    r = subprocess.run([sys.executable, os.path.join(ROOT, "dataset_builders", "build.py"), "addition", "--out", "", "--quiet"],
+                       capture_output=True, text=True, cwd=tmp_path, env=ENV, timeout=120)
+    assert r.returncode == 2 and "output folder is empty" in r.stderr and os.listdir(tmp_path) == []
+
+
+def test_rebuild_replaces_only_its_own_config_and_a_crash_keeps_the_old_one(tmp_path, monkeypatch):
+    out = tmp_path / "ds"
+    build_config(BuildSpec("addition", "tool", **SMALL), str(out), progress=False)
+    build_config(BuildSpec("addition", "tool_p3", **SMALL), str(out), progress=False)
+    tool_before = snapshot(out / "tool")
+    import toolssm.data as D
+
+    calls = []
+    real = D.generate_split
+
+    def crash_on_second_split(*a, **k):
+        calls.append(1)
+        if len(calls) == 2:
+            raise KeyboardInterrupt("killed mid-build")
+        return real(*a, **k)
+
+    monkeypatch.setattr(D, "generate_split", crash_on_second_split)
+    with pytest.raises(KeyboardInterrupt):
+        build_config(BuildSpec("addition", "tool", **dict(SMALL, seed=5)), str(out), progress=False)
+    assert snapshot(out / "tool") == tool_before  # the previous build is intact
+    assert sorted(os.listdir(out)) == ["README.md", "tool", "tool_p3"]  # no temporary folder left
+
+
+# --- tampered rows -------------------------------------------------------------------------------------------------
+
+def _tamper(built, tmp_path, column, fn):
+    import shutil
+
+    from datasets import load_dataset
+
+    target = tmp_path / "tampered"
+    shutil.copytree(built, target)
+    path = str(target / "tool" / "train-00000-of-00001.parquet")
+    ds = load_dataset("parquet", data_files=path, split="train")
+    rows = ds.to_list()
+    rows[5][column] = fn(rows[5][column])
+    from datasets import Dataset
+
+    Dataset.from_list(rows).to_parquet(path)
+    return target, rows[5]["index"]
+
+
+def _bump_observation(traj):
+    for seg in traj:
+        if seg["role"] == "observation" and seg["content"].isdigit():
+            seg["content"] = str((int(seg["content"]) + 1) % 10)
+            return traj
+    raise AssertionError("no digit observation")
+
+
+@pytest.mark.parametrize("column,fn", [("trajectory", _bump_observation), ("answer", lambda a: str(int(a) + 1))])
+def test_verify_names_the_first_bad_row_and_training_refuses_it(built, tmp_path, column, fn):
+    target, index = _tamper(built, tmp_path, column, fn)
+    n, err = verify_folder(str(target), progress=False)
+    assert err is not None and err.startswith(f"tool/train[{index}]:"), err
+    r = cli("-m", "toolssm.verify", str(target), "--quiet")
+    assert r.returncode == 1 and f"tool/train[{index}]" in r.stdout
+    r = cli("train.py", "--dataset", str(target), "--config", "tool", "--output_dir", str(tmp_path / "run"), "--max_steps", "1",
+            "--batch_size", "2", "--num_workers", "0", "--report_to", "none", "--eval_every", "0")
+    assert r.returncode != 0 and f"tool/train[{index}]" in r.stderr.strip().splitlines()[-1] and "Traceback" not in r.stderr
+    assert not os.path.exists(tmp_path / "run" / "model.safetensors")
+
+
+def test_verify_passes_a_sound_folder(built):
+    n, err = verify_folder(str(built), progress=False)
+    assert err is None and n == 12 + 2 + 2
+
+
+def test_long_calculator_rows_are_whole_and_a_cut_command_fails_verification(monkeypatch):
+    task = get_task("addition", "calculator")
+    item = task.make_item(0, "test_300", 0, 300, train=False)
+    assert task.verify(item) is None and item.trajectory.segments[1][1].endswith(item.answer + "[/OBSERVATION]")
+    from toolssm.tools.calculator import Calculator
+
+    monkeypatch.setattr(Calculator, "max_command_tokens", 512)  # the old limit: add(a,b) of 300 digits is cut
+    bad = task.make_item(0, "test_300", 0, 300, train=False)
+    assert "error" in bad.trajectory.segments[1][1] and "tool error" in task.verify(bad)
+
+
+# --- absurd command lines: one line naming the value, nothing written ------------------------------------------------
+
+@pytest.mark.parametrize("args,message", [
+    (["train.py", "--task", "multiplcation"], "invalid choice: 'multiplcation'"),
+    (["train.py", "--train_max_n", "0"], "got 0"),
+    (["train.py", "--max_steps", "0"], "must be positive"),
+    (["train.py", "--max_length", "3"], "--max_length must be at least 16"),
+    (["train.py", "--dataset", "/nonexistent/toolssm"], "/nonexistent/toolssm"),
+    (["eval.py", "--model", "runs/no-such-run"], "no such checkpoint folder"),
+    (["eval.py", "--model", "checkpoints/addition-lstm-small", "--lengths", "0", "--num-samples", "1"], "got 0"),
+    (["dataset_builders/build.py", "addition", "--out", "x", "--train-rows", "-1"], "train_rows must be a non-negative integer"),
+    (["dataset_builders/build.py", "addition", "--out", "x", "--test-lengths", "0"], "got 0"),
+])
+def test_absurd_values_fail_in_one_line(tmp_path, args, message):
+    if args[0] == "train.py":
+        args = [*args, "--output_dir", str(tmp_path / "run"), "--report_to", "none", "--num_workers", "0"]
+    r = cli(*args, timeout=120)
+    last = r.stderr.strip().splitlines()[-1]
+    assert r.returncode != 0 and message in last and "Traceback" not in r.stderr, r.stderr[-1500:]
+    assert not os.path.exists(tmp_path / "run" / "model.safetensors") and not os.path.exists(os.path.join(ROOT, "x"))
+
+
+# --- prompts and host memory -------------------------------------------------------------------------------------------
+
+def test_checkpoint_refuses_invalid_prompts_and_sizes_its_budget():
+    from transformers import AutoModelForCausalLM
+
+    import toolssm  # noqa: F401
+
+    model = AutoModelForCausalLM.from_pretrained(os.path.join(ROOT, "checkpoints", "addition-lstm-small")).eval()
+    for bad, what in [("1.5+2=", "'.'"), ("-5+3=", "'-'"), ("12+34=\n", "end with '='"), ("12+34", "end with '='"), ("007+1=", "leading zero")]:
+        with pytest.raises(ValueError, match="prompt 0") as e:
+            model.generate_with_tools([bad])
+        assert what in str(e.value)
+    (r,) = model.generate_with_tools(["99999999999999999999+1="])  # no budget given: derived from the problem
+    assert r.finished and not r.truncated and r.output == str(99999999999999999999 + 1)
+
+
+def test_evaluation_refuses_a_problem_larger_than_the_host():
+    from toolssm.evaluation import plan_batch
+
+    assert plan_batch(10_000, 16, available=2**34) == 16
+    assert plan_batch(10_000_000, 16, available=2**33) == 1
+    with pytest.raises(ValueError, match="needs about 14.0 GiB of host memory and 8.0 GiB are available"):
+        plan_batch(30_000_000, 16, available=8 * 2**30)
