@@ -56,3 +56,22 @@ def test_demo_quick_runs():
     r = subprocess.run([sys.executable, "demo.py", "--quick"], capture_output=True, text=True, cwd=ROOT, timeout=600)
     assert r.returncode == 0, r.stderr[-2000:]
     assert "correct: True" in r.stdout and "exact match" in r.stdout
+
+
+def test_lockstep_checkpoint_is_exact_on_every_stress_class():
+    """The shipped lockstep Mamba on one 30-digit problem of each addition stress class (lengths far apart, n + 1
+    digit, 1 + n digits, + 0, 9-runs, carries through the whole number, zero runs, leading 1/9): 6x its training
+    size. The tool_p3 checkpoint it replaces fails n + 1-digit problems from 20 digits."""
+    model = AutoModelForCausalLM.from_pretrained(os.path.join(ROOT, "checkpoints", "addition-mamba-small-lockstep")).eval()
+    task = task_for_config("addition", "lockstep")
+    items = make_test_items(task, 30, len(task.stress_classes), seed=11, split="stress")
+    assert sorted(it.problem["stress"] for it in items) == sorted(task.stress_classes)
+    res = evaluate_items(model, task, items, batch_size=len(items), token_accuracy=False, stop_at_divergence=True)
+    assert [it.problem["stress"] for it, r in zip(items, res) if not r.exact] == []
+
+
+def test_demo_answers_the_users_own_problems():
+    r = subprocess.run([sys.executable, "demo.py", "99999999999999999999+1=", "1.5+2="], capture_output=True, text=True, cwd=ROOT, timeout=600)
+    assert r.returncode == 0, r.stderr[-2000:]
+    assert r.stdout.count("99999999999999999999+1= -> 100000000000000000000  correct") == 2
+    assert r.stdout.count("not a valid problem") == 2 and "'.'" in r.stdout

@@ -8,6 +8,7 @@ import re
 from importlib import resources
 
 START, END = "<!-- results:start -->", "<!-- results:end -->"
+STRESS_START, STRESS_END = "<!-- stress:start -->", "<!-- stress:end -->"
 
 
 def results_table(results: dict) -> str:
@@ -34,6 +35,38 @@ def results_table(results: dict) -> str:
     if results.get("plot"):
         lines += ["", f"![accuracy against length]({results['plot']})"]
     return "\n".join(lines)
+
+
+def stress_table(results: dict) -> str:
+    """Markdown table of one stress-split evaluation (eval.py --split stress): exact match per size and the classes
+    that failed, with how many of their problems."""
+    lines = [
+        f"Stress split (`eval.py --split stress`): problems of each size from the corners of the input space, the "
+        f"task's stress classes in turn (docs/FORMATS.md, 'Stress splits'); greedy, eval seed {results.get('eval_seed')}, "
+        "95% intervals in brackets.",
+        "",
+        "| n | exact match | problems | failing classes (wrong / problems) |",
+        "|---|---|---|---|",
+    ]
+    for r in sorted(results["lengths"], key=lambda r: r["n"]):
+        bad = ", ".join(f"`{k}` {v['samples'] - v['exact']}/{v['samples']}" for k, v in sorted(r.get("by_class", {}).items()) if v["exact"] < v["samples"])
+        lines.append(f"| {r['n']} | {r['exact_match']:.3f} [{r['exact_match_ci'][0]:.3f}, {r['exact_match_ci'][1]:.3f}] | {r['num_samples']} | {bad or 'none'} |")
+    return "\n".join(lines)
+
+
+def write_stress_section(ckpt_dir: str, results: dict, note: str = "") -> str:
+    """Insert or replace the card's stress-split section (before 'How to use'); ``note`` is said above the table."""
+    path = os.path.join(ckpt_dir, "README.md")
+    text = open(path).read()
+    body = f"{STRESS_START}\n{note + chr(10) + chr(10) if note else ''}{stress_table(results)}\n{STRESS_END}"
+    if STRESS_START in text:
+        text = re.sub(re.escape(STRESS_START) + ".*?" + re.escape(STRESS_END), lambda m: body, text, flags=re.S)
+    else:
+        section = f"## Stress split: every valid input, not only the typical one\n\n{body}\n\n"
+        text = text.replace("## How to use", section + "## How to use", 1) if "## How to use" in text else text.rstrip() + "\n\n" + section
+    with open(path, "w") as f:
+        f.write(text)
+    return text
 
 
 def write_model_card(ckpt_dir: str, results: dict | None = None) -> str:
