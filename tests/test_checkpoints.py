@@ -14,7 +14,7 @@ from toolssm.evaluation import evaluate_items, make_test_items
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 # checkpoint -> (task, an in-distribution size)
 CKPTS = {"addition-lstm-small": ("addition", 5), "addition-lstm-small-p3": ("addition", 5), "addition-mamba-small": ("addition", 5),
-         "addition-mamba-small-p3": ("addition", 5), "logical-graph-mamba-small": ("logical_graph", 10),
+         "addition-mamba-small-p3": ("addition", 5), "addition-mamba-small-lockstep": ("addition", 5), "logical-graph-mamba-small": ("logical_graph", 10),
          "hanoi-recursive-mamba-small": ("hanoi", 4)}
 
 

@@ -1,3 +1,4 @@
+import json
 import subprocess
 import sys
 
@@ -74,3 +75,15 @@ def test_cli_builds_a_small_dataset(tmp_path):
     assert r.returncode == 0, r.stderr
     ds = load_dataset(str(tmp_path), "default", split="test_40")
     assert len(ds) == 2 and all(row["n"] == 40 for row in ds)
+
+
+def test_the_design_cards_hub_id_loads_offline(tmp_path, monkeypatch):
+    """`load_dataset("toolssm/addition")`, the design card's line, works offline once the dataset is built into a
+    folder of that relative path (datasets resolves a local folder before the Hub): README's documented way."""
+    build_config(BuildSpec("addition", "lockstep", seed=0, train_rows=6, validation_rows=2, test_rows=2, train_max_n=3,
+                           test_lengths=[7], stress_rows=8), str(tmp_path / "toolssm" / "addition"), progress=False)
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+    ds = load_dataset("toolssm/addition", "lockstep", split="stress_7")
+    assert len(ds) == 8 and sorted(json.loads(p)["stress"] for p in ds["problem"]) == sorted(task_for_config("addition", "lockstep").stress_classes)
+    assert load_dataset("toolssm/addition", "lockstep", split="test_7")[0]["n"] == 7

@@ -112,3 +112,95 @@ def test_paper_traces_need_context_growing_with_n_and_aligned_traces_do_not():
         assert p[0] < p[1] < p[2] and p[2] > 3 * 20, (name, p)
         assert o[0] == o[1] == o[2] < 12, (name, o)
     assert window_conflict([get_task("addition").trajectory({"a": 12, "b": 34})], 1) is not None
+
+
+STRESS_CASES = [
+    ("addition", {"variant": "tool"}, [1, 2, 7, 40]),
+    ("addition", {"variant": "tool_p3"}, [1, 7, 40]),
+    ("addition", {"variant": "lockstep"}, [1, 2, 7, 40, 300]),
+    ("addition", {"variant": "calculator"}, [1, 40, 300]),
+    ("multiplication", {"k": 1}, [1, 4, 30]),
+    ("multiplication", {"k": 2}, [1, 4, 30]),
+    ("multiplication", {"variant": "aligned", "k": 2}, [1, 4, 30]),
+    ("multiplication", {"variant": "aligned", "k": 3}, [2, 12]),
+    ("hanoi", {"variant": "iterative"}, [1, 2, 5]),
+    ("hanoi", {"variant": "recursive"}, [1, 2, 6]),
+    ("logical_graph", {}, [4, 5, 12, 80]),
+]
+
+
+def _oracle(name, p):
+    """Answers computed without the task's own solve(): Python's integers, the textbook Hanoi recursion, exec."""
+    if name == "addition":
+        return str(p["a"] + p["b"])
+    if name == "multiplication":
+        return str(p["a"] * p["b"])
+    if name == "hanoi":
+        return "".join(f"({d}){x}{y}$" for d, x, y in optimal_moves(p["disks"]))
+    return run_code(graph_code([tuple(x) for x in p["nodes"]]))
+
+
+@pytest.mark.parametrize("name,kw,sizes", STRESS_CASES, ids=[f"{c[0]}-{c[1]}" for c in STRESS_CASES])
+def test_stress_items_replay_keep_their_size_and_answer_correctly(name, kw, sizes):
+    task = get_task(name, **kw)
+    k = len(task.stress_classes)
+    for n in sizes:
+        items = [task.make_item(3, f"stress_{n}", i, n, train=False, stress=True) for i in range(2 * k)]
+        assert [it.problem["stress"] for it in items] == list(task.stress_classes) * 2  # classes in turn
+        for it in items:
+            assert it.n == n, (n, it.problem)
+            assert task.verify(it) is None, (n, it.problem["stress"], task.verify(it))
+            assert it.answer == _oracle(name, it.problem) or (name == "hanoi" and task.check(it.problem, it.answer))
+            assert task.parse_prompt(it.prompt) == {k2: v for k2, v in it.problem.items() if k2 != "stress"}
+
+
+def test_addition_stress_covers_the_corners():
+    task = get_task("addition", "lockstep")
+    items = [task.make_item(0, "stress_50", i, 50, train=False, stress=True) for i in range(64)]
+    lens = {(len(str(it.problem["a"])), len(str(it.problem["b"]))) for it in items}
+    assert (50, 1) in lens and (1, 50) in lens and any(a != b and 1 < min(a, b) for a, b in lens)
+    assert any(it.problem["b"] == 0 or it.problem["a"] == 0 for it in items)
+    assert any(set(str(it.problem["a"])) == {"9"} and set(str(it.problem["b"])) == {"9"} for it in items)
+    assert any(it.problem["a"] + it.problem["b"] == 10**50 for it in items)
+
+
+def test_lockstep_reads_both_operands_in_every_column():
+    """In tool_p3, columns after the shorter operand ends hold one pointer's commands (a phase training bounds at 4
+    columns); in lockstep the stopped pointer reads in place, so each column reads both. Equal lengths: identical."""
+    a, b = 12345678901234567890, 7
+    p3 = addition_trajectory(a, b, print_pointer=3)
+    ls = addition_trajectory(a, b, print_pointer=3, lockstep=True)
+    # the column phase: from pointer 1's first step left to the printing pointer's first command
+    phase2 = lambda t: "".join(c for r, c in t.segments if r == "command").split("[pointer1.move_left()]", 1)[1].split("[pointer3.")[0]  # noqa: E731
+    cols = len(str(a)) + 1  # 20 digit columns and the one where both read non-digits
+    assert phase2(ls).count("[pointer2.read()]") == phase2(ls).count("[pointer1.read()]") == cols
+    assert phase2(p3).count("[pointer2.read()]") == 2 and phase2(p3).count("[pointer1.read()]") == cols
+    assert addition_trajectory(a, 98765432109876543210, 3, lockstep=True).segments == addition_trajectory(a, 98765432109876543210, 3).segments
+    task = get_task("addition", "lockstep")
+    assert task.verify(task.make_item(0, "stress_20", 1, 20, train=False, stress=True)) is None
+
+
+@pytest.mark.parametrize("name,kw,bad", [
+    ("addition", {}, ["1.5+2=", "-5+3=", "12+34", "12+34=\n", "1+2+3=", "+5=", "007+1=", "１+2="]),
+    ("multiplication", {"k": 2}, ["12×3=", "12×345=", "0×12=", "12*34=", "12×34"]),
+    ("hanoi", {"variant": "iterative"}, ["(7)(5)\n", "A(5)(7)BC\n", "A(0)BC\n", "A(101)BC\n", "A(5)(5)BC\n", "A(5)BC"]),
+    ("logical_graph", {}, ["v1000 = True\nprint(v1000)", "v1000 = v1001\nprint(v1000)\n", "x = 1\nprint(x)\n",
+                           "v1000 = True\nv1000 = False\nv1001 = True\nv1002 = v1000\nprint(v1002)\n"]),
+])
+def test_parse_prompt_refuses_malformed_prompts(name, kw, bad):
+    task = get_task(name, **kw)
+    for prompt in bad:
+        with pytest.raises(ValueError):
+            task.parse_prompt(prompt)
+    for i in range(5):  # and reads back every test prompt
+        it = task.make_item(0, "test_8", i, 8 if name != "hanoi" else 5, train=False)
+        assert task.parse_prompt(it.prompt) == it.problem
+
+
+def test_token_budget_is_the_reference_length():
+    for name, kw, n in [("addition", {"variant": "lockstep"}, 30), ("multiplication", {"k": 2}, 12), ("hanoi", {"variant": "recursive"}, 5)]:
+        task = get_task(name, **kw)
+        it = task.make_item(0, f"test_{n}", 0, n, train=False)
+        from toolssm.trajectory import render
+
+        assert task.token_budget(task.parse_prompt(it.prompt)) == len(render(it.trajectory)["input_ids"]) - len(it.prompt.replace("×", "x"))

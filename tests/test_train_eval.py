@@ -161,11 +161,14 @@ def test_lora_adapts_a_checkpoint_to_another_task(runs, tmp_path):
 def test_two_processes_on_cpu(tmp_path):
     out = str(tmp_path / "ddp")
     r = subprocess.run(["accelerate", "launch", "--multi_gpu", "--num_processes", "2", "--num_machines", "1", "--mixed_precision", "no",
-                        "--dynamo_backend", "no", "train.py", *COMMON, "--max_steps", "3", "--report_to", "none", "--output_dir", out],
-                       capture_output=True, text=True, cwd=ROOT, env=dict(ENV, ACCELERATE_USE_CPU="1"), timeout=600)
+                        "--dynamo_backend", "no", "train.py", *COMMON, "--max_steps", "6", "--warmup_steps", "3", "--report_to", "none",
+                        "--output_dir", out], capture_output=True, text=True, cwd=ROOT, env=dict(ENV, ACCELERATE_USE_CPU="1"), timeout=600)
     assert r.returncode == 0, r.stderr[-3000:]
     assert "processes: 2" in r.stdout + r.stderr
     assert os.path.exists(os.path.join(out, "model.safetensors"))
+    # the warm-up lasts --warmup_steps optimizer steps whatever the process count (it once peaked at half of it)
+    lr = {rec["step"]: rec["lr"] for rec in map(json.loads, open(os.path.join(out, "metrics.jsonl"))) if "lr" in rec}
+    assert lr[1] < lr[2] < lr[3] and max(lr.values()) == lr[3], lr
 
 
 def test_exact_match_metric_module_loads_offline():
