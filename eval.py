@@ -98,6 +98,11 @@ def main(argv=None) -> int:
         torch.backends.cuda.matmul.allow_tf32 = True
         torch.backends.cudnn.allow_tf32 = True
     out_dir = args.out or os.path.join(args.model[0], "eval")
+    from toolssm import provenance
+
+    run_record = provenance.describe("eval.py", seed=args.seed, device=str(device))
+    if accelerator.is_main_process:
+        provenance.write(out_dir, run_record)
     all_results = []
     for mi, path in enumerate(args.model):
         model = AutoModelForCausalLM.from_pretrained(path, dtype=dtype).to(device).eval()
@@ -153,6 +158,7 @@ def main(argv=None) -> int:
         del model
     if accelerator.is_main_process:
         write_tables(all_results, out_dir)
+        provenance.finish(out_dir, run_record)
         plot_path = os.path.join(out_dir, "accuracy_vs_length.png")
         plot_results(all_results, plot_path)
         print(f"wrote {out_dir}/results.json, results.csv, accuracy_vs_length.png")

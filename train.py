@@ -165,6 +165,12 @@ def main(argv=None) -> int:
                               log_with=report, project_dir=targs.output_dir)
     set_seed(targs.seed)
     os.makedirs(targs.output_dir, exist_ok=True)
+    from toolssm import provenance
+
+    run_record = provenance.describe("train.py", seed=targs.seed, device=str(accelerator.device))
+    run_record["num_processes"] = accelerator.num_processes
+    if accelerator.is_main_process:
+        provenance.write(targs.output_dir, run_record)
 
     source = build_source(dargs)
     task = source.task if hasattr(source, "task") and source.task is not None else source.sources[0].task
@@ -380,6 +386,7 @@ def main(argv=None) -> int:
     accelerator.print(json.dumps(rec))
     log(rec)
     if accelerator.is_main_process:
+        provenance.finish(targs.output_dir, run_record, steps_completed=all_args.get("steps_completed", step))
         write_model_card(targs.output_dir)
         if targs.push_to_hub:
             from toolssm.cards import push_checkpoint

@@ -1,5 +1,6 @@
 """Model cards are filled from training_args.json: a continued run (--init_from) says so and its command has it."""
 
+import json
 import os
 import shutil
 
@@ -49,3 +50,35 @@ def test_results_table_says_how_many_problems_per_length():
     mixed = results_table({"task": "addition", "lengths": [_row(5, 16), _row(2000, 8)]})
     assert "16 problems per length" not in mixed and "| problems |" in mixed
     assert mixed.rstrip().endswith("| 8 |")
+
+
+CHECKPOINTS = os.path.join(ROOT, "checkpoints")
+
+
+@pytest.mark.parametrize("name", sorted(os.listdir(CHECKPOINTS)))
+def test_every_shipped_cards_usage_snippet_runs(name, capsys):
+    """The card's own 'How to use' code, on the folder itself: it loads the right class (an LSTM card once built a
+    random Mamba) and answers its example prompt correctly."""
+    import re
+
+    import yaml
+
+    from toolssm.tasks import get_task
+
+    text = open(os.path.join(CHECKPOINTS, name, "README.md")).read()
+    meta = yaml.safe_load(text.split("---")[1])
+    assert meta["library_name"] == "transformers" and meta["pipeline_tag"] == "text-generation"
+    code = re.search(r"## How to use\n\n```python\n(.*?)```", text, re.S).group(1)
+    exec(compile(code.replace("PATH_OR_REPO", os.path.join(CHECKPOINTS, name)), f"{name}/README.md", "exec"), {})
+    printed = capsys.readouterr().out.strip().split("\n")[-1]
+    prompt = re.search(r'generate_with_tools\(\["(.*?)"\]\)', code).group(1).encode().decode("unicode_escape")
+    config = json.load(open(os.path.join(CHECKPOINTS, name, "generation_config.json")))["toolssm"]
+    task = get_task(config["task"], config.get("variant"), **({"k": config["k"]} if "k" in config else {}))
+    assert task.check(task.parse_prompt(prompt), printed), (prompt, printed)
+
+
+def test_a_mamba_class_refuses_an_lstm_checkpoint():
+    from toolssm import ToolMambaForCausalLM
+
+    with pytest.raises(ValueError, match="holds a 'toolssm_rnn' model"):
+        ToolMambaForCausalLM.from_pretrained(os.path.join(CHECKPOINTS, "addition-lstm-small"))

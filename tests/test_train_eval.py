@@ -59,6 +59,9 @@ def test_checkpoint_artifacts(runs):
     args = json.load(open(os.path.join(straight, "training_args.json")))
     assert args["train"]["max_steps"] == 6 and args["data"]["dataset"]
     assert os.path.isdir(os.path.join(straight, "tensorboard"))
+    (prov,) = json.load(open(os.path.join(straight, "run.json")))["runs"]  # provenance written by the program itself
+    assert prov["program"] == "train.py" and "--max_steps" in prov["argv"] and prov["seed"] == 0 and prov["end"]
+    assert prov["versions"]["transformers"] and prov["steps_completed"] == 6 and "git_commit" in prov
     m = toolssm.ToolMambaForCausalLM.from_pretrained(straight)
     assert m.tool_spec == {"task": "addition", "variant": "tool"} and m.tokenizer is not None
     from transformers import MambaForCausalLM
@@ -69,6 +72,7 @@ def test_checkpoint_artifacts(runs):
 def test_resume_continues_the_same_run(runs):
     straight, killed, r = runs
     assert "resumed from" in r.stdout + r.stderr
+    assert [x["program"] for x in json.load(open(os.path.join(killed, "run.json")))["runs"]] == ["train.py", "train.py"]
     a, b = load_file(os.path.join(straight, "model.safetensors")), load_file(os.path.join(killed, "model.safetensors"))
     for k in a:
         torch.testing.assert_close(a[k], b[k], rtol=1e-5, atol=1e-6)
@@ -122,6 +126,7 @@ def test_eval_writes_json_csv_plot_and_card(runs, tmp_path):
                 assert 0 <= lo <= L[key] <= hi <= 1
     rows = list(csv.DictReader(open(os.path.join(out, "results.csv"))))
     assert len(rows) == 4
+    assert json.load(open(os.path.join(out, "run.json")))["runs"][-1]["program"] == "eval.py"
     assert os.path.getsize(os.path.join(out, "accuracy_vs_length.png")) > 1000
     card = open(os.path.join(straight, "README.md")).read()
     assert "| 4 |" in card and "Not evaluated yet" not in card and "toolssm/addition" in card

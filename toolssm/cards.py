@@ -114,6 +114,9 @@ def write_model_card(ckpt_dir: str, results: dict | None = None) -> str:
         "results": results_table(results) if results else "Not evaluated yet: run `eval.py --model THIS_FOLDER` to fill this section.",
         "example_prompt": item.prompt.replace("\n", "\\n"), "train_command": cmd,
         "eval_lengths": ",".join(map(str, DEFAULT_TEST_LENGTHS[d["task"]])),
+        "plain_note": (f"The weights are a plain `{arch.replace('Tool', '', 1)}` checkpoint: `transformers` alone loads them "
+                       "(without the tool loop, which answering needs)." if config.get("model_type") != "toolssm_rnn" else
+                       "This LSTM/GRU baseline is toolssm's own model class (`toolssm_rnn`): it needs `import toolssm` to load."),
     }
     template = resources.files("toolssm").joinpath("templates/model_card.md").read_text()
     text = template.format(**fields)

@@ -302,7 +302,7 @@ def enable_triton_scan(chunk: int | None = None) -> bool:
 KERNEL_MODULES = ("transformers.models.mamba.modeling_mamba", "transformers.models.jamba.modeling_jamba",
                   "transformers.models.mamba2.modeling_mamba2")
 USE_CUDA_KERNELS = True  # off: CUDA tensors take the PyTorch functions too (and Mamba-1 training the scan above)
-_ROUTED: dict = {}  # (module name, function name) -> the kernel transformers bound
+_ROUTED: set = set()  # (module name, function name) of every function routed to a kernel
 
 
 def _kernel_of(fn):
@@ -350,7 +350,7 @@ def route_kernels_by_device() -> list[str]:
             if kernel is None:
                 setattr(mod, attr, reference)
             else:
-                _ROUTED[(name, attr)] = kernel
+                _ROUTED.add((name, attr))
                 setattr(mod, attr, _dispatcher(fn, reference))
     return sorted(f"{m.rsplit('.', 1)[-1]}.{a}" for m, a in _ROUTED)
 

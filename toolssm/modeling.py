@@ -65,6 +65,12 @@ class ToolCallingMixin:
 
     @classmethod
     def from_pretrained(cls, pretrained_model_name_or_path, *args, **kwargs):
+        from transformers import AutoConfig
+
+        config = kwargs.get("config") or AutoConfig.from_pretrained(pretrained_model_name_or_path)
+        if getattr(config, "model_type", None) != cls.config_class.model_type:  # transformers would warn and build a random model
+            raise ValueError(f"{pretrained_model_name_or_path} holds a {config.model_type!r} model, not {cls.config_class.model_type!r}: "
+                             f"load it with AutoModelForCausalLM.from_pretrained (after import toolssm)")
         model = super().from_pretrained(pretrained_model_name_or_path, *args, **kwargs)
         spec = read_tool_spec(pretrained_model_name_or_path)
         if spec:
