@@ -51,10 +51,16 @@ def parse(argv=None):
             args.lengths = [int(x) for x in args.lengths.split(",")]
         except ValueError:
             p.error(f"--lengths must be comma-separated integers, got {args.lengths!r}")
+    offline = os.environ.get("HF_HUB_OFFLINE", "").lower() in ("1", "true", "yes")
     for m in args.model:  # a local path that is not a checkpoint fails now, not after the Hub's retries
         parent = os.path.dirname(os.path.normpath(m))
         if not os.path.isdir(m) and (os.path.isabs(m) or m.startswith(".") or (parent and os.path.isdir(parent))):
             p.error(f"--model {m!r}: no such checkpoint folder")
+        if not os.path.isdir(m) and offline:
+            from huggingface_hub import try_to_load_from_cache
+
+            if not isinstance(try_to_load_from_cache(m, "config.json"), str):
+                p.error(f"--model {m!r}: no such checkpoint folder, and not in the Hub cache (HF_HUB_OFFLINE is set)")
         if os.path.isdir(m) and not os.path.exists(os.path.join(m, "config.json")):
             p.error(f"--model {m!r}: the folder holds no config.json (not a checkpoint)")
     if args.labels:
@@ -105,7 +111,10 @@ def main(argv=None) -> int:
         provenance.write(out_dir, run_record)
     all_results = []
     for mi, path in enumerate(args.model):
-        model = AutoModelForCausalLM.from_pretrained(path, dtype=dtype).to(device).eval()
+        try:
+            model = AutoModelForCausalLM.from_pretrained(path, dtype=dtype).to(device).eval()
+        except OSError as e:  # a Hub id that does not resolve: one line, not transformers' traceback
+            raise SystemExit(f"eval.py: error: --model {path!r}: no such checkpoint folder, and the Hub did not provide it ({str(e).splitlines()[0]})")
         from toolssm.kernels import select_mamba_path
 
         select_mamba_path(model)  # full forwards (teacher-forced token accuracy): kernels or the Triton scan on CUDA
