@@ -93,7 +93,14 @@ def parse_args(argv=None):
         if rest:
             parser.error("give either a config file or command-line options, not both")
         parse = parser.parse_yaml_file if path.endswith((".yaml", ".yml")) else parser.parse_json_file
-        return parse(os.path.abspath(path), allow_extra_keys=False)
+        try:
+            return parse(os.path.abspath(path), allow_extra_keys=False)
+        except FileNotFoundError:
+            parser.error(f"config file {path!r} does not exist")
+        except ValueError as e:  # JSON/YAML syntax errors and unknown keys
+            parser.error(f"config file {path!r}: {e}")
+        except Exception as e:  # noqa: BLE001 - yaml's own errors are not ValueErrors
+            parser.error(f"config file {path!r}: {type(e).__name__}: {e}")
     return parser.parse_args_into_dataclasses(args=argv)
 
 
@@ -149,6 +156,20 @@ def main(argv=None) -> int:
         raise ValueError(f"--max_length must be at least 16 tokens (it cuts every training sequence), got {dargs.max_length}")
     if targs.max_steps <= 0 or targs.batch_size <= 0 or targs.gradient_accumulation_steps <= 0:
         raise ValueError("max_steps, batch_size and gradient_accumulation_steps must be positive")
+    for name, value, ok, need in [("--warmup_steps", targs.warmup_steps, targs.warmup_steps >= 0, ">= 0"),
+                                  ("--log_every", targs.log_every, targs.log_every >= 1, ">= 1"),
+                                  ("--save_every", targs.save_every, targs.save_every >= 1, ">= 1"),
+                                  ("--eval_every", targs.eval_every, targs.eval_every >= 0, ">= 0 (0: only at the end)"),
+                                  ("--eval_samples", targs.eval_samples, targs.eval_samples >= 1, ">= 1"),
+                                  ("--save_total_limit", targs.save_total_limit, targs.save_total_limit >= 1, ">= 1"),
+                                  ("--max_time_minutes", targs.max_time_minutes, targs.max_time_minutes is None or targs.max_time_minutes > 0, "> 0"),
+                                  ("--learning_rate", targs.learning_rate, targs.learning_rate > 0, "> 0"),
+                                  ("--num_workers", dargs.num_workers, dargs.num_workers >= 0, ">= 0")]:
+        if not ok:
+            raise ValueError(f"{name} must be {need}, got {value}")
+    if margs.init_from and not os.path.isdir(margs.init_from) and (os.path.isabs(margs.init_from) or margs.init_from.startswith(".")
+                                                                   or os.path.isdir(os.path.dirname(os.path.normpath(margs.init_from)) or "\0")):
+        raise ValueError(f"--init_from {margs.init_from!r}: no such checkpoint folder")
     if margs.lora and not margs.init_from:
         raise ValueError("--lora needs --init_from CHECKPOINT (LoRA adapts a trained model)")
     mp = targs.mixed_precision
@@ -179,7 +200,10 @@ def main(argv=None) -> int:
     if margs.init_from:
         from transformers import AutoModelForCausalLM
 
-        model = AutoModelForCausalLM.from_pretrained(margs.init_from)
+        try:
+            model = AutoModelForCausalLM.from_pretrained(margs.init_from)
+        except OSError as e:  # not a folder, and not a Hub id that resolves
+            raise ValueError(f"--init_from {margs.init_from!r}: no such checkpoint folder, and the Hub did not provide it ({str(e).splitlines()[0]})") from None
     else:
         model = build_model(margs.preset)
     from toolssm.kernels import select_mamba_path
@@ -258,7 +282,10 @@ def main(argv=None) -> int:
 
     accelerator.init_trackers("tensorboard", config={f"{k}.{kk}": (vv if isinstance(vv, (int, float, str, bool)) else str(vv))
                                                 for k, v in all_args.items() if isinstance(v, dict) for kk, vv in v.items()})
-    eval_lengths = [int(x) for x in targs.eval_lengths.split(",")] if targs.eval_lengths else None
+    try:
+        eval_lengths = [int(x) for x in targs.eval_lengths.split(",")] if targs.eval_lengths else None
+    except ValueError:
+        raise ValueError(f"--eval_lengths must be comma-separated integers, got {targs.eval_lengths!r}") from None
     for n in eval_lengths or []:  # fail now, not after hours of training at the first validation
         try:
             task.validate_n(n)

@@ -51,7 +51,7 @@ def main(argv=None) -> int:
         specs = [
             BuildSpec(
                 task=args.task, config=c, seed=args.seed, train_rows=args.train_rows, validation_rows=args.validation_rows,
-                test_rows=args.test_rows, train_max_n=args.train_max_n or DEFAULT_TRAIN_MAX[args.task],
+                test_rows=args.test_rows, train_max_n=DEFAULT_TRAIN_MAX[args.task] if args.train_max_n is None else args.train_max_n,
                 test_lengths=DEFAULT_TEST_LENGTHS[args.task] if args.test_lengths is None else args.test_lengths,
                 stress_rows=(args.test_rows if task_for_config(args.task, c).stress_classes else 0) if args.stress_rows is None else args.stress_rows,
             )

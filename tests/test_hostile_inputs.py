@@ -155,6 +155,11 @@ def test_long_calculator_rows_are_whole_and_a_cut_command_fails_verification(mon
     (["eval.py", "--model", "checkpoints/addition-lstm-small", "--lengths", "0", "--num-samples", "1"], "got 0"),
     (["dataset_builders/build.py", "addition", "--out", "x", "--train-rows", "-1"], "train_rows must be a non-negative integer"),
     (["dataset_builders/build.py", "addition", "--out", "x", "--test-lengths", "0"], "got 0"),
+    (["dataset_builders/build.py", "addition", "--out", "x", "--train-max-n", "0"], "got 0"),  # was silently 5
+    (["train.py", "--warmup_steps", "-5"], "--warmup_steps must be >= 0"),
+    (["train.py", "--eval_samples", "0"], "--eval_samples must be >= 1"),
+    (["train.py", "--eval_lengths", "abc"], "--eval_lengths must be comma-separated integers"),
+    (["train.py", "--init_from", "/nonexistent/ckpt"], "no such checkpoint folder"),
 ])
 def test_absurd_values_fail_in_one_line(tmp_path, args, message):
     if args[0] == "train.py":
@@ -166,6 +171,13 @@ def test_absurd_values_fail_in_one_line(tmp_path, args, message):
 
 
 # --- prompts and host memory -------------------------------------------------------------------------------------------
+
+def test_a_broken_config_file_is_named(tmp_path):
+    bad = tmp_path / "run.json"
+    bad.write_text('{"max_steps": 3,\n')
+    r = cli("train.py", str(bad), timeout=120)
+    assert r.returncode == 2 and f"config file {str(bad)!r}" in r.stderr and "line 2" in r.stderr and "Traceback" not in r.stderr
+
 
 def test_checkpoint_refuses_invalid_prompts_and_sizes_its_budget():
     from transformers import AutoModelForCausalLM
