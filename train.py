@@ -309,6 +309,9 @@ def main(argv=None) -> int:
             m = accelerator.unwrap_model(model)
             if margs.lora:
                 m.save_pretrained(os.path.join(path, "adapter"))
+                with open(os.path.join(path, "adapter", "README.md"), "w") as f:  # not peft's blank template
+                    f.write(f"# LoRA adapter\n\nThe peft adapter of this run (`PeftModel.from_pretrained(base, this_folder)`, base "
+                            f"`{margs.init_from}`); the merged model and its card are one folder up.\n")
                 m = m.merge_and_unload() if final else m.base_model.model
             m.save_pretrained(path, safe_serialization=True)
             tok.save_pretrained(path)

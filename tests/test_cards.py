@@ -67,7 +67,11 @@ def test_every_shipped_cards_usage_snippet_runs(name, capsys):
 
     text = open(os.path.join(CHECKPOINTS, name, "README.md")).read()
     meta = yaml.safe_load(text.split("---")[1])
-    assert meta["library_name"] == "transformers" and meta["pipeline_tag"] == "text-generation"
+    assert meta["library_name"] == "transformers" and meta["pipeline_tag"] == "text-generation" and meta["datasets"]
+    results = meta["model-index"][0]["results"]  # huggingface_hub's model-index: exact match per split and size
+    assert results and all(r["metrics"][0]["type"] == "exact_match" and 0 <= r["metrics"][0]["value"] <= 1 for r in results)
+    if name != "addition-mamba-small":  # every other shipped card carries its stress-split results
+        assert any(r["dataset"]["split"].startswith("stress_") for r in results)
     code = re.search(r"## How to use\n\n```python\n(.*?)```", text, re.S).group(1)
     exec(compile(code.replace("PATH_OR_REPO", os.path.join(CHECKPOINTS, name)), f"{name}/README.md", "exec"), {})
     printed = capsys.readouterr().out.strip().split("\n")[-1]

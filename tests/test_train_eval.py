@@ -161,6 +161,9 @@ def test_lora_adapts_a_checkpoint_to_another_task(runs, tmp_path):
     assert os.path.exists(os.path.join(out, "adapter", "adapter_config.json"))
     m = toolssm.ToolMambaForCausalLM.from_pretrained(out)
     assert m.tool_spec["task"] == "multiplication"
+    card = open(os.path.join(out, "README.md")).read()
+    assert "adapted with LoRA" in card and "trained from scratch" not in card and f"base_model: {straight}" in card
+    assert "More Information Needed" not in open(os.path.join(out, "adapter", "README.md")).read()
 
 
 def test_two_processes_on_cpu(tmp_path):

@@ -37,6 +37,43 @@ def results_table(results: dict) -> str:
     return "\n".join(lines)
 
 
+def _eval_results(results: dict, split: str) -> list:
+    """huggingface_hub EvalResults (the card's model-index): exact match per size of one evaluation."""
+    from huggingface_hub import EvalResult
+
+    return [EvalResult(task_type="text-generation", task_name=f"{results['task']} length generalization",
+                       dataset_type=f"toolssm/{results['task']}", dataset_name=f"toolssm {results['task']} ({split} split)",
+                       dataset_config=results.get("config"), dataset_split=f"{split}_{r['n']}", metric_type="exact_match",
+                       metric_name=f"exact match, n = {r['n']} ({r['num_samples']} problems)", metric_value=round(r["exact_match"], 4))
+            for r in sorted(results["lengths"], key=lambda r: r["n"])]
+
+
+def _card_data(args: dict, config: dict, config_name: str, eval_results: list | None = None):
+    """The card's YAML metadata, through huggingface_hub's ModelCardData (model-index from ``eval_results``)."""
+    from huggingface_hub import ModelCardData
+
+    d, m = args["data"], args["model"]
+    return ModelCardData(
+        library_name="transformers", pipeline_tag="text-generation", license="apache-2.0", language="en",
+        tags=["toolssm", "tool-use", "length-generalization", config.get("model_type")] + (["lora"] if m.get("lora") else []),
+        datasets=[f"toolssm/{d['task']}"], base_model=m.get("init_from") or None,
+        model_name=f"toolssm {config.get('model_type')} {d['task']} {config_name}", eval_results=eval_results or None,
+    )
+
+
+def _replace_card_data(text: str, data) -> str:
+    return "---\n" + data.to_yaml() + "\n---\n" + text.split("---\n", 2)[2] if text.startswith("---\n") else text
+
+
+def _existing_eval_results(text: str) -> list:
+    from huggingface_hub import ModelCard
+
+    try:
+        return list(ModelCard(text).data.eval_results or [])
+    except Exception:  # noqa: BLE001 - a card without (valid) metadata: start afresh
+        return []
+
+
 def stress_table(results: dict) -> str:
     """Markdown table of one stress-split evaluation (eval.py --split stress): exact match per size and the classes
     that failed, with how many of their problems."""
@@ -58,6 +95,10 @@ def write_stress_section(ckpt_dir: str, results: dict, note: str = "") -> str:
     """Insert or replace the card's stress-split section (before 'How to use'); ``note`` is said above the table."""
     path = os.path.join(ckpt_dir, "README.md")
     text = open(path).read()
+    kept = [e for e in _existing_eval_results(text) if not (e.dataset_split or "").startswith("stress_")]
+    if os.path.exists(os.path.join(ckpt_dir, "training_args.json")):
+        args, config = _load_args(ckpt_dir)
+        text = _replace_card_data(text, _card_data(args, config, results.get("config"), kept + _eval_results(results, "stress")))
     body = f"{STRESS_START}\n{note + chr(10) + chr(10) if note else ''}{stress_table(results)}\n{STRESS_END}"
     if STRESS_START in text:
         text = re.sub(re.escape(STRESS_START) + ".*?" + re.escape(STRESS_END), lambda m: body, text, flags=re.S)
@@ -69,20 +110,27 @@ def write_stress_section(ckpt_dir: str, results: dict, note: str = "") -> str:
     return text
 
 
+def _load_args(ckpt_dir: str) -> tuple[dict, dict]:
+    with open(os.path.join(ckpt_dir, "training_args.json")) as f:
+        args = json.load(f)
+    with open(os.path.join(ckpt_dir, "config.json")) as f:
+        return args, json.load(f)
+
+
 def write_model_card(ckpt_dir: str, results: dict | None = None) -> str:
     """Write README.md in ``ckpt_dir`` from the template; with ``results``, (re)write the results section."""
     path = os.path.join(ckpt_dir, "README.md")
+    args, config = _load_args(ckpt_dir)
+    config_name = args["data"]["config"]
     if os.path.exists(path) and results is not None:
         text = open(path).read()
         if START in text:
             text = re.sub(re.escape(START) + ".*?" + re.escape(END), lambda m: f"{START}\n{results_table(results)}\n{END}", text, flags=re.S)
+            stress = [e for e in _existing_eval_results(text) if (e.dataset_split or "").startswith("stress_")]
+            text = _replace_card_data(text, _card_data(args, config, results.get("config") or config_name, _eval_results(results, "test") + stress))
             with open(path, "w") as f:
                 f.write(text)
             return text
-    with open(os.path.join(ckpt_dir, "training_args.json")) as f:
-        args = json.load(f)
-    with open(os.path.join(ckpt_dir, "config.json")) as f:
-        config = json.load(f)
     from .data import DEFAULT_CONFIG, DEFAULT_TEST_LENGTHS, DEFAULT_TRAIN_MAX, task_for_config
 
     d, t, m = args["data"], args["train"], args["model"]
@@ -103,6 +151,9 @@ def write_model_card(ckpt_dir: str, results: dict | None = None) -> str:
         steps_note += (f", continued from `{m['init_from']}` (new optimizer state and schedule; that run's own steps come first"
                        " and are not counted here)")
     fields = {
+        "card_data": _card_data(args, config, config_name, _eval_results(results, "test") if results else None).to_yaml(),
+        "origin": (f"adapted with LoRA (rank {m.get('lora_r')}) from `{m['init_from']}`, adapters merged into these weights" if m.get("lora")
+                   else f"fine-tuned from `{m['init_from']}`" if m.get("init_from") else "trained from scratch"),
         "title": f"toolssm {config.get('model_type')} for {d['task']} ({config_name})",
         "model_type": config.get("model_type"), "task": d["task"], "variant": task.variant, "config": config_name, "tool": tool,
         "train_max_n": d.get("train_max_n") or DEFAULT_TRAIN_MAX[d["task"]], "size_unit": task.size_unit, "data_seed": d["data_seed"],
