@@ -271,6 +271,6 @@ def _status(code: int) -> str:
     sig = -code if code < 0 else code - 128 if code > 128 else 0
     if not sig:
         return f"exit code {code}"
-    why = {signal.SIGXCPU: "CPU time limit", signal.SIGKILL: "killed", signal.SIGXFSZ: "output size limit", signal.SIGSEGV: "crashed"}
+    why = {signal.SIGXCPU: "CPU time limit", signal.SIGXFSZ: "output size limit", signal.SIGSEGV: "crashed"}
     name = signal.Signals(sig).name if sig in signal.Signals._value2member_map_ else str(sig)
-    return f"killed by {name}" + (f" ({why[sig]})" if sig in why and sig != signal.SIGKILL else "")
+    return f"killed by {name}" + (f" ({why[sig]})" if sig in why else "")
