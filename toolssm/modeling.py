@@ -67,7 +67,9 @@ class ToolCallingMixin:
     def from_pretrained(cls, pretrained_model_name_or_path, *args, **kwargs):
         from transformers import AutoConfig
 
-        config = kwargs.get("config") or AutoConfig.from_pretrained(pretrained_model_name_or_path)
+        if kwargs.get("config") is None:  # read once, passed on
+            kwargs["config"] = AutoConfig.from_pretrained(pretrained_model_name_or_path)
+        config = kwargs["config"]
         if getattr(config, "model_type", None) != cls.config_class.model_type:  # transformers would warn and build a random model
             raise ValueError(f"{pretrained_model_name_or_path} holds a {config.model_type!r} model, not {cls.config_class.model_type!r}: "
                              f"load it with AutoModelForCausalLM.from_pretrained (after import toolssm)")
