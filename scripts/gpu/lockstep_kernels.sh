@@ -8,6 +8,8 @@
 #          on the GPU; then 130M addition runs (paper trace and lockstep, kernels) in the background and the small
 #          lockstep seeds evaluated on the test and stress splits to 1,000 digits.
 #   call3: the 130M runs evaluated; everything packed.
+#   tests, tests-kernels: the GPU test suite alone on the machine (the calls above ran it beside training and the
+#          kernel build, and it timed out both ways): without the kernels while they build, then with them.
 set -uo pipefail
 source scripts/gpu/setup.sh >/dev/null || exit 1
 R=runs/lockstep; mkdir -p $R
@@ -58,5 +60,12 @@ call3)
   for d in $R/add-lockstep-mamba-130m-s*; do EVAL_S=120 evaluate $d stress 20,100,1000 16 --dtype bfloat16 & done; wait
   pack call3
   tar czf $OUT/w-small.tgz $R/add-lockstep-mamba-small-s*/model.safetensors ;;
-*) echo "usage: $0 call1|call2|call3"; exit 2 ;;
+tests)
+  TORCH_CUDA_ARCH_LIST=9.0 MAX_JOBS=6 setsid bash scripts/gpu/build_kernels.sh > $R/build_kernels.log 2>&1 < /dev/null &
+  timeout 540 python3 -m pytest -q -m "gpu or not slow" -p no:cacheprovider tests 2>&1 | tail -15 | tee $OUT/gpu_tests_without_kernels.log ;;
+tests-kernels)
+  for i in $(seq 60); do grep -q "kernels ready\|failed" $R/build_kernels.log && break; sleep 5; done
+  export PYTHONPATH=/tmp/kernels:$PYTHONPATH
+  timeout 540 python3 -m pytest -q -m "gpu or not slow" -p no:cacheprovider tests 2>&1 | tail -15 | tee $OUT/gpu_tests_with_kernels.log ;;
+*) echo "usage: $0 call1|call2|call3|tests|tests-kernels"; exit 2 ;;
 esac
