@@ -51,18 +51,12 @@ def parse(argv=None):
             args.lengths = [int(x) for x in args.lengths.split(",")]
         except ValueError:
             p.error(f"--lengths must be comma-separated integers, got {args.lengths!r}")
-    offline = os.environ.get("HF_HUB_OFFLINE", "").lower() in ("1", "true", "yes")
-    for m in args.model:  # a local path that is not a checkpoint fails now, not after the Hub's retries
-        parent = os.path.dirname(os.path.normpath(m))
-        if not os.path.isdir(m) and (os.path.isabs(m) or m.startswith(".") or (parent and os.path.isdir(parent))):
-            p.error(f"--model {m!r}: no such checkpoint folder")
-        if not os.path.isdir(m) and offline:
-            from huggingface_hub import try_to_load_from_cache
+    from toolssm.paths import checkpoint_path_problem
 
-            if not isinstance(try_to_load_from_cache(m, "config.json"), str):
-                p.error(f"--model {m!r}: no such checkpoint folder, and not in the Hub cache (HF_HUB_OFFLINE is set)")
-        if os.path.isdir(m) and not os.path.exists(os.path.join(m, "config.json")):
-            p.error(f"--model {m!r}: the folder holds no config.json (not a checkpoint)")
+    for m in args.model:  # a local path that is not a checkpoint fails now, not after the Hub's retries
+        problem = checkpoint_path_problem(m)
+        if problem:
+            p.error(f"--model {m!r}: {problem}")
     if args.labels:
         args.labels = args.labels.split(",")
         if len(args.labels) != len(args.model):
@@ -147,13 +141,6 @@ def main(argv=None) -> int:
             res = gather_object(res)
             summary = summarize(res)
             summary["wall_seconds"] = time.time() - t0
-            if args.split == "stress":  # exact match per stress class: which corner fails
-                by = {}
-                for r in res:
-                    c = by.setdefault(r.stress, [0, 0])
-                    c[0] += int(r.exact)
-                    c[1] += 1
-                summary["by_class"] = {k: {"exact": a, "samples": b} for k, a, b in ((k, *v) for k, v in by.items())}
             rows.append(summary)
             lo, hi = summary["exact_match_ci"]
             accelerator.print(f"{path} n={n}: exact {summary['exact_match']:.3f} [{lo:.2f}, {hi:.2f}], answer {summary['answer_accuracy']:.3f}, "

@@ -167,9 +167,11 @@ def main(argv=None) -> int:
                                   ("--num_workers", dargs.num_workers, dargs.num_workers >= 0, ">= 0")]:
         if not ok:
             raise ValueError(f"{name} must be {need}, got {value}")
-    if margs.init_from and not os.path.isdir(margs.init_from) and (os.path.isabs(margs.init_from) or margs.init_from.startswith(".")
-                                                                   or os.path.isdir(os.path.dirname(os.path.normpath(margs.init_from)) or "\0")):
-        raise ValueError(f"--init_from {margs.init_from!r}: no such checkpoint folder")
+    from toolssm.paths import checkpoint_path_problem
+
+    problem = checkpoint_path_problem(margs.init_from) if margs.init_from else None
+    if problem:
+        raise ValueError(f"--init_from {margs.init_from!r}: {problem}")
     if margs.lora and not margs.init_from:
         raise ValueError("--lora needs --init_from CHECKPOINT (LoRA adapts a trained model)")
     mp = targs.mixed_precision

@@ -138,6 +138,12 @@ def summarize(samples: list[SampleResult]) -> dict:
     em = sum(s.exact for s in samples)
     ans = sum(s.answer_correct for s in samples)
     per_tok = [s.token_correct / s.token_total for s in samples if s.token_total]
+    by_class: dict[str, dict[str, int]] = {}  # stress splits: exact match per stress class
+    for s in samples:
+        if s.stress is not None:
+            c = by_class.setdefault(s.stress, {"exact": 0, "samples": 0})
+            c["exact"] += int(s.exact)
+            c["samples"] += 1
     return {
         "n": samples[0].n if samples else None,
         "num_samples": k,
@@ -150,6 +156,7 @@ def summarize(samples: list[SampleResult]) -> dict:
         "tokens_per_sample": sum(s.num_tokens for s in samples) / k if k else 0,
         "seconds_per_sample": sum(s.seconds for s in samples) / k if k else 0,
         "finished": sum(s.finished for s in samples),
+        **({"by_class": by_class} if by_class else {}),
     }
 
 
