@@ -69,7 +69,6 @@ def main(argv=None) -> int:
     if args.problems:
         return own_problems(args.problems)
 
-    from toolssm.data import config_for_spec, task_for_config
     from toolssm.evaluation import evaluate_items, make_test_items, summarize
     from toolssm.generation import generate_with_tools
 
@@ -77,7 +76,7 @@ def main(argv=None) -> int:
     for folder, what, trace, example_n, lengths in CHECKPOINTS:
         path = os.path.join(HERE, folder)
         model = AutoModelForCausalLM.from_pretrained(path).eval()
-        task = task_for_config("addition", config_for_spec(model.tool_spec))
+        task = model.task()
         if args.quick:
             lengths, n_samples = lengths[:2], 2
         else:

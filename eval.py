@@ -7,8 +7,9 @@
 
 Per length: exact match of the whole trajectory and answer (the paper's metric), answer accuracy and
 teacher-forced token accuracy, each with a 95% interval; tokens and seconds per sample. Writes
-results.json, results.csv and accuracy_vs_length.png to --out (default <first model>/eval); with --card also the
+results.json, results.csv and accuracy_vs_length.png to --out; with --card also the
 table and plot into each checkpoint's model card (README.md): a checkpoint's files change only when asked.
+The default --out is eval_results/<model folder name>/<split> under the current folder.
 """
 
 from __future__ import annotations
@@ -38,7 +39,7 @@ def parse(argv=None):
     p.add_argument("--device", default=None, help="cpu or cuda (default: the Accelerate device)")
     p.add_argument("--tf32", action="store_true", help="float32 matrix products on TF32 tensor cores (CUDA; 1.4x the tool loop at batch 64 on an H200, benchmarks/results/h200/session4)")
     p.add_argument("--dtype", default="float32", choices=["auto", "float32", "bfloat16"], help="weights dtype (default float32: the recurrent state of long trajectories stays exact enough; auto: bf16 on GPU)")
-    p.add_argument("--out", default=None, help="output folder (default: <first model>/eval)")
+    p.add_argument("--out", default=None, help="output folder (default: eval_results/<first model's folder name>/<split>; a checkpoint's own folder changes only with --card)")
     p.add_argument("--card", action="store_true", help="also write the results table and plot into each checkpoint's model card (README.md)")
     p.add_argument("--no-card", action="store_true", help=argparse.SUPPRESS)  # the old default's opt-out: accepted, does nothing
     p.add_argument("--decode", default="auto", choices=["auto", "cache"], help="decoding step: auto = static state buffers (CUDA graph on GPU) for Mamba-1/LSTM/GRU, the cache API otherwise; cache = always the model's cache API (the slower reference path)")
@@ -88,7 +89,7 @@ def main(argv=None) -> int:
 
     import toolssm  # noqa: F401  (registers the Auto classes)
     from toolssm.cards import write_model_card
-    from toolssm.data import DEFAULT_CONFIG, DEFAULT_TEST_LENGTHS, DEFAULT_TRAIN_MAX, config_for_spec, task_for_config
+    from toolssm.tasks import task_class, task_from_spec
     from toolssm.evaluation import evaluate_length, plot_results, summarize
 
     accelerator = Accelerator()
@@ -97,12 +98,10 @@ def main(argv=None) -> int:
     if args.tf32:
         torch.backends.cuda.matmul.allow_tf32 = True
         torch.backends.cudnn.allow_tf32 = True
-    out_dir = args.out or os.path.join(args.model[0], "eval")
+    out_dir = args.out or os.path.join("eval_results", os.path.basename(os.path.normpath(args.model[0])), args.split)
     from toolssm import provenance
 
-    run_record = provenance.describe("eval.py", seed=args.seed, device=str(device))
-    if accelerator.is_main_process:
-        provenance.write(out_dir, run_record)
+    run_record = provenance.describe("eval.py", seed=args.seed, device=str(device))  # in results.json; run.json at the end
     all_results = []
     for mi, path in enumerate(args.model):
         try:
@@ -116,9 +115,12 @@ def main(argv=None) -> int:
         task_name = args.task or spec.get("task")
         if not task_name:
             raise SystemExit(f"{path}: no task recorded in the checkpoint; pass --task")
-        config = args.config or (config_for_spec(spec) if spec.get("task") == task_name else DEFAULT_CONFIG[task_name])
-        task = task_for_config(task_name, config)
-        lengths = args.lengths or DEFAULT_TEST_LENGTHS[task_name]
+        if args.config or spec.get("task") != task_name:  # the checkpoint's own task unless told otherwise
+            task = task_class(task_name)(args.config)
+        else:
+            task = task_from_spec(spec)
+        config = task.config
+        lengths = args.lengths or list(task.test_lengths)
         train_args = {}
         if os.path.exists(os.path.join(path, "training_args.json")):
             with open(os.path.join(path, "training_args.json")) as f:
@@ -129,8 +131,8 @@ def main(argv=None) -> int:
             "task": task_name, "config": config, "size_unit": task.size_unit, "checkpoint": path, "label": label,
             "architecture": (model.config.architectures or [type(model).__name__])[0], "model_type": model.config.model_type,
             "training_seed": train_args.get("train", {}).get("seed"),
-            "train_max_n": train_args.get("data", {}).get("train_max_n") or DEFAULT_TRAIN_MAX[task_name],
-            "eval_seed": args.seed, "split": args.split, "stop_at_divergence": args.stop_at_divergence, "decode": args.decode, "num_processes": accelerator.num_processes, "device": str(device), "dtype": str(dtype), "tf32": args.tf32, "lengths": rows,
+            "train_max_n": train_args.get("data", {}).get("train_max_n") or task.train_max_n,
+            "provenance": run_record, "eval_seed": args.seed, "split": args.split, "stop_at_divergence": args.stop_at_divergence, "decode": args.decode, "num_processes": accelerator.num_processes, "device": str(device), "dtype": str(dtype), "tf32": args.tf32, "lengths": rows,
         }
         for n in lengths:
             t0 = time.time()
@@ -153,8 +155,8 @@ def main(argv=None) -> int:
         all_results.append(result)
         del model
     if accelerator.is_main_process:
+        provenance.finish(out_dir, run_record)  # first: results.json carries the record with its end time
         write_tables(all_results, out_dir)
-        provenance.finish(out_dir, run_record)
         plot_path = os.path.join(out_dir, "accuracy_vs_length.png")
         plot_results(all_results, plot_path)
         print(f"wrote {out_dir}/results.json, results.csv, accuracy_vs_length.png")

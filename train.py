@@ -30,6 +30,11 @@ from dataclasses import asdict, dataclass, field
 
 from transformers import HfArgumentParser
 
+from toolssm.tasks import TASKS  # the one task registry: --task choices, --config and --train_max_n help
+
+_CONFIGS_HELP = "; ".join(f"{name}: {', '.join(cls.configs)} (default {cls.default_config})" for name, cls in TASKS.items())
+_TRAIN_MAX_HELP = ", ".join(f"{name} {cls.train_max_n}" for name, cls in TASKS.items())
+
 
 @dataclass
 class ModelArguments:
@@ -47,11 +52,11 @@ class ModelArguments:
 
 @dataclass
 class DataArguments:
-    task: str = field(default="addition", metadata={"help": "the task", "choices": ["addition", "multiplication", "hanoi", "logical_graph", "code_fixing"]})
-    config: str | None = field(default=None, metadata={"help": "task config (addition: tool/direct/reversed/no_tool/calculator; multiplication: n_x_K; hanoi: iterative/recursive)"})
+    task: str = field(default="addition", metadata={"help": "the task", "choices": sorted(TASKS)})
+    config: str | None = field(default=None, metadata={"help": f"task config: {_CONFIGS_HELP}"})
     dataset: str | None = field(default=None, metadata={"help": "train from a built dataset folder or Hub id instead of generating on the fly"})
     verify_data: bool = field(default=True, metadata={"help": "with --dataset: replay every row against its tool and check its answer before training (toolssm.verify); a bad row stops the run before any step"})
-    train_max_n: int | None = field(default=None, metadata={"help": "largest training size when generating (paper: addition 5, multiplication 10, hanoi 8, logical_graph 10)"})
+    train_max_n: int | None = field(default=None, metadata={"help": f"largest training size when generating (default, the paper's: {_TRAIN_MAX_HELP})"})
     mixture: str | None = field(default=None, metadata={"help": "extra tasks mixed in, 'task:config:weight[:max_n],...' (paper D.8): weight relative to mixture_main_weight; max_n the largest training size of that task (default: the task's own training maximum)"})
     mixture_main_weight: float = field(default=1.0, metadata={"help": "weight of the main task in a mixture"})
     data_seed: int = field(default=0, metadata={"help": "seed of the generated training stream (items are rebuilt from it and their index)"})
@@ -145,10 +150,11 @@ def main(argv=None) -> int:
     import toolssm  # noqa: F401  (registers the Auto classes)
     from toolssm.cards import write_model_card
     from toolssm.evaluation import evaluate_items, make_test_items, summarize
-    from toolssm.modeling import tool_spec_from_task
     from toolssm.models import build_model
     from toolssm.tokenizer import get_tokenizer
-    from toolssm.training import StepDataset, collate, token_accuracy
+    from toolssm.evaluation import token_accuracy_counts
+    from toolssm.training import StepDataset
+    from toolssm.trajectory import collate
 
     if margs.scan_chunk < 0:
         raise ValueError(f"--scan_chunk must be >= 0, got {margs.scan_chunk}")
@@ -216,19 +222,14 @@ def main(argv=None) -> int:
     except ValueError as e:
         raise SystemExit(f"--mamba_path: {e}")
     if hasattr(model, "set_tool_spec"):  # every toolssm model class; a foreign --init_from model may lack it
-        model.set_tool_spec(tool_spec_from_task(task))
+        model.set_tool_spec(task.spec())
     if margs.lora:
-        from peft import LoraConfig, get_peft_model
+        from peft import get_peft_model
 
-        mt = model.config.model_type
-        default_targets = {"mamba": "in_proj,x_proj,dt_proj", "mamba2": "in_proj", "gpt_neox": "query_key_value,dense_h_to_4h,dense_4h_to_h",
-                           "mistral": "q_proj,k_proj,v_proj,o_proj", "jamba": "in_proj,x_proj,dt_proj,q_proj,k_proj,v_proj,o_proj"}
-        targets = (margs.lora_target_modules or default_targets.get(mt, "")).split(",")
-        if targets == [""]:
-            raise ValueError(f"no default LoRA targets for {mt!r}; pass --lora_target_modules (peft cannot wrap torch LSTM/GRU)")
-        lcfg = LoraConfig(r=margs.lora_r, lora_alpha=margs.lora_alpha, target_modules=targets,
-                          modules_to_save=["out_proj"] if mt == "mamba" else None, task_type="CAUSAL_LM")
-        model = get_peft_model(model, lcfg)
+        from toolssm.models import lora_config
+
+        targets = margs.lora_target_modules.split(",") if margs.lora_target_modules else None
+        model = get_peft_model(model, lora_config(model, margs.lora_r, margs.lora_alpha, targets))
         if accelerator.is_main_process:
             model.print_trainable_parameters()
     n_params = sum(p.numel() for p in model.parameters())
@@ -341,7 +342,7 @@ def main(argv=None) -> int:
         for i in range(0, len(val), 16):
             batch = collate([render(it.trajectory, train_observations=task.train_observations) for it in val[i : i + 16]])
             with accelerator.autocast():
-                cc, tt = token_accuracy(m, {k: v.to(accelerator.device) for k, v in batch.items()})
+                cc, tt = token_accuracy_counts(m, {k: v.to(accelerator.device) for k, v in batch.items()})
             c, t = c + cc, t + tt
         ct = accelerator.reduce(torch.tensor([c, t], device=accelerator.device), reduction="sum").tolist()
         record = {"step": step, "val_token_accuracy": ct[0] / max(ct[1], 1)}

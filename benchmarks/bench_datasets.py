@@ -14,7 +14,7 @@ import time
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
 
-from toolssm.data import task_for_config  # noqa: E402
+from toolssm.tasks import get_task  # noqa: E402
 
 CASES = [  # task, config, training max n, largest test n, rows at the test size
     ("addition", "tool", 5, 1000, 5),
@@ -45,7 +45,7 @@ def main():
     out = []
     print(f"{'task':>15} {'config':>10} {'n':>5} {'rows/s':>9} {'tokens/row':>11}")
     for name, config, n_train, n_test, test_rows in CASES:
-        task = task_for_config(name, config)
+        task = get_task(name, config)
         for n, train, rows in [(n_train, True, args.train_rows), (n_test, False, test_rows)]:
             rps, tpr = measure(task, n, train, rows)
             out.append({"task": name, "config": config, "n": n, "train_distribution": train, "rows": rows, "rows_per_s": rps, "tokens_per_row": tpr})

@@ -15,8 +15,8 @@ import sys
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
 
-from toolssm.data import (CONFIGS, DEFAULT_CONFIG, DEFAULT_TEST_LENGTHS, DEFAULT_TRAIN_MAX, BuildSpec, build_config,  # noqa: E402
-                          check_out_dir, push_to_hub, task_for_config)
+from toolssm.data import BuildSpec, build_config, check_out_dir, push_to_hub  # noqa: E402
+from toolssm.tasks import TASKS, task_class  # noqa: E402
 
 
 def _lengths(text: str) -> list[int]:
@@ -30,15 +30,17 @@ def _lengths(text: str) -> list[int]:
 
 def main(argv=None) -> int:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("task", choices=sorted(CONFIGS), help="which task to build")
+    p.add_argument("task", choices=sorted(TASKS), help="which task to build")
     p.add_argument("--out", required=True, help="output folder (a Hub dataset repository layout)")
-    p.add_argument("--config", help="config to build (default: the task's main one); 'all' builds every config")
+    p.add_argument("--config", help="config to build (default: the task's main one); 'all' builds every config; "
+                   + "; ".join(f"{name}: {', '.join(cls.configs)}" for name, cls in TASKS.items()))
     p.add_argument("--seed", type=int, default=0, help="dataset seed (items are rebuilt from seed, split and index)")
     p.add_argument("--train-rows", type=int, default=10000, help="rows in the train split")
     p.add_argument("--validation-rows", type=int, default=200, help="rows in the validation split")
     p.add_argument("--test-rows", type=int, default=100, help="rows in each test_<n> split")
     p.add_argument("--stress-rows", type=int, default=None, help="rows in each stress_<n> split: problems of size n from the corners of the input space, classes in turn (default: --test-rows where the task has stress classes, else 0)")
-    p.add_argument("--train-max-n", type=int, help="largest training size (paper: addition 5, multiplication 10, hanoi 8, logical_graph 10)")
+    p.add_argument("--train-max-n", type=int, help="largest training size (default, the paper's: "
+                   + ", ".join(f"{name} {cls.train_max_n}" for name, cls in TASKS.items()) + ")")
     p.add_argument("--test-lengths", type=_lengths, help="comma-separated test sizes, one split each ('none' for no test split)")
     p.add_argument("--num-proc", type=int, default=1, help="worker processes (spawning costs ~10 s; worth it for long trajectories only)")
     p.add_argument("--overwrite", action="store_true", help="build into a folder that holds files toolssm did not write (they may be replaced)")
@@ -47,13 +49,14 @@ def main(argv=None) -> int:
     args = p.parse_args(argv)
 
     try:  # every argument is checked before any work starts
-        configs = sorted(CONFIGS[args.task]) if args.config == "all" else [args.config or DEFAULT_CONFIG[args.task]]
+        cls = task_class(args.task)
+        configs = sorted(cls.configs) if args.config == "all" else [args.config or cls.default_config]
         specs = [
             BuildSpec(
                 task=args.task, config=c, seed=args.seed, train_rows=args.train_rows, validation_rows=args.validation_rows,
-                test_rows=args.test_rows, train_max_n=DEFAULT_TRAIN_MAX[args.task] if args.train_max_n is None else args.train_max_n,
-                test_lengths=DEFAULT_TEST_LENGTHS[args.task] if args.test_lengths is None else args.test_lengths,
-                stress_rows=(args.test_rows if task_for_config(args.task, c).stress_classes else 0) if args.stress_rows is None else args.stress_rows,
+                test_rows=args.test_rows, train_max_n=cls.train_max_n if args.train_max_n is None else args.train_max_n,
+                test_lengths=list(cls.test_lengths) if args.test_lengths is None else args.test_lengths,
+                stress_rows=(args.test_rows if cls.stress_classes else 0) if args.stress_rows is None else args.stress_rows,
             )
             for c in configs
         ]

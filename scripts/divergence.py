@@ -29,18 +29,18 @@ def main(argv=None):
 
     import toolssm  # noqa: F401  (registers the Auto classes)
     from toolssm import vocab as V
-    from toolssm.data import DEFAULT_CONFIG, task_for_config
+    from toolssm.tasks import get_task
     from toolssm.evaluation import make_test_items
     from toolssm.generation import generate_with_tools
     from toolssm.trajectory import render
 
     model = AutoModelForCausalLM.from_pretrained(args.model).eval()
-    task = task_for_config(args.task, args.config or DEFAULT_CONFIG[args.task])
+    task = get_task(args.task, args.config)
     idx = [int(x) for x in args.indices.split(",")] if args.indices else range(args.k)
     items = [make_test_items(task, args.n, 1, seed=0, start=i, split=args.split)[0] for i in idx]
     refs = [render(it.trajectory, train_observations=task.train_observations)["input_ids"] for it in items]
     res = generate_with_tools(model, [it.prompt for it in items], [task.inference_tool(it.problem) for it in items],
-                              max_new_tokens=[len(r) + 32 for r in refs], stop_at_divergence=refs)
+                              max_new_tokens=[len(r) + 32 for r in refs], stop_at_reference=refs)
     for it, r, ref in zip(items, res, refs):
         print(f"{it.prompt[:30]}...{it.prompt[-30:]!r} ({it.problem.get('stress', args.split)}):", end=" ")
         if not r.diverged:

@@ -15,7 +15,7 @@ import argparse
 import json
 import os
 
-from toolssm.data import task_for_config
+from toolssm.tasks import get_task
 from toolssm.trajectory import min_context_window
 
 ROWS = [  # (task, config, sizes)
@@ -58,7 +58,7 @@ def main(argv=None):
     args = ap.parse_args(argv)
     rows = []
     for task_name, config, sizes in ROWS:
-        task = task_for_config(task_name, config)
+        task = get_task(task_name, config)
         windows = [min_window(task, n, args.count) for n in sizes]
         rows.append({"task": task_name, "config": config, "sizes": sizes, "min_window": windows})
         print(f"{task_name:15s} {config:15s} " + "  ".join(f"n<={n}: {w}" for n, w in zip(sizes, windows)), flush=True)

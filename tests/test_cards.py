@@ -63,7 +63,7 @@ def test_every_shipped_cards_usage_snippet_runs(name, capsys):
 
     import yaml
 
-    from toolssm.tasks import get_task
+    from toolssm.tasks import task_from_spec
 
     text = open(os.path.join(CHECKPOINTS, name, "README.md")).read()
     meta = yaml.safe_load(text.split("---")[1])
@@ -77,7 +77,7 @@ def test_every_shipped_cards_usage_snippet_runs(name, capsys):
     printed = capsys.readouterr().out.strip().split("\n")[-1]
     prompt = re.search(r'generate_with_tools\(\["(.*?)"\]\)', code).group(1).encode().decode("unicode_escape")
     config = json.load(open(os.path.join(CHECKPOINTS, name, "generation_config.json")))["toolssm"]
-    task = get_task(config["task"], config.get("variant"), **({"k": config["k"]} if "k" in config else {}))
+    task = task_from_spec(config)
     assert task.check(task.parse_prompt(prompt), printed), (prompt, printed)
 
 

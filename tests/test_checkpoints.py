@@ -8,7 +8,7 @@ import pytest
 from transformers import AutoModelForCausalLM
 
 import toolssm  # noqa: F401
-from toolssm.data import config_for_spec, task_for_config
+from toolssm.tasks import get_task
 from toolssm.evaluation import evaluate_items, make_test_items
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -29,7 +29,7 @@ def test_shipped_checkpoint_loads_and_solves_in_distribution(name):
     model = AutoModelForCausalLM.from_pretrained(path).eval()
     task_name, n = CKPTS[name]
     assert model.tool_spec["task"] == task_name and model.tokenizer is not None
-    task = task_for_config(task_name, config_for_spec(model.tool_spec))
+    task = model.task()
     res = evaluate_items(model, task, make_test_items(task, n, 3, seed=11), batch_size=3, token_accuracy=False)
     assert all(r.exact and r.answer_correct for r in res)
 
@@ -39,7 +39,7 @@ def test_mamba_checkpoints_extrapolate(name, n, k):
     """Logical graph trained to 10 nodes, solved at 100; recursive Hanoi trained to 7 disks, solved at 8 (18k tokens).
     Items from seed 11, not the evaluation's seed 0."""
     model = AutoModelForCausalLM.from_pretrained(os.path.join(ROOT, "checkpoints", name)).eval()
-    task = task_for_config(model.tool_spec["task"], config_for_spec(model.tool_spec))
+    task = model.task()
     res = evaluate_items(model, task, make_test_items(task, n, k, seed=11), batch_size=k, token_accuracy=False, stop_at_divergence=True)
     assert all(r.exact for r in res)
 
@@ -47,7 +47,7 @@ def test_mamba_checkpoints_extrapolate(name, n, k):
 def test_lstm_checkpoint_extrapolates_10x_beyond_training():
     """Trained on 1-5 digit operands; 50-digit problems are solved exactly (a fixed checkpoint, deterministic on CPU)."""
     model = AutoModelForCausalLM.from_pretrained(os.path.join(ROOT, "checkpoints", "addition-lstm-small")).eval()
-    task = task_for_config("addition", "tool")
+    task = get_task("addition", "tool")
     res = evaluate_items(model, task, make_test_items(task, 50, 4, seed=5), batch_size=4, token_accuracy=False)
     assert all(r.exact for r in res)
 
@@ -63,7 +63,7 @@ def test_lockstep_checkpoint_is_exact_on_every_stress_class():
     digit, 1 + n digits, + 0, 9-runs, carries through the whole number, zero runs, leading 1/9): 6x its training
     size. The tool_p3 checkpoint it replaces fails n + 1-digit problems from 20 digits."""
     model = AutoModelForCausalLM.from_pretrained(os.path.join(ROOT, "checkpoints", "addition-mamba-small-lockstep")).eval()
-    task = task_for_config("addition", "lockstep")
+    task = get_task("addition", "lockstep")
     items = make_test_items(task, 30, len(task.stress_classes), seed=11, split="stress")
     assert sorted(it.problem["stress"] for it in items) == sorted(task.stress_classes)
     res = evaluate_items(model, task, items, batch_size=len(items), token_accuracy=False, stop_at_divergence=True)

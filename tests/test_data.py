@@ -6,7 +6,8 @@ import pytest
 import yaml
 from datasets import load_dataset
 
-from toolssm.data import BuildSpec, build_config, task_for_config
+from toolssm.data import BuildSpec, build_config
+from toolssm.tasks import get_task
 from toolssm.trajectory import Trajectory
 
 ROOT = __file__.rsplit("/tests/", 1)[0]
@@ -30,7 +31,7 @@ def test_folder_loads_offline_with_load_dataset(built):
 
 
 def test_every_row_is_verified_and_rebuildable(built):
-    task = task_for_config("multiplication", "n_x_2")
+    task = get_task("multiplication", "n_x_2")
     ds = load_dataset(str(built), "n_x_2", split="test_30")
     for row in ds:
         traj = Trajectory.from_rows(row["prompt"], row["trajectory"])
@@ -85,5 +86,5 @@ def test_the_design_cards_hub_id_loads_offline(tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
     monkeypatch.setenv("HF_HUB_OFFLINE", "1")
     ds = load_dataset("toolssm/addition", "lockstep", split="stress_7")
-    assert len(ds) == 8 and sorted(json.loads(p)["stress"] for p in ds["problem"]) == sorted(task_for_config("addition", "lockstep").stress_classes)
+    assert len(ds) == 8 and sorted(json.loads(p)["stress"] for p in ds["problem"]) == sorted(get_task("addition", "lockstep").stress_classes)
     assert load_dataset("toolssm/addition", "lockstep", split="test_7")[0]["n"] == 7

@@ -158,7 +158,8 @@ def test_long_sequence_teacher_forcing_steps_and_matches_one_forward(monkeypatch
     one full forward's."""
     from toolssm import evaluation
     from toolssm.trajectory import render
-    from toolssm.training import collate, token_accuracy
+    from toolssm.evaluation import token_accuracy_counts as token_accuracy
+    from toolssm.trajectory import collate
 
     torch.manual_seed(0)
     model = build_model("mamba-tiny").eval()

@@ -125,7 +125,7 @@ def test_stop_at_divergence_stops_only_rows_that_left_their_reference():
     ref_ok = free.ids + [V.TOKEN_TO_ID["7"]] * 5  # the model's own continuation: never diverges within it
     ref_bad = free.ids[: free.prompt_len + 3] + [(free.ids[free.prompt_len + 3] + 1) % len(V.VOCAB)] + free.ids[free.prompt_len + 4 :]
     a, b = model.generate_with_tools(["12+5=", "12+5="], [PointerMemory(2), PointerMemory(2)], max_new_tokens=30,
-                                     stop_at_divergence=[ref_ok, ref_bad])
+                                     stop_at_reference=[ref_ok, ref_bad])
     assert a.ids == free.ids and not a.diverged
     assert b.diverged and len(b.ids) <= free.prompt_len + 4 + 1
 
@@ -162,7 +162,7 @@ def test_pipelined_loop_is_the_same_loop(arch):
     rng = random.Random(3)
     cmds = [t for t in V.VOCAB if t.startswith("[")] + list("0123456789=+")
     teacher = [[V.TOKEN_TO_ID[t] for t in split_tokens(p)] + [V.TOKEN_TO_ID[rng.choice(cmds)] for _ in range(300)] for p in PROMPTS]
-    for kw in [{}, {"teacher_ids": teacher}, {"stop_at_divergence": [t[: len(t) // 2] for t in teacher]}]:
+    for kw in [{}, {"teacher_ids": teacher}, {"stop_at_reference": [t[: len(t) // 2] for t in teacher]}]:
         a = model.generate_with_tools(PROMPTS, _tools(), max_new_tokens=BUDGETS, **kw)
         b = model.generate_with_tools(PROMPTS, _tools(), max_new_tokens=BUDGETS, pipeline=True, **kw)
         assert [_fields(r) for r in a] == [_fields(r) for r in b]

@@ -63,7 +63,7 @@ def test_checkpoint_artifacts(runs):
     assert prov["program"] == "train.py" and "--max_steps" in prov["argv"] and prov["seed"] == 0 and prov["end"]
     assert prov["versions"]["transformers"] and prov["steps_completed"] == 6 and "git_commit" in prov
     m = toolssm.ToolMambaForCausalLM.from_pretrained(straight)
-    assert m.tool_spec == {"task": "addition", "variant": "tool"} and m.tokenizer is not None
+    assert m.tool_spec == {"task": "addition", "config": "tool"} and m.tokenizer is not None
     from transformers import MambaForCausalLM
 
     MambaForCausalLM.from_pretrained(straight)  # plain transformers loads it too
@@ -266,3 +266,30 @@ def test_train_rejects_bad_eval_lengths_before_training(tmp_path):
              "--num_workers", "0", "--output_dir", str(tmp_path / "r")], check=False)
     assert r.returncode != 0 and "--eval_lengths" in r.stderr and "4..9000" in r.stderr
     assert not os.path.exists(tmp_path / "r" / "metrics.jsonl")
+
+
+def _snapshot(folder):
+    import hashlib
+
+    out = {}
+    for base, _, files in os.walk(folder):
+        for f in files:
+            p = os.path.join(base, f)
+            out[os.path.relpath(p, folder)] = hashlib.sha256(open(p, "rb").read()).hexdigest()
+    return out
+
+
+def test_eval_never_writes_into_a_checkpoint_folder_unless_asked(tmp_path):
+    """A shipped checkpoint's files (card, plot, results) stay as they are, after a good and a refused evaluation; the
+    results go to eval_results/<checkpoint>/<split> under the current folder."""
+    ckpt = os.path.join(ROOT, "checkpoints", "addition-lstm-small")
+    before = _snapshot(ckpt)
+    r = subprocess.run([sys.executable, os.path.join(ROOT, "eval.py"), "--model", ckpt, "--lengths", "0", "--num-samples", "1"],
+                       capture_output=True, text=True, cwd=tmp_path, env=ENV, timeout=600)
+    assert r.returncode != 0 and "got 0" in r.stderr
+    r = subprocess.run([sys.executable, os.path.join(ROOT, "eval.py"), "--model", ckpt, "--lengths", "3", "--num-samples", "1",
+                        "--no-token-accuracy"], capture_output=True, text=True, cwd=tmp_path, env=ENV, timeout=600)
+    assert r.returncode == 0, r.stderr[-2000:]
+    assert _snapshot(ckpt) == before
+    res = json.load(open(tmp_path / "eval_results" / "addition-lstm-small" / "test" / "results.json"))
+    assert res["lengths"][0]["n"] == 3 and res["provenance"]["program"] == "eval.py" and res["provenance"]["end"]

@@ -7,10 +7,6 @@ from .trajectory import Recorder, ReplayResult, Trajectory, parse, render, repla
 
 __version__ = "0.1.0"
 
-from .tokenizer import _register as _register_tokenizer  # noqa: E402
-
-_register_tokenizer()
-
 __all__ = [
     "vocab", "ToolSSMTokenizer", "get_tokenizer", "encode", "decode", "split_tokens",
     "Tool", "NoTool", "PointerMemory", "SearchMemory", "Calculator", "make_tool",

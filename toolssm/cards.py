@@ -131,11 +131,11 @@ def write_model_card(ckpt_dir: str, results: dict | None = None) -> str:
             with open(path, "w") as f:
                 f.write(text)
             return text
-    from .data import DEFAULT_CONFIG, DEFAULT_TEST_LENGTHS, DEFAULT_TRAIN_MAX, task_for_config
+    from .tasks import task_class
 
     d, t, m = args["data"], args["train"], args["model"]
-    config_name = d["config"] or DEFAULT_CONFIG[d["task"]]
-    task = task_for_config(d["task"], config_name)
+    task = task_class(d["task"])(d["config"])
+    config_name = task.config
     item = task.make_item(0, "card", 0, max(task.min_n, 3), train=False)  # a small example for the usage snippet
     tool = type(task.inference_tool(item.problem)).__name__
     arch = (config.get("architectures") or ["?"])[0]
@@ -156,7 +156,7 @@ def write_model_card(ckpt_dir: str, results: dict | None = None) -> str:
                    else f"fine-tuned from `{m['init_from']}`" if m.get("init_from") else "trained from scratch"),
         "title": f"toolssm {config.get('model_type')} for {d['task']} ({config_name})",
         "model_type": config.get("model_type"), "task": d["task"], "variant": task.variant, "config": config_name, "tool": tool,
-        "train_max_n": d.get("train_max_n") or DEFAULT_TRAIN_MAX[d["task"]], "size_unit": task.size_unit, "data_seed": d["data_seed"],
+        "train_max_n": d.get("train_max_n") or task.train_max_n, "size_unit": task.size_unit, "data_seed": d["data_seed"],
         "architecture": arch, "architecture_base": arch.replace("Tool", "", 1), "n_params_m": f"{args['n_params'] / 1e6:.2f}",
         "preset": m["init_from"] or m["preset"], "steps": done, "steps_note": steps_note,
         "batch_size": t["batch_size"], "num_processes": args["num_processes"],
@@ -164,7 +164,7 @@ def write_model_card(ckpt_dir: str, results: dict | None = None) -> str:
         "lr_scheduler": t["lr_scheduler"], "warmup_steps": t["warmup_steps"], "mixed_precision": args["mixed_precision"], "seed": t["seed"],
         "results": results_table(results) if results else "Not evaluated yet: run `eval.py --model THIS_FOLDER` to fill this section.",
         "example_prompt": item.prompt.replace("\n", "\\n"), "train_command": cmd,
-        "eval_lengths": ",".join(map(str, DEFAULT_TEST_LENGTHS[d["task"]])),
+        "eval_lengths": ",".join(map(str, task.test_lengths)),
         "plain_note": (f"The weights are a plain `{arch.replace('Tool', '', 1)}` checkpoint: `transformers` alone loads them "
                        "(without the tool loop, which answering needs)." if config.get("model_type") != "toolssm_rnn" else
                        "This LSTM/GRU baseline is toolssm's own model class (`toolssm_rnn`): it needs `import toolssm` to load."),

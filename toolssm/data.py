@@ -16,45 +16,7 @@ import time
 from dataclasses import asdict, dataclass, field
 from multiprocessing import get_context
 
-from .tasks import DATA_VERSION, get_task
-
-#: the configs of each task: config name -> (variant, task kwargs)
-CONFIGS: dict[str, dict[str, tuple[str, dict]]] = {
-    "addition": {v: (v, {}) for v in ("tool", "direct", "reversed", "no_tool", "calculator", "tool_p3", "lockstep")},
-    "multiplication": {**{f"n_x_{k}": ("tool", {"k": k}) for k in range(1, 9)},
-                       **{f"n_x_{k}_aligned": ("aligned", {"k": k}) for k in range(1, 6)}},
-    "hanoi": {"iterative": ("iterative", {}), "recursive": ("recursive", {})},
-    "logical_graph": {"default": ("tool", {})},
-    "code_fixing": {"interactive": ("interactive", {}), "single_turn": ("single_turn", {})},
-}
-DEFAULT_CONFIG = {"addition": "tool", "multiplication": "n_x_2", "hanoi": "iterative", "logical_graph": "default", "code_fixing": "interactive"}
-#: the paper's training maxima and our default test lengths (see docs/FORMATS.md for the choices)
-DEFAULT_TRAIN_MAX = {"addition": 5, "multiplication": 10, "hanoi": 8, "logical_graph": 10, "code_fixing": 16}
-DEFAULT_TEST_LENGTHS = {
-    "addition": [5, 10, 20, 50, 100, 200, 500, 1000],
-    "multiplication": [10, 20, 50, 100, 200, 500, 1000],
-    "hanoi": [8, 9, 10],
-    "logical_graph": [10, 20, 50, 100, 200, 500, 1000],
-    "code_fixing": [16, 20, 24, 30],
-}
-
-
-def task_for_config(task: str, config: str):
-    if task not in CONFIGS:
-        raise ValueError(f"unknown task {task!r}; choose from {sorted(CONFIGS)}")
-    if config not in CONFIGS[task]:
-        raise ValueError(f"task {task!r} has no config {config!r}; choose from {sorted(CONFIGS[task])}")
-    variant, kw = CONFIGS[task][config]
-    return get_task(task, variant, **kw)
-
-
-def config_for_spec(spec: dict) -> str:
-    """The dataset config name of a checkpoint's recorded tool spec (``{"task", "variant", "k"?}``)."""
-    for name, (variant, kw) in CONFIGS[spec["task"]].items():
-        if variant == spec.get("variant") and kw.get("k") == spec.get("k"):
-            return name
-    return DEFAULT_CONFIG[spec["task"]]
-
+from .tasks import DATA_VERSION, task_class
 
 @dataclass
 class BuildSpec:
@@ -71,7 +33,7 @@ class BuildSpec:
     stress_rows: int = 0  # rows in each stress_<n> split (one per test length; classes cycle over the rows)
 
     def validate(self) -> None:
-        task = task_for_config(self.task, self.config)
+        task = task_class(self.task)(self.config)
         if self.stress_rows and not task.stress_classes:
             raise ValueError(f"task {self.task!r} has no stress split; leave stress_rows at 0")
         for name in ("train_rows", "validation_rows", "test_rows", "stress_rows"):
@@ -93,7 +55,7 @@ class BuildSpec:
 
 def _make_rows(args) -> list[dict | str]:
     task_name, config, seed, split, n, dist, indices = args
-    task = task_for_config(task_name, config)
+    task = task_class(task_name)(config)
     out = []
     for i in indices:
         item = task.make_item(seed, split, i, n, train=dist == "train", stress=dist == "stress")
@@ -267,7 +229,8 @@ def write_card(out_dir: str, task: str) -> str:
                 built.append((config, json.load(f)))
     if not built:
         raise ValueError(f"no built config in {out_dir}")
-    default = DEFAULT_CONFIG[task] if any(c == DEFAULT_CONFIG[task] for c, _ in built) else built[0][0]
+    default = task_class(task).default_config
+    default = default if any(c == default for c, _ in built) else built[0][0]
     total = sum(sp["rows"] for _, st in built for sp in st["splits"].values())
     size = next(c for lim, c in [(1e3, "n<1K"), (1e4, "1K<n<10K"), (1e5, "10K<n<100K"), (1e6, "100K<n<1M"), (float("inf"), "n>1M")] if total < lim)
     yaml = ["---", f"pretty_name: toolssm {task} tool-use trajectories", "language:", "- en", "license: apache-2.0",
@@ -281,7 +244,7 @@ def write_card(out_dir: str, task: str) -> str:
         if config == default:
             yaml.append("  default: true")
     yaml.append("---")
-    t = task_for_config(task, built[0][0])
+    t = task_class(task)(built[0][0])
     module_doc = inspect.getmodule(type(t)).__doc__.strip()
     lines = yaml + [
         CARD_MARKER,

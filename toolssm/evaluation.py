@@ -17,9 +17,7 @@ from dataclasses import dataclass
 import torch
 
 from .generation import generate_with_tools
-from .trajectory import IGNORE_INDEX, render
-from .training import collate
-from .training import token_accuracy as _token_accuracy  # evaluate_items has a flag of that name
+from .trajectory import IGNORE_INDEX, collate, render
 
 Z95 = 1.959963984540054
 
@@ -46,6 +44,16 @@ def mean_interval(values: list[float]) -> tuple[float, float]:
     sd = math.sqrt(sum((v - m) ** 2 for v in values) / (n - 1))
     h = Z95 * sd / math.sqrt(n)
     return (max(0.0, m - h), min(1.0, m + h))
+
+
+@torch.no_grad()
+def token_accuracy_counts(model, batch: dict[str, torch.Tensor]) -> tuple[int, int]:
+    """(correct, total) argmax predictions over trained positions, teacher-forced."""
+    logits = model(input_ids=batch["input_ids"]).logits  # (B, T, V)
+    pred = logits[:, :-1].argmax(-1)
+    gold = batch["labels"][:, 1:]
+    mask = gold != IGNORE_INDEX
+    return int(((pred == gold) & mask).sum()), int(mask.sum())
 
 
 @dataclass
@@ -82,7 +90,7 @@ def teacher_forced(model, refs: list[dict]) -> list[tuple[int, int]]:
     for i, r in enumerate(refs):
         if i not in out:
             batch = collate([r])
-            out[i] = _token_accuracy(model, {k: v.to(device) for k, v in batch.items()})
+            out[i] = token_accuracy_counts(model, {k: v.to(device) for k, v in batch.items()})
     return [out[i] for i in range(len(refs))]
 
 
@@ -121,7 +129,7 @@ def evaluate_items(model, task, items, batch_size: int = 16, budget_factor: floa
         t0 = time.time()
         tools = [task.inference_tool(it.problem) for it in chunk]
         res = generate_with_tools(model, [it.prompt for it in chunk], tools, max_new_tokens=budgets, progress=progress, fast=fast,
-                                  stop_at_divergence=[r["input_ids"] for r in refs] if stop_at_divergence else None)
+                                  stop_at_reference=[r["input_ids"] for r in refs] if stop_at_divergence else None)
         dt = (time.time() - t0) / len(chunk)
         counts = teacher_forced(model, refs) if token_accuracy else [(0, 0)] * len(refs)
         for it, ref, r, tool, (tc, tt) in zip(chunk, refs, res, tools, counts):

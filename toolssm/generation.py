@@ -79,9 +79,9 @@ class _Rows:
 
     PROMPT, OBS, PAD, MODEL = range(4)
 
-    def __init__(self, rows, tools, budgets, queues, teacher_ids, stop_at_divergence, L0):
+    def __init__(self, rows, tools, budgets, queues, teacher_ids, stop_at_reference, L0):
         self.rows, self.tools, self.budgets, self.queues = rows, tools, budgets, queues
-        self.teacher_ids, self.stop = teacher_ids, stop_at_divergence
+        self.teacher_ids, self.stop = teacher_ids, stop_at_reference
         self.done = [b == 0 for b in budgets]
         self.pos = [L0] * len(rows)
 
@@ -142,7 +142,7 @@ def generate_with_tools(
     generator: torch.Generator | None = None,
     return_logits: bool = False,
     progress: bool = False,
-    stop_at_divergence: list[list[int]] | None = None,
+    stop_at_reference: list[list[int]] | None = None,
     teacher_ids: list[list[int]] | None = None,
     fast: bool | None = None,
     cuda_graph: bool | None = None,
@@ -152,7 +152,7 @@ def generate_with_tools(
 
     ``max_new_tokens`` bounds every row's generated + forced tokens (one value or one per row).
     Greedy by default; ``do_sample`` samples with ``temperature`` and optional ``top_k``.
-    ``stop_at_divergence`` (one reference id sequence per row, for exact-match evaluation) stops a row
+    ``stop_at_reference`` (one reference id sequence per row, for exact-match evaluation) stops a row
     at its first sampled token that differs from its reference: such a row cannot match any more.
     ``teacher_ids`` (one full id sequence per row) replaces every sampled token by the teacher's token at
     that position, [EOS] past its end (as state-spaces/mamba's ``teacher_outputs``): the model still runs
@@ -201,7 +201,7 @@ def generate_with_tools(
     step_logits = [logits[:, t].float().cpu() for t in range(L0)] if return_logits else None
     last = logits[:, -1, :n_vocab]
     greedy = last.argmax(-1)
-    state = _Rows(rows, tools, budgets, queues, teacher_ids, stop_at_divergence, L0)
+    state = _Rows(rows, tools, budgets, queues, teacher_ids, stop_at_reference, L0)
 
     bar = None
     if progress:

@@ -35,6 +35,7 @@ from transformers import (
 from .generation import ToolGenerationResult, generate_with_tools
 from .kernels import route_kernels_by_device
 from .rnn import ToolSSMRNNConfig, ToolSSMRNNForCausalLM
+from .tokenizer import ToolSSMTokenizer
 from .tools import Tool, make_tool
 
 
@@ -48,14 +49,6 @@ def read_tool_spec(pretrained_model_name_or_path) -> dict | None:
         return None
     with open(gc_file) as f:
         return json.load(f).get("toolssm")
-
-
-def tool_spec_from_task(task) -> dict:
-    """What a checkpoint records about its task's tool: enough to rebuild it at inference."""
-    spec = {"task": task.name, "variant": task.variant}
-    if hasattr(task, "k"):
-        spec["k"] = task.k
-    return spec
 
 
 class ToolCallingMixin:
@@ -87,7 +80,8 @@ class ToolCallingMixin:
 
     @property
     def tool_spec(self) -> dict | None:
-        """The task/tool this checkpoint was trained with (``generation_config.toolssm``), if recorded."""
+        """The task this checkpoint was trained on (``generation_config.toolssm``: ``{"task", "config"}``; older
+        checkpoints: ``{"task", "variant", "k"?}``), if recorded."""
         gc = getattr(self, "generation_config", None)
         return getattr(gc, "toolssm", None) if gc is not None else None
 
@@ -110,9 +104,9 @@ class ToolCallingMixin:
         spec = self.tool_spec
         if not spec or "task" not in spec:
             return None
-        from .tasks import get_task
+        from .tasks import task_from_spec
 
-        return get_task(spec["task"], spec.get("variant"), **({"k": spec["k"]} if "k" in spec else {}))
+        return task_from_spec(spec)
 
     def generate_with_tools(self, prompts: list[str], tools: list[Tool | None] | None = None, max_new_tokens: int | list[int] | None = None,
                             **kwargs) -> list[ToolGenerationResult]:
@@ -175,6 +169,8 @@ class ToolJambaForCausalLM(ToolCallingMixin, JambaForCausalLM):
     """Hybrid Mamba-attention baseline (transformers' Jamba: Mamba-1 layers with some attention layers) with a tool loop."""
 
 
+# AutoTokenizer resolves a checkpoint's ``tokenizer_class`` by name among the classes registered for some config
+AutoTokenizer.register(ToolSSMRNNConfig, fast_tokenizer_class=ToolSSMTokenizer, exist_ok=True)
 for _config, _cls in [(MambaConfig, ToolMambaForCausalLM), (Mamba2Config, ToolMamba2ForCausalLM), (GPTNeoXConfig, ToolGPTNeoXForCausalLM),
                       (MistralConfig, ToolMistralForCausalLM), (ToolSSMRNNConfig, ToolRNNForCausalLM), (JambaConfig, ToolJambaForCausalLM)]:
     AutoModelForCausalLM.register(_config, _cls, exist_ok=True)

@@ -98,3 +98,21 @@ def build_model(preset: str, **overrides):
             raise ValueError(f"preset {preset!r}: config has no field {k!r}")
         setattr(config, k, v)
     return cls(config)
+
+
+#: the modules LoRA adapts by default, per architecture (peft refuses Mamba's out_proj and conv1d: out_proj is trained
+#: whole, ``modules_to_save``; peft cannot wrap torch's LSTM/GRU, so the RNN baselines have none)
+LORA_TARGETS = {"mamba": ["in_proj", "x_proj", "dt_proj"], "mamba2": ["in_proj"], "gpt_neox": ["query_key_value", "dense_h_to_4h", "dense_4h_to_h"],
+                "mistral": ["q_proj", "k_proj", "v_proj", "o_proj"], "jamba": ["in_proj", "x_proj", "dt_proj", "q_proj", "k_proj", "v_proj", "o_proj"]}
+
+
+def lora_config(model, r: int = 16, alpha: int = 32, target_modules: list[str] | None = None):
+    """peft's LoraConfig for ``model``: ``target_modules`` or the architecture's default (:data:`LORA_TARGETS`)."""
+    from peft import LoraConfig
+
+    mt = model.config.model_type
+    targets = target_modules or LORA_TARGETS.get(mt)
+    if not targets:
+        raise ValueError(f"no default LoRA targets for {mt!r}; pass --lora_target_modules (peft cannot wrap torch LSTM/GRU)")
+    return LoraConfig(r=r, lora_alpha=alpha, target_modules=targets, modules_to_save=["out_proj"] if mt == "mamba" else None,
+                      task_type="CAUSAL_LM")

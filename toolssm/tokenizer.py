@@ -10,10 +10,9 @@ toolssm raises instead of guessing.
 from __future__ import annotations
 
 import re
-from functools import lru_cache
 
 from tokenizers import AddedToken, Regex, Tokenizer, decoders, models, pre_tokenizers
-from transformers import AutoTokenizer, PreTrainedTokenizerFast
+from transformers import PreTrainedTokenizerFast
 
 from . import vocab as V
 
@@ -79,14 +78,6 @@ class ToolSSMTokenizer(PreTrainedTokenizerFast):
         _check_nested(text)
         _check_nested(text_pair)
         return super()._encode_plus(text, text_pair, *args, **kwargs)
-
-
-@lru_cache(maxsize=1)
-def _register() -> None:
-    # AutoTokenizer resolves ``tokenizer_class`` by name among registered classes; register ours once.
-    from .rnn import ToolSSMRNNConfig
-
-    AutoTokenizer.register(ToolSSMRNNConfig, fast_tokenizer_class=ToolSSMTokenizer, exist_ok=True)
 
 
 def get_tokenizer() -> ToolSSMTokenizer:

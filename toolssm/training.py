@@ -1,4 +1,4 @@
-"""Training data for train.py: deterministic item streams, task mixtures, collation, token accuracy.
+"""Training data for train.py: deterministic item streams, task mixtures; safe resumes (checksums, argument checks).
 
 Item ``i`` of a run is a pure function of (data seed, i), so a resumed run (or one on a different
 number of processes) sees exactly the same global order: step ``s`` consumes global indices
@@ -13,19 +13,18 @@ import random
 
 import torch
 
-from . import vocab as V
-from .data import CONFIGS, DEFAULT_CONFIG, DEFAULT_TRAIN_MAX, task_for_config
+from .tasks import task_class
 from .tasks.base import item_rng
-from .trajectory import IGNORE_INDEX, Trajectory, render
+from .trajectory import Trajectory, render
 
 
 class TaskSource:
     """Training items generated on the fly from (seed, index) at sizes 1..train_max_n."""
 
     def __init__(self, task: str, config: str | None, train_max_n: int | None, seed: int):
-        self.config = config or DEFAULT_CONFIG[task]
-        self.task = task_for_config(task, self.config)
-        self.train_max_n = DEFAULT_TRAIN_MAX[task] if train_max_n is None else train_max_n
+        self.task = task_class(task)(config)
+        self.config = self.task.config
+        self.train_max_n = self.task.train_max_n if train_max_n is None else train_max_n
         self.task.validate_n(self.train_max_n)
         self.seed = seed
 
@@ -45,10 +44,12 @@ class DatasetSource:
             raise ValueError(f"dataset {path!r} config {config!r} split {split!r} is empty")
         row = self.ds[0]
         cfg = row.get("config") or config
-        if "task" not in row or cfg not in CONFIGS.get(row["task"], {}):
+        from .tasks import TASKS
+
+        if "task" not in row or cfg not in getattr(TASKS.get(row["task"]), "configs", {}):
             raise ValueError(f"dataset {path!r}: rows name no known task/config (task {row.get('task')!r}, config {cfg!r}); "
                              "train on folders built by dataset_builders/build.py")
-        self.task = task_for_config(row["task"], cfg)
+        self.task = task_class(row["task"])(cfg)
         if verify:  # every row replays against its tool and answers its problem, or nothing is trained
             from .verify import verify_rows
 
@@ -103,28 +104,6 @@ class StepDataset(torch.utils.data.Dataset):
         if self.max_length:
             ex = {key: v[: self.max_length] for key, v in ex.items()}
         return ex
-
-
-def collate(batch: list[dict]) -> dict[str, torch.Tensor]:
-    """Right-pad to the longest example: [PAD] inputs, -100 labels (causal models never look right)."""
-    T = max(len(b["input_ids"]) for b in batch)
-    pad = V.TOKEN_TO_ID[V.PAD]
-    ids = torch.full((len(batch), T), pad, dtype=torch.long)
-    labels = torch.full((len(batch), T), IGNORE_INDEX, dtype=torch.long)
-    for i, b in enumerate(batch):
-        ids[i, : len(b["input_ids"])] = torch.tensor(b["input_ids"])
-        labels[i, : len(b["labels"])] = torch.tensor(b["labels"])
-    return {"input_ids": ids, "labels": labels}
-
-
-@torch.no_grad()
-def token_accuracy(model, batch: dict[str, torch.Tensor]) -> tuple[int, int]:
-    """(correct, total) argmax predictions over trained positions, teacher-forced."""
-    logits = model(input_ids=batch["input_ids"]).logits  # (B, T, V)
-    pred = logits[:, :-1].argmax(-1)
-    gold = batch["labels"][:, 1:]
-    mask = gold != IGNORE_INDEX
-    return int(((pred == gold) & mask).sum()), int(mask.sum())
 
 
 # --- resuming safely -------------------------------------------------------------------------------------------------

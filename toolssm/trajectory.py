@@ -215,3 +215,18 @@ def min_context_window(trajectories, limit: int = 4096) -> int | None:
         mid = (lo + hi) // 2
         lo, hi = (lo, mid) if window_conflict(trajectories, mid) is None else (mid + 1, hi)
     return lo
+
+
+def collate(batch: list[dict]) -> dict:
+    """Right-pad rendered examples (:func:`render`) to the longest: [PAD] inputs, -100 labels (causal models never
+    look right). Returns ``{"input_ids", "labels"}``, LongTensors of shape (B, T)."""
+    import torch
+
+    T = max(len(b["input_ids"]) for b in batch)
+    pad = V.TOKEN_TO_ID[V.PAD]
+    ids = torch.full((len(batch), T), pad, dtype=torch.long)
+    labels = torch.full((len(batch), T), IGNORE_INDEX, dtype=torch.long)
+    for i, b in enumerate(batch):
+        ids[i, : len(b["input_ids"])] = torch.tensor(b["input_ids"])
+        labels[i, : len(b["labels"])] = torch.tensor(b["labels"])
+    return {"input_ids": ids, "labels": labels}

@@ -54,9 +54,9 @@ def verify_rows(task, rows, where: str = "", progress: bool = True) -> tuple[int
 
 
 def _task_of(row: dict, task_name: str | None, config: str | None):
-    from .data import task_for_config
+    from .tasks import task_class
 
-    return task_for_config(task_name or row["task"], config or row["config"])
+    return task_class(task_name or row["task"])(config or row["config"])
 
 
 def verify_folder(path: str, config: str | None = None, split: str | None = None, task_name: str | None = None,

@@ -42,3 +42,4 @@ build $MAMBA MAMBA_FORCE_BUILD & m=$!
 wait $c && wait $m
 python3 -m pip install -q --no-deps --no-index --no-compile --upgrade --target "$DEST" "$wheels"/*.whl
 PYTHONPATH="$DEST:${PYTHONPATH:-}" python3 -c "import mamba_ssm, causal_conv1d; print('kernels ready in $DEST: mamba_ssm', mamba_ssm.__version__, 'causal_conv1d', causal_conv1d.__version__)"
+touch "$DEST/.ready"  # scripts/launch.py starts the runs that need the kernels once this exists

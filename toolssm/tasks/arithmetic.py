@@ -282,7 +282,10 @@ class Addition(Task):
     reading in place: every column reads both operands, whatever their lengths)."""
 
     name = "addition"
-    variants = ("tool", "direct", "reversed", "no_tool", "calculator", "tool_p3", "lockstep")
+    configs = {v: {"variant": v} for v in ("tool", "direct", "reversed", "no_tool", "calculator", "tool_p3", "lockstep")}
+    default_config = "tool"
+    train_max_n = 5  # the paper's: operand lengths drawn independently from 1..5
+    test_lengths = (5, 10, 20, 50, 100, 200, 500, 1000)
     size_unit = "digits"
     max_n = 100_000
     stress_classes = ("lengths", "long_plus_1", "1_plus_long", "plus_zero", "nines", "carry_all", "zero_runs", "lead_1_9")
@@ -364,17 +367,18 @@ class Multiplication(Task):
     trace, max(k, 2) pointers) and ``aligned`` (toolssm's, k + 3 pointers; see ``multiplication_trajectory_aligned``)."""
 
     name = "multiplication"
-    variants = ("tool", "aligned")
+    # the paper's trace for k = 1..8 (max(k, 2) pointers) and toolssm's aligned one for k = 1..5 (k + 3 pointers)
+    configs = {**{f"n_x_{k}": {"variant": "tool", "k": k} for k in range(1, V.MAX_POINTERS + 1)},
+               **{f"n_x_{k}_aligned": {"variant": "aligned", "k": k} for k in range(1, V.MAX_POINTERS - 2)}}
+    default_config = "n_x_2"
+    train_max_n = 10
+    test_lengths = (10, 20, 50, 100, 200, 500, 1000)
     size_unit = "digits"
     max_n = 20_000
     stress_classes = ("b_digits_019", "a_nines", "max_both", "a_zero_runs", "a_power_of_10", "b_power_of_10", "a_digits_019", "lead_1_9")
 
-    def __init__(self, variant: str | None = None, k: int = 2):
-        super().__init__(variant)
-        top = V.MAX_POINTERS - 3 if self.variant == "aligned" else V.MAX_POINTERS
-        if not isinstance(k, int) or not 1 <= k <= top:
-            raise ValueError(f"multiplication ({self.variant}): k (digits of the second operand) must be in 1..{top}, got {k!r}")
-        self.k = k
+    def configure(self, k: int) -> None:
+        self.k = k  # digits of the second operand
 
     def tool(self, problem=None):
         return PointerMemory(self.k + 3 if self.variant == "aligned" else max(self.k, 2))

@@ -58,10 +58,21 @@ class Item:
 
 
 class Task:
-    """Base class; subclasses set ``name``, ``variants`` and implement the hooks."""
+    """Base class. A task module declares, as class attributes, everything the rest of the package needs to know
+    about its task (the registry in ``toolssm/tasks/__init__.py`` reads nothing else):
+
+    - ``name``; ``configs``: the named configs (dataset config names, ``--config`` choices), each a dict of settings
+      whose ``variant`` picks the trace and whose other keys are task parameters (``configure`` takes them);
+      ``default_config``;
+    - ``train_max_n`` (the paper's training maximum) and ``test_lengths`` (the default evaluation sizes);
+    - ``size_unit``, ``min_n``, ``max_n`` and ``stress_classes``.
+    """
 
     name = "task"
-    variants: tuple[str, ...] = ("tool",)
+    configs: dict[str, dict] = {"tool": {"variant": "tool"}}
+    default_config = "tool"
+    train_max_n = 5
+    test_lengths: tuple[int, ...] = (5, 10, 20)
     #: how the size ``n`` is counted (shown in dataset cards and plots)
     size_unit = "n"
     min_n = 1
@@ -70,11 +81,38 @@ class Task:
     #: splits"): inputs a model trained on the typical point of each size has rarely or never seen
     stress_classes: tuple[str, ...] = ()
 
-    def __init__(self, variant: str | None = None):
-        variant = variant or self.variants[0]
-        if variant not in self.variants:
-            raise ValueError(f"task {self.name!r} has no variant {variant!r}; choose from {self.variants}")
-        self.variant = variant
+    def __init__(self, config: str | None = None):
+        config = self.default_config if config is None else config
+        if config not in self.configs:
+            raise ValueError(f"task {self.name!r} has no config {config!r}; choose from {sorted(self.configs)}")
+        self.config = config
+        settings = dict(self.configs[config])
+        self.variant = settings.pop("variant")
+        self.configure(**settings)
+
+    @classmethod
+    def variants(cls) -> tuple[str, ...]:
+        """The trace variants the configs use, in declaration order."""
+        return tuple(dict.fromkeys(c["variant"] for c in cls.configs.values()))
+
+    @classmethod
+    def find_config(cls, variant: str | None = None, **params) -> str:
+        """The config name whose settings are ``variant`` (default: the default config's) and ``params``: the older
+        spelling ``get_task("multiplication", "aligned", k=2)`` and checkpoints that recorded a variant."""
+        want = {"variant": variant or cls.configs[cls.default_config]["variant"], **params}
+        defaults = {k: v for k, v in cls.configs[cls.default_config].items() if k != "variant"}
+        for name, settings in cls.configs.items():
+            if {**defaults, **settings} == {**defaults, **want}:
+                return name
+        raise ValueError(f"task {cls.name!r} has no config with {', '.join(f'{k}={v!r}' for k, v in want.items())}; "
+                         f"choose a config from {sorted(cls.configs)}")
+
+    def configure(self) -> None:
+        """Take the task parameters of a config (e.g. multiplication's ``k``); tasks without any have none."""
+
+    def spec(self) -> dict:
+        """What a checkpoint records about its task: ``{"task", "config"}`` (``toolssm.tasks.task_from_spec``)."""
+        return {"task": self.name, "config": self.config}
 
     def validate_n(self, n: int) -> None:
         if not isinstance(n, int) or not self.min_n <= n <= self.max_n:

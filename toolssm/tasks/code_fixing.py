@@ -187,7 +187,10 @@ class CodeFixing(Task):
     Variants: ``interactive`` (run, fix up to 3 files, run again) and ``single_turn`` (read all, edit all)."""
 
     name = "code_fixing"
-    variants = ("interactive", "single_turn")
+    configs = {"interactive": {"variant": "interactive"}, "single_turn": {"variant": "single_turn"}}
+    default_config = "interactive"
+    train_max_n = 16  # the paper's: trajectories for 4..16 functions
+    test_lengths = (16, 20, 24, 30)
     size_unit = "functions"
     min_n = 4
     max_n = 200

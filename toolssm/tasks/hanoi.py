@@ -184,7 +184,10 @@ class Hanoi(Task):
     """Tower of Hanoi with n disks; variants ``iterative`` (1 pointer) and ``recursive`` (2 pointers)."""
 
     name = "hanoi"
-    variants = ("iterative", "recursive")
+    configs = {"iterative": {"variant": "iterative"}, "recursive": {"variant": "recursive"}}
+    default_config = "iterative"
+    train_max_n = 8  # the paper's for the iterative trace (recursive: 7, train.py --train_max_n 7)
+    test_lengths = (8, 9, 10)
     size_unit = "disks"
     min_n = 1
     max_n = 16

@@ -127,7 +127,10 @@ class LogicalGraph(Task):
     """Boolean DAG evaluation with search memory; size n = number of nodes (3 of them inputs)."""
 
     name = "logical_graph"
-    variants = ("tool",)
+    configs = {"default": {"variant": "tool"}}
+    default_config = "default"
+    train_max_n = 10
+    test_lengths = (10, 20, 50, 100, 200, 500, 1000)
     size_unit = "nodes"
     min_n = 4
     max_n = 9000

@@ -1,0 +1,318 @@
+#!/usr/bin/env python
+"""The one launcher: run a study's table (experiments/<study>.py), evaluate what it trained, pack and file the results.
+
+    python scripts/launch.py list paper_scale                # the runs and the exact commands they will run
+    python scripts/launch.py run paper_scale 'add-*'          # start, evaluate, pack into --out; call again to go on
+    python scripts/launch.py unpack out/paper_scale.tgz       # file packed results under results/<study>/<run>/
+    bash scripts/gpu/run.sh paper_scale                       # on the GPU machine: set up, then `run` into $OUT
+
+``run`` is idempotent and made for device calls of a few minutes on a machine that stays held between them: each call
+starts the runs that can start (at most the study's ``parallel`` trainings at once; runs that need the mamba-ssm
+kernels once ``scripts/gpu/build_kernels.sh``, started in the background by the first call, has finished), starts the
+evaluations of runs whose training ended, waits until everything selected is done or ``--deadline`` seconds have
+passed, and packs what is there. Every process runs in a session of its own, so it outlives the call.
+State lives beside the outputs in ``runs/<study>/<run>/.launch/`` (pid, exit status, console log).
+"""
+
+from __future__ import annotations
+
+import argparse
+import io
+import json
+import os
+import shlex
+import socket
+import subprocess
+import sys
+import tarfile
+import time
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+sys.path.insert(0, ROOT)
+
+from toolssm.experiments import FILED, Job, Run, load_study  # noqa: E402
+
+KERNELS_DIR = os.environ.get("KERNELS_DIR", "/tmp/kernels")
+MAX_FILED_BYTES = 1 << 20  # a job's files above this are not filed
+
+
+# --- processes --------------------------------------------------------------------------------------------------------
+
+def _state(folder: str, what: str) -> str:
+    """'todo', 'running', 'done' (exit 0), 'failed' (another exit status) or 'lost' (no status and no process)."""
+    d = os.path.join(folder, ".launch")
+    rc_file, pid_file = os.path.join(d, f"{what}.rc"), os.path.join(d, f"{what}.pid")
+    if os.path.exists(rc_file):
+        with open(rc_file) as f:
+            return "done" if f.read().strip() == "0" else "failed"
+    if not os.path.exists(pid_file):
+        return "todo"
+    with open(pid_file) as f:
+        pid = int(f.read())
+    return "running" if os.path.exists(f"/proc/{pid}") else "lost"
+
+
+def _spawn(folder: str, what: str, argv: list[str] | str, env: dict, timeout_s: int | None = None) -> None:
+    """Start ``argv`` (a list, or a bash command line) in its own session; console to .launch/<what>.log, exit status to
+    .launch/<what>.rc once it ends."""
+    d = os.path.join(folder, ".launch")
+    os.makedirs(d, exist_ok=True)
+    cmd = argv if isinstance(argv, str) else shlex.join(argv)
+    if timeout_s:
+        cmd = f"timeout {int(timeout_s)} bash -c {shlex.quote(cmd)}"
+    rc = shlex.quote(os.path.join(d, f"{what}.rc"))
+    shell = f"{cmd} > {shlex.quote(os.path.join(d, what + '.log'))} 2>&1; echo $? > {rc}.tmp && mv {rc}.tmp {rc}"
+    with open(os.path.join(d, f"{what}.cmd"), "w") as f:
+        f.write(cmd + "\n")
+    p = subprocess.Popen(["bash", "-c", shell], cwd=ROOT, env=env, start_new_session=True,
+                         stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    with open(os.path.join(d, f"{what}.pid"), "w") as f:
+        f.write(str(p.pid))
+
+
+def _kernels(runs_root: str, env: dict, needed: bool) -> str:
+    """'ready', 'building', 'failed' or 'absent'; starts the build (once) when ``needed``."""
+    if os.path.exists(os.path.join(KERNELS_DIR, ".ready")):
+        return "ready"
+    folder = os.path.join(runs_root, ".kernels")
+    state = _state(folder, "build")
+    if state == "running":
+        return "building"
+    if state in ("failed", "lost") or (state == "done" and not os.path.exists(os.path.join(KERNELS_DIR, ".ready"))):
+        return "failed"
+    if needed:
+        _spawn(folder, "build", ["bash", "scripts/gpu/build_kernels.sh"], dict(env, KERNELS_DIR=KERNELS_DIR))
+        return "building"
+    return "absent"
+
+
+# --- one pass over a study --------------------------------------------------------------------------------------------
+
+def _env(study: str, name: str, kernels: bool, job: str) -> dict:
+    env = dict(os.environ, TOOLSSM_STUDY=study, TOOLSSM_RUN=name, TOOLSSM_JOB=job, PYTHONUNBUFFERED="1")
+    if kernels:
+        env["PYTHONPATH"] = KERNELS_DIR + os.pathsep + env.get("PYTHONPATH", "")
+    return env
+
+
+def _trained(folder: str) -> bool:
+    """The final model is saved (train.py writes trainer_state.json with final=true into the run folder last)."""
+    p = os.path.join(folder, "trainer_state.json")
+    if not os.path.exists(p):
+        return False
+    with open(p) as f:
+        return bool(json.load(f).get("final"))
+
+
+def step(study, entries: list, runs_root: str, job: str, python: str = sys.executable) -> dict[str, tuple[bool, str]]:
+    """Start what can start; return {name: (busy, what it is doing)} for the status table."""
+    kernel_state = _kernels(runs_root, dict(os.environ), any(e.kernels for e in entries))
+    training = sum(_state(os.path.join(runs_root, e.name), "train") == "running" for e in entries if isinstance(e, Run))
+    evaluating = sum(_state(os.path.join(runs_root, e.name), f"eval-{ev.tag}") == "running"
+                     for e in entries if isinstance(e, Run) for ev in e.evals)
+    states = {}
+    for e in entries:
+        folder = os.path.join(runs_root, e.name)
+        env = _env(study.name, e.name, e.kernels, job)
+        if e.kernels and kernel_state == "failed":
+            states[e.name] = (False, "blocked: the kernel build failed (see the kernel-build.log packed with the logs)")
+            continue
+        waiting = e.kernels and kernel_state != "ready"
+        if isinstance(e, Job):
+            s = _state(folder, "job")
+            if s == "todo" and not waiting:
+                os.makedirs(folder, exist_ok=True)
+                _spawn(folder, "job", e.command, dict(env, RUN_DIR=os.path.abspath(folder)), e.timeout_s)
+                s = "running"
+            states[e.name] = (True, "waiting for the kernels") if s == "todo" else (s == "running", f"job {s}")
+            continue
+        s = _state(folder, "train")
+        if s == "todo" and _trained(folder):
+            s = "done"  # trained by an earlier launcher or by hand
+        if s == "todo":
+            if waiting:
+                states[e.name] = (True, "waiting for the kernels")
+            elif training >= study.parallel:
+                states[e.name] = (True, "queued")
+            else:
+                _spawn(folder, "train", [python, *e.train_argv(folder)], env)
+                training += 1
+                states[e.name] = (True, "training")
+            continue
+        if s == "running":
+            states[e.name] = (True, "training")
+            continue
+        trained = "trained" if s == "done" else f"training {s}"
+        if not os.path.exists(os.path.join(folder, "model.safetensors")):
+            states[e.name] = (False, f"{trained}, no model saved")
+            continue
+        busy, parts = False, []
+        for ev in e.evals:
+            es = _state(folder, f"eval-{ev.tag}")
+            if es == "todo":
+                if evaluating < study.parallel_evals:
+                    _spawn(folder, f"eval-{ev.tag}", [python, *ev.argv(folder, os.path.join(folder, "eval", ev.tag))], env, ev.timeout_s)
+                    evaluating += 1
+                    es = "running"
+                else:
+                    es = "queued"
+            busy |= es in ("running", "queued")
+            parts.append(f"{ev.tag} {es}")
+        states[e.name] = (busy, f"{trained}; " + (", ".join(parts) or "no evaluations"))
+    return states
+
+
+def progress(folder: str) -> str:
+    """'step S/M, loss L, T tok/s' from a run's metrics.jsonl and arguments."""
+    try:
+        with open(os.path.join(folder, "metrics.jsonl")) as f:
+            rows = [json.loads(line) for line in f if line.strip()]
+        last = [r for r in rows if "loss" in r][-1]
+    except (OSError, ValueError, IndexError):
+        return ""
+    return f"step {last['step']}, loss {last['loss']:.3g}, {last['trained_tokens_per_s']:.0f} tok/s"
+
+
+# --- packing and filing -----------------------------------------------------------------------------------------------
+
+def filed_files(folder: str, entry) -> list[str]:
+    """The paths under ``folder`` (relative) that go into results/<study>/<run>/."""
+    if isinstance(entry, Job):
+        out = []
+        for base, dirs, files in os.walk(folder):
+            dirs[:] = [d for d in dirs if not d.startswith(".")]
+            for f in files:
+                p = os.path.join(base, f)
+                if os.path.getsize(p) <= MAX_FILED_BYTES:
+                    out.append(os.path.relpath(p, folder))
+        return sorted(out)
+    out = [f for f in FILED if os.path.exists(os.path.join(folder, f))]
+    eval_dir = os.path.join(folder, "eval")
+    for tag in sorted(os.listdir(eval_dir)) if os.path.isdir(eval_dir) else []:
+        if os.path.exists(os.path.join(eval_dir, tag, "results.json")):
+            out.append(os.path.join("eval", tag, "results.json"))
+    return out
+
+
+def pack(study, entries: list, runs_root: str, out_dir: str) -> list[str]:
+    """``<study>.tgz`` (the filed files), ``<study>-logs.tgz`` (console logs) and, where runs keep weights,
+    ``<study>-weights.tgz`` into ``out_dir``; returns the paths written."""
+    os.makedirs(out_dir, exist_ok=True)
+    written = []
+    paths = {"": [], "-logs": [], "-weights": []}
+    for e in entries:
+        folder = os.path.join(runs_root, e.name)
+        if not os.path.isdir(folder):
+            continue
+        paths[""] += [(os.path.join(folder, p), os.path.join(study.name, e.name, p)) for p in filed_files(folder, e)]
+        d = os.path.join(folder, ".launch")
+        for f in sorted(os.listdir(d)) if os.path.isdir(d) else []:
+            if f.endswith((".log", ".cmd", ".rc")):
+                paths["-logs"].append((os.path.join(d, f), os.path.join(study.name, e.name, f)))
+        if isinstance(e, Run) and e.keep_weights and os.path.exists(os.path.join(folder, "model.safetensors")):
+            for f in ("model.safetensors", "config.json", "generation_config.json", "tokenizer.json", "tokenizer_config.json"):
+                if os.path.exists(os.path.join(folder, f)):
+                    paths["-weights"].append((os.path.join(folder, f), os.path.join(study.name, e.name, f)))
+    build_log = os.path.join(runs_root, ".kernels", ".launch", "build.log")
+    if os.path.exists(build_log):
+        paths["-logs"].append((build_log, os.path.join(study.name, "kernel-build.log")))
+    for suffix, items in paths.items():
+        if not items:
+            continue
+        target = os.path.join(out_dir, f"{study.name}{suffix}.tgz")
+        with tarfile.open(target, "w:gz") as tar:
+            for src, arc in items:
+                if suffix == "-logs":  # progress bars redraw with carriage returns: keep the last frame of each line
+                    with open(src, "rb") as f:
+                        text = b"\n".join(line.rsplit(b"\r", 1)[-1] for line in f.read().split(b"\n"))
+                    info = tarfile.TarInfo(arc)
+                    info.size, info.mtime = len(text), int(time.time())
+                    tar.addfile(info, io.BytesIO(text))
+                else:
+                    tar.add(src, arcname=arc)
+        written.append(target)
+    return written
+
+
+def unpack(path: str, results: str) -> list[str]:
+    """Extract a packed study into ``results`` (``<study>/<run>/...``); only plain files with relative paths inside
+    it are accepted. Returns the files written."""
+    written = []
+    with tarfile.open(path) as tar:
+        members = tar.getmembers()
+        for m in members:
+            parts = m.name.split("/")
+            if not m.isfile() or m.name.startswith("/") or ".." in parts or len(parts) < 3:
+                raise ValueError(f"{path}: refusing member {m.name!r} (only <study>/<run>/<file> paths are filed)")
+        for m in members:
+            target = os.path.join(results, m.name)
+            os.makedirs(os.path.dirname(target), exist_ok=True)
+            with tar.extractfile(m) as src, open(target, "wb") as dst:
+                dst.write(src.read())
+            written.append(target)
+    return written
+
+
+# --- command line -----------------------------------------------------------------------------------------------------
+
+def main(argv=None) -> int:
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    sub = p.add_subparsers(dest="cmd", required=True)
+    lp = sub.add_parser("list", help="the runs of a study and their commands")
+    rp = sub.add_parser("run", help="start / evaluate / pack (idempotent: call again to continue)")
+    for q in (lp, rp):
+        q.add_argument("study", help="experiments/<study>.py (or a path to a study file)")
+        q.add_argument("pattern", nargs="?", help="run names to select: shell globs, comma-separated")
+        q.add_argument("--runs", default="runs", help="where runs train (runs/<study>/<run>/)")
+    rp.add_argument("--deadline", type=float, default=float(os.environ.get("DEADLINE", 540)),
+                    help="seconds before this call packs and returns (running processes go on); env DEADLINE")
+    rp.add_argument("--out", default=os.environ.get("OUT", "out"), help="where the packed .tgz files go (env OUT)")
+    rp.add_argument("--poll", type=float, default=10.0, help="seconds between passes")
+    rp.add_argument("--job", default=os.environ.get("TOOLSSM_JOB"), help="the GPU job, recorded in every run.json (env TOOLSSM_JOB)")
+    up = sub.add_parser("unpack", help="file packed results under results/")
+    up.add_argument("files", nargs="+")
+    up.add_argument("--results", default=os.path.join(ROOT, "results"))
+    args = p.parse_args(argv)
+
+    if args.cmd == "unpack":
+        for f in args.files:
+            written = unpack(f, args.results)
+            print(f"{f}: {len(written)} files under {args.results}")
+        return 0
+    try:
+        study = load_study(args.study)
+        entries = study.select(args.pattern)
+    except ValueError as e:
+        p.error(str(e))
+    runs_root = os.path.join(args.runs, study.name)
+    if args.cmd == "list":
+        print(f"# {study.name}: {study.claim}")
+        for e in entries:
+            folder = os.path.join(runs_root, e.name)
+            if isinstance(e, Job):
+                print(f"{e.name}{' [kernels]' if e.kernels else ''}: {e.command}")
+                continue
+            print(f"{e.name}{' [kernels]' if e.kernels else ''}: python {shlex.join(e.train_argv(folder))}")
+            for ev in e.evals:
+                print(f"    python {shlex.join(ev.argv(folder, os.path.join(folder, 'eval', ev.tag)))}")
+        return 0
+
+    job = args.job or f"{study.name}@{socket.gethostname()}:{time.strftime('%Y-%m-%dT%H:%M')}"
+    os.makedirs(runs_root, exist_ok=True)
+    t0 = time.time()
+    while True:
+        states = step(study, entries, runs_root, job)
+        if not any(busy for busy, _ in states.values()) or time.time() - t0 > args.deadline:
+            break
+        time.sleep(min(args.poll, max(0.1, args.deadline - (time.time() - t0))))
+    width = max(len(n) for n in states)
+    print(f"{study.name} after {time.time() - t0:.0f} s (kernels: {_kernels(runs_root, dict(os.environ), False)}):")
+    for name, (_, s) in states.items():
+        print(f"  {name:<{width}}  {s}  {progress(os.path.join(runs_root, name))}")
+    for path in pack(study, entries, runs_root, args.out):
+        print(f"packed {path} ({os.path.getsize(path) / 1e6:.1f} MB)")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,115 @@
+"""Experiments as data: a study file, the launcher end to end on CPU (train, evaluate, pack, file), the filed layout."""
+
+import json
+import os
+import subprocess
+import sys
+import tarfile
+
+import pytest
+
+from toolssm.experiments import Eval, Job, Run, Study, load_study, read_study, studies
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+LAUNCH = os.path.join(ROOT, "scripts", "launch.py")
+
+STUDY_FILE = '''
+from toolssm.experiments import Eval, Job, Run, Study
+
+STUDY = Study(
+    name="smoke",
+    claim="the launcher trains, evaluates, packs and files a run",
+    runs=[
+        Run("add-tiny-s0", dict(preset="mamba-tiny", task="addition", max_steps=3, batch_size=4, eval_every=0, save_every=1000,
+                                report_to="none", num_workers=0, eval_samples=1, eval_lengths="2", seed=0),
+            evals=(Eval("test", (2,), num_samples=2), Eval("stress", (3,), split="stress", num_samples=2))),
+        Job("hello", "echo hello > $RUN_DIR/hello.txt"),
+    ],
+    parallel=1,
+)
+'''
+
+
+def test_every_shipped_study_loads_and_builds_its_commands():
+    names = studies()
+    assert names, "experiments/ holds no study"
+    for name in names:
+        study = load_study(name)
+        assert study.claim and study.runs
+        for e in study.runs:
+            if isinstance(e, Run):
+                argv = e.train_argv(f"runs/{name}/{e.name}")
+                assert argv[0] == "train.py" and argv[-2:] == ["--output_dir", f"runs/{name}/{e.name}"]
+                for ev in e.evals:
+                    assert ev.argv("m", "o")[:3] == ["eval.py", "--model", "m"]
+
+
+def test_study_rejects_repeated_and_unsafe_names_and_unknown_patterns():
+    with pytest.raises(ValueError, match="unique"):
+        Study("s", "c", runs=[Job("a", "true"), Job("a", "true")])
+    with pytest.raises(ValueError, match="plain folder names"):
+        Study("s", "c", runs=[Job("../x", "true")])
+    with pytest.raises(ValueError, match="no run matches"):
+        Study("s", "c", runs=[Job("a", "true")]).select("b*")
+    with pytest.raises(ValueError, match="set by the launcher"):
+        Run("r", {"output_dir": "x"}).train_argv("y")
+    with pytest.raises(ValueError, match="no study"):
+        load_study("no-such-study")
+
+
+def test_launcher_trains_evaluates_packs_and_files_a_run(tmp_path):
+    study_file = tmp_path / "smoke.py"
+    study_file.write_text(STUDY_FILE)
+    out, runs = tmp_path / "out", tmp_path / "runs"
+    env = dict(os.environ, PYTHONPATH=ROOT, TOOLSSM_JOB="test-job", HF_HUB_OFFLINE="1", OMP_NUM_THREADS="1")
+    r = subprocess.run([sys.executable, LAUNCH, "run", str(study_file), "--runs", str(runs), "--out", str(out), "--deadline", "300",
+                        "--poll", "1"], capture_output=True, text=True, cwd=ROOT, env=env, timeout=420)
+    assert r.returncode == 0, r.stdout + r.stderr
+    assert "add-tiny-s0  trained; test done, stress done" in r.stdout, r.stdout
+    packed = tarfile.open(out / "smoke.tgz").getnames()
+    assert sorted(packed) == ["smoke/add-tiny-s0/eval/stress/results.json", "smoke/add-tiny-s0/eval/test/results.json",
+                              "smoke/add-tiny-s0/metrics.jsonl", "smoke/add-tiny-s0/run.json", "smoke/add-tiny-s0/training_args.json",
+                              "smoke/hello/hello.txt"]
+    assert "smoke/add-tiny-s0/train.log" in tarfile.open(out / "smoke-logs.tgz").getnames()
+
+    results = tmp_path / "results"
+    r = subprocess.run([sys.executable, LAUNCH, "unpack", str(out / "smoke.tgz"), "--results", str(results)], capture_output=True,
+                       text=True, cwd=ROOT, env=env)
+    assert r.returncode == 0, r.stderr
+    (run,) = [x for x in read_study(str(results / "smoke")) if x["name"] == "add-tiny-s0"]
+    assert run["study"] == "smoke" and run["args"]["steps_completed"] == 3
+    prov = run["provenance"]
+    assert (prov["study"], prov["run"], prov["job"], prov["program"]) == ("smoke", "add-tiny-s0", "test-job", "train.py")
+    assert set(run["evals"]) == {"test", "stress"}
+    stress = run["evals"]["stress"]
+    assert stress["split"] == "stress" and stress["lengths"][0]["n"] == 3 and stress["lengths"][0]["num_samples"] == 2
+    assert stress["provenance"]["run"] == "add-tiny-s0" and stress["provenance"]["end"]
+
+    # a second call finds everything done: it starts nothing and packs the same files
+    r = subprocess.run([sys.executable, LAUNCH, "run", str(study_file), "--runs", str(runs), "--out", str(out), "--deadline", "60"],
+                       capture_output=True, text=True, cwd=ROOT, env=env, timeout=120)
+    assert r.returncode == 0 and "job done" in r.stdout, r.stdout + r.stderr
+    with open(runs / "smoke" / "add-tiny-s0" / ".launch" / "train.rc") as f:
+        assert f.read().strip() == "0"
+
+
+def test_unpack_refuses_paths_outside_a_study(tmp_path):
+    bad = tmp_path / "bad.tgz"
+    evil = tmp_path / "evil.txt"
+    evil.write_text("x")
+    with tarfile.open(bad, "w:gz") as tar:
+        tar.add(evil, arcname="../../evil.txt")
+    r = subprocess.run([sys.executable, LAUNCH, "unpack", str(bad), "--results", str(tmp_path / "results")], capture_output=True, text=True,
+                       cwd=ROOT, env=dict(os.environ, PYTHONPATH=ROOT))
+    assert r.returncode != 0 and "refusing member" in r.stderr
+    assert not (tmp_path.parent / "evil.txt").exists()
+
+
+def test_checkpoints_record_the_registry_config():
+    """Checkpoints record {task, config}: the registry's name for what was trained."""
+    from toolssm.tasks import get_task, task_from_spec
+
+    t = get_task("multiplication", "n_x_2_aligned")
+    assert t.spec() == {"task": "multiplication", "config": "n_x_2_aligned"}
+    assert task_from_spec({"task": "multiplication", "variant": "aligned", "k": 2}).config == "n_x_2_aligned"  # an old checkpoint
+    assert task_from_spec(t.spec()).k == 2
