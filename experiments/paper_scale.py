@@ -1,14 +1,16 @@
 """The paper's model size on the real kernels: Mamba at the 130M shape (24 x 768) on addition, trained on 1-5 digits,
 with the paper's 2-pointer trace and toolssm's 3-pointer trace, three seeds each, evaluated to 1,000 digits on the
-test and stress splits; and the GPU test suite with and without mamba-ssm + causal-conv1d installed.
+test and stress splits; n x 2 multiplication at 130M with the paper's trace and the aligned one (one seed each, trained
+on first operands of 1-10 digits); and the GPU test suite with and without mamba-ssm + causal-conv1d installed.
 
     python scripts/launch.py list paper_scale
     bash scripts/gpu/run.sh paper_scale          # GPU machine; call again until every run reads done
 
 Budget [decision]: the paper trains 2,000 steps (batch 128-1,024, 7 learning rates); one GPU lease of 30 minutes fits
-six 130M runs sharing one H200 for about 15 minutes, so each run has a 500-step schedule (cosine, 50 warm-up steps)
-at batch 128 and lr 1e-3, cut by --max_time_minutes if the GPU is slower than planned (training_args.json records the
-steps completed). Evaluation in bf16 (as earlier 130M evaluations), greedy, stopping at the first divergence.
+eight 130M runs sharing one H200 for about 11 minutes, so each run has a 500-step schedule (cosine, 50 warm-up steps)
+at batch 128 and lr 1e-3, cut by --max_time_minutes where the GPU is slower than that (training_args.json records the
+steps completed, and the results tables show them). The n x 2 runs use batch 64: their trajectories are 3-4x longer
+(mean 490-560 tokens against 145-150 for addition), so batch 128 would leave them about a hundred steps. Evaluation in bf16 (as earlier 130M evaluations), greedy, stopping at the first divergence.
 """
 
 from toolssm.experiments import Eval, Job, Run, Study
@@ -16,8 +18,10 @@ from toolssm.experiments import Eval, Job, Run, Study
 BF16 = ("--stop-at-divergence", "--no-token-accuracy", "--dtype", "bfloat16")
 EVALS = (Eval("test", (10, 100, 1000), num_samples=16, args=BF16, timeout_s=420),
          Eval("stress", (20, 100, 1000), split="stress", num_samples=16, args=BF16, timeout_s=420))
+MUL_EVALS = (Eval("test", (20, 100, 1000), num_samples=16, args=BF16, timeout_s=420),
+             Eval("stress", (20, 100, 1000), split="stress", num_samples=16, args=BF16, timeout_s=420))
 TRAIN = dict(preset="mamba-130m", task="addition", batch_size=128, learning_rate=1e-3, weight_decay=0.01, warmup_steps=50,
-             max_steps=500, max_time_minutes=15, eval_every=0, save_every=100000, report_to="none", num_workers=2,
+             max_steps=500, max_time_minutes=11, eval_every=0, save_every=100000, report_to="none", num_workers=1,
              mamba_path="kernels")
 TESTS = ("python3 -m pytest -q -m 'gpu or not slow' -p no:cacheprovider -n 4 tests > $RUN_DIR/pytest.log 2>&1; "
          "tail -3 $RUN_DIR/pytest.log > $RUN_DIR/summary.txt; grep -q ' passed' $RUN_DIR/summary.txt && ! grep -q 'failed\\|error' $RUN_DIR/summary.txt")
@@ -30,7 +34,9 @@ STUDY = Study(
         Job("gpu-tests-kernels", TESTS, kernels=True, timeout_s=540),
         *[Run(f"add-{trace}-mamba-130m-s{s}", dict(TRAIN, config=trace, seed=s, data_seed=s), EVALS, kernels=True)
           for trace in ("tool", "tool_p3") for s in (0, 1, 2)],
+        *[Run(f"mul2-{trace}-mamba-130m-s0", dict(TRAIN, task="multiplication", config=config, batch_size=64, seed=0, data_seed=0), MUL_EVALS, kernels=True)
+          for trace, config in (("tool", "n_x_2"), ("aligned", "n_x_2_aligned"))],
     ],
-    parallel=6,
-    parallel_evals=6,
+    parallel=8,
+    parallel_evals=8,
 )
