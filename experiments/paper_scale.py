@@ -21,7 +21,7 @@ EVALS = (Eval("test", (10, 100, 1000), num_samples=16, args=BF16, timeout_s=420)
 MUL_EVALS = (Eval("test", (20, 100, 1000), num_samples=16, args=BF16, timeout_s=420),
              Eval("stress", (20, 100, 1000), split="stress", num_samples=16, args=BF16, timeout_s=420))
 TRAIN = dict(preset="mamba-130m", task="addition", batch_size=128, learning_rate=1e-3, weight_decay=0.01, warmup_steps=50,
-             max_steps=500, max_time_minutes=11, eval_every=0, save_every=100000, report_to="none", num_workers=1,
+             max_steps=500, max_time_minutes=6.5, eval_every=0, save_every=100000, report_to="none", num_workers=1,
              mamba_path="kernels")
 TESTS = ("python3 -m pytest -q -m 'gpu or not slow' -p no:cacheprovider -n 4 tests > $RUN_DIR/pytest.log 2>&1; "
          "tail -3 $RUN_DIR/pytest.log > $RUN_DIR/summary.txt; grep -q ' passed' $RUN_DIR/summary.txt && ! grep -q 'failed\\|error' $RUN_DIR/summary.txt")

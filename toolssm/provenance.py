@@ -3,7 +3,7 @@
 One object per program run: the git commit (and whether the tree had uncommitted changes), the exact command line,
 the host, device and GPU, library versions, start and end time, the seed, and the study, run and job it belongs to
 (``TOOLSSM_STUDY``, ``TOOLSSM_RUN``, ``TOOLSSM_JOB``: set by scripts/launch.py; the job is the GPU lease). Where the
-working tree is a copy without git (the GPU machine), ``TOOLSSM_GIT_COMMIT`` names the commit it was copied from.
+working tree is a copy (the GPU machine), ``TOOLSSM_GIT_COMMIT`` names the commit it was copied from.
 A resumed run appends to ``runs`` instead of replacing the file.
 """
 
@@ -45,7 +45,9 @@ def describe(program: str, seed: int | None = None, device: str | None = None) -
     status = _git("status", "--porcelain", "--untracked-files=no")
     return {
         "program": program, "argv": sys.argv, "cwd": os.getcwd(), "toolssm": __version__,
-        "git_commit": _git("rev-parse", "HEAD") or os.environ.get("TOOLSSM_GIT_COMMIT"), "git_dirty": bool(status) if status is not None else None,
+        # the GPU machine's copy carries a .git of the session's first commit, not the one copied: the caller's word wins
+        "git_commit": os.environ.get("TOOLSSM_GIT_COMMIT") or _git("rev-parse", "HEAD"),
+        "git_dirty": None if os.environ.get("TOOLSSM_GIT_COMMIT") else bool(status) if status is not None else None,
         "host": platform.node(), "device": device, "gpu": torch.cuda.get_device_name(0) if torch.cuda.is_available() else None,
         "versions": versions, "seed": seed, "study": os.environ.get("TOOLSSM_STUDY"), "run": os.environ.get("TOOLSSM_RUN"),
         "job": os.environ.get("TOOLSSM_JOB"),
