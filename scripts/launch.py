@@ -8,9 +8,10 @@
 
 ``run`` is idempotent and made for device calls of a few minutes on a machine that stays held between them: each call
 starts the runs that can start (at most the study's ``parallel`` trainings at once; runs that need the mamba-ssm
-kernels once ``scripts/gpu/build_kernels.sh``, started in the background by the first call, has finished), starts the
-evaluations of runs whose training ended, waits until everything selected is done or ``--deadline`` seconds have
-passed, and packs what is there. Every process runs in a session of its own, so it outlives the call.
+kernels once ``scripts/gpu/build_kernels.sh``, started in the background by the first call, has finished; jobs one at
+a time, in table order), starts the evaluations of runs whose training ended, waits until everything selected is done
+or ``--deadline`` seconds have passed, and packs what is there. Every process runs in a session of its own, so it
+outlives the call.
 State lives beside the outputs in ``runs/<study>/<run>/.launch/`` (pid, exit status, console log).
 """
 
@@ -30,6 +31,8 @@ import time
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, ROOT)
 
+# (imports torch and transformers through the toolssm package: over a minute on a GPU machine whose cores are busy,
+# which is why the deadline counts from TOOLSSM_CALL_START, set before any import)
 from toolssm.experiments import FILED, Job, Run, load_study  # noqa: E402
 
 KERNELS_DIR = os.environ.get("KERNELS_DIR", "/tmp/kernels")
@@ -110,6 +113,7 @@ def step(study, entries: list, runs_root: str, job: str, python: str = sys.execu
     training = sum(_state(os.path.join(runs_root, e.name), "train") == "running" for e in entries if isinstance(e, Run))
     evaluating = sum(_state(os.path.join(runs_root, e.name), f"eval-{ev.tag}") == "running"
                      for e in entries if isinstance(e, Run) for ev in e.evals)
+    jobs_running = sum(_state(os.path.join(runs_root, e.name), "job") == "running" for e in entries if isinstance(e, Job))
     states = {}
     for e in entries:
         folder = os.path.join(runs_root, e.name)
@@ -120,11 +124,14 @@ def step(study, entries: list, runs_root: str, job: str, python: str = sys.execu
         waiting = e.kernels and kernel_state != "ready"
         if isinstance(e, Job):
             s = _state(folder, "job")
-            if s == "todo" and not waiting:
+            if s == "todo" and not waiting and not jobs_running:  # jobs one at a time, in table order: each is CPU-heavy
                 os.makedirs(folder, exist_ok=True)
                 _spawn(folder, "job", e.command, dict(env, RUN_DIR=os.path.abspath(folder)), e.timeout_s)
-                s = "running"
-            states[e.name] = (True, "waiting for the kernels") if s == "todo" else (s == "running", f"job {s}")
+                jobs_running, s = 1, "running"
+            if s == "todo":
+                states[e.name] = (True, "waiting for the kernels" if waiting else "queued")
+            else:
+                states[e.name] = (s == "running", f"job {s}")
             continue
         s = _state(folder, "train")
         if s == "todo" and _trained(folder):
@@ -265,7 +272,8 @@ def main(argv=None) -> int:
         q.add_argument("pattern", nargs="?", help="run names to select: shell globs, comma-separated")
         q.add_argument("--runs", default="runs", help="where runs train (runs/<study>/<run>/)")
     rp.add_argument("--deadline", type=float, default=float(os.environ.get("DEADLINE", 540)),
-                    help="seconds before this call packs and returns (running processes go on); env DEADLINE")
+                    help="seconds before this call packs and returns (running processes go on), counted from TOOLSSM_CALL_START "
+                         "(epoch seconds; scripts/gpu/run.sh sets it before its setup) or else from now; env DEADLINE")
     rp.add_argument("--out", default=os.environ.get("OUT", "out"), help="where the packed .tgz files go (env OUT)")
     rp.add_argument("--poll", type=float, default=10.0, help="seconds between passes")
     rp.add_argument("--job", default=os.environ.get("TOOLSSM_JOB"), help="the GPU job, recorded in every run.json (env TOOLSSM_JOB)")
@@ -299,7 +307,7 @@ def main(argv=None) -> int:
 
     job = args.job or f"{study.name}@{socket.gethostname()}:{time.strftime('%Y-%m-%dT%H:%M')}"
     os.makedirs(runs_root, exist_ok=True)
-    t0 = time.time()
+    t0 = float(os.environ.get("TOOLSSM_CALL_START") or time.time())
     while True:
         states = step(study, entries, runs_root, job)
         if not any(busy for busy, _ in states.values()) or time.time() - t0 > args.deadline:

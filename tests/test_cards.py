@@ -9,30 +9,31 @@ import pytest
 from toolssm.cards import write_model_card
 
 ROOT = os.path.join(os.path.dirname(__file__), "..")
-ALIGNED = os.path.join(ROOT, "results", "multiplication", "aligned")
-# the GPU machine's copy leaves results/ behind (scripts/gpu/slim.sh: the 64 MiB transfer cap)
-needs_results = pytest.mark.skipif(not os.path.isdir(ALIGNED), reason="results/ is not in this copy of the repo")
+RUNS = os.path.join(ROOT, "results", "multiplication")
+SHIPPED = os.path.join(ROOT, "checkpoints", "multiplication-n_x_2_aligned-mamba-small")  # = run mul2a-mamba-s2-cont
+# the GPU machine's copy may leave results/ behind (scripts/gpu/slim.sh: the 64 MiB transfer cap)
+needs_results = pytest.mark.skipif(not os.path.isdir(RUNS), reason="results/ is not in this copy of the repo")
 
 
 def _card(tmp_path, run):
     d = tmp_path / os.path.basename(run)
     d.mkdir()
-    for f in ("training_args.json", "config.json"):
-        shutil.copy(os.path.join(run, f), d / f)
+    shutil.copy(os.path.join(run, "training_args.json"), d / "training_args.json")
+    shutil.copy(os.path.join(SHIPPED, "config.json"), d / "config.json")  # results/ files no model config: the same shape
     return write_model_card(str(d))
 
 
-@needs_results
 def test_card_of_a_continued_run_names_its_start(tmp_path):
-    text = _card(tmp_path, os.path.join(ALIGNED, "mul2a-mamba-s2-cont"))
+    text = _card(tmp_path, SHIPPED)
     assert "continued from `runs/s5a/mul2a-mamba-s2`" in text
     assert "--init_from runs/s5a/mul2a-mamba-s2 --warmup_steps 50" in text
     assert "678 steps (of 1000 planned" in text
+    assert "base_model" not in text  # a run folder of the training machine is no base model a reader can resolve
 
 
 @needs_results
 def test_card_of_a_fresh_run_has_no_init_from(tmp_path):
-    text = _card(tmp_path, os.path.join(ALIGNED, "mul2a-mamba-s2"))
+    text = _card(tmp_path, os.path.join(RUNS, "mul2a-mamba-s2"))
     assert "--init_from" not in text and "continued from" not in text
     assert "900 steps," in text and "--seed 2 --data_seed 2" in text
 
@@ -56,9 +57,10 @@ CHECKPOINTS = os.path.join(ROOT, "checkpoints")
 
 
 @pytest.mark.parametrize("name", sorted(os.listdir(CHECKPOINTS)))
-def test_every_shipped_cards_usage_snippet_runs(name, capsys):
-    """The card's own 'How to use' code, on the folder itself: it loads the right class (an LSTM card once built a
-    random Mamba) and answers its example prompt correctly."""
+def test_every_shipped_cards_usage_snippet_runs(name, capsys, tmp_path):
+    """The card's own 'How to use' code, on a copy of the folder (as a user who downloaded it would run it, with
+    toolssm installed): it loads the right class (an LSTM card once built a random Mamba) and answers its example
+    prompt correctly."""
     import re
 
     import yaml
@@ -73,9 +75,10 @@ def test_every_shipped_cards_usage_snippet_runs(name, capsys):
     if name != "addition-mamba-small":  # every other shipped card carries its stress-split results
         assert any(r["dataset"]["split"].startswith("stress_") for r in results)
     code = re.search(r"## How to use\n\n```python\n(.*?)```", text, re.S).group(1)
-    exec(compile(code.replace("PATH_OR_REPO", os.path.join(CHECKPOINTS, name)), f"{name}/README.md", "exec"), {})
+    copy = shutil.copytree(os.path.join(CHECKPOINTS, name), tmp_path / name)
+    exec(compile(code.replace("PATH_OR_REPO", str(copy)), f"{name}/README.md", "exec"), {})
     printed = capsys.readouterr().out.strip().split("\n")[-1]
-    prompt = re.search(r'generate_with_tools\(\["(.*?)"\]\)', code).group(1).encode().decode("unicode_escape")
+    prompt = json.loads('"' + re.search(r'generate_with_tools\(\["(.*?)"\]\)', code).group(1) + '"')  # its \\n escapes; a × stays a ×
     config = json.load(open(os.path.join(CHECKPOINTS, name, "generation_config.json")))["toolssm"]
     task = task_from_spec(config)
     assert task.check(task.parse_prompt(prompt), printed), (prompt, printed)

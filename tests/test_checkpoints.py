@@ -15,7 +15,7 @@ ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 # checkpoint -> (task, an in-distribution size)
 CKPTS = {"addition-lstm-small": ("addition", 5), "addition-lstm-small-p3": ("addition", 5), "addition-mamba-small": ("addition", 5),
          "addition-mamba-small-p3": ("addition", 5), "addition-mamba-small-lockstep": ("addition", 5), "logical-graph-mamba-small": ("logical_graph", 10),
-         "hanoi-recursive-mamba-small": ("hanoi", 4)}
+         "hanoi-recursive-mamba-small": ("hanoi", 4), "multiplication-n_x_2_aligned-mamba-small": ("multiplication", 10)}
 
 
 def test_every_shipped_checkpoint_is_listed():

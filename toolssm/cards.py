@@ -56,9 +56,16 @@ def _card_data(args: dict, config: dict, config_name: str, eval_results: list | 
     return ModelCardData(
         library_name="transformers", pipeline_tag="text-generation", license="apache-2.0", language="en",
         tags=["toolssm", "tool-use", "length-generalization", config.get("model_type")] + (["lora"] if m.get("lora") else []),
-        datasets=[f"toolssm/{d['task']}"], base_model=m.get("init_from") or None,
+        datasets=[f"toolssm/{d['task']}"], base_model=_base_model(m),
         model_name=f"toolssm {config.get('model_type')} {d['task']} {config_name}", eval_results=eval_results or None,
     )
+
+
+def _base_model(m: dict) -> str | None:
+    """The card's base_model: what --init_from adapted or fine-tuned, but not a run folder of the training machine
+    (a run continued from an earlier run of its own task: runs/...), which no reader can resolve."""
+    init = m.get("init_from")
+    return init if init and (m.get("lora") or not str(init).startswith("runs/")) else None
 
 
 def _replace_card_data(text: str, data) -> str:

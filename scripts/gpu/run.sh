@@ -11,6 +11,7 @@
 # sdists, scripts/gpu/build_kernels.sh). DEADLINE (default 540 s) is when this call packs and returns.
 # TOOLSSM_GIT_COMMIT names the commit the copy was made from (the copy has no .git): it goes into every run.json.
 set -uo pipefail
+export TOOLSSM_CALL_START=${TOOLSSM_CALL_START:-$(date +%s)}  # the deadline counts from here, setup included
 cd "$(dirname "$0")/../.."
 source scripts/gpu/setup.sh || exit 1
 export PYTORCH_CUDA_ALLOC_CONF=${PYTORCH_CUDA_ALLOC_CONF:-expandable_segments:True}

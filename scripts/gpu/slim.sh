@@ -1,9 +1,10 @@
 #!/usr/bin/env bash
-# The device tool copies tracked files + carried paths (64 MiB cap). Before a device call, `bash scripts/gpu/slim.sh on`
-# drops from the index (not from disk, not from history) the big files no GPU script reads (results/, 53 MB); the
-# shipped checkpoints travel (stress evaluations load them); `... off` restores them.
+# The device tool copies tracked files + carried paths (64 MiB cap): the tracked tree (55 MB, checkpoints/ 52 MB of it)
+# and the carried wheels (.whl, 14 MB) together are over it; without results/ (3.4 MB) they fit. Before a device call, `bash scripts/gpu/slim.sh on [FOLDER...]` drops the folders from
+# the index (not from disk, not from history; default results/), `bash scripts/gpu/slim.sh off [FOLDER...]` restores
+# them. Never commit while they are dropped.
 set -euo pipefail
-BIG="results"
+BIG="${*:2}"; BIG=${BIG:-results}
 case ${1:-} in
   on) git rm -r -q --cached $BIG; for p in $BIG; do echo "/$p" >> .git/info/exclude; done ;;
   off) for p in $BIG; do sed -i "\#^/$p\$#d" .git/info/exclude; done; git reset -q -- $BIG ;;

@@ -1,0 +1,19 @@
+"""The whole test suite on the GPU machine, without and then with mamba-ssm + causal-conv1d installed: the package
+must work both ways (GPU-only tests included: -m 'gpu or not slow').
+
+    bash scripts/gpu/run.sh gpu_tests            # first call starts the kernel build and the tests without them
+
+Run it alone on the machine: the 2026-12-01 lease ran both suites beside eight 130M trainings and the kernel build,
+and both hit their 540 s timeout (results/paper_scale/gpu-tests*/pytest.log). The jobs run one at a time.
+"""
+
+from toolssm.experiments import Job, Study
+
+TESTS = ("python3 -m pytest -q -m 'gpu or not slow' -p no:cacheprovider -n 2 -rfE tests > $RUN_DIR/pytest.log 2>&1; s=$?; "
+         "tail -15 $RUN_DIR/pytest.log > $RUN_DIR/summary.txt; exit $s")
+
+STUDY = Study(
+    name="gpu_tests",
+    claim="Every test passes on the GPU machine with and without the mamba-ssm kernels installed.",
+    runs=[Job("without-kernels", TESTS, timeout_s=540), Job("with-kernels", TESTS, kernels=True, timeout_s=540)],
+)

@@ -1,0 +1,433 @@
+#!/usr/bin/env python
+"""Every results table of the README and of results/ (and their plots), from the filed results alone.
+
+    python scripts/summarize.py            # writes results/README.md, results/<study>/README.md + plots, README.md's tables
+    python scripts/summarize.py --check    # exit 1 naming every table that differs from what it would write (a test runs it)
+
+Inputs: results/<study>/<run>/ (training_args.json, run.json, eval/<tag>/results.json: toolssm.experiments), the
+shipped checkpoints' training_args.json (which run made each one: the same training output folder) and
+benchmarks/results/h200/tool_loop_h200.json. Per run and split, each size shows the evaluation with the most problems
+(ties: a complete evaluation over rows read from a console log). README.md's tables sit between
+``<!-- summarize:NAME -->`` and ``<!-- /summarize:NAME -->``; everything else in it is written by hand.
+"""
+
+from __future__ import annotations
+
+import argparse
+import glob
+import json
+import math
+import os
+import re
+import sys
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+sys.path.insert(0, ROOT)
+
+from toolssm.experiments import read_study  # noqa: E402
+
+RESULTS = os.path.join(ROOT, "results")
+Z = 1.959963984540054
+
+#: studies filed before run tables existed (their runs came from one-off GPU scripts, see git history): the claim each tests
+CLAIMS = {
+    "addition": "Addition trained on 1-5 digits, tested to 1,000 digits: Mamba, LSTM, GRU and a Transformer, the paper's 2-pointer trace and toolssm's 3-pointer one, every seed.",
+    "lockstep": "The lockstep addition trace (a stopped pointer keeps reading in place): exact on every valid input class, not only the test distribution; small and 130M-shape Mamba.",
+    "table1": "The paper's Table 1 and Table 2 cells (n x 1 and n x 2 multiplication, logical graph, iterative and recursive Hanoi) at the small presets.",
+    "multiplication": "Multiplication with toolssm's aligned trace (no walk ends ambiguously): n x 1 and n x 2 to 2,000 digits.",
+    "ablations": "The paper's D.7 ablations (direct, reversed, single-turn calculator, no tool) and the hybrid Mamba-attention baseline, addition trained on 1-5 digits.",
+    "mixture": "The paper's D.8 task mixture: n x 2 multiplication with auxiliary addition at weights 0-0.6, budgets 250 / 500 / final.",
+    "stress": "Stress-split evaluations of the shipped checkpoints (the corners of each task's input space at each size).",
+}
+ARCH = {"mamba-small": "Mamba-1 4x256", "mamba-130m": "Mamba-1 130M shape", "mamba-tiny": "Mamba-1 tiny", "lstm-small": "LSTM 2x256",
+        "gru-small": "GRU 2x256", "lstm": "LSTM 4x1536", "gru": "GRU 4x1536", "pythia-small": "Pythia-style 4x256",
+        "mistral-small": "Mistral-style 4x256", "hybrid-small": "Hybrid Mamba-attention 4x256"}
+FAMILY = {"mamba": "Mamba", "lstm": "LSTM", "gru": "GRU", "pythia": "Pythia", "mistral": "Mistral", "hybrid": "Hybrid"}
+TRACE = {"tool": "paper (2 pointers)", "tool_p3": "3 pointers", "lockstep": "lockstep", None: "paper (2 pointers)"}
+PAPER_TABLE1 = {  # the paper's Table 1 and Table 2 (best seed of 2; Hanoi: of 10 for Mamba and Pythia, of 3 for the others)
+    "n×1": {"Mamba": "10→1K (100%)", "LSTM": "10→500 (100%)", "GRU": "10→500 (100%)", "Pythia": "10→20 (79%)", "Mistral": "10→13 (25%)"},
+    "n×2": {"Mamba": "10→1K (100%)", "LSTM": "10→100 (100%)", "GRU": "10→100 (100%)", "Pythia": "10→14 (12%)", "Mistral": "10→20 (33%)"},
+    "logical graph": {"Mamba": "10→1K (98%)", "LSTM": "10→1K (100%)", "GRU": "10→1K (100%)", "Pythia": "10→1K (5%)", "Mistral": "10→500 (9%)"},
+    "Hanoi iterative": {"Mamba": "8→12 (49%)", "LSTM": "8→8 (100%)", "GRU": "8→8 (100%)", "Pythia": "8→8 (100%)", "Mistral": "8→8 (100%)"},
+    "Hanoi recursive": {"Mamba": "7→8 (100%)", "LSTM": "7→9 (83%)", "GRU": "7→8 (100%)", "Pythia": "7→7 (100%)", "Mistral": "7→8 (87%)"},
+}
+FAMILIES = ["Mamba", "LSTM", "GRU", "Pythia", "Mistral"]
+
+
+# --- reading ----------------------------------------------------------------------------------------------------------
+
+def wilson(k: int, n: int) -> list[float]:
+    if n == 0:
+        return [0.0, 1.0]
+    p = k / n
+    d = 1 + Z * Z / n
+    c = (p + Z * Z / (2 * n)) / d
+    h = Z * math.sqrt(p * (1 - p) / n + Z * Z / (4 * n * n)) / d
+    return [max(0.0, c - h), min(1.0, c + h)]
+
+
+def load_runs() -> list[dict]:
+    runs = []
+    for study in sorted(os.listdir(RESULTS)):
+        if os.path.isdir(os.path.join(RESULTS, study)):
+            runs += read_study(os.path.join(RESULTS, study))
+    by_dir = {}
+    for r in runs:
+        r["training"] = training_of(r)
+        ckpt_args = os.path.join(ROOT, "checkpoints", r["name"], "training_args.json")
+        if r["study"] == "stress" and os.path.exists(ckpt_args):  # a shipped checkpoint's evaluations: its settings
+            with open(ckpt_args) as f:
+                r["training"] = training_of({"args": json.load(f), "evals": {}})
+        out = (r["args"] or {}).get("train", {}).get("output_dir")
+        if out:
+            by_dir[out.rstrip("/")] = r
+    for r in runs:  # a continued run (--init_from another run's output folder) shows both: "a + b" steps
+        init = ((r["args"] or {}).get("model") or {}).get("init_from")
+        start = by_dir.get(init.rstrip("/")) if init else None
+        if start:  # --init_from ignores --preset (left at its default): the model is the start run's
+            r["training"]["preset"] = start["training"]["preset"]
+        r["steps"] = (f"{start['training']['steps']} + {r['training']['steps']}" if start else
+                      f"? + {r['training']['steps']}" if init else str(r["training"]["steps"] or "-"))
+    return runs
+
+
+def training_of(run: dict) -> dict:
+    """preset, task, config, steps, batch, lr, seed of a run (from training_args.json, or what a console-only run's
+    results.json states)."""
+    a = run["args"]
+    if a:
+        return {"preset": a["model"]["preset"],
+                "task": a["data"]["task"], "config": a["data"]["config"], "steps": a.get("steps_completed", a["train"]["max_steps"]),
+                "max_steps": a["train"]["max_steps"], "batch": a["train"]["batch_size"], "lr": a["train"]["learning_rate"],
+                "seed": a["train"]["seed"], "train_max_n": a["data"].get("train_max_n")}
+    for res in run["evals"].values():
+        t = res.get("training")
+        if t:
+            return {"preset": t["preset"], "task": t["task"], "config": t["config"], "steps": None, "max_steps": t["max_steps"],
+                    "batch": t["batch_size"], "lr": None, "seed": t["seed"], "train_max_n": None}
+    first = next(iter(run["evals"].values()), {})
+    return {"preset": None, "task": first.get("task"), "config": first.get("config"), "steps": None, "max_steps": None, "batch": None, "lr": None, "seed": None,
+            "train_max_n": None}
+
+
+def merged(run: dict, split: str = "test", checkpoint: str | None = None) -> dict[int, dict]:
+    """n -> the row of ``split`` with the most problems (ties: complete over console-log rows, then tag order), over the
+    evaluations of the final model, or with ``checkpoint`` of that intermediate checkpoint (tags ``checkpoint-<step>``)."""
+    out = {}
+    for tag in sorted(run["evals"]):
+        res = run["evals"][tag]
+        if (res.get("split") or "test") != split or (tag != checkpoint if checkpoint else tag.startswith("checkpoint-")):
+            continue
+        for L in res["lengths"]:
+            key = (L["num_samples"], L.get("source") != "console log")
+            old = out.get(L["n"])
+            if old is None or key > (old["num_samples"], old.get("source") != "console log"):
+                row = dict(L, tag=tag)
+                if not row.get("exact_match_ci"):
+                    row["exact_match_ci"] = wilson(round(L["exact_match"] * L["num_samples"]), L["num_samples"])
+                out[L["n"]] = row
+    return dict(sorted(out.items()))
+
+
+def arch_of(run: dict) -> str:
+    p = run["training"]["preset"]
+    return ARCH.get(p, p or "?")
+
+
+def family_of(run: dict) -> str:
+    p = run["training"]["preset"] or ""
+    return FAMILY.get(p.split("-")[0], p)
+
+
+# --- formatting -------------------------------------------------------------------------------------------------------
+
+def cell(row: dict | None) -> str:
+    return "-" if row is None else f"{row['exact_match']:.2f} ({row['num_samples']})"
+
+
+def size(n: int) -> str:
+    return f"{n // 1000}K" if n >= 1000 and n % 1000 == 0 else str(n)
+
+
+def paper_notation(train_max: int, rows: dict[int, dict]) -> str:
+    """n→m (p%): the largest evaluated m with exact match ≥ 5%, and that accuracy (the paper's Table 1 notation)."""
+    ok = [r for r in rows.values() if r["exact_match"] >= 0.05]
+    if not ok:
+        return f"{train_max}→– (0%)"
+    r = max(ok, key=lambda r: r["n"])
+    return f"{train_max}→{size(r['n'])} ({100 * r['exact_match']:.0f}%, {r['num_samples']})"
+
+
+def describe(rows: dict[int, dict]) -> str:
+    """'k/k at every size from a to b; then x/k at n, ...' for one run's rows of one split."""
+    if not rows:
+        return "not evaluated"
+    ns = sorted(rows)
+    prefix = []
+    for n in ns:
+        if rows[n]["exact_match"] != 1.0:
+            break
+        prefix.append(n)
+    parts = []
+    if prefix:
+        ks = sorted({rows[n]["num_samples"] for n in prefix})
+        k = f"{ks[0]}" if len(ks) == 1 else f"{ks[0]}-{ks[-1]}"
+        parts.append(f"exact at every size from {prefix[0]:,} to {prefix[-1]:,} ({k} problems each)" if len(prefix) > 1
+                     else f"exact at {prefix[0]:,} ({k} problems)")
+    rest = [n for n in ns if n not in prefix]
+    if rest:
+        parts.append(", ".join(f"{round(rows[n]['exact_match'] * rows[n]['num_samples'])}/{rows[n]['num_samples']} at {n:,}" for n in rest))
+    return "; then ".join(parts)
+
+
+def table(header: list[str], rows: list[list[str]]) -> str:
+    return "\n".join(["| " + " | ".join(header) + " |", "|" + "---|" * len(header)] + ["| " + " | ".join(r) + " |" for r in rows])
+
+
+def failing_classes(rows: dict[int, dict]) -> str:
+    bad = []
+    for n, r in rows.items():
+        for cls, v in sorted((r.get("by_class") or {}).items()):
+            if v["exact"] < v["samples"]:
+                bad.append(f"{n:,}: `{cls}` {v['samples'] - v['exact']}/{v['samples']}")
+    return "; ".join(bad) or "none"
+
+
+# --- tables -----------------------------------------------------------------------------------------------------------
+
+def study_readme(study: str, runs: list[dict], claim: str) -> tuple[str, list[dict]]:
+    """results/<study>/README.md: every run, its settings and exact match per size (test and stress splits), one table
+    per task and split; and the plots those tables draw (one per task and split)."""
+    lines = [f"# {study}", "", claim, "",
+             "Generated by `python scripts/summarize.py` from the `results.json` files in this folder: exact match of the whole",
+             "trajectory and answer, greedy decoding; in brackets the number of problems. Steps: the steps completed (\"a + b\":",
+             "b steps continued from the run of a steps named in its training_args.json, a new optimizer and schedule).", ""]
+    plots = []
+    tasks = sorted({r["training"]["task"] or "?" for r in runs})
+    for task in tasks:
+        mine = [r for r in runs if (r["training"]["task"] or "?") == task]
+        for split in ("test", "stress"):
+            states = [(r, None) for r in mine] + [(r, tag) for r in mine for tag in sorted(r["evals"]) if tag.startswith("checkpoint-")]
+            states = sorted(((r, c) for r, c in states if merged(r, split, c)), key=lambda rc: (rc[0]["name"], rc[1] or "~"))
+            if not states:
+                continue
+            sel = [r for r, _ in states]
+            ns = sorted({n for r, c in states for n in merged(r, split, c)})
+            rows = []
+            for r, c in states:
+                t = r["training"]
+                m = merged(r, split, c)
+                steps = c.split("-", 1)[1] if c else r["steps"]
+                rows.append([f"`{r['name']}`" + (f" at {c}" if c else ""), arch_of(r), t["config"] or "default", steps, str(t["batch"] or "-"),
+                             str(t["lr"] or "-"), str(t["seed"] if t["seed"] is not None else "-")] + [cell(m.get(n)) for n in ns]
+                            + ([failing_classes(m)] if split == "stress" else []))
+            unit = next((res.get("size_unit") for r in sel for res in r["evals"].values() if res.get("size_unit")), "n")
+            header = ["run", "model", "config", "steps", "batch", "lr", "seed"] + [size(n) for n in ns] + (["failing classes"] if split == "stress" else [])
+            what = "the paper's distribution at each size" if split == "test" else "the corners of the input space at each size"
+            png = f"{task}-{split}.png"
+            lines += [f"## {task}, {split} split ({what}; sizes in {unit})", "", table(header, rows), "",
+                      f"![{task}: exact match against size, {split} split]({png})", ""]
+            plots.append({"png": png, "title": f"{study + ': ' if study != task else ''}{task}, {split} split", "results": [
+                {"label": r["name"] + (f" at {c}" if c else ""), "task": task, "size_unit": unit, "lengths": list(merged(r, split, c).values())}
+                for r, c in states]})
+    return "\n".join(lines), plots
+
+
+def shipped_checkpoints(runs: list[dict]) -> list[tuple[str, dict, dict, dict]]:
+    """(checkpoint, its training run, test rows, stress rows) for every folder in checkpoints/."""
+    by_dir = {(r["args"] or {}).get("train", {}).get("output_dir", "").rstrip("/"): r for r in runs if r["args"]}
+    stress = {r["name"]: r for r in runs if r["study"] == "stress"}
+    out = []
+    for ckpt in sorted(os.listdir(os.path.join(ROOT, "checkpoints"))):
+        with open(os.path.join(ROOT, "checkpoints", ckpt, "training_args.json")) as f:
+            run = by_dir.get(json.load(f)["train"]["output_dir"].rstrip("/"))
+        test = merged(run, "test") if run else {}
+        st = merged(run, "stress") if run else {}
+        for n, row in merged(stress[ckpt], "stress").items() if ckpt in stress else []:
+            if n not in st or row["num_samples"] > st[n]["num_samples"]:
+                st[n] = row
+        out.append((ckpt, run, test, dict(sorted(st.items()))))
+    return out
+
+
+def readme_checkpoints(runs):
+    rows = []
+    for ckpt, run, test, st in shipped_checkpoints(runs):
+        t = run["training"] if run else {}
+        rows.append([f"[`{ckpt}`](checkpoints/{ckpt})", arch_of(run) if run else "?", f"{t.get('task')} / {t.get('config') or 'default'}",
+                     f"{run['steps']} steps" if run else "-", describe(test), describe(st) if st else "not evaluated",
+                     f"[{run['study']}/{run['name']}](results/{run['study']}/{run['name']})" if run else "-"])
+    return table(["checkpoint", "model", "task / config", "training", "test split", "stress split", "run"], rows)
+
+
+def readme_addition(runs):
+    """Every addition run of the main trace comparison, grouped by model and trace: per size the runs' exact match in
+    seed order."""
+    sel = [r for r in runs if r["study"] in ("addition", "lockstep", "paper_scale") and r["training"]["task"] == "addition"]
+    groups = {}
+    for r in sel:
+        groups.setdefault((arch_of(r), TRACE.get(r["training"]["config"], r["training"]["config"])), []).append(r)
+    cols = [("test", 20), ("test", 100), ("test", 1000), ("stress", 100), ("stress", 1000)]
+    order = list(ARCH.values())
+    rows = []
+    for (arch, trace), rs in sorted(groups.items(), key=lambda kv: (order.index(kv[0][0]) if kv[0][0] in order else 99, kv[0][1])):
+        rs = sorted(rs, key=lambda r: (r["training"]["seed"] if r["training"]["seed"] is not None else 99, r["name"]))
+        cells = []
+        for split, n in cols:
+            vals = [merged(r, split).get(n) for r in rs]
+            if all(v is None for v in vals):
+                cells.append("-")
+                continue
+            ks = {v["num_samples"] for v in vals if v}
+            cells.append(" / ".join("-" if v is None else f"{v['exact_match']:.2f}" for v in vals) + (f" ({ks.pop()})" if len(ks) == 1 else
+                         " (" + " / ".join("-" if v is None else str(v["num_samples"]) for v in vals) + ")"))
+        steps = " / ".join(r["steps"] for r in rs)
+        rows.append([arch, trace, str(len(rs)), steps] + cells)
+    return table(["model", "trace", "runs", "steps (per run)", "test 20", "test 100", "test 1,000", "stress 100", "stress 1,000"], rows)
+
+
+TABLE1_TASKS = [  # (row label, task, configs, train max)
+    ("n×1", "multiplication", ("n_x_1",), 10), ("n×2", "multiplication", ("n_x_2",), 10),
+    ("n×1, aligned trace", "multiplication", ("n_x_1_aligned",), 10), ("n×2, aligned trace", "multiplication", ("n_x_2_aligned",), 10),
+    ("logical graph", "logical_graph", (None, "default"), 10), ("Hanoi iterative", "hanoi", ("iterative",), 8),
+    ("Hanoi recursive", "hanoi", ("recursive",), 7)]
+
+
+def table1_cells(runs):
+    """(row, family) -> runs for the Table 1 grid (studies table1 and multiplication; the D.8 mixture and paper_scale apart)."""
+    cells = {}
+    for r in runs:
+        if r["study"] not in ("table1", "multiplication"):  # the small presets; the 130M shape has its own table
+            continue
+        t = r["training"]
+        for label, task, configs, _ in TABLE1_TASKS:
+            if t["task"] == task and t["config"] in configs and (t["train_max_n"] in (None, 10) or task == "hanoi"):
+                cells.setdefault((label, family_of(r)), []).append(r)
+    return cells
+
+
+def readme_table1(runs):
+    cells = table1_cells(runs)
+    rows = []
+    for label, task, configs, tm in TABLE1_TASKS:
+        ours = []
+        for fam in FAMILIES:
+            rs = cells.get((label, fam), [])
+            if not rs:
+                ours.append("-")
+                continue
+            scored = [(paper_notation(r["training"]["train_max_n"] or tm, merged(r)), r) for r in rs]
+
+            def key(item):
+                m = re.search(r"→(\S+) \((\d+)%", item[0])
+                top = 0 if m.group(1) == "–" else int(m.group(1).replace("K", "000"))
+                return (top, int(m.group(2)))
+
+            best = max(scored, key=key)
+            note = f" [{best[1]['steps']}]" + (f", best of {len(rs)} runs" if len(rs) > 1 else "")
+            ours.append(best[0] + note)
+        rows.append([f"{label}, ours"] + ours)
+        base = label.split(",")[0]
+        if base in PAPER_TABLE1 and "aligned" not in label:
+            rows.append([f"{label}, paper"] + [f"*{PAPER_TABLE1[base][f]}*" for f in FAMILIES])
+    return table(["task"] + FAMILIES, rows)
+
+
+def readme_ablations(runs):
+    sel = [r for r in runs if r["study"] == "ablations"]
+    ns = sorted({n for r in sel for n in merged(r)})
+    rows = [[f"`{r['name']}`", arch_of(r), r["training"]["config"] or "tool", r["steps"]] + [cell(merged(r).get(n)) for n in ns] for r in sel]
+    return table(["run", "model", "trace", "steps"] + [size(n) for n in ns], rows)
+
+
+def readme_speed():
+    with open(os.path.join(ROOT, "benchmarks", "results", "h200", "tool_loop_h200.json")) as f:
+        rows = json.load(f)["rows"]
+    out = []
+    for r in rows:
+        out.append([ARCH.get(r["preset"], r["preset"]), str(r["digits"]), str(r["batch"]), f"**{r['new_loop_tok_s']:,.0f}**",
+                    f"{r['previous_loop_tok_s']:,.0f}", f"{r['hf_generate_no_tools_tok_s']:,.0f}", f"{r['floor_tok_s']:,.0f}"])
+    return table(["model", "digits", "batch", "tool loop (tok/s)", "model forward + cache", "HF generate, no tools", "byte floor"], out)
+
+
+README_TABLES = {"checkpoints": readme_checkpoints, "addition": readme_addition, "table1": readme_table1,
+                 "ablations": readme_ablations, "speed": lambda runs: readme_speed()}
+
+
+def results_index(runs) -> str:
+    from toolssm.experiments import load_study, studies
+
+    planned = set(studies())
+    lines = ["# Results", "",
+             "Every run filed by study: `results/<study>/<run>/` holds `run.json` (what produced it: commit, command, device,",
+             "versions, times, the GPU job), `training_args.json`, `metrics.jsonl` and `eval/<tag>/results.json`. Tables and plots",
+             "here are generated by `python scripts/summarize.py` from those files alone (`--check` verifies them; a test does).",
+             "Studies with a run table in `experiments/` rerun with `bash scripts/gpu/run.sh STUDY` on a GPU machine; the older",
+             "ones were filed from one-off GPU scripts (git history), and each run's `run.json` names its command.", "",
+             "| study | claim | runs | run table |", "|---|---|---|---|"]
+    for study in sorted({r["study"] for r in runs}):
+        claim = load_study(study).claim if study in planned else CLAIMS.get(study, "")
+        n = sum(r["study"] == study for r in runs)
+        lines.append(f"| [{study}]({study}/README.md) | {claim} | {n} | {f'[experiments/{study}.py](../experiments/{study}.py)' if study in planned else '-'} |")
+    lines += ["", "## Weights", "",
+              "Weights are not filed here (a 1.8M-parameter model is 7 MB; the 130M shape 360 MB). The models that README claims",
+              "rest on are released in `checkpoints/` with their cards; every other run is reproduced from its `training_args.json`",
+              "(`python train.py` with those arguments; item streams are deterministic in the data seed) or, for a study with a run",
+              "table, `bash scripts/gpu/run.sh STUDY RUN`.", ""]
+    return "\n".join(lines)
+
+
+# --- writing ----------------------------------------------------------------------------------------------------------
+
+def render_all(runs) -> dict[str, str]:
+    """path -> text of every generated markdown file (README.md with its tables replaced)."""
+    from toolssm.experiments import load_study, studies
+
+    planned = set(studies())
+    out = {os.path.join(RESULTS, "README.md"): results_index(runs)}
+    for study in sorted({r["study"] for r in runs}):
+        claim = load_study(study).claim if study in planned else CLAIMS.get(study, "")
+        text, _ = study_readme(study, [r for r in runs if r["study"] == study], claim)
+        out[os.path.join(RESULTS, study, "README.md")] = text
+    path = os.path.join(ROOT, "README.md")
+    readme = open(path).read()
+    for name, fn in README_TABLES.items():
+        start, end = f"<!-- summarize:{name} -->", f"<!-- /summarize:{name} -->"
+        if start in readme:
+            readme = re.sub(re.escape(start) + ".*?" + re.escape(end), lambda m: f"{start}\n{fn(runs)}\n{end}", readme, flags=re.S)
+    out[path] = readme
+    return out
+
+
+def write_plots(runs) -> None:
+    from toolssm.evaluation import plot_results
+
+    for study in sorted({r["study"] for r in runs}):
+        _, plots = study_readme(study, [r for r in runs if r["study"] == study], "")
+        for p in plots:
+            plot_results(p["results"], os.path.join(RESULTS, study, p["png"]), title=p["title"])
+
+
+def main(argv=None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--check", action="store_true", help="write nothing; exit 1 if a generated file differs")
+    ap.add_argument("--no-plots", action="store_true", help="tables only")
+    args = ap.parse_args(argv)
+    runs = load_runs()
+    texts = render_all(runs)
+    if args.check:
+        stale = [p for p, t in texts.items() if not os.path.exists(p) or open(p).read() != t]
+        for p in stale:
+            print(f"stale: {os.path.relpath(p, ROOT)} (run python scripts/summarize.py)")
+        return 1 if stale else 0
+    for p, t in texts.items():
+        with open(p, "w") as f:
+            f.write(t)
+    if not args.no_plots:
+        write_plots(runs)
+    print(f"wrote {len(texts)} files from {len(runs)} runs")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

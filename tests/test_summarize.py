@@ -1,0 +1,58 @@
+"""Every results table in the README and in results/ is what scripts/summarize.py builds from the filed results.json."""
+
+import os
+import subprocess
+import sys
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+sys.path.insert(0, os.path.join(ROOT, "scripts"))
+
+import summarize  # noqa: E402
+
+
+def test_readme_and_results_tables_equal_the_summarizer_output():
+    r = subprocess.run([sys.executable, os.path.join(ROOT, "scripts", "summarize.py"), "--check"], capture_output=True, text=True,
+                       cwd=ROOT, env=dict(os.environ, PYTHONPATH=ROOT))
+    assert r.returncode == 0, r.stdout + r.stderr
+    readme = open(os.path.join(ROOT, "README.md")).read()
+    for name in summarize.README_TABLES:  # every generated table has its place in the README
+        assert f"<!-- summarize:{name} -->\n|" in readme, name
+
+
+def test_merge_takes_the_evaluation_with_most_problems_and_keeps_checkpoints_apart():
+    row = lambda n, em, k, **kw: dict(n=n, exact_match=em, num_samples=k, exact_match_ci=[0, 1], **kw)  # noqa: E731
+    run = {"evals": {
+        "gpu": {"split": "test", "lengths": [row(10, 1.0, 16), row(100, 0.5, 16)]},
+        "cpu": {"split": "test", "lengths": [row(100, 0.75, 32)]},
+        "log": {"split": "test", "lengths": [row(100, 0.0, 32, source="console log"), row(1000, 0.0, 8, source="console log")]},
+        "stress": {"split": "stress", "lengths": [row(100, 0.25, 8)]},
+        "checkpoint-250": {"split": "test", "lengths": [row(10, 0.0, 64)]},
+    }}
+    m = summarize.merged(run)
+    assert {n: (r["exact_match"], r["num_samples"]) for n, r in m.items()} == {10: (1.0, 16), 100: (0.75, 32), 1000: (0.0, 8)}
+    assert summarize.merged(run, "stress")[100]["exact_match"] == 0.25
+    assert summarize.merged(run, checkpoint="checkpoint-250")[10]["num_samples"] == 64
+
+
+def test_describe_and_paper_notation():
+    rows = {n: dict(n=n, exact_match=em, num_samples=k) for n, em, k in [(10, 1.0, 16), (100, 1.0, 32), (1000, 31 / 32, 32), (2000, 0.0, 16)]}
+    assert summarize.describe(rows) == "exact at every size from 10 to 100 (16-32 problems each); then 31/32 at 1,000, 0/16 at 2,000"
+    assert summarize.paper_notation(5, rows) == "5→1K (97%, 32)"
+    assert summarize.paper_notation(5, {10: dict(n=10, exact_match=0.0, num_samples=4)}) == "5→– (0%)"
+
+
+def test_every_filed_run_has_its_provenance():
+    """Every results/<study>/<run>/ holds a run.json, and every evaluation is a results.json with per-size rows."""
+    from toolssm.experiments import read_study
+
+    results = os.path.join(ROOT, "results")
+    n = 0
+    for study in sorted(os.listdir(results)):
+        if not os.path.isdir(os.path.join(results, study)):
+            continue
+        for run in read_study(os.path.join(results, study)):
+            n += 1
+            assert run["provenance"] is not None, run["folder"]
+            for tag, res in run["evals"].items():
+                assert res["lengths"] and all({"n", "exact_match", "num_samples"} <= set(L) for L in res["lengths"]), (run["folder"], tag)
+    assert n >= 100
