@@ -25,6 +25,7 @@ ROWS = [  # (task, config, sizes)
     ("multiplication", "n_x_1_aligned", [5, 10, 20, 40]),
     ("multiplication", "n_x_2", [5, 10, 20, 40]),
     ("multiplication", "n_x_2_aligned", [5, 10, 20, 40]),
+    ("long_multiplication", "schoolbook", [3, 5, 8, 12]),
     ("logical_graph", "default", [5, 10, 20, 40]),
     ("hanoi", "recursive", [3, 4, 5, 6]),
     ("hanoi", "iterative", [3, 4, 5, 6]),
@@ -37,6 +38,8 @@ READING = """Reading (against the GPU results in results/addition, results/multi
   breaks exactly there (`scripts/divergence.py`; the one failing aligned-trace model, Mamba n x 1, ends a long walk
   early instead). `tool_p3` and the `aligned` multiplication trace need a constant
   7 / 6 / 9 tokens, and with them Mamba-small and LSTM-small extrapolate to 1,000-2,000 digits.
+- The schoolbook n x m trace (`long_multiplication`) needs 13 tokens at every size checked (both operands up to 3,
+  5, 8, 12 digits): fixed-width rows and walks that each end on a token of their own (docs/FORMATS.md).
 - Recursive Hanoi needs ~25 tokens at every size we checked, and Mamba-small trained to 7 disks solves 12.
 - Iterative Hanoi's window grows with the number of disks (63 → 85 from 3 to 6 disks): copying a state line disk by
   disk, the model must still know which disk moved and where, read before the line began (a longer line as disks

@@ -19,6 +19,7 @@ CASES = [
     ("hanoi", {"variant": "iterative"}, [1, 2, 3, 4, 6]),
     ("hanoi", {"variant": "recursive"}, [1, 2, 3, 5, 7]),
     ("logical_graph", {}, [4, 5, 10, 60, 300]),
+    ("long_multiplication", {}, [1, 2, 3, 10, 25]),
 ] + [("addition", {"variant": v}, [1, 5, 30]) for v in ("direct", "reversed", "no_tool", "calculator", "tool_p3")]
 
 
@@ -126,6 +127,7 @@ STRESS_CASES = [
     ("hanoi", {"variant": "iterative"}, [1, 2, 5]),
     ("hanoi", {"variant": "recursive"}, [1, 2, 6]),
     ("logical_graph", {}, [4, 5, 12, 80]),
+    ("long_multiplication", {}, [1, 2, 5, 17]),
 ]
 
 
@@ -133,7 +135,7 @@ def _oracle(name, p):
     """Answers computed without the task's own solve(): Python's integers, the textbook Hanoi recursion, exec."""
     if name == "addition":
         return str(p["a"] + p["b"])
-    if name == "multiplication":
+    if name in ("multiplication", "long_multiplication"):
         return str(p["a"] * p["b"])
     if name == "hanoi":
         return "".join(f"({d}){x}{y}$" for d, x, y in optimal_moves(p["disks"]))
@@ -183,6 +185,7 @@ def test_lockstep_reads_both_operands_in_every_column():
 @pytest.mark.parametrize("name,kw,bad", [
     ("addition", {}, ["1.5+2=", "-5+3=", "12+34", "12+34=\n", "1+2+3=", "+5=", "007+1=", "１+2="]),
     ("multiplication", {"k": 2}, ["12×3=", "12×345=", "0×12=", "12*34=", "12×34"]),
+    ("long_multiplication", {}, ["0×12=", "12×0=", "12*34=", "12×34", "012×3=", "1×2×3=", "-1×2="]),
     ("hanoi", {"variant": "iterative"}, ["(7)(5)\n", "A(5)(7)BC\n", "A(0)BC\n", "A(101)BC\n", "A(5)(5)BC\n", "A(5)BC"]),
     ("logical_graph", {}, ["v1000 = True\nprint(v1000)", "v1000 = v1001\nprint(v1000)\n", "x = 1\nprint(x)\n",
                            "v1000 = True\nv1000 = False\nv1001 = True\nv1002 = v1000\nprint(v1002)\n"]),
@@ -204,3 +207,24 @@ def test_token_budget_is_the_reference_length():
         from toolssm.trajectory import render
 
         assert task.token_budget(task.parse_prompt(it.prompt)) == len(render(it.trajectory)["input_ids"]) - len(it.prompt.replace("×", "x"))
+
+
+def test_long_multiplication_is_exact_on_every_small_pair_and_its_rows_have_fixed_width():
+    """The schoolbook trace against Python's integers on every pair of 1-2 digit operands and on random operands of
+    independent lengths to 40 digits; every row has exactly len(a) + 1 (digit, carry) pairs whatever b is, so no
+    phase inside a row grows with the multiplier; and the context that determines each trained token stays 13."""
+    from toolssm.tasks.long_multiplication import schoolbook_trajectory
+
+    for a in range(1, 100):
+        for b in range(1, 100, 7):
+            assert schoolbook_trajectory(a, b).output == str(a * b), (a, b)
+    rng = random.Random(5)
+    for _ in range(30):
+        a, b = rng.randrange(1, 10 ** rng.randint(1, 40)), rng.randrange(1, 10 ** rng.randint(1, 40))
+        traj = schoolbook_trajectory(a, b)
+        assert traj.output == str(a * b)
+        thoughts = "".join(c for r, c in traj.segments if r == "thought")
+        rows = [r for r in thoughts.replace("#", "+").split("+") if r]
+        assert len(rows) == len(str(b)) and {len(r) for r in rows} == {2 * (len(str(a)) + 1)}, (a, b)
+    task = get_task("long_multiplication")
+    assert [_min_window(task, n, count=20) for n in (3, 6, 9)] == [13, 13, 13]

@@ -10,8 +10,9 @@ from .base import DATA_VERSION, Item, Task, item_rng
 from .code_fixing import CodeFixing
 from .hanoi import Hanoi
 from .logical_graph import LogicalGraph
+from .long_multiplication import LongMultiplication
 
-TASKS: dict[str, type[Task]] = {t.name: t for t in (Addition, Multiplication, Hanoi, LogicalGraph, CodeFixing)}
+TASKS: dict[str, type[Task]] = {t.name: t for t in (Addition, Multiplication, LongMultiplication, Hanoi, LogicalGraph, CodeFixing)}
 
 
 def task_class(name: str) -> type[Task]:
@@ -44,4 +45,4 @@ def task_from_spec(spec: dict) -> Task:
 
 
 __all__ = ["TASKS", "task_class", "get_task", "task_from_spec", "Task", "Item", "item_rng", "DATA_VERSION",
-           "Addition", "Multiplication", "Hanoi", "LogicalGraph", "CodeFixing"]
+           "Addition", "Multiplication", "LongMultiplication", "Hanoi", "LogicalGraph", "CodeFixing"]

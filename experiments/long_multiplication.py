@@ -1,0 +1,30 @@
+"""n x n multiplication past its training size: the schoolbook trace (toolssm/tasks/long_multiplication.py, three
+pointers, fixed-width rows) trained on operands of 1-10 digits each, evaluated at 10 x 10 to 100 x 100 digits on the
+test split (both operands n digits) and on the stress split (unequal lengths, n x 1, 9...9 x 9...9, zero runs,
+multiplier digits 0/1/9, powers of ten).
+
+    python scripts/launch.py list long_multiplication
+    bash scripts/gpu/run.sh long_multiplication      # GPU machine; call again until every run reads done
+
+Budget [decision]: 2,000 steps at batch 64 (training trajectories average ~1,440 tokens, 2,560 at 10 x 10), lr 2e-3
+for the small presets (as the addition and aligned-multiplication runs that generalized), two seeds per model;
+the 130M shape if a lease allows. Published no-tool results for multi-digit by multi-digit multiplication
+extrapolate about 2-3x (20 x 15 digits); 100 x 100 is 10x the training size here (205k-token trajectories).
+"""
+
+from toolssm.experiments import Eval, Run, Study
+
+EVALS = (Eval("test", (10, 20, 50, 100), num_samples=16, timeout_s=540),
+         Eval("stress", (10, 20, 50), split="stress", num_samples=16, timeout_s=540))
+TRAIN = dict(task="long_multiplication", config="schoolbook", batch_size=64, learning_rate=2e-3, weight_decay=0.01, warmup_steps=100,
+             max_steps=2000, max_time_minutes=25, eval_every=500, eval_samples=8, eval_lengths="10,20", save_every=500,
+             report_to="none", num_workers=2)
+
+STUDY = Study(
+    name="long_multiplication",
+    claim="Does a small recurrent model with a memory tool multiply n x n digits far past its training size (trained to 10 x 10)?",
+    runs=[Run(f"lmul-{arch}-s{s}", dict(TRAIN, preset=f"{arch}-small", seed=s, data_seed=s), EVALS, kernels=arch == "mamba",
+              keep_weights=True)
+          for arch in ("mamba", "lstm") for s in (0, 1)],
+    parallel=4,
+)
