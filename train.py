@@ -223,6 +223,7 @@ def main(argv=None) -> int:
         raise SystemExit(f"--mamba_path: {e}")
     if hasattr(model, "set_tool_spec"):  # every toolssm model class; a foreign --init_from model may lack it
         model.set_tool_spec(task.spec())
+    n_params = sum(p.numel() for p in model.parameters())  # the released model's size (LoRA adapters are merged into it)
     if margs.lora:
         from peft import get_peft_model
 
@@ -232,8 +233,8 @@ def main(argv=None) -> int:
         model = get_peft_model(model, lora_config(model, margs.lora_r, margs.lora_alpha, targets))
         if accelerator.is_main_process:
             model.print_trainable_parameters()
-    n_params = sum(p.numel() for p in model.parameters())
-    accelerator.print(f"model: {margs.init_from or margs.preset}, {n_params / 1e6:.2f}M parameters; {path_note}")
+    n_trainable = sum(p.numel() for p in model.parameters() if p.requires_grad)
+    accelerator.print(f"model: {margs.init_from or margs.preset}, {n_params / 1e6:.2f}M parameters ({n_trainable / 1e6:.2f}M trained); {path_note}")
     accelerator.print(f"task: {task.name}/{task.variant}; processes: {accelerator.num_processes}; mixed precision: {mp}")
 
     optimizer = torch.optim.AdamW([p for p in model.parameters() if p.requires_grad], lr=targs.learning_rate, weight_decay=targs.weight_decay, betas=(0.9, 0.95))
@@ -244,7 +245,7 @@ def main(argv=None) -> int:
     model, optimizer, scheduler = accelerator.prepare(model, optimizer, scheduler)
 
     all_args = {"model": asdict(margs), "data": asdict(dargs), "train": asdict(targs), "num_processes": accelerator.num_processes,
-                "mixed_precision": mp, "n_params": n_params, "toolssm_version": toolssm.__version__}
+                "mixed_precision": mp, "n_params": n_params, "n_trainable_params": n_trainable, "toolssm_version": toolssm.__version__}
     metrics_path = os.path.join(targs.output_dir, "metrics.jsonl")
     start_step = 0
     if targs.resume:

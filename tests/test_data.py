@@ -88,3 +88,16 @@ def test_the_design_cards_hub_id_loads_offline(tmp_path, monkeypatch):
     ds = load_dataset("toolssm/addition", "lockstep", split="stress_7")
     assert len(ds) == 8 and sorted(json.loads(p)["stress"] for p in ds["problem"]) == sorted(get_task("addition", "lockstep").stress_classes)
     assert load_dataset("toolssm/addition", "lockstep", split="test_7")[0]["n"] == 7
+
+
+def test_card_declares_features_and_split_sizes(tmp_path):
+    """The card's dataset_info (features, split sizes) is what the parquet files hold: load_dataset_builder reads the
+    schema from the card alone."""
+    import datasets
+
+    build_config(BuildSpec("addition", "tool", train_rows=8, validation_rows=2, test_rows=2, train_max_n=3, test_lengths=[4], stress_rows=8),
+                 str(tmp_path), progress=False)
+    info = datasets.load_dataset_builder(str(tmp_path), "tool").info
+    ds = datasets.load_dataset(str(tmp_path), "tool", split="stress_4")
+    assert info.features == ds.features
+    assert {k: v.num_examples for k, v in info.splits.items()} == {"train": 8, "validation": 2, "test_4": 2, "stress_4": 8}

@@ -164,6 +164,10 @@ def test_lora_adapts_a_checkpoint_to_another_task(runs, tmp_path):
     card = open(os.path.join(out, "README.md")).read()
     assert "adapted with LoRA" in card and "trained from scratch" not in card and f"base_model: {straight}" in card
     assert "More Information Needed" not in open(os.path.join(out, "adapter", "README.md")).read()
+    # the card's parameter count is the merged model's, not base + adapters; the adapters are counted apart
+    args = json.load(open(os.path.join(out, "training_args.json")))
+    assert args["n_params"] == sum(p.numel() for p in m.parameters()) and 0 < args["n_trainable_params"] < args["n_params"]
+    assert f"{args['n_params'] / 1e6:.2f}M parameters" in card
 
 
 def test_two_processes_on_cpu(tmp_path):

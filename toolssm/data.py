@@ -217,6 +217,23 @@ def _example(cfg_dir: str) -> str:
     return json.dumps(row, indent=1, ensure_ascii=False)
 
 
+def _dataset_info(out_dir: str, built: list) -> list[str]:
+    """The card's ``dataset_info`` YAML (features and split sizes per config), read from the written parquet files, so
+    the Hub's viewer and ``load_dataset_builder`` see the schema without opening the data."""
+    import pyarrow.parquet as pq
+    import yaml
+    from datasets import Features
+
+    info = []
+    for config, st in built:
+        first = next(iter(st["splits"]))
+        schema = pq.read_schema(os.path.join(out_dir, config, f"{first}-00000-of-00001.parquet"))
+        info.append({"config_name": config, "features": Features.from_arrow_schema(schema)._to_yaml_list(),
+                     "splits": [{"name": s, "num_bytes": os.path.getsize(os.path.join(out_dir, config, f"{s}-00000-of-00001.parquet")),
+                                 "num_examples": v["rows"]} for s, v in st["splits"].items()]})
+    return yaml.safe_dump({"dataset_info": info}, sort_keys=False, allow_unicode=True).rstrip("\n").split("\n")
+
+
 def write_card(out_dir: str, task: str) -> str:
     """(Re)write README.md for every config built in ``out_dir`` so far."""
     import inspect
@@ -243,6 +260,7 @@ def write_card(out_dir: str, task: str) -> str:
             yaml += [f"  - split: {split}", f"    path: {config}/{split}-*.parquet"]
         if config == default:
             yaml.append("  default: true")
+    yaml += _dataset_info(out_dir, built)
     yaml.append("---")
     t = task_class(task)(built[0][0])
     module_doc = inspect.getmodule(type(t)).__doc__.strip()
