@@ -4,10 +4,10 @@
     # CPU smoke run (tiny Mamba, 5-digit addition generated on the fly)
     python train.py --preset mamba-tiny --task addition --max_steps 50 --output_dir runs/tiny
     # one GPU, the paper's 130M Mamba shape
-    accelerate launch --mixed_precision bf16 train.py --preset mamba-130m --task addition --max_steps 2000 \
-        --batch_size 128 --learning_rate 1e-3 --output_dir runs/add-mamba
+    accelerate launch --config_file configs/accelerate/one_process.yaml train.py --preset mamba-130m --task addition \
+        --max-steps 2000 --batch-size 128 --learning-rate 1e-3 --output-dir runs/add-mamba
     # several GPUs / processes (two CPU processes over gloo: ACCELERATE_USE_CPU=1), several nodes: docs/TRAINING.md
-    accelerate launch --multi_gpu --num_processes 2 train.py ...
+    accelerate launch --config_file configs/accelerate/multi_gpu.yaml --num_processes 8 train.py ...
     # arguments from a file; resume a killed run from its last checkpoint
     python train.py configs/addition_mamba.yaml
     python train.py --output_dir runs/add-mamba --resume ...

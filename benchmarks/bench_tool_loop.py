@@ -148,6 +148,9 @@ def main(argv=None):
     p.add_argument("--device", default="cpu")
     p.add_argument("--dtype", default="float32", choices=["float32", "bfloat16"])
     p.add_argument("--pipeline", action="store_true", help="also time the new loop with pipeline=True (device one step ahead of the host)")
+    p.add_argument("--device-tools", action="store_true", help="also time the loop with the pointer tools on the device (toolssm.device_loop: "
+                   "--steps-per-sync steps per CUDA graph replay), and its share of the byte floor")
+    p.add_argument("--steps-per-sync", type=int, default=64, help="device loop: decode steps per replay")
     p.add_argument("--tf32", action="store_true", help="float32 matrix products on TF32 tensor cores (torch.backends.cuda.matmul.allow_tf32)")
     p.add_argument("--lengths", default="100,1000", help="addition digits")
     p.add_argument("--batch-sizes", default="1,64")
@@ -180,9 +183,9 @@ def main(argv=None):
                 T = min(args.max_tokens, min(len(t) for t in teacher) - plen)
                 Ts = min(args.slow_tokens or T, T)
 
-                def loop(fast, tokens, pipeline=False):
+                def loop(fast, tokens, pipeline=False, device_tools=False):
                     return generate_with_tools(model, prompts, [task.tool() for _ in prompts], max_new_tokens=tokens, teacher_ids=teacher, fast=fast,
-                                               pipeline=pipeline)
+                                               pipeline=pipeline, device_tools=device_tools, steps_per_sync=args.steps_per_sync)
 
                 loop(None, 8)  # warm-up (CUDA context, graph capture path, allocator)
                 res, dt_new = timed(lambda: loop(None, T))
@@ -191,6 +194,10 @@ def main(argv=None):
                 if args.pipeline:  # the same loop with the device one step ahead of the host
                     res_p, dt_pipe = timed(lambda: loop(None, T, pipeline=True))
                     assert [r.ids for r in res_p] == [r.ids for r in res], "pipelined loop differs"
+                if args.device_tools:  # the tools on the device, many steps per replay (graph capture inside the timing)
+                    loop(None, 8, device_tools=True)
+                    res_d, dt_dev = timed(lambda: loop(None, T, device_tools=True))
+                    assert [r.ids for r in res_d] == [r.ids for r in res], "device loop differs"
                 _, dt_prev = timed(lambda: loop(False, Ts))
                 ids = torch.tensor([encode(pp)[:plen] for pp in prompts], device=device)
                 if model.config.model_type == "toolssm_rnn":  # our LSTM/GRU does not take generate()'s DynamicCache
@@ -210,6 +217,9 @@ def main(argv=None):
                 if args.pipeline:
                     row["pipelined_loop_tok_s"] = B * T / dt_pipe
                     row["pipelined_vs_new"] = dt_new / dt_pipe
+                if args.device_tools:
+                    row["device_loop_tok_s"] = B * T / dt_dev
+                    row["device_vs_new"] = dt_new / dt_dev
                 row["new_vs_previous"] = row["new_loop_tok_s"] / row["previous_loop_tok_s"]
                 row["new_vs_hf_generate"] = row["new_loop_tok_s"] / row["hf_generate_no_tools_tok_s"]
                 row.update(step_times(model, B, device))
@@ -218,6 +228,8 @@ def main(argv=None):
                     row["floor_step_us"] = step_s * 1e6
                     row["floor_tok_s"] = B / step_s
                     row["new_step_us"] = dt_new / (T + plen) * 1e6
+                    if args.device_tools:
+                        row["device_share_of_floor"] = row["device_loop_tok_s"] / row["floor_tok_s"]
                 rows.append(row)
                 print(json.dumps({k: (round(v, 2) if isinstance(v, float) else v) for k, v in row.items()}), flush=True)
                 with open(args.out, "w") as f:  # after every row: a long run that is stopped keeps what it measured

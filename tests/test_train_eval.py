@@ -297,3 +297,14 @@ def test_eval_never_writes_into_a_checkpoint_folder_unless_asked(tmp_path):
     assert _snapshot(ckpt) == before
     res = json.load(open(tmp_path / "eval_results" / "addition-lstm-small" / "test" / "results.json"))
     assert res["lengths"][0]["n"] == 3 and res["provenance"]["program"] == "eval.py" and res["provenance"]["end"]
+
+
+def test_the_readme_launch_line_warns_about_nothing(tmp_path):
+    """`accelerate launch --config_file configs/accelerate/one_process.yaml train.py ...` (the README's line) runs one
+    process without accelerate's 'values were not passed ... defaults used instead' warning."""
+    r = subprocess.run(["accelerate", "launch", "--config_file", os.path.join(ROOT, "configs", "accelerate", "one_process.yaml"),
+                        "train.py", *COMMON, "--max_steps", "2", "--report_to", "none", "--output_dir", str(tmp_path / "one")],
+                       capture_output=True, text=True, cwd=ROOT, env=ENV, timeout=600)
+    assert r.returncode == 0, r.stderr[-3000:]
+    assert "processes: 1" in r.stdout + r.stderr
+    assert "defaults used instead" not in r.stderr and "were not passed" not in r.stderr

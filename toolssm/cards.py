@@ -146,7 +146,7 @@ def write_model_card(ckpt_dir: str, results: dict | None = None) -> str:
     item = task.make_item(0, "card", 0, max(task.min_n, 3), train=False)  # a small example for the usage snippet
     tool = type(task.inference_tool(item.problem)).__name__
     arch = (config.get("architectures") or ["?"])[0]
-    cmd = " ".join(["accelerate launch train.py", f"--preset {m['preset']}", f"--task {d['task']}", f"--config {config_name}",
+    cmd = " ".join(["accelerate launch --config_file configs/accelerate/one_process.yaml train.py", f"--preset {m['preset']}", f"--task {d['task']}", f"--config {config_name}",
                     f"--max_steps {t['max_steps']}", f"--batch_size {t['batch_size']}", f"--learning_rate {t['learning_rate']}",
                     f"--weight_decay {t['weight_decay']}", f"--seed {t['seed']}", f"--data_seed {d['data_seed']}"]
                    + ([f"--train_max_n {d['train_max_n']}"] if d.get("train_max_n") else [])

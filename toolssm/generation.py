@@ -147,6 +147,8 @@ def generate_with_tools(
     fast: bool | None = None,
     cuda_graph: bool | None = None,
     pipeline: bool | None = None,
+    device_tools: bool | None = None,
+    steps_per_sync: int = 64,
 ) -> list[ToolGenerationResult]:
     """Decode a batch of prompts, each row talking to its own tool (``None``: no tool).
 
@@ -165,6 +167,10 @@ def generate_with_tools(
     handles step t-1's token, and its tool, while step t runs, instead of waiting for every token. Same output.
     Default (None): on for greedy decoding on CUDA (1.03-1.19x on the H200, benchmarks/results/h200), off on CPU
     (where nothing overlaps) and when sampling or returning logits.
+    ``device_tools`` runs the pointer-memory tools on the device beside a static stepper (Mamba-1, LSTM, GRU), for
+    greedy decoding where every row's tool is a :class:`~toolssm.tools.PointerMemory`: ``steps_per_sync`` steps per
+    CUDA graph replay and no host round trip in between (:mod:`toolssm.device_loop`; token for token the same
+    rows). Default (None): off until measured on the GPU; True requires it (ValueError when the batch cannot).
     """
     if len(prompts) != len(tools):
         raise ValueError(f"need one tool per prompt: {len(prompts)} prompts, {len(tools)} tools")
@@ -192,7 +198,15 @@ def generate_with_tools(
     queues: list[deque[int]] = [deque() for _ in prompts]
     B = len(prompts)
 
-    stepper = make_stepper(model, B, fast=fast, cuda_graph=cuda_graph, vocab_size=n_vocab)
+    from . import device_loop
+
+    can_device = device_loop.eligible(tools, do_sample, return_logits) and fast is not False
+    if device_tools and not can_device:
+        raise ValueError("device_tools=True needs greedy decoding without return_logits, and a PointerMemory tool per row")
+    use_device = bool(device_tools) and can_device
+    stepper = make_stepper(model, B, fast=fast, cuda_graph=False if use_device else cuda_graph, vocab_size=n_vocab)
+    if use_device and stepper.kind != "static":
+        raise ValueError(f"device_tools=True needs a static decoding step (Mamba-1, LSTM, GRU), not {type(model).__name__}")
 
     # Prefill the prefix every row shares in length: one chunk into an empty cache (exact for every model).
     L0 = min(len(p) for p in prompt_ids)
@@ -208,7 +222,10 @@ def generate_with_tools(
         from tqdm.auto import tqdm
 
         bar = tqdm(desc="tool loop", unit="tok")
-    if pipeline:
+    if use_device:
+        device_loop.DevicePointerLoop(stepper, rows, tools, budgets, stop_at_reference, L0, greedy, steps_per_sync,
+                                      teacher_ids=teacher_ids).run(cuda_graph=cuda_graph, bar=bar)
+    elif pipeline:
         _pipelined(stepper, state, greedy, device, bar)
     else:
         while True:
@@ -241,7 +258,7 @@ def generate_with_tools(
         bar.close()
 
     for b, row in enumerate(rows):
-        if tools[b] is not None:
+        if tools[b] is not None and not use_device:  # the device loop counted them itself
             row.num_commands = tools[b].num_commands
             row.num_tool_errors = tools[b].num_errors
         if return_logits:

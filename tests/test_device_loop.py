@@ -1,0 +1,146 @@
+"""The device-side pointer-memory loop (toolssm.device_loop) is the reference tool loop, token for token."""
+
+import os
+import random
+
+import pytest
+import torch
+
+import toolssm  # noqa: F401
+from toolssm import vocab as V
+from toolssm.device_loop import DevicePointerLoop
+from toolssm.evaluation import make_test_items
+from toolssm.generation import ToolGenerationResult, generate_with_tools
+from toolssm.models import build_model
+from toolssm.tasks import get_task
+from toolssm.tokenizer import encode, split_tokens
+from toolssm.tools import PointerMemory
+from toolssm.trajectory import render
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+CKPT = os.path.join(ROOT, "checkpoints")
+
+
+def _same(a: list[ToolGenerationResult], b: list[ToolGenerationResult]) -> None:
+    assert len(a) == len(b)
+    for i, (x, y) in enumerate(zip(a, b)):
+        assert x.ids == y.ids, (i, len(x.ids), len(y.ids))
+        assert x.roles == y.roles and x.forced == y.forced, i
+        assert (x.finished, x.truncated, x.diverged) == (y.finished, y.truncated, y.diverged), i
+        assert (x.num_commands, x.num_tool_errors) == (y.num_commands, y.num_tool_errors), i
+        assert x.output == y.output
+
+
+class _NoModel:
+    """Enough of a stepper to drive DevicePointerLoop._observe alone."""
+
+    device = torch.device("cpu")
+    states: list = []
+
+
+def test_observe_matches_pointer_memory_on_random_token_streams():
+    """Fuzz: rows emitting random tokens, rich in pointer commands (some for pointers the row lacks), [COMMAND] text
+    commands (some cut off by the length limit), [ANS] and [/COMMAND] outside a command: the device tool answers and
+    labels every token as PointerMemory.observe does, and its memory and pointers stay the same."""
+    rng = random.Random(0)
+    special = [V.COMMAND, V.END_COMMAND, V.ANS, V.EOS, V.BOUNDARY] + V.POINTER_TOKENS
+    chars = list("0123456789+=×#()ABC")
+    B, steps = 12, 400
+    prompts = ["".join(rng.choice("0123456789") for _ in range(rng.randint(1, 6))) + "+" + str(rng.randint(0, 999)) + "=" for _ in range(B)]
+    tools = [PointerMemory(rng.randint(1, 4)) for _ in range(B)]
+    for t in tools:
+        t.max_command_tokens = 7  # reach the cut-off of long text commands
+    for t, p in zip(tools, prompts):
+        t.reset(split_tokens(p))
+    rows = [ToolGenerationResult(p, encode(p), len(encode(p))) for p in prompts]
+    loop = DevicePointerLoop(_NoModel(), rows, tools, [steps] * B, None, min(r.prompt_len for r in rows), torch.zeros(B, dtype=torch.long))
+    role_of = {v: k for k, v in {0: "prompt", 1: "thought", 2: "command", 3: "observation", 4: "output"}.items()}
+    for _ in range(steps):
+        toks = [rng.choice(special) if rng.random() < 0.5 else rng.choice(chars) for _ in range(B)]
+        x = torch.tensor([V.TOKEN_TO_ID[t] for t in toks])
+        loop.q_len.zero_()  # each answer is checked (and consumed) before the next model token
+        role = loop._observe(x, torch.ones(B, dtype=torch.bool)).tolist()
+        q, ql = loop.queue.tolist(), loop.q_len.tolist()
+        for b, (tool, tok) in enumerate(zip(tools, toks)):
+            want_role, want_obs = tool.observe(tok)
+            assert role[b] == role_of[want_role], (b, tok, role[b], want_role)
+            assert [V.VOCAB[i] for i in q[b][: ql[b]]] == want_obs, (b, tok)
+    for b, tool in enumerate(tools):
+        assert [V.VOCAB[i] for i in loop.mem[b, : loop.mem_len[b]].tolist()] == tool.memory
+        assert loop.ptr[b, : tool.num_pointers].tolist() == tool.pointers
+        assert (int(loop.num_commands[b]), int(loop.num_errors[b])) == (tool.num_commands, tool.num_errors)
+
+
+@pytest.mark.parametrize("preset", ["mamba-tiny", "lstm-tiny"])
+def test_random_models_decode_the_same_rows(preset):
+    """Untrained models emit garbage (commands for missing pointers, reads past memory, [EOS] anywhere): the device
+    loop gives the reference loop's rows, with unequal prompt lengths, per-row budgets (one of 0) and with
+    stop_at_reference, for several steps_per_sync."""
+    torch.manual_seed(0)
+    model = build_model(preset).eval()
+    prompts = ["12+345=", "9+9=", "123456+7=", "5+0=", "31×4=", "77+1="]
+    budgets = [40, 7, 60, 0, 33, 50]
+
+    def tools():
+        return [PointerMemory(k) for k in (2, 1, 3, 2, 8, 2)]
+
+    refs = [[1] * 5 + encode(p) for p in prompts]  # references that the rows leave at different steps
+    rng = random.Random(1)  # teachers of random tokens: every kind of command and text, [EOS] past their ends
+    teachers = [encode(p) + [rng.randrange(len(V.VOCAB)) for _ in range(rng.randint(5, 45))] for p in prompts]
+    for kw in [{}, {"stop_at_reference": [encode(p) + encode("+")[:1] * 9 for p in prompts]}, {"stop_at_reference": refs},
+               {"teacher_ids": teachers}]:
+        want = generate_with_tools(model, prompts, tools(), max_new_tokens=budgets, **kw)
+        for k in (1, 5, 64):
+            got = generate_with_tools(model, prompts, tools(), max_new_tokens=budgets, device_tools=True, steps_per_sync=k, **kw)
+            _same(want, got)
+
+
+@pytest.mark.parametrize("name,n,split", [("addition-mamba-small-lockstep", 12, "stress"), ("addition-lstm-small", 12, "stress"),
+                                          ("hanoi-recursive-mamba-small", 4, "test"), ("multiplication-n_x_2_aligned-mamba-small", 8, "stress")])
+def test_shipped_checkpoints_decode_the_same_trajectories(name, n, split):
+    """Trained models on their task's test or stress problems (with and without stopping at the reference): the
+    same ids, roles and flags, and the rows are the reference trajectories."""
+    from transformers import AutoModelForCausalLM
+
+    model = AutoModelForCausalLM.from_pretrained(os.path.join(CKPT, name)).eval()
+    task = model.task()
+    items = make_test_items(task, n, 8 if split == "test" else 2 * len(task.stress_classes), seed=5, split=split)
+    refs = [render(it.trajectory, train_observations=task.train_observations)["input_ids"] for it in items]
+    budgets = [len(r) + 16 for r in refs]
+    for stop in (None, refs):
+        kw = dict(max_new_tokens=budgets, stop_at_reference=stop)
+        want = generate_with_tools(model, [it.prompt for it in items], [task.inference_tool(it.problem) for it in items], **kw)
+        got = generate_with_tools(model, [it.prompt for it in items], [task.inference_tool(it.problem) for it in items], device_tools=True,
+                                  steps_per_sync=32, **kw)
+        _same(want, got)
+    assert sum(r.ids == ref for r, ref in zip(got, refs)) >= len(refs) - 2  # the models are (nearly) exact here
+
+
+def test_device_tools_refuses_what_it_cannot_run():
+    model = build_model("mamba-tiny").eval()
+    with pytest.raises(ValueError, match="PointerMemory"):
+        generate_with_tools(model, ["1+2="], [None], max_new_tokens=4, device_tools=True)
+    with pytest.raises(ValueError, match="greedy decoding"):
+        generate_with_tools(model, ["1+2="], [PointerMemory(2)], max_new_tokens=4, device_tools=True, do_sample=True)
+    with pytest.raises(ValueError, match="static decoding step"):
+        generate_with_tools(build_model("pythia-tiny").eval(), ["1+2="], [PointerMemory(2)], max_new_tokens=4, device_tools=True)
+    task = get_task("logical_graph")  # search memory: not on the device
+    it = task.make_item(0, "test_5", 0, 5, train=False)
+    with pytest.raises(ValueError):
+        generate_with_tools(model, [it.prompt], [task.inference_tool()], max_new_tokens=4, device_tools=True)
+
+
+@pytest.mark.gpu
+def test_device_loop_on_cuda_with_graphs_matches_the_reference():
+    """On the GPU: the CUDA-graph device loop against the reference loop (CUDA graph of one step), trained Mamba."""
+    from transformers import AutoModelForCausalLM
+
+    model = AutoModelForCausalLM.from_pretrained(os.path.join(CKPT, "addition-mamba-small-lockstep")).cuda().eval()
+    task = model.task()
+    for split, n in [("test", 100), ("stress", 100), ("stress", 20)]:
+        items = make_test_items(task, n, 64, seed=1, split=split)
+        refs = [render(it.trajectory)["input_ids"] for it in items]
+        kw = dict(max_new_tokens=[len(r) + 16 for r in refs], stop_at_reference=refs)
+        want = generate_with_tools(model, [it.prompt for it in items], [task.inference_tool() for _ in items], **kw)
+        got = generate_with_tools(model, [it.prompt for it in items], [task.inference_tool() for _ in items], device_tools=True, **kw)
+        _same(want, got)
