@@ -114,12 +114,21 @@ def step(study, entries: list, runs_root: str, job: str, python: str = sys.execu
     evaluating = sum(_state(os.path.join(runs_root, e.name), f"eval-{ev.tag}") == "running"
                      for e in entries if isinstance(e, Run) for ev in e.evals)
     jobs_running = sum(_state(os.path.join(runs_root, e.name), "job") == "running" for e in entries if isinstance(e, Job))
+    by_name = {e.name: e for e in study.runs}
     states = {}
     for e in entries:
         folder = os.path.join(runs_root, e.name)
         env = _env(study.name, e.name, e.kernels, job)
         if e.kernels and kernel_state == "failed":
             states[e.name] = (False, "blocked: the kernel build failed (see the kernel-build.log packed with the logs)")
+            continue
+        before = {a: _state(os.path.join(runs_root, a), "job" if isinstance(by_name[a], Job) else "train") for a in e.after}
+        failed = [a for a, s in before.items() if s in ("failed", "lost")]
+        if failed:
+            states[e.name] = (False, f"blocked: {', '.join(failed)} ended badly")
+            continue
+        if any(s != "done" for s in before.values()):  # also when the entry it waits for was not selected
+            states[e.name] = (any(s == "running" for s in before.values()), f"waiting for {', '.join(a for a, s in before.items() if s != 'done')}")
             continue
         waiting = e.kernels and kernel_state != "ready"
         if isinstance(e, Job):

@@ -26,7 +26,7 @@ def _card(tmp_path, run):
 def test_card_of_a_continued_run_names_its_start(tmp_path):
     text = _card(tmp_path, SHIPPED)
     assert "continued from `runs/s5a/mul2a-mamba-s2`" in text
-    assert "--init_from runs/s5a/mul2a-mamba-s2 --warmup_steps 50" in text
+    assert "--init-from runs/s5a/mul2a-mamba-s2 --warmup-steps 50" in text
     assert "678 steps (of 1000 planned" in text
     assert "base_model" not in text  # a run folder of the training machine is no base model a reader can resolve
 
@@ -34,8 +34,8 @@ def test_card_of_a_continued_run_names_its_start(tmp_path):
 @needs_results
 def test_card_of_a_fresh_run_has_no_init_from(tmp_path):
     text = _card(tmp_path, os.path.join(RUNS, "mul2a-mamba-s2"))
-    assert "--init_from" not in text and "continued from" not in text
-    assert "900 steps," in text and "--seed 2 --data_seed 2" in text
+    assert "--init-from" not in text and "continued from" not in text
+    assert "900 steps," in text and "--seed 2 --data-seed 2" in text
 
 
 def _row(n, k):

@@ -22,8 +22,8 @@ STUDY = Study(
     runs=[
         Run("add-tiny-s0", dict(preset="mamba-tiny", task="addition", max_steps=3, batch_size=4, eval_every=0, save_every=1000,
                                 report_to="none", num_workers=0, eval_samples=1, eval_lengths="2", seed=0),
-            evals=(Eval("test", (2,), num_samples=2), Eval("stress", (3,), split="stress", num_samples=2))),
-        Job("hello", "echo hello > $RUN_DIR/hello.txt"),
+            evals=(Eval("test", (2,), num_samples=2), Eval("stress", (3,), split="stress", num_samples=2)), after=("hello",)),
+        Job("hello", "sleep 2; echo hello > $RUN_DIR/hello.txt"),
     ],
     parallel=1,
 )
@@ -39,7 +39,10 @@ def test_every_shipped_study_loads_and_builds_its_commands():
         for e in study.runs:
             if isinstance(e, Run):
                 argv = e.train_argv(f"runs/{name}/{e.name}")
-                assert argv[0] == "train.py" and argv[-2:] == ["--output_dir", f"runs/{name}/{e.name}"]
+                assert argv[0] == "train.py" and argv[-2:] == ["--output-dir", f"runs/{name}/{e.name}"]
+                import train
+
+                train.parse_args(argv[1:])  # every option is one train.py knows
                 for ev in e.evals:
                     assert ev.argv("m", "o")[:3] == ["eval.py", "--model", "m"]
 
@@ -53,6 +56,8 @@ def test_study_rejects_repeated_and_unsafe_names_and_unknown_patterns():
         Study("s", "c", runs=[Job("a", "true")]).select("b*")
     with pytest.raises(ValueError, match="set by the launcher"):
         Run("r", {"output_dir": "x"}).train_argv("y")
+    with pytest.raises(ValueError, match="'after' names no entry"):
+        Study("s", "c", runs=[Job("a", "true", after=("b",))])
     with pytest.raises(ValueError, match="no study"):
         load_study("no-such-study")
 
@@ -66,6 +71,8 @@ def test_launcher_trains_evaluates_packs_and_files_a_run(tmp_path):
                         "--poll", "1"], capture_output=True, text=True, cwd=ROOT, env=env, timeout=420)
     assert r.returncode == 0, r.stdout + r.stderr
     assert "add-tiny-s0  trained; test done, stress done" in r.stdout, r.stdout
+    # the run waited for the job it names in `after`: it started once hello.txt existed
+    assert os.path.getmtime(runs / "smoke" / "hello" / "hello.txt") <= os.path.getmtime(runs / "smoke" / "add-tiny-s0" / ".launch" / "train.pid")
     packed = tarfile.open(out / "smoke.tgz").getnames()
     assert sorted(packed) == ["smoke/add-tiny-s0/eval/stress/results.json", "smoke/add-tiny-s0/eval/test/results.json",
                               "smoke/add-tiny-s0/metrics.jsonl", "smoke/add-tiny-s0/run.json", "smoke/add-tiny-s0/training_args.json",

@@ -18,6 +18,15 @@ ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 ENV = dict(os.environ, PYTHONPATH=ROOT, TOKENIZERS_PARALLELISM="false", OMP_NUM_THREADS="1")
 
 
+def _free_port() -> str:
+    """A port nobody listens on: two-process runs on the default 29500 hung once when it was taken."""
+    import socket
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return str(s.getsockname()[1])
+
+
 def run(args, check=True):
     r = subprocess.run([sys.executable, *args], capture_output=True, text=True, cwd=ROOT, env=ENV, timeout=600)
     if check and r.returncode != 0:
@@ -172,7 +181,7 @@ def test_lora_adapts_a_checkpoint_to_another_task(runs, tmp_path):
 
 def test_two_processes_on_cpu(tmp_path):
     out = str(tmp_path / "ddp")
-    r = subprocess.run(["accelerate", "launch", "--multi_gpu", "--num_processes", "2", "--num_machines", "1", "--mixed_precision", "no",
+    r = subprocess.run(["accelerate", "launch", "--multi_gpu", "--num_processes", "2", "--num_machines", "1", "--main_process_port", _free_port(), "--mixed_precision", "no",
                         "--dynamo_backend", "no", "train.py", *COMMON, "--max_steps", "6", "--warmup_steps", "3", "--report_to", "none",
                         "--output_dir", out], capture_output=True, text=True, cwd=ROOT, env=dict(ENV, ACCELERATE_USE_CPU="1"), timeout=600)
     assert r.returncode == 0, r.stderr[-3000:]
@@ -227,7 +236,7 @@ def test_mixture_option_sets_the_auxiliary_size_and_rejects_bad_entries():
 
 def test_eval_shards_samples_over_two_processes(tmp_path):
     out = str(tmp_path / "ev2")
-    r = subprocess.run(["accelerate", "launch", "--multi_gpu", "--num_processes", "2", "--num_machines", "1", "--mixed_precision", "no",
+    r = subprocess.run(["accelerate", "launch", "--multi_gpu", "--num_processes", "2", "--num_machines", "1", "--main_process_port", _free_port(), "--mixed_precision", "no",
                         "--dynamo_backend", "no", "eval.py", "--model", os.path.join(ROOT, "checkpoints", "addition-lstm-small"),
                         "--lengths", "5,12", "--num-samples", "5", "--batch-size", "3", "--no-card", "--out", out],
                        capture_output=True, text=True, cwd=ROOT, env=dict(ENV, ACCELERATE_USE_CPU="1"), timeout=600)

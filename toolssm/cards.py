@@ -147,11 +147,11 @@ def write_model_card(ckpt_dir: str, results: dict | None = None) -> str:
     tool = type(task.inference_tool(item.problem)).__name__
     arch = (config.get("architectures") or ["?"])[0]
     cmd = " ".join(["accelerate launch --config_file configs/accelerate/one_process.yaml train.py", f"--preset {m['preset']}", f"--task {d['task']}", f"--config {config_name}",
-                    f"--max_steps {t['max_steps']}", f"--batch_size {t['batch_size']}", f"--learning_rate {t['learning_rate']}",
-                    f"--weight_decay {t['weight_decay']}", f"--seed {t['seed']}", f"--data_seed {d['data_seed']}"]
-                   + ([f"--train_max_n {d['train_max_n']}"] if d.get("train_max_n") else [])
-                   + ([f"--init_from {m['init_from']}", f"--warmup_steps {t['warmup_steps']}"] if m.get("init_from") else [])
-                   + ([f"--max_time_minutes {t['max_time_minutes']}"] if t.get("max_time_minutes") else []))
+                    f"--max-steps {t['max_steps']}", f"--batch-size {t['batch_size']}", f"--learning-rate {t['learning_rate']}",
+                    f"--weight-decay {t['weight_decay']}", f"--seed {t['seed']}", f"--data-seed {d['data_seed']}"]
+                   + ([f"--train-max-n {d['train_max_n']}"] if d.get("train_max_n") else [])
+                   + ([f"--init-from {m['init_from']}", f"--warmup-steps {t['warmup_steps']}"] if m.get("init_from") else [])
+                   + ([f"--max-time-minutes {t['max_time_minutes']}"] if t.get("max_time_minutes") else []))
     done = args.get("steps_completed", t["max_steps"])
     steps_note = "" if done >= t["max_steps"] else f" (of {t['max_steps']} planned: stopped by the --max_time_minutes budget)"
     if m.get("init_from"):

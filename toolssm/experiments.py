@@ -55,14 +55,15 @@ class Run:
     evals: tuple[Eval, ...] = ()
     kernels: bool = False
     keep_weights: bool = False  # pack model.safetensors too (small models whose weights a claim rests on)
+    after: tuple[str, ...] = ()  # entries (a job building its dataset, say) that must have ended well first
 
     def train_argv(self, output_dir: str) -> list[str]:
         argv = ["train.py"]
         for key, value in self.train.items():
             if key == "output_dir":
                 raise ValueError(f"run {self.name!r}: output_dir is set by the launcher (runs/<study>/<run>)")
-            argv += [f"--{key}", ("true" if value else "false") if isinstance(value, bool) else str(value)]
-        return argv + ["--output_dir", output_dir]
+            argv += [f"--{key.replace('_', '-')}", ("true" if value else "false") if isinstance(value, bool) else str(value)]
+        return argv + ["--output-dir", output_dir]
 
 
 @dataclass(frozen=True)
@@ -74,6 +75,7 @@ class Job:
     command: str
     kernels: bool = False
     timeout_s: int = 540
+    after: tuple[str, ...] = ()
 
 
 @dataclass
@@ -92,6 +94,9 @@ class Study:
         bad = [n for n in names if not n or "/" in n or n.startswith(".")]
         if bad:
             raise ValueError(f"study {self.name!r}: run names are plain folder names, got {bad}")
+        unknown = sorted({a for r in self.runs for a in r.after if a not in names})
+        if unknown:
+            raise ValueError(f"study {self.name!r}: 'after' names no entry of the study: {unknown}")
 
     def select(self, pattern: str | None = None) -> list:
         """The entries whose name matches ``pattern`` (shell globs, comma-separated; None: all)."""
