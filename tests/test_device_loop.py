@@ -96,7 +96,8 @@ def test_random_models_decode_the_same_rows(preset):
 
 
 @pytest.mark.parametrize("name,n,split,k", [("addition-mamba-small-lockstep", 12, "stress", 16), ("addition-lstm-small", 12, "stress", 16),
-                                            ("hanoi-recursive-mamba-small", 3, "test", 4), ("multiplication-n_x_2_aligned-mamba-small", 5, "stress", 8)])
+                                            pytest.param("hanoi-recursive-mamba-small", 3, "test", 4, marks=pytest.mark.slow),
+                                            pytest.param("multiplication-n_x_2_aligned-mamba-small", 5, "stress", 8, marks=pytest.mark.slow)])
 def test_shipped_checkpoints_decode_the_same_trajectories(name, n, split, k):
     """Trained models on their task's test or stress problems (with and without stopping at the reference): the
     same ids, roles and flags, and the rows are the reference trajectories."""
