@@ -42,7 +42,7 @@ def parse(argv=None):
     p.add_argument("--out", default=None, help="output folder (default: eval_results/<first model's folder name>/<split>; a checkpoint's own folder changes only with --card)")
     p.add_argument("--card", action="store_true", help="also write the results table and plot into each checkpoint's model card (README.md)")
     p.add_argument("--no-card", action="store_true", help=argparse.SUPPRESS)  # the old default's opt-out: accepted, does nothing
-    p.add_argument("--decode", default="auto", choices=["auto", "cache"], help="decoding step: auto = static state buffers (CUDA graph on GPU) for Mamba-1/LSTM/GRU, the cache API otherwise; cache = always the model's cache API (the slower reference path)")
+    p.add_argument("--decode", default="auto", choices=["auto", "cache", "device"], help="decoding step: auto = static state buffers (CUDA graph on GPU) for Mamba-1/LSTM/GRU, the cache API otherwise; cache = always the model's cache API (the slower reference path); device = auto with pointer memory run on the device, 64 steps per graph replay (toolssm.device_loop; pointer-memory tasks only)")
     p.add_argument("--progress", action="store_true", help="progress bar per batch in the tool loop")
     args = p.parse_args(argv)
     if args.num_samples < 1 or args.batch_size < 1:
@@ -139,7 +139,8 @@ def main(argv=None) -> int:
             with accelerator.split_between_processes(list(range(args.num_samples))) as mine:
                 res = evaluate_length(model, task, n, mine, seed=args.seed, split=args.split, batch_size=args.batch_size,
                                       token_accuracy=not args.no_token_accuracy, progress=args.progress,
-                                      stop_at_divergence=args.stop_at_divergence, fast=False if args.decode == "cache" else None)
+                                      stop_at_divergence=args.stop_at_divergence, fast=False if args.decode == "cache" else None,
+                                      device_tools=True if args.decode == "device" else None)
             res = gather_object(res)
             summary = summarize(res)
             summary["wall_seconds"] = time.time() - t0

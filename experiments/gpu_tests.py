@@ -9,8 +9,11 @@ and both hit their 540 s timeout (results/paper_scale/gpu-tests*/pytest.log). Th
 
 from toolssm.experiments import Job, Study
 
-TESTS = ("python3 -m pytest -q -m 'gpu or not slow' -p no:cacheprovider -n 2 -rfE tests > $RUN_DIR/pytest.log 2>&1; s=$?; "
-         "tail -15 $RUN_DIR/pytest.log > $RUN_DIR/summary.txt; exit $s")
+# -v: one line per test as it ends, so a log cut short still says which passed; SIGINT before the job's own timeout
+# makes pytest print the failures' tracebacks and the summary of what ran.
+TESTS = ("timeout -s INT ${PYTEST_TIMEOUT:-440} python3 -m pytest -v -m 'gpu or not slow' -p no:cacheprovider -n ${PYTEST_WORKERS:-6} "
+         "-rfEs --tb=short --durations=15 tests > $RUN_DIR/pytest.log 2>&1; s=$?; "
+         "grep -E '^(FAILED|ERROR)|passed|failed' $RUN_DIR/pytest.log | tail -40 > $RUN_DIR/summary.txt; exit $s")
 
 STUDY = Study(
     name="gpu_tests",

@@ -77,7 +77,7 @@ def _kernels(runs_root: str, env: dict, needed: bool) -> str:
     """'ready', 'building', 'failed' or 'absent'; starts the build (once) when ``needed``."""
     if os.path.exists(os.path.join(KERNELS_DIR, ".ready")):
         return "ready"
-    folder = os.path.join(runs_root, ".kernels")
+    folder = os.path.join(os.path.dirname(os.path.abspath(runs_root)), ".kernels")  # runs/.kernels: one build for every study
     state = _state(folder, "build")
     if state == "running":
         return "building"
@@ -229,7 +229,7 @@ def pack(study, entries: list, runs_root: str, out_dir: str) -> list[str]:
             for f in ("model.safetensors", "config.json", "generation_config.json", "tokenizer.json", "tokenizer_config.json"):
                 if os.path.exists(os.path.join(folder, f)):
                     paths["-weights"].append((os.path.join(folder, f), os.path.join(study.name, e.name, f)))
-    build_log = os.path.join(runs_root, ".kernels", ".launch", "build.log")
+    build_log = os.path.join(os.path.dirname(os.path.abspath(runs_root)), ".kernels", ".launch", "build.log")
     if os.path.exists(build_log):
         paths["-logs"].append((build_log, os.path.join(study.name, "kernel-build.log")))
     for suffix, items in paths.items():

@@ -114,11 +114,13 @@ def _teacher_forced_stepped(stepper, refs: list[dict]) -> list[tuple[int, int]]:
 
 
 def evaluate_items(model, task, items, batch_size: int = 16, budget_factor: float = 1.1, token_accuracy: bool = True, progress: bool = False,
-                   stop_at_divergence: bool = False, fast: bool | None = None) -> list[SampleResult]:
+                   stop_at_divergence: bool = False, fast: bool | None = None, device_tools: bool | None = None) -> list[SampleResult]:
     """Run the tool loop on ``items`` (from ``task.make_item``) in batches; score each against its reference.
     With ``stop_at_divergence`` a row stops at its first token off the reference (exact match is unchanged;
     answer accuracy then counts such rows as wrong, so it becomes a lower bound). ``fast`` chooses the decoding
-    step (see :func:`toolssm.fast.make_stepper`; False: the model's cache API)."""
+    step (see :func:`toolssm.fast.make_stepper`; False: the model's cache API); ``device_tools`` runs pointer memory on
+    the device, many steps per graph replay (:mod:`toolssm.device_loop`; exact match is still scored against the
+    reference trajectory and the task's own answer check, so a device-loop error shows as a failure)."""
     out: list[SampleResult] = []
     was_training = model.training
     model.eval()
@@ -129,7 +131,7 @@ def evaluate_items(model, task, items, batch_size: int = 16, budget_factor: floa
         t0 = time.time()
         tools = [task.inference_tool(it.problem) for it in chunk]
         res = generate_with_tools(model, [it.prompt for it in chunk], tools, max_new_tokens=budgets, progress=progress, fast=fast,
-                                  stop_at_reference=[r["input_ids"] for r in refs] if stop_at_divergence else None)
+                                  device_tools=device_tools, stop_at_reference=[r["input_ids"] for r in refs] if stop_at_divergence else None)
         dt = (time.time() - t0) / len(chunk)
         counts = teacher_forced(model, refs) if token_accuracy else [(0, 0)] * len(refs)
         for it, ref, r, tool, (tc, tt) in zip(chunk, refs, res, tools, counts):
