@@ -17,13 +17,19 @@ CKPTS = {"addition-lstm-small": ("addition", 5), "addition-lstm-small-p3": ("add
          "addition-mamba-small-p3": ("addition", 5), "addition-mamba-small-lockstep": ("addition", 5), "logical-graph-mamba-small": ("logical_graph", 10),
          "hanoi-recursive-mamba-small": ("hanoi", 4), "multiplication-n_x_2_aligned-mamba-small": ("multiplication", 10)}
 
+# a GPU machine gets a copy of the tree without what scripts/gpu/slim.sh dropped (the copy is capped at 64 MiB)
+_SLIMMED = os.path.join(ROOT, ".slimmed")
+NOT_CARRIED = {os.path.basename(p.strip().rstrip("/")) for p in open(_SLIMMED) if p.startswith("checkpoints/")} if os.path.exists(_SLIMMED) else set()
+
 
 def test_every_shipped_checkpoint_is_listed():
-    assert sorted(os.listdir(os.path.join(ROOT, "checkpoints"))) == sorted(CKPTS)
+    assert sorted(set(os.listdir(os.path.join(ROOT, "checkpoints"))) | NOT_CARRIED) == sorted(CKPTS)
 
 
 @pytest.mark.parametrize("name", sorted(CKPTS))
 def test_shipped_checkpoint_loads_and_solves_in_distribution(name):
+    if name in NOT_CARRIED:
+        pytest.skip(f"checkpoints/{name} was not carried to this machine (.slimmed, scripts/gpu/slim.sh)")
     path = os.path.join(ROOT, "checkpoints", name)
     assert os.path.getsize(os.path.join(path, "model.safetensors")) < 20_000_000
     model = AutoModelForCausalLM.from_pretrained(path).eval()

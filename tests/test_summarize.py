@@ -8,8 +8,13 @@ ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, os.path.join(ROOT, "scripts"))
 
 import summarize  # noqa: E402
+import pytest  # noqa: E402
+
+# the GPU machine's copy may leave results/ behind (scripts/gpu/slim.sh: the 64 MiB transfer cap)
+needs_results = pytest.mark.skipif(not os.path.isdir(os.path.join(ROOT, "results")), reason="results/ is not in this copy of the repo")
 
 
+@needs_results
 def test_readme_and_results_tables_equal_the_summarizer_output():
     r = subprocess.run([sys.executable, os.path.join(ROOT, "scripts", "summarize.py"), "--check"], capture_output=True, text=True,
                        cwd=ROOT, env=dict(os.environ, PYTHONPATH=ROOT))
@@ -41,6 +46,7 @@ def test_describe_and_paper_notation():
     assert summarize.paper_notation(5, {10: dict(n=10, exact_match=0.0, num_samples=4)}) == "5→– (0%)"
 
 
+@needs_results
 def test_every_filed_run_has_its_provenance():
     """Every results/<study>/<run>/ holds a run.json, and every evaluation is a results.json with per-size rows."""
     from toolssm.experiments import read_study
