@@ -4,14 +4,17 @@ must work both ways (GPU-only tests included: -m 'gpu or not slow').
     bash scripts/gpu/run.sh gpu_tests            # first call starts the kernel build and the tests without them
 
 Run it alone on the machine: the 2026-12-01 lease ran both suites beside eight 130M trainings and the kernel build,
-and both hit their 540 s timeout (results/paper_scale/gpu-tests*/pytest.log). The jobs run one at a time.
+and both hit their 540 s timeout (results/paper_scale/gpu-tests*/pytest.log); on 2026-12-02 beside the kernel build and
+GPU evaluations, with torch's default threads per worker, they were cut at 440 s after 41 and 51 tests
+(results/gpu_tests/). The jobs run one at a time; a call of ~9 minutes runs one suite.
 """
 
 from toolssm.experiments import Job, Study
 
 # -v: one line per test as it ends, so a log cut short still says which passed; SIGINT before the job's own timeout
 # makes pytest print the failures' tracebacks and the summary of what ran.
-TESTS = ("timeout -s INT ${PYTEST_TIMEOUT:-440} python3 -m pytest -v -m 'gpu or not slow' -p no:cacheprovider -n ${PYTEST_WORKERS:-6} "
+# Two threads per worker: torch's default (one per core) times six workers put the 2026-12-02 run at a load average of 60-80.
+TESTS = ("OMP_NUM_THREADS=2 MKL_NUM_THREADS=2 timeout -s INT ${PYTEST_TIMEOUT:-440} python3 -m pytest -v -m 'gpu or not slow' -p no:cacheprovider -n ${PYTEST_WORKERS:-6} "
          "-rfEs --tb=short --durations=15 tests > $RUN_DIR/pytest.log 2>&1; s=$?; "
          "grep -E '^(FAILED|ERROR)|passed|failed' $RUN_DIR/pytest.log | tail -40 > $RUN_DIR/summary.txt; exit $s")
 

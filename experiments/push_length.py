@@ -4,37 +4,40 @@ problems; the lockstep Mamba and the n x 2 aligned Mamba at 10,000 digits.
 
     bash scripts/gpu/run.sh push_length
 
-Decoding uses the device-side pointer loop (eval.py --decode device: 64 steps per CUDA graph replay); exact match is
-still scored against the reference trajectory and Python's arithmetic, so an error of the loop shows as a failure.
-The teacher-forced token accuracy is skipped (--no-token-accuracy): a 3.5M-token forward per problem, and exact match
-already says every token is right. Every evaluation of one size runs as its own process, all at once: at 100,000
-digits each problem is 3.5M dependent steps, so the wall time is set by the steps, not by the batch.
+One job per checkpoint, named after the checkpoint (results/push_length/<checkpoint>/eval/<split>-<n>/, so
+scripts/summarize.py reads them as that checkpoint's evaluations, beside results/stress/); several at once
+(``parallel_jobs``): each is one process on the GPU, and at 100,000 digits each problem is 3.5M dependent steps, so
+the wall time is set by the steps, not by the batch. Give them a machine of their own: on 2026-12-02 they shared
+16 cores with two test suites and the kernel build (load average 60-80) and a 10,000-digit evaluation of 16 problems
+took 13-14 minutes; the Mamba and 100,000-digit ones did not finish.
+
+Decoding uses the device-side pointer loop (eval.py --decode device); exact match is still scored against the
+reference trajectory and Python's arithmetic, so an error of the loop shows as a failure. The teacher-forced token
+accuracy is skipped (--no-token-accuracy): a 3.5M-token forward per problem, and exact match already says every token
+is right.
 """
 
 from toolssm.experiments import Job, Study
 
-EVAL = ("python3 eval.py --model {ckpt} --split {split} --lengths {n} --num-samples 16 --batch-size 16 --device cuda "
-        "--decode device --no-token-accuracy --out $RUN_DIR/{tag}-{split} > $RUN_DIR/{tag}-{split}.log 2>&1")
+EVAL = ("python3 eval.py --model checkpoints/{ckpt} --split {split} --lengths {n} --num-samples 16 --batch-size 16 --device cuda "
+        "--decode device --no-token-accuracy --out $RUN_DIR/eval/{split}-{n} > $RUN_DIR/eval-{split}-{n}.log 2>&1")
 
 
-def _parallel(*evals: str) -> str:
-    """Start every evaluation at once, wait for all; fail if any failed."""
-    return " & ".join(evals) + " & s=0; for j in $(jobs -p); do wait $j || s=1; done; exit $s"
-
-
-def _both(ckpt: str, tag: str, n: int) -> list[str]:
-    return [EVAL.format(ckpt=ckpt, split=split, n=n, tag=tag) for split in ("test", "stress")]
+def _job(ckpt: str, sizes: tuple[int, ...], timeout_s: int) -> Job:
+    """Both splits of one size at once (two processes), the sizes in turn; the job fails if any evaluation failed."""
+    steps = [f"{EVAL.format(ckpt=ckpt, split='test', n=n)} & {EVAL.format(ckpt=ckpt, split='stress', n=n)} & "
+             "for j in $(jobs -p); do wait $j || s=1; done" for n in sizes]
+    return Job(ckpt, "s=0; " + "; ".join(steps) + "; exit $s", timeout_s=timeout_s)
 
 
 STUDY = Study(
     name="push_length",
-    claim="The addition LSTMs stay exact at 10,000 and 100,000 digits on random and stress problems; how far the Mamba checkpoints go.",
+    claim="How far past their claimed sizes the shipped checkpoints stay exact: the addition LSTMs at 10,000 and 100,000 digits, the Mamba ones at 10,000; random and stress problems.",
     runs=[
-        Job("len-10k", _parallel(*_both("checkpoints/addition-lstm-small", "lstm", 10_000),
-                                 *_both("checkpoints/addition-lstm-small-p3", "lstm-p3", 10_000),
-                                 *_both("checkpoints/addition-mamba-small-lockstep", "mamba-lockstep", 10_000),
-                                 *_both("checkpoints/multiplication-n_x_2_aligned-mamba-small", "mul2-aligned", 10_000)),
-            timeout_s=900),
-        Job("len-100k", _parallel(*_both("checkpoints/addition-lstm-small", "lstm", 100_000)), timeout_s=1500),
+        _job("addition-lstm-small", (10_000, 100_000), 2700),
+        _job("addition-lstm-small-p3", (10_000,), 900),
+        _job("addition-mamba-small-lockstep", (10_000,), 900),
+        _job("multiplication-n_x_2_aligned-mamba-small", (10_000,), 900),
     ],
+    parallel_jobs=4,
 )

@@ -9,7 +9,7 @@
 ``run`` is idempotent and made for device calls of a few minutes on a machine that stays held between them: each call
 starts the runs that can start (at most the study's ``parallel`` trainings at once; runs that need the mamba-ssm
 kernels once ``scripts/gpu/build_kernels.sh``, started in the background by the first call, has finished; jobs one at
-a time, in table order), starts the evaluations of runs whose training ended, waits until everything selected is done
+a time, in table order, unless the study's ``parallel_jobs`` says more), starts the evaluations of runs whose training ended, waits until everything selected is done
 or ``--deadline`` seconds have passed, and packs what is there. Every process runs in a session of its own, so it
 outlives the call.
 State lives beside the outputs in ``runs/<study>/<run>/.launch/`` (pid, exit status, console log).
@@ -93,6 +93,7 @@ def _kernels(runs_root: str, env: dict, needed: bool) -> str:
 
 def _env(study: str, name: str, kernels: bool, job: str) -> dict:
     env = dict(os.environ, TOOLSSM_STUDY=study, TOOLSSM_RUN=name, TOOLSSM_JOB=job, PYTHONUNBUFFERED="1")
+    env.pop("TOOLSSM_CALL_START", None)  # this call's clock: a launcher started inside a job (a test) keeps its own
     if kernels:
         env["PYTHONPATH"] = KERNELS_DIR + os.pathsep + env.get("PYTHONPATH", "")
     return env
@@ -133,10 +134,10 @@ def step(study, entries: list, runs_root: str, job: str, python: str = sys.execu
         waiting = e.kernels and kernel_state != "ready"
         if isinstance(e, Job):
             s = _state(folder, "job")
-            if s == "todo" and not waiting and not jobs_running:  # jobs one at a time, in table order: each is CPU-heavy
+            if s == "todo" and not waiting and jobs_running < study.parallel_jobs:  # in table order; by default one at a time
                 os.makedirs(folder, exist_ok=True)
                 _spawn(folder, "job", e.command, dict(env, RUN_DIR=os.path.abspath(folder)), e.timeout_s)
-                jobs_running, s = 1, "running"
+                jobs_running, s = jobs_running + 1, "running"
             if s == "todo":
                 states[e.name] = (True, "waiting for the kernels" if waiting else "queued")
             else:

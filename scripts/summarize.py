@@ -75,7 +75,7 @@ def load_runs() -> list[dict]:
     for r in runs:
         r["training"] = training_of(r)
         ckpt_args = os.path.join(ROOT, "checkpoints", r["name"], "training_args.json")
-        if r["study"] == "stress" and os.path.exists(ckpt_args):  # a shipped checkpoint's evaluations: its settings
+        if r["args"] is None and os.path.exists(ckpt_args):  # a shipped checkpoint's evaluations (stress, push_length): its settings
             with open(ckpt_args) as f:
                 r["training"] = training_of({"args": json.load(f), "evals": {}})
         out = (r["args"] or {}).get("train", {}).get("output_dir")
@@ -255,17 +255,23 @@ def study_readme(study: str, runs: list[dict], claim: str) -> tuple[str, list[di
 def shipped_checkpoints(runs: list[dict]) -> list[tuple[str, dict, dict, dict]]:
     """(checkpoint, its training run, test rows, stress rows) for every folder in checkpoints/."""
     by_dir = {(r["args"] or {}).get("train", {}).get("output_dir", "").rstrip("/"): r for r in runs if r["args"]}
-    stress = {r["name"]: r for r in runs if r["study"] == "stress"}
+    extra: dict[str, list[dict]] = {}  # evaluations of the shipped checkpoint itself (results/stress/, results/push_length/)
+    for r in runs:
+        if r["args"] is None and os.path.isdir(os.path.join(ROOT, "checkpoints", r["name"])):
+            extra.setdefault(r["name"], []).append(r)
     out = []
     for ckpt in sorted(os.listdir(os.path.join(ROOT, "checkpoints"))):
         with open(os.path.join(ROOT, "checkpoints", ckpt, "training_args.json")) as f:
             run = by_dir.get(json.load(f)["train"]["output_dir"].rstrip("/"))
-        test = merged(run, "test") if run else {}
-        st = merged(run, "stress") if run else {}
-        for n, row in merged(stress[ckpt], "stress").items() if ckpt in stress else []:
-            if n not in st or row["num_samples"] > st[n]["num_samples"]:
-                st[n] = row
-        out.append((ckpt, run, test, dict(sorted(st.items()))))
+        splits = []
+        for split in ("test", "stress"):
+            rows = merged(run, split) if run else {}
+            for other in extra.get(ckpt, []):
+                for n, row in merged(other, split).items():
+                    if n not in rows or row["num_samples"] > rows[n]["num_samples"]:
+                        rows[n] = row
+            splits.append(dict(sorted(rows.items())))
+        out.append((ckpt, run, *splits))
     return out
 
 

@@ -6,3 +6,17 @@ import shutil
 
 if shutil.which("nvidia-smi") is None:
     os.environ.setdefault("TRITON_INTERPRET", "1")
+
+
+def not_carried(path: str) -> bool:
+    """Whether ``path`` (relative to the repo root) was left behind when this copy went to the GPU machine:
+    scripts/gpu/slim.sh lists what it drops in .slimmed (the device copy is capped at 64 MiB). The copy may still hold
+    the folder itself, empty, so the list is the only reliable sign."""
+    root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+    marker = os.path.join(root, ".slimmed")
+    if not os.path.exists(marker):
+        return False
+    path = path.strip("/")
+    with open(marker) as f:
+        dropped = [line.strip().strip("/") for line in f if line.strip()]
+    return any(path == d or path.startswith(d + "/") for d in dropped)

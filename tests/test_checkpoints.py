@@ -8,6 +8,7 @@ import pytest
 from transformers import AutoModelForCausalLM
 
 import toolssm  # noqa: F401
+from conftest import not_carried
 from toolssm.tasks import get_task
 from toolssm.evaluation import evaluate_items, make_test_items
 
@@ -18,8 +19,7 @@ CKPTS = {"addition-lstm-small": ("addition", 5), "addition-lstm-small-p3": ("add
          "hanoi-recursive-mamba-small": ("hanoi", 4), "multiplication-n_x_2_aligned-mamba-small": ("multiplication", 10)}
 
 # a GPU machine gets a copy of the tree without what scripts/gpu/slim.sh dropped (the copy is capped at 64 MiB)
-_SLIMMED = os.path.join(ROOT, ".slimmed")
-NOT_CARRIED = {os.path.basename(p.strip().rstrip("/")) for p in open(_SLIMMED) if p.startswith("checkpoints/")} if os.path.exists(_SLIMMED) else set()
+NOT_CARRIED = {name for name in CKPTS if not_carried(f"checkpoints/{name}")}
 
 
 def test_every_shipped_checkpoint_is_listed():

@@ -66,11 +66,16 @@ def test_launcher_trains_evaluates_packs_and_files_a_run(tmp_path):
     study_file = tmp_path / "smoke.py"
     study_file.write_text(STUDY_FILE)
     out, runs = tmp_path / "out", tmp_path / "runs"
-    env = dict(os.environ, PYTHONPATH=ROOT, TOOLSSM_JOB="test-job", HF_HUB_OFFLINE="1", OMP_NUM_THREADS="1")
+    # not the outer launcher's TOOLSSM_* (on the GPU machine the suite itself runs as a job: its TOOLSSM_CALL_START
+    # would count this launcher's deadline from the outer call's start, 2026-12-02)
+    env = {k: v for k, v in os.environ.items() if not k.startswith("TOOLSSM_") and k != "RUN_DIR"}
+    env.update(PYTHONPATH=ROOT, TOOLSSM_JOB="test-job", HF_HUB_OFFLINE="1", OMP_NUM_THREADS="1")
     r = subprocess.run([sys.executable, LAUNCH, "run", str(study_file), "--runs", str(runs), "--out", str(out), "--deadline", "300",
                         "--poll", "1"], capture_output=True, text=True, cwd=ROOT, env=env, timeout=420)
     assert r.returncode == 0, r.stdout + r.stderr
-    assert "add-tiny-s0  trained; test done, stress done" in r.stdout, r.stdout
+    if "add-tiny-s0  trained; test done, stress done" not in r.stdout:  # say why: every console log of the run
+        logs = sorted((runs / "smoke" / "add-tiny-s0" / ".launch").glob("*.log"))
+        pytest.fail(r.stdout + "".join(f"\n--- {p.name}\n{p.read_text()[-3000:]}" for p in logs))
     # the run waited for the job it names in `after`: it started once hello.txt existed
     assert os.path.getmtime(runs / "smoke" / "hello" / "hello.txt") <= os.path.getmtime(runs / "smoke" / "add-tiny-s0" / ".launch" / "train.pid")
     packed = tarfile.open(out / "smoke.tgz").getnames()

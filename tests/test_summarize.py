@@ -9,9 +9,10 @@ sys.path.insert(0, os.path.join(ROOT, "scripts"))
 
 import summarize  # noqa: E402
 import pytest  # noqa: E402
+from conftest import not_carried  # noqa: E402
 
 # the GPU machine's copy may leave results/ behind (scripts/gpu/slim.sh: the 64 MiB transfer cap)
-needs_results = pytest.mark.skipif(not os.path.isdir(os.path.join(ROOT, "results")), reason="results/ is not in this copy of the repo")
+needs_results = pytest.mark.skipif(not os.path.isdir(os.path.join(ROOT, "results")) or not_carried("results"), reason="results/ is not in this copy of the repo")
 
 
 @needs_results

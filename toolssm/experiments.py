@@ -85,6 +85,7 @@ class Study:
     runs: list = field(default_factory=list)  # Run and Job entries
     parallel: int = 4  # training runs at once on one GPU
     parallel_evals: int = 4
+    parallel_jobs: int = 1  # jobs at once (most are CPU-heavy: test suites, benchmarks); evaluation-only studies raise it
 
     def __post_init__(self):
         names = [r.name for r in self.runs]
