@@ -17,9 +17,9 @@ STUDY = Study(
     runs=[
         Job("tool-loop", "python3 benchmarks/bench_tool_loop.py --presets mamba-130m,mamba-small --device cuda --lengths 100,1000 "
             "--batch-sizes 1,64 --max-tokens 4000 --slow-tokens 300 --naive-tokens 12 --out $RUN_DIR/tool_loop_h200.json", timeout_s=300),
-        Job("tool-loop-device", "python3 benchmarks/bench_tool_loop.py --device-tools --presets mamba-130m,mamba-small --device cuda "
-            "--lengths 100 --batch-sizes 1,8,64,256 --max-tokens 3000 --slow-tokens 200 --naive-tokens 0 --out $RUN_DIR/tool_loop_device.json",
-            timeout_s=540),
+        Job("tool-loop-device", "python3 benchmarks/bench_tool_loop.py --device-tools --presets mamba-small,lstm-small,mamba-130m --device cuda "
+            "--lengths 100 --batch-sizes 1,64,256 --max-tokens 2000 --slow-tokens 100 --naive-tokens 0 --out $RUN_DIR/tool_loop_device.json",
+            timeout_s=300),  # 138 s on an idle H200 (2026-12-02, benchmarks/results/h200/tool_loop_device_h200.json)
         Job("device-loop-tests", "python3 -m pytest -q -m gpu -p no:cacheprovider tests/test_device_loop.py tests/test_fast.py > $RUN_DIR/pytest.log 2>&1",
             timeout_s=300),
         Job("tool-loop-precision", "for p in '' '--tf32' '--dtype bfloat16'; do python3 benchmarks/bench_tool_loop.py --pipeline "
