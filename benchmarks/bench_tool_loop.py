@@ -195,9 +195,17 @@ def main(argv=None):
                     res_p, dt_pipe = timed(lambda: loop(None, T, pipeline=True))
                     assert [r.ids for r in res_p] == [r.ids for r in res], "pipelined loop differs"
                 if args.device_tools:  # the tools on the device, many steps per replay (graph capture inside the timing)
-                    loop(None, 8, device_tools=True)
-                    res_d, dt_dev = timed(lambda: loop(None, T, device_tools=True))
-                    assert [r.ids for r in res_d] == [r.ids for r in res], "device loop differs"
+                    from toolssm import device_loop, device_loop_kernel
+
+                    dts = {}
+                    can_fuse = device_loop_kernel.triton is not None and (device.type == "cuda" or os.environ.get("TRITON_INTERPRET") == "1")
+                    for fused in ([False, True] if can_fuse else [False]):
+                        device_loop.DEFAULT_FUSED = fused  # the bookkeeping as ~120 PyTorch ops, or one Triton kernel
+                        loop(None, 8, device_tools=True)
+                        res_d, dts[fused] = timed(lambda: loop(None, T, device_tools=True))
+                        assert [r.ids for r in res_d] == [r.ids for r in res], f"device loop (fused={fused}) differs"
+                    device_loop.DEFAULT_FUSED = None
+                    dt_dev = dts[False]
                 _, dt_prev = timed(lambda: loop(False, Ts))
                 ids = torch.tensor([encode(pp)[:plen] for pp in prompts], device=device)
                 if model.config.model_type == "toolssm_rnn":  # our LSTM/GRU does not take generate()'s DynamicCache
@@ -220,6 +228,9 @@ def main(argv=None):
                 if args.device_tools:
                     row["device_loop_tok_s"] = B * T / dt_dev
                     row["device_vs_new"] = dt_new / dt_dev
+                    if True in dts:
+                        row["device_fused_loop_tok_s"] = B * T / dts[True]
+                        row["device_fused_vs_new"] = dt_new / dts[True]
                 row["new_vs_previous"] = row["new_loop_tok_s"] / row["previous_loop_tok_s"]
                 row["new_vs_hf_generate"] = row["new_loop_tok_s"] / row["hf_generate_no_tools_tok_s"]
                 row.update(step_times(model, B, device))
@@ -230,6 +241,8 @@ def main(argv=None):
                     row["new_step_us"] = dt_new / (T + plen) * 1e6
                     if args.device_tools:
                         row["device_share_of_floor"] = row["device_loop_tok_s"] / row["floor_tok_s"]
+                        if True in dts:
+                            row["device_fused_share_of_floor"] = row["device_fused_loop_tok_s"] / row["floor_tok_s"]
                 rows.append(row)
                 print(json.dumps({k: (round(v, 2) if isinstance(v, float) else v) for k, v in row.items()}), flush=True)
                 with open(args.out, "w") as f:  # after every row: a long run that is stopped keeps what it measured

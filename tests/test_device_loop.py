@@ -95,6 +95,65 @@ def test_random_models_decode_the_same_rows(preset):
             _same(want, got)
 
 
+def _fused_available() -> bool:
+    from toolssm import device_loop_kernel
+
+    return device_loop_kernel.triton is not None and (torch.cuda.is_available() or os.environ.get("TRITON_INTERPRET") == "1")
+
+
+needs_fused = pytest.mark.skipif(not _fused_available(), reason="needs triton (CUDA or TRITON_INTERPRET=1)")
+
+
+@pytest.fixture
+def fused(monkeypatch):
+    from toolssm import device_loop
+
+    monkeypatch.setattr(device_loop, "DEFAULT_FUSED", True)
+
+
+@needs_fused
+@pytest.mark.parametrize("preset", ["mamba-tiny", "lstm-tiny"])
+def test_fused_bookkeeping_kernel_decodes_the_same_rows(preset, fused):
+    """The one-kernel tool bookkeeping (toolssm.device_loop_kernel; on CPU in Triton's interpreter) against the
+    reference loop: garbage from untrained models, random teachers rich in pointer and text commands (text commands cut
+    off at 7 tokens), per-row budgets (one of 0), stop_at_reference."""
+    torch.manual_seed(0)
+    model = build_model(preset).eval()
+    prompts = ["12+345=", "9+9=", "123456+7=", "5+0=", "31×4=", "77+1="]
+    budgets = [40, 7, 60, 0, 33, 50]
+
+    def tools():
+        out = [PointerMemory(k) for k in (2, 1, 3, 2, 8, 2)]
+        for t in out:
+            t.max_command_tokens = 7
+        return out
+
+    rng = random.Random(2)
+    special = [V.COMMAND, V.END_COMMAND, V.ANS, V.EOS, V.BOUNDARY] + V.POINTER_TOKENS
+    teachers = [encode(p) + [V.TOKEN_TO_ID[rng.choice(special)] if rng.random() < 0.6 else rng.randrange(len(V.VOCAB))
+                             for _ in range(rng.randint(20, 60))] for p in prompts]
+    for kw in [{}, {"teacher_ids": teachers}, {"stop_at_reference": [[1] * 5 + encode(p) for p in prompts]}]:
+        want = generate_with_tools(model, prompts, tools(), max_new_tokens=budgets, **kw)
+        got = generate_with_tools(model, prompts, tools(), max_new_tokens=budgets, device_tools=True, steps_per_sync=7, **kw)
+        _same(want, got)
+
+
+@needs_fused
+def test_fused_bookkeeping_kernel_on_a_shipped_checkpoint(fused):
+    from transformers import AutoModelForCausalLM
+
+    model = AutoModelForCausalLM.from_pretrained(os.path.join(CKPT, "addition-lstm-small")).eval()
+    task = model.task()
+    items = make_test_items(task, 8, 8, seed=6, split="stress")
+    refs = [render(it.trajectory, train_observations=task.train_observations)["input_ids"] for it in items]
+    kw = dict(max_new_tokens=[len(r) + 8 for r in refs])
+    want = generate_with_tools(model, [it.prompt for it in items], [task.inference_tool(it.problem) for it in items], **kw)
+    got = generate_with_tools(model, [it.prompt for it in items], [task.inference_tool(it.problem) for it in items], device_tools=True,
+                              steps_per_sync=64, **kw)
+    _same(want, got)
+    assert [r.ids for r in got] == refs
+
+
 @pytest.mark.parametrize("name,n,split,k", [("addition-mamba-small-lockstep", 12, "stress", 16), ("addition-lstm-small", 12, "stress", 16),
                                             pytest.param("hanoi-recursive-mamba-small", 3, "test", 4, marks=pytest.mark.slow),
                                             pytest.param("multiplication-n_x_2_aligned-mamba-small", 5, "stress", 8, marks=pytest.mark.slow)])
@@ -132,9 +191,15 @@ def test_device_tools_refuses_what_it_cannot_run():
 
 
 @pytest.mark.gpu
-def test_device_loop_on_cuda_with_graphs_matches_the_reference():
-    """On the GPU: the CUDA-graph device loop against the reference loop (CUDA graph of one step), trained Mamba."""
+@pytest.mark.parametrize("fused_kernel", [False, True])
+def test_device_loop_on_cuda_with_graphs_matches_the_reference(fused_kernel, monkeypatch):
+    """On the GPU: the CUDA-graph device loop (bookkeeping as PyTorch ops, or as the one fused kernel) against the
+    reference loop (CUDA graph of one step), trained Mamba, 192 test and stress rows."""
     from transformers import AutoModelForCausalLM
+
+    from toolssm import device_loop
+
+    monkeypatch.setattr(device_loop, "DEFAULT_FUSED", fused_kernel)
 
     model = AutoModelForCausalLM.from_pretrained(os.path.join(CKPT, "addition-mamba-small-lockstep")).cuda().eval()
     task = model.task()

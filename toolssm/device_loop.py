@@ -23,6 +23,8 @@ until it ends, which changes nothing they recorded.
 
 from __future__ import annotations
 
+import os
+
 import torch
 
 from . import vocab as V
@@ -30,6 +32,9 @@ from .tokenizer import split_tokens
 from .tools.pointer import PointerMemory
 
 PROMPT, THOUGHT, COMMAND, OBSERVATION, OUTPUT = range(5)
+# The fused bookkeeping kernel (toolssm.device_loop_kernel) is exact on CPU in Triton's interpreter and not yet timed
+# or run on a GPU: off unless asked for (True here, or env TOOLSSM_FUSED_TOOLS=1); the benchmark times both.
+DEFAULT_FUSED: bool | None = {"1": True, "0": False}.get(os.environ.get("TOOLSSM_FUSED_TOOLS", ""))
 ROLE_NAMES = {THOUGHT: "thought", COMMAND: "command", OBSERVATION: "observation", OUTPUT: "output"}
 _ID = V.TOKEN_TO_ID
 
@@ -47,8 +52,17 @@ class DevicePointerLoop:
     """Greedy decoding of B rows whose tools are pointer memories, the tools' state held in device tensors."""
 
     def __init__(self, stepper, rows, tools, budgets, stop_at_reference, L0: int, greedy: torch.Tensor, steps_per_sync: int = 64,
-                 teacher_ids: list[list[int]] | None = None):
+                 teacher_ids: list[list[int]] | None = None, fused: bool | None = None):
         self.stepper, self.rows = stepper, rows
+        # fused: the tool bookkeeping of a step as one Triton kernel (toolssm.device_loop_kernel) instead of ~120
+        # PyTorch operations (default: DEFAULT_FUSED; on CPU it needs Triton's interpreter)
+        from . import device_loop_kernel
+
+        if fused is None:
+            fused = bool(DEFAULT_FUSED)
+        if fused and (device_loop_kernel.triton is None or (stepper.device.type != "cuda" and os.environ.get("TRITON_INTERPRET") != "1")):
+            raise ValueError("fused=True needs triton, and on CPU Triton's interpreter (TRITON_INTERPRET=1 before triton is imported)")
+        self.fused = bool(fused)
         dev = stepper.device
         self.device = dev
         B = len(rows)
@@ -93,6 +107,8 @@ class DevicePointerLoop:
             row = torch.zeros(Q, dtype=torch.long, device=dev)
             row[: len(seq)] = seq
             self.err_rows.append((row, len(seq)))
+        self.err_table = torch.stack([row for row, _ in self.err_rows])  # the same, for the fused kernel
+        self.err_lens = L([length for _, length in self.err_rows])
         self.queue = torch.zeros((B, Q), dtype=torch.long, device=dev)
         self.q_head = torch.zeros(B, dtype=torch.long, device=dev)
         self.q_len = torch.zeros(B, dtype=torch.long, device=dev)
@@ -120,7 +136,24 @@ class DevicePointerLoop:
         self.graph = None
 
     # -- one step: plan, commit, model ----------------------------------------------------------------------------
+    def _steps(self) -> None:
+        """``steps_per_sync`` steps, then the flag the host reads once per replay."""
+        for _ in range(self.K):
+            self._step()
+        self.all_done.copy_((self.done & (self.feed >= self.prompt_len)).all())
+
     def _step(self) -> None:
+        if self.fused:
+            from .device_loop_kernel import tool_step
+
+            tool_step(self)  # writes the model's inputs into stepper.ids
+        else:
+            self._bookkeeping()
+        _, greedy = self.stepper._step_and_argmax()
+        self.g.copy_(greedy)
+
+    def _bookkeeping(self) -> None:
+        """Plan and commit one step for every row with PyTorch operations (the reference for the fused kernel)."""
         B, ar = self.B, self.arange
         p = self.feed.clone()  # the position fed now (feed moves on below)
         in_prompt = p < self.prompt_len
@@ -156,11 +189,7 @@ class DevicePointerLoop:
         trunc = live & ~done & (self.n - self.prompt_len >= self.budget)
         self.truncated |= trunc
         self.done.copy_(done | trunc)
-        self.all_done.copy_((self.done & (self.feed >= self.prompt_len)).all())
-        # the model's step on the fed ids
-        self.stepper.ids.copy_(x)
-        _, greedy = self.stepper._step_and_argmax()
-        self.g.copy_(greedy)
+        self.stepper.ids.copy_(x)  # the model's step on the fed ids follows
 
     def _observe(self, x: torch.Tensor, model: torch.Tensor) -> torch.Tensor:
         """``Tool.observe`` for pointer memory on the rows in ``model``; returns each row's role code."""
@@ -219,16 +248,16 @@ class DevicePointerLoop:
         saved = [t.clone() for t in self._state_tensors()]
         side = torch.cuda.Stream(self.device)
         side.wait_stream(torch.cuda.current_stream(self.device))
-        with torch.cuda.stream(side):  # warm-up outside the graph (lazy init, autotuning)
+        with torch.cuda.stream(side):  # warm-up outside the graph (lazy init, autotuning, Triton compilation)
             for _ in range(2):
                 self._step()
+            self.all_done.copy_((self.done & (self.feed >= self.prompt_len)).all())
         torch.cuda.current_stream(self.device).wait_stream(side)
         for t, v in zip(self._state_tensors(), saved):
             t.copy_(v)
         self.graph = torch.cuda.CUDAGraph()
         with torch.cuda.graph(self.graph):  # recorded, not run
-            for _ in range(self.K):
-                self._step()
+            self._steps()
 
     def _state_tensors(self) -> list[torch.Tensor]:
         out = [self.ids, self.roles, self.n, self.feed, self.done, self.finished, self.truncated, self.diverged, self.mem,
@@ -247,8 +276,7 @@ class DevicePointerLoop:
             if self.graph is not None:
                 self.graph.replay()
             else:
-                for _ in range(self.K):
-                    self._step()
+                self._steps()
             if bar is not None:
                 bar.update(self.K)
             if bool(self.all_done):  # the one host-device synchronisation per replay
