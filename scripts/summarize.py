@@ -433,12 +433,66 @@ def write_plots(runs) -> None:
             plot_results(p["results"], os.path.join(RESULTS, study, p["png"]), title=p["title"])
 
 
+def checkpoint_evaluations(runs: list[dict], ckpt: str, split: str) -> dict | None:
+    """Every filed evaluation of the shipped checkpoint ``ckpt`` on ``split`` merged into one eval.py-shaped result:
+    per size the row with the most problems (from its training run and from results/stress/, results/push_length/)."""
+    with open(os.path.join(ROOT, "checkpoints", ckpt, "training_args.json")) as f:
+        out_dir = json.load(f)["train"]["output_dir"].rstrip("/")
+    sources = [r for r in runs if ((r["args"] or {}).get("train", {}).get("output_dir", "").rstrip("/") == out_dir)
+               or (r["args"] is None and r["name"] == ckpt)]
+    rows, first, stop = {}, None, False
+    for r in sources:
+        for n, row in merged(r, split).items():
+            if n not in rows or row["num_samples"] > rows[n]["num_samples"]:
+                rows[n] = row
+    for r in sources:
+        for tag, res in r["evals"].items():
+            if any(row.get("tag") == tag for row in rows.values()) and (res.get("split") or "test") == split:
+                first = first or res
+                stop |= bool(res.get("stop_at_divergence"))
+    if not rows:
+        return None
+    filled = [dict({"answer_accuracy": row["exact_match"], "answer_accuracy_ci": row["exact_match_ci"], "token_accuracy": None,
+                    "token_accuracy_ci": None, "tokens_per_sample": float("nan")}, **{k: v for k, v in row.items() if v is not None or k == "token_accuracy"})
+              for _, row in sorted(rows.items())]
+    return {"task": first["task"], "config": first.get("config"), "eval_seed": first.get("eval_seed", 0), "stop_at_divergence": stop,
+            "label": first.get("label"), "architecture": first.get("architecture"), "train_max_n": first.get("train_max_n"),
+            "size_unit": first.get("size_unit"), "lengths": filled}
+
+
+def refresh_cards(runs: list[dict], names: list[str]) -> None:
+    """Rewrite the named checkpoints' results and stress tables, model-index and plot from every evaluation filed
+    under results/ (the stress section's hand-written note is kept)."""
+    import re
+
+    from toolssm.cards import STRESS_END, STRESS_START, write_model_card, write_stress_section
+    from toolssm.evaluation import plot_results
+
+    for ckpt in names:
+        d = os.path.join(ROOT, "checkpoints", ckpt)
+        if not os.path.isdir(d):
+            raise SystemExit(f"--cards: no checkpoint {ckpt!r} in checkpoints/")
+        test, stress = checkpoint_evaluations(runs, ckpt, "test"), checkpoint_evaluations(runs, ckpt, "stress")
+        if test:
+            plot_results([test], os.path.join(d, "accuracy_vs_length.png"))
+            write_model_card(d, dict(test, plot="accuracy_vs_length.png"))
+        if stress:
+            text = open(os.path.join(d, "README.md")).read()
+            m = re.search(re.escape(STRESS_START) + r"\n(.*?)\n\nStress split \(", text, re.S)
+            write_stress_section(d, stress, note=m.group(1) if m and STRESS_END not in m.group(1) else "")
+        print(f"refreshed checkpoints/{ckpt}/README.md: test sizes {[r['n'] for r in (test or {}).get('lengths', [])]}, "
+              f"stress sizes {[r['n'] for r in (stress or {}).get('lengths', [])]}")
+
+
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--check", action="store_true", help="write nothing; exit 1 if a generated file differs")
     ap.add_argument("--no-plots", action="store_true", help="tables only")
+    ap.add_argument("--cards", help="also rewrite these shipped checkpoints' card tables and plots from results/ (comma-separated names)")
     args = ap.parse_args(argv)
     runs = load_runs()
+    if args.cards and not args.check:
+        refresh_cards(runs, [c for c in args.cards.split(",") if c])
     texts = render_all(runs)
     if args.check:
         stale = [p for p, t in texts.items() if not os.path.exists(p) or open(p).read() != t]

@@ -63,3 +63,16 @@ def test_every_filed_run_has_its_provenance():
             for tag, res in run["evals"].items():
                 assert res["lengths"] and all({"n", "exact_match", "num_samples"} <= set(L) for L in res["lengths"]), (run["folder"], tag)
     assert n >= 100
+
+
+@needs_results
+def test_checkpoint_evaluations_merge_every_filed_evaluation_of_a_shipped_checkpoint():
+    """The card refresh (summarize.py --cards) sees the training run's evaluations, results/stress/ and
+    results/push_length/ at once: per size the evaluation with the most problems."""
+    runs = summarize.load_runs()
+    stress = summarize.checkpoint_evaluations(runs, "addition-lstm-small", "stress")
+    by_n = {r["n"]: r for r in stress["lengths"]}
+    assert stress["task"] == "addition" and by_n[1000]["num_samples"] == 32 and by_n[10000]["num_samples"] == 16
+    test = summarize.checkpoint_evaluations(runs, "addition-lstm-small", "test")
+    assert [r["n"] for r in test["lengths"]][-2:] == [1000, 10000]
+    assert summarize.checkpoint_evaluations(runs, "addition-mamba-small", "stress") is None  # never stress-evaluated
