@@ -4,6 +4,7 @@ file, trained on bad data or crashed without naming its input."""
 
 import json
 import os
+import shutil
 import subprocess
 import sys
 
@@ -125,6 +126,29 @@ def test_verify_names_the_first_bad_row_and_training_refuses_it(built, tmp_path,
             "--batch_size", "2", "--num_workers", "0", "--report_to", "none", "--eval_every", "0")
     assert r.returncode != 0 and f"tool/train[{index}]" in r.stderr.strip().splitlines()[-1] and "Traceback" not in r.stderr
     assert not os.path.exists(tmp_path / "run" / "model.safetensors")
+
+
+def test_verify_lists_every_bad_row(built, tmp_path):
+    """Three rows spoilt three ways (answer, tool answer, prompt): the CLI names all three, --first only the first."""
+    from datasets import Dataset, load_dataset
+
+    target = tmp_path / "spoilt"
+    shutil.copytree(built, target)
+    path = str(target / "tool" / "train-00000-of-00001.parquet")
+    rows = load_dataset("parquet", data_files=path, split="train").to_list()
+    rows[1]["answer"] = str(int(rows[1]["answer"]) + 1)
+    rows[4]["trajectory"] = _bump_observation(rows[4]["trajectory"])
+    rows[7]["prompt"] = "1+1="
+    Dataset.from_list(rows).to_parquet(path)
+    errors = []
+    n, first = verify_folder(str(target), progress=False, errors=errors)
+    bad = [rows[i]["index"] for i in (1, 4, 7)]
+    assert n == 12 + 2 + 2 and [e.split("]")[0] for e in errors] == [f"tool/train[{i}" for i in bad] and first == errors[0]
+    assert "oracle" in errors[0] and "observation" in errors[1] and "does not state its problem" in errors[2]
+    r = cli("-m", "toolssm.verify", str(target), "--quiet")
+    assert r.returncode == 1 and "3 of 16 rows are bad" in r.stdout and all(f"tool/train[{i}]" in r.stdout for i in bad)
+    r = cli("-m", "toolssm.verify", str(target), "--quiet", "--first")
+    assert r.returncode == 1 and f"tool/train[{bad[0]}]" in r.stdout and f"tool/train[{bad[1]}]" not in r.stdout
 
 
 def test_verify_passes_a_sound_folder(built):
