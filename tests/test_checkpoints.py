@@ -81,3 +81,19 @@ def test_demo_answers_the_users_own_problems():
     assert r.returncode == 0, r.stderr[-2000:]
     assert r.stdout.count("99999999999999999999+1= -> 100000000000000000000  correct") == 2
     assert r.stdout.count("not a valid problem") == 2 and "'.'" in r.stdout
+
+
+def test_probe_checks_corner_inputs_against_python(tmp_path):
+    """scripts/probe.py: the shipped LSTM answers every hand-picked corner case to 25 digits (10^k + 7, 9...9 + 1,
+    10^k + 10^k, ...); its oracle is Python's integers, not the task's trace."""
+    sys.path.insert(0, os.path.join(ROOT, "scripts"))
+    import probe
+
+    task = get_task("addition", "tool")
+    assert probe.oracle_ok(task, "12+30=", "42") and not probe.oracle_ok(task, "12+30=", "43") and not probe.oracle_ok(task, "12+30=", "042")
+    cases = probe.cases_for(task, 25)
+    assert ("power_of_10_twice", f"{10**20}+{10**20}=") in cases and all(task.parse_prompt(p) for _, p in cases)
+    r = subprocess.run([sys.executable, os.path.join(ROOT, "scripts", "probe.py"), os.path.join(ROOT, "checkpoints", "addition-lstm-small"),
+                        "--max-digits", "25", "--out", str(tmp_path)], capture_output=True, text=True, cwd=ROOT, timeout=600)
+    assert r.returncode == 0 and "wrong" not in r.stdout, r.stdout + r.stderr[-2000:]
+    assert "| `addition-lstm-small` | addition / tool |" in (tmp_path / "README.md").read_text()

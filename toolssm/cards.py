@@ -117,6 +117,40 @@ def write_stress_section(ckpt_dir: str, results: dict, note: str = "") -> str:
     return text
 
 
+PROBE_START, PROBE_END = "<!-- probe:start -->", "<!-- probe:end -->"
+
+
+def write_probe_section(ckpt_dir: str, probe: dict) -> str:
+    """Insert or replace the card's corner-input section (scripts/probe.py's result), before 'How to use'."""
+    cases = probe["cases"]
+    right = sum(c["right"] for c in cases)
+    largest = max(c["size"] for c in cases)
+    lines = [f"Hand-picked corner inputs (`python scripts/probe.py`: edge values, powers of ten, runs of identical columns, "
+             f"extreme length disparity; every answer checked against Python's integers or a move simulation): "
+             f"**{right}/{len(cases)} right**, sizes up to {largest}, greedy, CPU."]
+    wrong: dict[str, list[dict]] = {}
+    for c in cases:
+        if not c["right"]:
+            wrong.setdefault(c["class"], []).append(c)
+    if wrong:
+        lines += ["", "| case class | wrong at sizes | example |", "|---|---|---|"]
+        for cls, cs in sorted(wrong.items()):
+            ex = min(cs, key=lambda c: c["size"])["prompt"]
+            ex = ex if len(ex) <= 48 else ex[:20] + "..." + ex[-12:]
+            lines.append(f"| `{cls}` | {', '.join(str(c['size']) for c in sorted(cs, key=lambda c: c['size']))} | `{ex!r}` |")
+    body = f"{PROBE_START}\n" + "\n".join(lines) + f"\n{PROBE_END}"
+    path = os.path.join(ckpt_dir, "README.md")
+    text = open(path).read()
+    if PROBE_START in text:
+        text = re.sub(re.escape(PROBE_START) + ".*?" + re.escape(PROBE_END), lambda m: body, text, flags=re.S)
+    else:
+        section = f"## Corner inputs\n\n{body}\n\n"
+        text = text.replace("## How to use", section + "## How to use", 1) if "## How to use" in text else text.rstrip() + "\n\n" + section
+    with open(path, "w") as f:
+        f.write(text)
+    return text
+
+
 def _load_args(ckpt_dir: str) -> tuple[dict, dict]:
     with open(os.path.join(ckpt_dir, "training_args.json")) as f:
         args = json.load(f)
