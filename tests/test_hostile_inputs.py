@@ -9,6 +9,7 @@ import subprocess
 import sys
 
 import pytest
+import torch
 
 from toolssm.data import BuildSpec, build_config
 from toolssm.tasks import get_task
@@ -215,6 +216,29 @@ def test_checkpoint_refuses_invalid_prompts_and_sizes_its_budget():
         assert what in str(e.value)
     (r,) = model.generate_with_tools(["99999999999999999999+1="])  # no budget given: derived from the problem
     assert r.finished and not r.truncated and r.output == str(99999999999999999999 + 1)
+
+
+def test_a_row_past_its_derived_budget_is_called_wrong_not_short_of_budget():
+    """Garbage from an untrained model runs into the budget derived from the problem: the warning says the model left
+    the algorithm (more tokens would not help); with a budget the caller chose it says to raise it."""
+    import warnings
+
+    import toolssm  # noqa: F401
+    from toolssm.models import build_model
+
+    torch.manual_seed(0)
+    model = build_model("lstm-tiny").eval()
+    model.set_tool_spec({"task": "addition", "variant": "tool"})
+    with pytest.warns(UserWarning, match="left the algorithm") as rec:
+        res = model.generate_with_tools(["12+34=", "5+6="])
+    assert all(r.truncated for r in res) and not any("raise max_new_tokens" in str(w.message) for w in rec)
+    with pytest.warns(UserWarning, match="raise max_new_tokens"):
+        model.generate_with_tools(["12+34="], max_new_tokens=3)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # a row that finishes warns of nothing
+        from transformers import AutoModelForCausalLM
+
+        AutoModelForCausalLM.from_pretrained(os.path.join(ROOT, "checkpoints", "addition-lstm-small")).eval().generate_with_tools(["12+34="])
 
 
 def test_evaluation_refuses_a_problem_larger_than_the_host():

@@ -139,7 +139,11 @@ class ToolCallingMixin:
             tools = [self.make_tool() for _ in prompts]
         results = generate_with_tools(self, prompts, tools, max_new_tokens=max_new_tokens, **kwargs)
         cut = [i for i, r in enumerate(results) if r.truncated]
-        if cut:
+        if cut and budgets is not None:  # the budget was the task's own: a correct trajectory is 1.25x shorter
+            warnings.warn(f"{len(cut)} of {len(results)} rows ran past 1.25x the length of their task's correct trajectory "
+                          f"without finishing (rows {cut[:10]}): the model left the algorithm there (a loop or a wrong "
+                          "walk), so their output is wrong or incomplete; a larger max_new_tokens will not fix it", stacklevel=2)
+        elif cut:
             warnings.warn(f"{len(cut)} of {len(results)} rows stopped at their token budget before [EOS] (rows {cut[:10]}); "
                           "their output is incomplete: raise max_new_tokens", stacklevel=2)
         return results
