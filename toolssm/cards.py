@@ -106,11 +106,17 @@ def write_stress_section(ckpt_dir: str, results: dict, note: str = "") -> str:
     if os.path.exists(os.path.join(ckpt_dir, "training_args.json")):
         args, config = _load_args(ckpt_dir)
         text = _replace_card_data(text, _card_data(args, config, results.get("config"), kept + _eval_results(results, "stress")))
-    body = f"{STRESS_START}\n{note + chr(10) + chr(10) if note else ''}{stress_table(results)}\n{STRESS_END}"
-    if STRESS_START in text:
-        text = re.sub(re.escape(STRESS_START) + ".*?" + re.escape(STRESS_END), lambda m: body, text, flags=re.S)
+    body = f"{note + chr(10) + chr(10) if note else ''}{stress_table(results)}"
+    return _write_section(path, text, STRESS_START, STRESS_END, body, "Stress split: every valid input, not only the typical one")
+
+
+def _write_section(path: str, text: str, start: str, end: str, body: str, heading: str) -> str:
+    """Replace the card's section between ``start`` and ``end``, or insert it under ``heading`` before 'How to use'."""
+    body = f"{start}\n{body}\n{end}"
+    if start in text:
+        text = re.sub(re.escape(start) + ".*?" + re.escape(end), lambda m: body, text, flags=re.S)
     else:
-        section = f"## Stress split: every valid input, not only the typical one\n\n{body}\n\n"
+        section = f"## {heading}\n\n{body}\n\n"
         text = text.replace("## How to use", section + "## How to use", 1) if "## How to use" in text else text.rstrip() + "\n\n" + section
     with open(path, "w") as f:
         f.write(text)
@@ -138,17 +144,8 @@ def write_probe_section(ckpt_dir: str, probe: dict) -> str:
             ex = min(cs, key=lambda c: c["size"])["prompt"]
             ex = ex if len(ex) <= 48 else ex[:20] + "..." + ex[-12:]
             lines.append(f"| `{cls}` | {', '.join(str(c['size']) for c in sorted(cs, key=lambda c: c['size']))} | `{ex!r}` |")
-    body = f"{PROBE_START}\n" + "\n".join(lines) + f"\n{PROBE_END}"
     path = os.path.join(ckpt_dir, "README.md")
-    text = open(path).read()
-    if PROBE_START in text:
-        text = re.sub(re.escape(PROBE_START) + ".*?" + re.escape(PROBE_END), lambda m: body, text, flags=re.S)
-    else:
-        section = f"## Corner inputs\n\n{body}\n\n"
-        text = text.replace("## How to use", section + "## How to use", 1) if "## How to use" in text else text.rstrip() + "\n\n" + section
-    with open(path, "w") as f:
-        f.write(text)
-    return text
+    return _write_section(path, open(path).read(), PROBE_START, PROBE_END, "\n".join(lines), "Corner inputs")
 
 
 def _load_args(ckpt_dir: str) -> tuple[dict, dict]:
