@@ -61,6 +61,28 @@ def hanoi_cases(max_disks: int, variant: str) -> list[tuple[str, str]]:
     return [(c, wrap(ds)) for c, ds in sets if len(ds) <= max_disks]
 
 
+def graph_cases(max_nodes: int, rng: random.Random) -> list[tuple[str, str]]:
+    """Degenerate programs of the task's family (3 input constants first, names v1000-v9999): a not-chain over one
+    input, a variable used twice in one gate, tautologies, the answer decided by the first input through a long
+    chain, names at the ends of the range in falling order, all inputs equal."""
+    def prog(lines):
+        return "".join(f"{v} = {e}\n" for v, e in lines) + f"print({lines[-1][0]})\n"
+
+    out = []
+    for k in [k for k in (4, 5, 10, 30, 60, 100) if k <= max_nodes]:
+        v = [f"v{i}" for i in rng.sample(range(1000, 10000), k)]
+        ins = [(v[0], "False"), (v[1], "True"), (v[2], "True")]
+        out += [("not_chain", prog(ins + [(v[3], f"not {v[0]}")] + [(v[i], f"not {v[i - 1]}") for i in range(4, k)])),
+                ("same_variable_twice", prog(ins + [(v[i], f"{v[i - 1]} and {v[i - 1]}") for i in range(3, k)])),
+                ("tautology_chain", prog(ins + [(v[i], f"{v[i - 1]} or not {v[i - 1]}") for i in range(3, k)])),
+                ("first_input_decides", prog(ins + [(v[3], f"{v[0]} or {v[0]}")] + [(v[i], f"{v[i - 1]} and {v[1]}") for i in range(4, k)])),
+                ("inputs_only_gates", prog(ins + [(v[i], f"not {v[i % 3]} or {v[(i + 1) % 3]}") for i in range(3, k)])),
+                ("all_inputs_equal", prog([(v[0], "True"), (v[1], "True"), (v[2], "True")] + [(v[i], f"not {v[i - 1]} and {v[i - 2]}") for i in range(3, k)]))]
+    names = ["v9999", "v9998", "v1001", "v1000"]
+    out.append(("names_at_the_ends", prog([(names[0], "True"), (names[1], "False"), (names[2], "True"), (names[3], f"{names[1]} or not {names[0]}")])))
+    return out
+
+
 def cases_for(task, max_size: int, seed: int = 0) -> list[tuple[str, str]]:
     rng = random.Random(seed)
     if task.name == "addition":
@@ -69,11 +91,14 @@ def cases_for(task, max_size: int, seed: int = 0) -> list[tuple[str, str]]:
         return multiplication_cases(max_size, task.k, rng)
     if task.name == "hanoi":
         return hanoi_cases(max_size, task.variant)
-    raise SystemExit(f"probe.py has no probes for task {task.name!r} (addition, multiplication, hanoi)")
+    if task.name == "logical_graph":
+        return graph_cases(max_size, rng)
+    raise SystemExit(f"probe.py has no probes for task {task.name!r} (addition, multiplication, hanoi, logical_graph)")
 
 
 def oracle_ok(task, prompt: str, output: str) -> bool:
-    """Independent of the task's own trace: Python's integers for arithmetic; Hanoi's move simulation."""
+    """Independent of the task's own trace: Python's integers for arithmetic; Hanoi's move simulation; the program run
+    by Python for the logical graph."""
     if task.name == "addition":
         a, b = prompt[:-1].split("+")
         return output == str(int(a) + int(b))

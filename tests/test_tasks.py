@@ -188,7 +188,12 @@ def test_lockstep_reads_both_operands_in_every_column():
     ("long_multiplication", {}, ["0×12=", "12×0=", "12*34=", "12×34", "012×3=", "1×2×3=", "-1×2="]),
     ("hanoi", {"variant": "iterative"}, ["(7)(5)\n", "A(5)(7)BC\n", "A(0)BC\n", "A(101)BC\n", "A(5)(5)BC\n", "A(5)BC"]),
     ("logical_graph", {}, ["v1000 = True\nprint(v1000)", "v1000 = v1001\nprint(v1000)\n", "x = 1\nprint(x)\n",
-                           "v1000 = True\nv1000 = False\nv1001 = True\nv1002 = v1000\nprint(v1002)\n"]),
+                           "v1000 = True\nv1000 = False\nv1001 = True\nv1002 = v1000\nprint(v1002)\n",
+                           # outside the task's family: 1 or 4 inputs, a constant after the inputs, names below v1000
+                           "v1000 = True\nv1001 = not v1000\nv1002 = v1001\nv1003 = v1002\nprint(v1003)\n",
+                           "v1000 = True\nv1001 = True\nv1002 = True\nv1003 = False\nprint(v1003)\n",
+                           "v1000 = True\nv1001 = True\nv1002 = True\nv1003 = v1002\nv1004 = True\nv1005 = v1004\nprint(v1005)\n",
+                           "v0999 = True\nv1001 = True\nv1002 = True\nv1003 = v1002\nprint(v1003)\n"]),
 ])
 def test_parse_prompt_refuses_malformed_prompts(name, kw, bad):
     task = get_task(name, **kw)

@@ -27,9 +27,10 @@ from ..trajectory import Recorder
 from .base import Task
 
 VAR_RE = re.compile(r"v\d{4}")
+NUM_INPUTS = 3  # the paper's k: every graph has 3 input nodes, first
 
 
-def random_graph(rng, n: int, num_inputs: int = 3, p_binary: float = 0.7) -> list[tuple[str, str]]:
+def random_graph(rng, n: int, num_inputs: int = NUM_INPUTS, p_binary: float = 0.7) -> list[tuple[str, str]]:
     """(name, expression) per node in creation order; inputs have expression ``True``/``False``."""
     names = rng.sample(range(1000, 10000), n)
     nodes = []
@@ -45,7 +46,7 @@ def random_graph(rng, n: int, num_inputs: int = 3, p_binary: float = 0.7) -> lis
     return nodes
 
 
-def stress_graph(rng, n: int, kind: str, num_inputs: int = 3) -> list[tuple[str, str]]:
+def stress_graph(rng, n: int, kind: str, num_inputs: int = NUM_INPUTS) -> list[tuple[str, str]]:
     """Degenerate shapes of ``random_graph``'s family: ``chain`` (each node uses the one before: the DFS stack n deep),
     ``fan_in`` (every gate over the inputs only: depth 1, the inputs searched n times), ``not_chain`` (single
     operands, half negated: n - 3 unary steps), ``and_only`` / ``or_only`` (one gate type everywhere),
@@ -163,6 +164,15 @@ class LogicalGraph(Task):
         if lines[-2] != f"print({nodes[-1][0] if nodes else ''})":
             raise ValueError("logical_graph: the last line prints the last variable defined")
         self.validate_n(len(nodes))
+        # the task's family (the paper's k = 3 inputs; names v1000-v9999): what the models are trained on. A program
+        # outside it is refused, not answered: a checkpoint fed 1 or 4 inputs loops (scripts/probe.py, 2026-12-02).
+        inputs = [i for i, (_, e) in enumerate(nodes) if e in ("True", "False")]
+        if inputs != list(range(NUM_INPUTS)):
+            raise ValueError(f"logical_graph: a program starts with exactly {NUM_INPUTS} input lines 'vXXXX = True/False' and has no "
+                             f"other constant line (the task's k = {NUM_INPUTS} inputs), got constants on lines {[i + 1 for i in inputs][:8]}")
+        low = [v for v, _ in nodes if int(v[1:]) < 1000]
+        if low:
+            raise ValueError(f"logical_graph: variable names are v1000..v9999, got {low[0]}")
         return {"nodes": nodes}
 
     def size(self, p):
