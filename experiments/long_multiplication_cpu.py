@@ -18,9 +18,9 @@ STUDY = Study(
                                     eval_samples=4, eval_lengths="6", save_every=500, report_to="none", num_workers=1, seed=0, data_seed=0),
               (Eval("test", (6, 10, 20, 30), num_samples=16, timeout_s=900),
                Eval("stress", (10, 20), split="stress", num_samples=16, timeout_s=900))),
-          # seed 1, 50 minutes (2026-12-02): how far the schedule gets the in-distribution score (seed 0 was cut at 909 steps)
+          # seed 1, 28 minutes (2026-12-02, the time left in that session): a second seed beside seed 0 (cut at 909 steps)
           Run("lmul6-lstm-s1", dict(preset="lstm-small", task="long_multiplication", config="schoolbook", train_max_n=6, batch_size=32,
-                                    learning_rate=2e-3, weight_decay=0.01, warmup_steps=50, max_steps=1500, max_time_minutes=50, eval_every=0,
+                                    learning_rate=2e-3, weight_decay=0.01, warmup_steps=50, max_steps=1500, max_time_minutes=28, eval_every=0,
                                     eval_samples=4, eval_lengths="6", save_every=500, report_to="none", num_workers=1, seed=1, data_seed=1),
               (Eval("test", (6, 10, 20), num_samples=16, timeout_s=900),
                Eval("stress", (10,), split="stress", num_samples=16, timeout_s=600)))],
