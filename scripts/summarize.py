@@ -252,26 +252,32 @@ def study_readme(study: str, runs: list[dict], claim: str) -> tuple[str, list[di
     return "\n".join(lines), plots
 
 
+def checkpoint_sources(runs: list[dict], ckpt: str) -> tuple[dict | None, list[dict]]:
+    """The shipped checkpoint ``ckpt``'s training run (or None) and its evaluations filed without training arguments
+    under its own name (results/stress/, results/push_length/)."""
+    with open(os.path.join(ROOT, "checkpoints", ckpt, "training_args.json")) as f:
+        out_dir = json.load(f)["train"]["output_dir"].rstrip("/")
+    run = next((r for r in runs if r["args"] and r["args"].get("train", {}).get("output_dir", "").rstrip("/") == out_dir), None)
+    return run, [r for r in runs if r["args"] is None and r["name"] == ckpt]
+
+
+def merged_over(sources: list[dict], split: str) -> dict[int, dict]:
+    """:func:`merged` over several filed runs: per size the row with the most problems (ties: the earlier source)."""
+    rows: dict[int, dict] = {}
+    for r in sources:
+        for n, row in merged(r, split).items():
+            if n not in rows or row["num_samples"] > rows[n]["num_samples"]:
+                rows[n] = row
+    return dict(sorted(rows.items()))
+
+
 def shipped_checkpoints(runs: list[dict]) -> list[tuple[str, dict, dict, dict]]:
     """(checkpoint, its training run, test rows, stress rows) for every folder in checkpoints/."""
-    by_dir = {(r["args"] or {}).get("train", {}).get("output_dir", "").rstrip("/"): r for r in runs if r["args"]}
-    extra: dict[str, list[dict]] = {}  # evaluations of the shipped checkpoint itself (results/stress/, results/push_length/)
-    for r in runs:
-        if r["args"] is None and os.path.isdir(os.path.join(ROOT, "checkpoints", r["name"])):
-            extra.setdefault(r["name"], []).append(r)
     out = []
     for ckpt in sorted(os.listdir(os.path.join(ROOT, "checkpoints"))):
-        with open(os.path.join(ROOT, "checkpoints", ckpt, "training_args.json")) as f:
-            run = by_dir.get(json.load(f)["train"]["output_dir"].rstrip("/"))
-        splits = []
-        for split in ("test", "stress"):
-            rows = merged(run, split) if run else {}
-            for other in extra.get(ckpt, []):
-                for n, row in merged(other, split).items():
-                    if n not in rows or row["num_samples"] > rows[n]["num_samples"]:
-                        rows[n] = row
-            splits.append(dict(sorted(rows.items())))
-        out.append((ckpt, run, *splits))
+        run, extra = checkpoint_sources(runs, ckpt)
+        sources = ([run] if run else []) + extra
+        out.append((ckpt, run, merged_over(sources, "test"), merged_over(sources, "stress")))
     return out
 
 
@@ -436,15 +442,9 @@ def write_plots(runs) -> None:
 def checkpoint_evaluations(runs: list[dict], ckpt: str, split: str) -> dict | None:
     """Every filed evaluation of the shipped checkpoint ``ckpt`` on ``split`` merged into one eval.py-shaped result:
     per size the row with the most problems (from its training run and from results/stress/, results/push_length/)."""
-    with open(os.path.join(ROOT, "checkpoints", ckpt, "training_args.json")) as f:
-        out_dir = json.load(f)["train"]["output_dir"].rstrip("/")
-    sources = [r for r in runs if ((r["args"] or {}).get("train", {}).get("output_dir", "").rstrip("/") == out_dir)
-               or (r["args"] is None and r["name"] == ckpt)]
-    rows, first, stop = {}, None, False
-    for r in sources:
-        for n, row in merged(r, split).items():
-            if n not in rows or row["num_samples"] > rows[n]["num_samples"]:
-                rows[n] = row
+    run, extra = checkpoint_sources(runs, ckpt)
+    sources = ([run] if run else []) + extra
+    rows, first, stop = merged_over(sources, split), None, False
     for r in sources:
         for tag, res in r["evals"].items():
             if any(row.get("tag") == tag for row in rows.values()) and (res.get("split") or "test") == split:
@@ -454,7 +454,7 @@ def checkpoint_evaluations(runs: list[dict], ckpt: str, split: str) -> dict | No
         return None
     filled = [dict({"answer_accuracy": row["exact_match"], "answer_accuracy_ci": row["exact_match_ci"], "token_accuracy": None,
                     "token_accuracy_ci": None, "tokens_per_sample": float("nan")}, **{k: v for k, v in row.items() if v is not None or k == "token_accuracy"})
-              for _, row in sorted(rows.items())]
+              for row in rows.values()]
     return {"task": first["task"], "config": first.get("config"), "eval_seed": first.get("eval_seed", 0), "stop_at_divergence": stop,
             "label": first.get("label"), "architecture": first.get("architecture"), "train_max_n": first.get("train_max_n"),
             "size_unit": first.get("size_unit"), "lengths": filled}

@@ -63,6 +63,7 @@ class DevicePointerLoop:
         if fused and (device_loop_kernel.triton is None or (stepper.device.type != "cuda" and os.environ.get("TRITON_INTERPRET") != "1")):
             raise ValueError("fused=True needs triton, and on CPU Triton's interpreter (TRITON_INTERPRET=1 before triton is imported)")
         self.fused = bool(fused)
+        self._bookkeep = (lambda: device_loop_kernel.tool_step(self)) if self.fused else self._bookkeeping
         dev = stepper.device
         self.device = dev
         B = len(rows)
@@ -102,13 +103,11 @@ class DevicePointerLoop:
         self.err_unknown = L(_error_tokens(f"unknown command for tool {tools[0].name}"))
         self.err_long = L(_error_tokens("command too long"))
         Q = max(len(self.err_unknown), len(self.err_long), 1)
-        self.err_rows = []  # (answer padded to the queue's width, its length)
-        for seq in (self.err_unknown, self.err_long):
-            row = torch.zeros(Q, dtype=torch.long, device=dev)
+        self.err_table = torch.zeros((2, Q), dtype=torch.long, device=dev)  # each answer padded to the queue's width
+        self.err_lengths = [len(self.err_unknown), len(self.err_long)]
+        for row, seq in zip(self.err_table, (self.err_unknown, self.err_long)):
             row[: len(seq)] = seq
-            self.err_rows.append((row, len(seq)))
-        self.err_table = torch.stack([row for row, _ in self.err_rows])  # the same, for the fused kernel
-        self.err_lens = L([length for _, length in self.err_rows])
+        self.err_lens = L(self.err_lengths)  # the same lengths on the device, for the fused kernel
         self.queue = torch.zeros((B, Q), dtype=torch.long, device=dev)
         self.q_head = torch.zeros(B, dtype=torch.long, device=dev)
         self.q_len = torch.zeros(B, dtype=torch.long, device=dev)
@@ -140,15 +139,13 @@ class DevicePointerLoop:
         """``steps_per_sync`` steps, then the flag the host reads once per replay."""
         for _ in range(self.K):
             self._step()
+        self._update_all_done()
+
+    def _update_all_done(self) -> None:
         self.all_done.copy_((self.done & (self.feed >= self.prompt_len)).all())
 
     def _step(self) -> None:
-        if self.fused:
-            from .device_loop_kernel import tool_step
-
-            tool_step(self)  # writes the model's inputs into stepper.ids
-        else:
-            self._bookkeeping()
+        self._bookkeep()  # the fused kernel or the PyTorch version; both write the model's inputs into stepper.ids
         _, greedy = self.stepper._step_and_argmax()
         self.g.copy_(greedy)
 
@@ -225,7 +222,7 @@ class DevicePointerLoop:
         one = read | bad
         one_tok = torch.where(bad, torch.full_like(read_tok, ids[V.ERROR]), read_tok)
         q_len = torch.where(one, torch.ones_like(self.q_len), self.q_len)
-        for (row, length), rows in zip(self.err_rows, (end_cmd, too_long)):
+        for row, length, rows in zip(self.err_table, self.err_lengths, (end_cmd, too_long)):
             self.queue.copy_(torch.where(rows[:, None], row[None, :], self.queue))
             q_len = torch.where(rows, torch.full_like(q_len, length), q_len)
         self.queue[:, 0] = torch.where(one, one_tok, self.queue[:, 0])
@@ -251,7 +248,7 @@ class DevicePointerLoop:
         with torch.cuda.stream(side):  # warm-up outside the graph (lazy init, autotuning, Triton compilation)
             for _ in range(2):
                 self._step()
-            self.all_done.copy_((self.done & (self.feed >= self.prompt_len)).all())
+            self._update_all_done()
         torch.cuda.current_stream(self.device).wait_stream(side)
         for t, v in zip(self._state_tensors(), saved):
             t.copy_(v)

@@ -51,10 +51,11 @@ def verify_rows(task, rows, where: str = "", progress: bool = True, errors: list
         err = check_row(task, row)
         n += 1
         if err is not None:
-            first = first or f"{where}[{row.get('index', i)}]: {err}"
+            err = f"{where}[{row.get('index', i)}]: {err}"
+            first = first or err
             if errors is None:
                 return n, first
-            errors.append(f"{where}[{row.get('index', i)}]: {err}")
+            errors.append(err)
     return n, first
 
 
