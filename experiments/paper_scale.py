@@ -11,6 +11,15 @@ eight 130M runs sharing one H200 for about 11 minutes, so each run has a 500-ste
 at batch 128 and lr 1e-3, cut by --max_time_minutes where the GPU is slower than that (training_args.json records the
 steps completed, and the results tables show them). The n x 2 runs use batch 64: their trajectories are 3-4x longer
 (mean 490-560 tokens against 145-150 for addition), so batch 128 would leave them about a hundred steps. Evaluation in bf16 (as earlier 130M evaluations), greedy, stopping at the first divergence.
+
+The paper's budget, 2026-12-02 [decision]: the runs above stopped at 145-165 of 500 steps, which cannot say whether
+the paper's trace generalizes at its size. `add-tool-mamba-130m-2k-s*` give one lease to the paper's own question:
+the 2-pointer trace, the paper's 2,000 steps at its smallest batch (128), three seeds, alone on the GPU. Seed 0
+starts at once on toolssm's Triton scan (the kernels take ~6 minutes to build); seeds 1 and 2 start on the mamba-ssm
+kernels once they are built. Warm-up 100 steps (5%, as the 500-step runs' 50 was 10%). --max_time_minutes keeps each
+inside the lease; training_args.json records the steps completed.
+
+    bash scripts/gpu/run.sh paper_scale 'add-tool-mamba-130m-2k-*'
 """
 
 from toolssm.experiments import Eval, Job, Run, Study
@@ -23,6 +32,7 @@ MUL_EVALS = (Eval("test", (20, 100, 1000), num_samples=16, args=BF16, timeout_s=
 TRAIN = dict(preset="mamba-130m", task="addition", batch_size=128, learning_rate=1e-3, weight_decay=0.01, warmup_steps=50,
              max_steps=500, max_time_minutes=6.5, eval_every=0, save_every=100000, report_to="none", num_workers=1,
              mamba_path="kernels")
+FULL = dict(TRAIN, config="tool", max_steps=2000, warmup_steps=100, max_time_minutes=12.5)
 TESTS = ("python3 -m pytest -q -m 'gpu or not slow' -p no:cacheprovider -n 4 tests > $RUN_DIR/pytest.log 2>&1; "
          "tail -3 $RUN_DIR/pytest.log > $RUN_DIR/summary.txt; grep -q ' passed' $RUN_DIR/summary.txt && ! grep -q 'failed\\|error' $RUN_DIR/summary.txt")
 
@@ -36,6 +46,8 @@ STUDY = Study(
           for trace in ("tool", "tool_p3") for s in (0, 1, 2)],
         *[Run(f"mul2-{trace}-mamba-130m-s0", dict(TRAIN, task="multiplication", config=config, batch_size=64, seed=0, data_seed=0), MUL_EVALS, kernels=True)
           for trace, config in (("tool", "n_x_2"), ("aligned", "n_x_2_aligned"))],
+        Run("add-tool-mamba-130m-2k-s0", dict(FULL, seed=0, data_seed=0, mamba_path="triton", max_time_minutes=15), EVALS),
+        *[Run(f"add-tool-mamba-130m-2k-s{s}", dict(FULL, seed=s, data_seed=s), EVALS, kernels=True) for s in (1, 2)],
     ],
     parallel=8,
     parallel_evals=8,
