@@ -32,7 +32,7 @@ MUL_EVALS = (Eval("test", (20, 100, 1000), num_samples=16, args=BF16, timeout_s=
 TRAIN = dict(preset="mamba-130m", task="addition", batch_size=128, learning_rate=1e-3, weight_decay=0.01, warmup_steps=50,
              max_steps=500, max_time_minutes=6.5, eval_every=0, save_every=100000, report_to="none", num_workers=1,
              mamba_path="kernels")
-FULL = dict(TRAIN, config="tool", max_steps=2000, warmup_steps=100, max_time_minutes=12.5)
+FULL = dict(TRAIN, config="tool", max_steps=2000, warmup_steps=100, max_time_minutes=10.5)
 TESTS = ("python3 -m pytest -q -m 'gpu or not slow' -p no:cacheprovider -n 4 tests > $RUN_DIR/pytest.log 2>&1; "
          "tail -3 $RUN_DIR/pytest.log > $RUN_DIR/summary.txt; grep -q ' passed' $RUN_DIR/summary.txt && ! grep -q 'failed\\|error' $RUN_DIR/summary.txt")
 
@@ -46,7 +46,7 @@ STUDY = Study(
           for trace in ("tool", "tool_p3") for s in (0, 1, 2)],
         *[Run(f"mul2-{trace}-mamba-130m-s0", dict(TRAIN, task="multiplication", config=config, batch_size=64, seed=0, data_seed=0), MUL_EVALS, kernels=True)
           for trace, config in (("tool", "n_x_2"), ("aligned", "n_x_2_aligned"))],
-        Run("add-tool-mamba-130m-2k-s0", dict(FULL, seed=0, data_seed=0, mamba_path="triton", max_time_minutes=15), EVALS),
+        Run("add-tool-mamba-130m-2k-s0", dict(FULL, seed=0, data_seed=0, mamba_path="triton", max_time_minutes=13), EVALS),
         *[Run(f"add-tool-mamba-130m-2k-s{s}", dict(FULL, seed=s, data_seed=s), EVALS, kernels=True) for s in (1, 2)],
     ],
     parallel=8,
