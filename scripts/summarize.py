@@ -404,7 +404,9 @@ def results_index(runs) -> str:
               "Weights are not filed here (a 1.8M-parameter model is 7 MB; the 130M shape 360 MB). The models that README claims",
               "rest on are released in `checkpoints/` with their cards; every other run is reproduced from its `training_args.json`",
               "(`python train.py` with those arguments; item streams are deterministic in the data seed) or, for a study with a run",
-              "table, `bash scripts/gpu/run.sh STUDY RUN`.", ""]
+              "table, `bash scripts/gpu/run.sh STUDY RUN`. A run's model card is `results/STUDY/RUN/README.md` where it has one:",
+              "the launcher files the card and `config.json` of every run it trains (since 2026-12-02); `python -m toolssm.cards",
+              "results/STUDY/RUN` writes one for an older run from its filed files (the 130M-shape runs have theirs).", ""]
     return "\n".join(lines)
 
 

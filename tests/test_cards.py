@@ -92,3 +92,45 @@ def test_a_mamba_class_refuses_an_lstm_checkpoint():
 
     with pytest.raises(ValueError, match="holds a 'toolssm_rnn' model"):
         ToolMambaForCausalLM.from_pretrained(os.path.join(CHECKPOINTS, "addition-lstm-small"))
+
+
+FILED_RUN = os.path.join(ROOT, "results", "paper_scale", "add-tool-mamba-130m-2k-s1")
+
+
+def _filed_copy(tmp_path, run_dir):
+    """A copy of a filed run's own files (not its card), in a folder named like it under a study folder."""
+    d = tmp_path / os.path.basename(os.path.dirname(run_dir)) / os.path.basename(run_dir)
+    shutil.copytree(run_dir, d, ignore=shutil.ignore_patterns("README.md"))
+    return d
+
+
+@needs_results
+def test_card_of_a_filed_run_without_weights(tmp_path):
+    from toolssm.cards import write_run_card
+
+    d = _filed_copy(tmp_path, FILED_RUN)
+    text = write_run_card(str(d))
+    assert text == (d / "README.md").read_text()
+    assert "**Weights not filed.**" in text and "bash scripts/gpu/run.sh paper_scale add-tool-mamba-130m-2k-s1" in text
+    assert "752 steps (of 2000 planned" in text and "preset `mamba-130m`" in text and "90.62M parameters" in text
+    assert "| 1000 | 1.000 [0.806, 1.000] |" in text  # the test evaluation
+    assert "| 1000 | 0.562 [" in text and "`1_plus_long` 2/2" in text  # the stress section
+    assert "value: 0.5625" in text  # and the stress result in the card's metadata
+    assert not (d / "config.json").exists()  # the preset's config was only borrowed
+
+
+def test_card_of_a_folder_that_is_no_training_run_fails_by_name(tmp_path):
+    from toolssm.cards import write_run_card
+
+    with pytest.raises(FileNotFoundError, match="no training_args.json"):
+        write_run_card(str(tmp_path))
+
+
+@needs_results
+@pytest.mark.parametrize("run_dir", sorted(os.path.dirname(p) for p in __import__("glob").glob(os.path.join(ROOT, "results", "*", "*", "README.md"))
+                                           if os.path.exists(os.path.join(os.path.dirname(p), "training_args.json"))))
+def test_every_filed_run_card_is_what_its_files_say(run_dir, tmp_path):
+    """A run card under results/ is regenerated from the run's filed files alone (python -m toolssm.cards)."""
+    from toolssm.cards import write_run_card
+
+    assert write_run_card(str(_filed_copy(tmp_path, run_dir))) == open(os.path.join(run_dir, "README.md")).read()

@@ -79,7 +79,8 @@ def test_launcher_trains_evaluates_packs_and_files_a_run(tmp_path):
     # the run waited for the job it names in `after`: it started once hello.txt existed
     assert os.path.getmtime(runs / "smoke" / "hello" / "hello.txt") <= os.path.getmtime(runs / "smoke" / "add-tiny-s0" / ".launch" / "train.pid")
     packed = tarfile.open(out / "smoke.tgz").getnames()
-    assert sorted(packed) == ["smoke/add-tiny-s0/eval/stress/results.json", "smoke/add-tiny-s0/eval/test/results.json",
+    assert sorted(packed) == ["smoke/add-tiny-s0/README.md", "smoke/add-tiny-s0/config.json",
+                              "smoke/add-tiny-s0/eval/stress/results.json", "smoke/add-tiny-s0/eval/test/results.json",
                               "smoke/add-tiny-s0/metrics.jsonl", "smoke/add-tiny-s0/run.json", "smoke/add-tiny-s0/training_args.json",
                               "smoke/hello/hello.txt"]
     assert "smoke/add-tiny-s0/train.log" in tarfile.open(out / "smoke-logs.tgz").getnames()

@@ -222,3 +222,68 @@ def push_checkpoint(ckpt_dir: str, repo_id: str, token: str | None = None) -> st
     api.create_repo(repo_id, exist_ok=True)
     info = api.upload_folder(folder_path=ckpt_dir, repo_id=repo_id, ignore_patterns=["checkpoint-*", "*/accelerate_state/*", "runs/*", "toolssm/*"])
     return str(info)
+
+
+WEIGHTS_NOTE = ("> **Weights not filed.** This card describes a run filed under `results/` without its weights "
+                "(results/README.md, 'Weights'): retrain them with the command under 'Training' (item streams are "
+                "deterministic in the data seed), or with `bash scripts/gpu/run.sh {study} {run}` where the study "
+                "has a run table.\n\n")
+
+
+def write_run_card(run_dir: str) -> str:
+    """The model card of a run filed under ``results/<study>/<run>/`` (training_args.json, metrics, eval/<tag>/
+    results.json; no weights): README.md there, with the test results, the stress section where a stress evaluation
+    exists, and a note that the weights are not filed. The model's config comes from the filed config.json, else from
+    the run's preset (no weights are built)."""
+    run_dir = os.path.abspath(run_dir)
+    args_path = os.path.join(run_dir, "training_args.json")
+    if not os.path.exists(args_path):
+        raise FileNotFoundError(f"{run_dir}: no training_args.json; not a filed training run")
+    made_config, preset = False, None
+    if not os.path.exists(os.path.join(run_dir, "config.json")):
+        from .models import PRESETS
+
+        with open(args_path) as f:
+            m = json.load(f)["model"]
+        preset = m.get("preset")
+        if m.get("init_from") or preset not in PRESETS:
+            raise ValueError(f"{run_dir}: no config.json and the run's model is not a plain preset ({m.get('init_from') or preset!r})")
+        cls, config = PRESETS[preset]()
+        config.architectures = [cls.__name__]
+        with open(os.path.join(run_dir, "config.json"), "w") as f:
+            f.write(config.to_json_string())
+        made_config = True
+    try:
+        evals = {}
+        for tag in ("test", "stress"):
+            p = os.path.join(run_dir, "eval", tag, "results.json")
+            if os.path.exists(p):
+                with open(p) as f:
+                    evals[tag] = json.load(f)
+        path = os.path.join(run_dir, "README.md")
+        if os.path.exists(path):
+            os.remove(path)  # rewritten whole from the filed files
+        text = write_model_card(run_dir, evals.get("test"))
+        study, run = os.path.basename(os.path.dirname(run_dir)), os.path.basename(run_dir)
+        head, sep, rest = text.partition("\n# ")
+        text = f"{head}{sep}{rest.split(chr(10), 1)[0]}\n\n{WEIGHTS_NOTE.format(study=study, run=run)}{rest.split(chr(10), 1)[1] if chr(10) in rest else ''}"
+        if made_config:
+            text = text.replace("config in `config.json`", f"config of the preset (not filed: `build_model({preset!r})` rebuilds it)")
+        with open(path, "w") as f:
+            f.write(text)
+        if "stress" in evals:
+            text = write_stress_section(run_dir, evals["stress"])
+        return text
+    finally:
+        if made_config:
+            os.remove(os.path.join(run_dir, "config.json"))
+
+
+if __name__ == "__main__":  # python -m toolssm.cards results/STUDY/RUN ...: the card of each filed run
+    import sys
+
+    if len(sys.argv) < 2:
+        raise SystemExit("usage: python -m toolssm.cards results/STUDY/RUN [...]: writes README.md (the model card) in each")
+    for run_dir in sys.argv[1:]:
+        write_run_card(run_dir)
+        print(f"wrote {os.path.join(run_dir, 'README.md')}")

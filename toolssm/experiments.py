@@ -24,9 +24,9 @@ from dataclasses import dataclass, field
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 EXPERIMENTS = os.path.join(ROOT, "experiments")
 
-#: the files of a run folder that are filed under results/<study>/<run>/ (weights and checkpoints are not: see
-#: results/README.md for how each claim's weights are reproduced)
-FILED = ("run.json", "training_args.json", "metrics.jsonl")
+#: the files of a run folder that are filed under results/<study>/<run>/ (the model's config and card too; weights
+#: and checkpoints are not: see results/README.md for how each claim's weights are reproduced)
+FILED = ("run.json", "training_args.json", "metrics.jsonl", "config.json", "README.md")
 
 
 @dataclass(frozen=True)
