@@ -20,6 +20,11 @@ kernels once they are built. Warm-up 100 steps (5%, as the 500-step runs' 50 was
 inside the lease; training_args.json records the steps completed.
 
     bash scripts/gpu/run.sh paper_scale 'add-tool-mamba-130m-2k-*'
+
+What that lease showed (README, addition): seeds 1 and 2 (752 steps) exact on 16/16 test problems at 1,000 digits,
+seed 0 (1,316 steps, Triton) 0/16. Next, two per lease on the kernels, 13 minutes each (the machine's start took 4.5
+minutes of the last lease): the 3-pointer trace at the same budget, `add-tool_p3-mamba-130m-2k-s*`, then the
+paper's trace once more to the end of its schedule, `add-tool-mamba-130m-2k-s3`.
 """
 
 from toolssm.experiments import Eval, Job, Run, Study
@@ -48,6 +53,9 @@ STUDY = Study(
           for trace, config in (("tool", "n_x_2"), ("aligned", "n_x_2_aligned"))],
         Run("add-tool-mamba-130m-2k-s0", dict(FULL, seed=0, data_seed=0, mamba_path="triton", max_time_minutes=13), EVALS),
         *[Run(f"add-tool-mamba-130m-2k-s{s}", dict(FULL, seed=s, data_seed=s), EVALS, kernels=True) for s in (1, 2)],
+        *[Run(f"add-tool_p3-mamba-130m-2k-s{s}", dict(FULL, config="tool_p3", seed=s, data_seed=s, max_time_minutes=13), EVALS, kernels=True)
+          for s in (0, 1, 2)],
+        Run("add-tool-mamba-130m-2k-s3", dict(FULL, seed=3, data_seed=3, max_time_minutes=13), EVALS, kernels=True),
     ],
     parallel=8,
     parallel_evals=8,
