@@ -253,7 +253,10 @@ def pack(study, entries: list, runs_root: str, out_dir: str) -> list[str]:
 
 def unpack(path: str, results: str) -> list[str]:
     """Extract a packed study into ``results`` (``<study>/<run>/...``); only plain files with relative paths inside
-    it are accepted. Returns the files written."""
+    it are accepted; then each training run's card (README.md) is written from its filed files
+    (toolssm.cards.write_run_card). Returns the files written."""
+    from toolssm.cards import write_run_card
+
     written = []
     with tarfile.open(path) as tar:
         members = tar.getmembers()
@@ -267,6 +270,10 @@ def unpack(path: str, results: str) -> list[str]:
             with tar.extractfile(m) as src, open(target, "wb") as dst:
                 dst.write(src.read())
             written.append(target)
+    for run_dir in sorted({os.path.join(results, *m.name.split("/")[:2]) for m in members}):
+        if os.path.exists(os.path.join(run_dir, "training_args.json")):
+            write_run_card(run_dir)
+            written.append(os.path.join(run_dir, "README.md"))
     return written
 
 

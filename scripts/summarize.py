@@ -405,8 +405,8 @@ def results_index(runs) -> str:
               "rest on are released in `checkpoints/` with their cards; every other run is reproduced from its `training_args.json`",
               "(`python train.py` with those arguments; item streams are deterministic in the data seed) or, for a study with a run",
               "table, `bash scripts/gpu/run.sh STUDY RUN`. A run's model card is `results/STUDY/RUN/README.md` where it has one:",
-              "the launcher files the card and `config.json` of every run it trains (since 2026-12-02); `python -m toolssm.cards",
-              "results/STUDY/RUN` writes one for an older run from its filed files (the 130M-shape runs have theirs).", ""]
+              "`launch.py unpack` writes it from the run's filed files (the launcher files `config.json` too since 2026-12-02);",
+              "`python -m toolssm.cards results/STUDY/RUN` writes one for an older run (the 130M-shape runs have theirs).", ""]
     return "\n".join(lines)
 
 

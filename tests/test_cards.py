@@ -1,5 +1,6 @@
 """Model cards are filled from training_args.json: a continued run (--init_from) says so and its command has it."""
 
+import glob
 import json
 import os
 import shutil
@@ -127,7 +128,7 @@ def test_card_of_a_folder_that_is_no_training_run_fails_by_name(tmp_path):
 
 
 @needs_results
-@pytest.mark.parametrize("run_dir", sorted(os.path.dirname(p) for p in __import__("glob").glob(os.path.join(ROOT, "results", "*", "*", "README.md"))
+@pytest.mark.parametrize("run_dir", sorted(os.path.dirname(p) for p in glob.glob(os.path.join(ROOT, "results", "*", "*", "README.md"))
                                            if os.path.exists(os.path.join(os.path.dirname(p), "training_args.json"))))
 def test_every_filed_run_card_is_what_its_files_say(run_dir, tmp_path):
     """A run card under results/ is regenerated from the run's filed files alone (python -m toolssm.cards)."""

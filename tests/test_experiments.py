@@ -79,7 +79,7 @@ def test_launcher_trains_evaluates_packs_and_files_a_run(tmp_path):
     # the run waited for the job it names in `after`: it started once hello.txt existed
     assert os.path.getmtime(runs / "smoke" / "hello" / "hello.txt") <= os.path.getmtime(runs / "smoke" / "add-tiny-s0" / ".launch" / "train.pid")
     packed = tarfile.open(out / "smoke.tgz").getnames()
-    assert sorted(packed) == ["smoke/add-tiny-s0/README.md", "smoke/add-tiny-s0/config.json",
+    assert sorted(packed) == ["smoke/add-tiny-s0/config.json",
                               "smoke/add-tiny-s0/eval/stress/results.json", "smoke/add-tiny-s0/eval/test/results.json",
                               "smoke/add-tiny-s0/metrics.jsonl", "smoke/add-tiny-s0/run.json", "smoke/add-tiny-s0/training_args.json",
                               "smoke/hello/hello.txt"]
@@ -97,6 +97,11 @@ def test_launcher_trains_evaluates_packs_and_files_a_run(tmp_path):
     stress = run["evals"]["stress"]
     assert stress["split"] == "stress" and stress["lengths"][0]["n"] == 3 and stress["lengths"][0]["num_samples"] == 2
     assert stress["provenance"]["run"] == "add-tiny-s0" and stress["provenance"]["end"]
+    # unpack wrote the run's card from its filed files: the filed config, both evaluations, the weights note
+    card = (results / "smoke" / "add-tiny-s0" / "README.md").read_text()
+    assert "**Weights not filed.**" in card and "config in `config.json`" in card
+    assert "## Length generalization" in card and "<!-- stress:start -->" in card and "Not evaluated yet" not in card
+    assert not (results / "smoke" / "hello" / "README.md").exists()  # a job is no training run: no card
 
     # a second call finds everything done: it starts nothing and packs the same files
     r = subprocess.run([sys.executable, LAUNCH, "run", str(study_file), "--runs", str(runs), "--out", str(out), "--deadline", "60"],

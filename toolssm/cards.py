@@ -98,13 +98,14 @@ def stress_table(results: dict) -> str:
     return "\n".join(lines)
 
 
-def write_stress_section(ckpt_dir: str, results: dict, note: str = "") -> str:
-    """Insert or replace the card's stress-split section (before 'How to use'); ``note`` is said above the table."""
+def write_stress_section(ckpt_dir: str, results: dict, note: str = "", config: dict | None = None) -> str:
+    """Insert or replace the card's stress-split section (before 'How to use'); ``note`` is said above the table;
+    ``config``: the model config when the folder has no config.json (see ``_load_args``)."""
     path = os.path.join(ckpt_dir, "README.md")
     text = open(path).read()
     kept = [e for e in _existing_eval_results(text) if not (e.dataset_split or "").startswith("stress_")]
     if os.path.exists(os.path.join(ckpt_dir, "training_args.json")):
-        args, config = _load_args(ckpt_dir)
+        args, config = _load_args(ckpt_dir, config)
         text = _replace_card_data(text, _card_data(args, config, results.get("config"), kept + _eval_results(results, "stress")))
     body = f"{note + chr(10) + chr(10) if note else ''}{stress_table(results)}"
     return _write_section(path, text, STRESS_START, STRESS_END, body, "Stress split: every valid input, not only the typical one")
@@ -148,17 +149,22 @@ def write_probe_section(ckpt_dir: str, probe: dict) -> str:
     return _write_section(path, open(path).read(), PROBE_START, PROBE_END, "\n".join(lines), "Corner inputs")
 
 
-def _load_args(ckpt_dir: str) -> tuple[dict, dict]:
+def _load_args(ckpt_dir: str, config: dict | None = None) -> tuple[dict, dict]:
+    """training_args.json and the model config: ``config`` where given, else config.json."""
     with open(os.path.join(ckpt_dir, "training_args.json")) as f:
         args = json.load(f)
+    if config is not None:
+        return args, config
     with open(os.path.join(ckpt_dir, "config.json")) as f:
         return args, json.load(f)
 
 
-def write_model_card(ckpt_dir: str, results: dict | None = None) -> str:
-    """Write README.md in ``ckpt_dir`` from the template; with ``results``, (re)write the results section."""
+def write_model_card(ckpt_dir: str, results: dict | None = None, *, config: dict | None = None, weights_note: str = "",
+                     config_note: str = "config in `config.json`") -> str:
+    """Write README.md in ``ckpt_dir`` from the template; with ``results``, (re)write the results section.
+    ``config`` stands in for a missing config.json; ``weights_note`` opens the card (a run filed without weights)."""
     path = os.path.join(ckpt_dir, "README.md")
-    args, config = _load_args(ckpt_dir)
+    args, config = _load_args(ckpt_dir, config)
     config_name = args["data"]["config"]
     if os.path.exists(path) and results is not None:
         text = open(path).read()
@@ -202,7 +208,7 @@ def write_model_card(ckpt_dir: str, results: dict | None = None) -> str:
         "lr_scheduler": t["lr_scheduler"], "warmup_steps": t["warmup_steps"], "mixed_precision": args["mixed_precision"], "seed": t["seed"],
         "results": results_table(results) if results else "Not evaluated yet: run `eval.py --model THIS_FOLDER` to fill this section.",
         "example_prompt": item.prompt.replace("\n", "\\n"), "train_command": cmd,
-        "eval_lengths": ",".join(map(str, task.test_lengths)),
+        "eval_lengths": ",".join(map(str, task.test_lengths)), "weights_note": weights_note, "config_note": config_note,
         "plain_note": (f"The weights are a plain `{arch.replace('Tool', '', 1)}` checkpoint: `transformers` alone loads them "
                        "(without the tool loop, which answering needs)." if config.get("model_type") != "toolssm_rnn" else
                        "This LSTM/GRU baseline is toolssm's own model class (`toolssm_rnn`): it needs `import toolssm` to load."),
@@ -232,14 +238,14 @@ WEIGHTS_NOTE = ("> **Weights not filed.** This card describes a run filed under 
 
 def write_run_card(run_dir: str) -> str:
     """The model card of a run filed under ``results/<study>/<run>/`` (training_args.json, metrics, eval/<tag>/
-    results.json; no weights): README.md there, with the test results, the stress section where a stress evaluation
-    exists, and a note that the weights are not filed. The model's config comes from the filed config.json, else from
-    the run's preset (no weights are built)."""
+    results.json; no weights): README.md there, rewritten whole from those files, with the test results, the stress
+    section where a stress evaluation exists, and a note that the weights are not filed. The model's config comes
+    from the filed config.json, else from the run's preset (no weights are built)."""
     run_dir = os.path.abspath(run_dir)
     args_path = os.path.join(run_dir, "training_args.json")
     if not os.path.exists(args_path):
         raise FileNotFoundError(f"{run_dir}: no training_args.json; not a filed training run")
-    made_config, preset = False, None
+    config, config_note = None, "config in `config.json`"
     if not os.path.exists(os.path.join(run_dir, "config.json")):
         from .models import PRESETS
 
@@ -248,35 +254,24 @@ def write_run_card(run_dir: str) -> str:
         preset = m.get("preset")
         if m.get("init_from") or preset not in PRESETS:
             raise ValueError(f"{run_dir}: no config.json and the run's model is not a plain preset ({m.get('init_from') or preset!r})")
-        cls, config = PRESETS[preset]()
-        config.architectures = [cls.__name__]
-        with open(os.path.join(run_dir, "config.json"), "w") as f:
-            f.write(config.to_json_string())
-        made_config = True
-    try:
-        evals = {}
-        for tag in ("test", "stress"):
-            p = os.path.join(run_dir, "eval", tag, "results.json")
-            if os.path.exists(p):
-                with open(p) as f:
-                    evals[tag] = json.load(f)
-        path = os.path.join(run_dir, "README.md")
-        if os.path.exists(path):
-            os.remove(path)  # rewritten whole from the filed files
-        text = write_model_card(run_dir, evals.get("test"))
-        study, run = os.path.basename(os.path.dirname(run_dir)), os.path.basename(run_dir)
-        head, sep, rest = text.partition("\n# ")
-        text = f"{head}{sep}{rest.split(chr(10), 1)[0]}\n\n{WEIGHTS_NOTE.format(study=study, run=run)}{rest.split(chr(10), 1)[1] if chr(10) in rest else ''}"
-        if made_config:
-            text = text.replace("config in `config.json`", f"config of the preset (not filed: `build_model({preset!r})` rebuilds it)")
-        with open(path, "w") as f:
-            f.write(text)
-        if "stress" in evals:
-            text = write_stress_section(run_dir, evals["stress"])
-        return text
-    finally:
-        if made_config:
-            os.remove(os.path.join(run_dir, "config.json"))
+        cls, preset_config = PRESETS[preset]()
+        config = dict(preset_config.to_dict(), architectures=[cls.__name__])
+        config_note = f"config of the preset (not filed: `build_model({preset!r})` rebuilds it)"
+    evals = {}
+    for tag in ("test", "stress"):
+        p = os.path.join(run_dir, "eval", tag, "results.json")
+        if os.path.exists(p):
+            with open(p) as f:
+                evals[tag] = json.load(f)
+    path = os.path.join(run_dir, "README.md")
+    if os.path.exists(path):
+        os.remove(path)  # rewritten whole from the filed files
+    study, run = os.path.basename(os.path.dirname(run_dir)), os.path.basename(run_dir)
+    text = write_model_card(run_dir, evals.get("test"), config=config, config_note=config_note,
+                            weights_note=WEIGHTS_NOTE.format(study=study, run=run))
+    if "stress" in evals:
+        text = write_stress_section(run_dir, evals["stress"], config=config)
+    return text
 
 
 if __name__ == "__main__":  # python -m toolssm.cards results/STUDY/RUN ...: the card of each filed run

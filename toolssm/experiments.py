@@ -24,9 +24,10 @@ from dataclasses import dataclass, field
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 EXPERIMENTS = os.path.join(ROOT, "experiments")
 
-#: the files of a run folder that are filed under results/<study>/<run>/ (the model's config and card too; weights
-#: and checkpoints are not: see results/README.md for how each claim's weights are reproduced)
-FILED = ("run.json", "training_args.json", "metrics.jsonl", "config.json", "README.md")
+#: the files of a run folder that are filed under results/<study>/<run>/ (the model's config too; its card is written
+#: there from these files by ``launch.py unpack``; weights and checkpoints are not filed: see results/README.md for how
+#: each claim's weights are reproduced)
+FILED = ("run.json", "training_args.json", "metrics.jsonl", "config.json")
 
 
 @dataclass(frozen=True)
