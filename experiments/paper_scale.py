@@ -25,6 +25,12 @@ What that lease showed (README, addition): seeds 1 and 2 (752 steps) exact on 16
 seed 0 (1,316 steps, Triton) 0/16. Next, two per lease on the kernels, 13 minutes each (the machine's start took 4.5
 minutes of the last lease): the 3-pointer trace at the same budget, `add-tool_p3-mamba-130m-2k-s*`, then the
 paper's trace once more to the end of its schedule, `add-tool-mamba-130m-2k-s3`.
+
+2026-12-02, third lease [decision]: the three 3-pointer seeds together, 11 minutes each on the kernels (three 130M runs
+sharing the H200 train ~1.28 steps/s each, so ~800 steps: the paper-trace seeds 1 and 2 had 752), beside the GPU suites,
+so that one lease gives both traces three seeds at a comparable budget:
+
+    bash scripts/gpu/run.sh paper_scale 'add-tool_p3-mamba-130m-2k-*'
 """
 
 from toolssm.experiments import Eval, Job, Run, Study
@@ -53,7 +59,7 @@ STUDY = Study(
           for trace, config in (("tool", "n_x_2"), ("aligned", "n_x_2_aligned"))],
         Run("add-tool-mamba-130m-2k-s0", dict(FULL, seed=0, data_seed=0, mamba_path="triton", max_time_minutes=13), EVALS),
         *[Run(f"add-tool-mamba-130m-2k-s{s}", dict(FULL, seed=s, data_seed=s), EVALS, kernels=True) for s in (1, 2)],
-        *[Run(f"add-tool_p3-mamba-130m-2k-s{s}", dict(FULL, config="tool_p3", seed=s, data_seed=s, max_time_minutes=13), EVALS, kernels=True)
+        *[Run(f"add-tool_p3-mamba-130m-2k-s{s}", dict(FULL, config="tool_p3", seed=s, data_seed=s, max_time_minutes=11), EVALS, kernels=True)
           for s in (0, 1, 2)],
         Run("add-tool-mamba-130m-2k-s3", dict(FULL, seed=3, data_seed=3, max_time_minutes=13), EVALS, kernels=True),
     ],
