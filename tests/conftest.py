@@ -8,6 +8,18 @@ if shutil.which("nvidia-smi") is None:
     os.environ.setdefault("TRITON_INTERPRET", "1")
 
 
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+
+
+def python_path() -> str:
+    """PYTHONPATH for the suite's subprocesses: the repo first, then whatever the caller's environment had. On the GPU
+    machine the pinned transformers/datasets live on PYTHONPATH (/tmp/site, scripts/gpu/setup.sh) and the kernels too
+    (/tmp/kernels): a subprocess given PYTHONPATH=ROOT alone imported the image's own transformers, or no datasets at all
+    (18 failures in each GPU suite, 2026-12-02, results/gpu_tests/)."""
+    rest = os.environ.get("PYTHONPATH", "")
+    return ROOT + (os.pathsep + rest if rest else "")
+
+
 def not_carried(path: str) -> bool:
     """Whether ``path`` (relative to the repo root) was left behind when this copy went to the GPU machine:
     scripts/gpu/slim.sh lists what it drops in .slimmed (the device copy is capped at 64 MiB). The copy may still hold

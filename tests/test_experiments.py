@@ -8,6 +8,7 @@ import tarfile
 
 import pytest
 
+from conftest import python_path
 from toolssm.experiments import Eval, Job, Run, Study, load_study, read_study, studies
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -69,7 +70,7 @@ def test_launcher_trains_evaluates_packs_and_files_a_run(tmp_path):
     # not the outer launcher's TOOLSSM_* (on the GPU machine the suite itself runs as a job: its TOOLSSM_CALL_START
     # would count this launcher's deadline from the outer call's start, 2026-12-02)
     env = {k: v for k, v in os.environ.items() if not k.startswith("TOOLSSM_") and k != "RUN_DIR"}
-    env.update(PYTHONPATH=ROOT, TOOLSSM_JOB="test-job", HF_HUB_OFFLINE="1", OMP_NUM_THREADS="1")
+    env.update(PYTHONPATH=python_path(), TOOLSSM_JOB="test-job", HF_HUB_OFFLINE="1", OMP_NUM_THREADS="1")
     r = subprocess.run([sys.executable, LAUNCH, "run", str(study_file), "--runs", str(runs), "--out", str(out), "--deadline", "300",
                         "--poll", "1"], capture_output=True, text=True, cwd=ROOT, env=env, timeout=420)
     assert r.returncode == 0, r.stdout + r.stderr
@@ -118,7 +119,7 @@ def test_unpack_refuses_paths_outside_a_study(tmp_path):
     with tarfile.open(bad, "w:gz") as tar:
         tar.add(evil, arcname="../../evil.txt")
     r = subprocess.run([sys.executable, LAUNCH, "unpack", str(bad), "--results", str(tmp_path / "results")], capture_output=True, text=True,
-                       cwd=ROOT, env=dict(os.environ, PYTHONPATH=ROOT))
+                       cwd=ROOT, env=dict(os.environ, PYTHONPATH=python_path()))
     assert r.returncode != 0 and "refusing member" in r.stderr
     assert not (tmp_path.parent / "evil.txt").exists()
 

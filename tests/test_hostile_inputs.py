@@ -11,12 +11,13 @@ import sys
 import pytest
 import torch
 
+from conftest import python_path
 from toolssm.data import BuildSpec, build_config
 from toolssm.tasks import get_task
 from toolssm.verify import verify_folder
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-ENV = dict(os.environ, PYTHONPATH=ROOT, TOKENIZERS_PARALLELISM="false", OMP_NUM_THREADS="1", HF_HUB_OFFLINE="1")
+ENV = dict(os.environ, PYTHONPATH=python_path(), TOKENIZERS_PARALLELISM="false", OMP_NUM_THREADS="1", HF_HUB_OFFLINE="1")
 SMALL = dict(seed=0, train_rows=12, validation_rows=2, test_rows=2, train_max_n=3, test_lengths=[4])
 
 

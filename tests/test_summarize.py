@@ -9,7 +9,7 @@ sys.path.insert(0, os.path.join(ROOT, "scripts"))
 
 import summarize  # noqa: E402
 import pytest  # noqa: E402
-from conftest import not_carried  # noqa: E402
+from conftest import not_carried, python_path  # noqa: E402
 
 # the GPU machine's copy may leave results/ behind (scripts/gpu/slim.sh: the 64 MiB transfer cap)
 needs_results = pytest.mark.skipif(not os.path.isdir(os.path.join(ROOT, "results")) or not_carried("results"), reason="results/ is not in this copy of the repo")
@@ -18,7 +18,7 @@ needs_results = pytest.mark.skipif(not os.path.isdir(os.path.join(ROOT, "results
 @needs_results
 def test_readme_and_results_tables_equal_the_summarizer_output():
     r = subprocess.run([sys.executable, os.path.join(ROOT, "scripts", "summarize.py"), "--check"], capture_output=True, text=True,
-                       cwd=ROOT, env=dict(os.environ, PYTHONPATH=ROOT))
+                       cwd=ROOT, env=dict(os.environ, PYTHONPATH=python_path()))
     assert r.returncode == 0, r.stdout + r.stderr
     readme = open(os.path.join(ROOT, "README.md")).read()
     for name in summarize.README_TABLES:  # every generated table has its place in the README

@@ -12,10 +12,11 @@ import torch
 from safetensors.torch import load_file
 
 import toolssm
+from conftest import python_path
 from toolssm.data import BuildSpec, build_config
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-ENV = dict(os.environ, PYTHONPATH=ROOT, TOKENIZERS_PARALLELISM="false", OMP_NUM_THREADS="1")
+ENV = dict(os.environ, PYTHONPATH=python_path(), TOKENIZERS_PARALLELISM="false", OMP_NUM_THREADS="1")
 
 
 def _free_port() -> str:
