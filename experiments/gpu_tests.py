@@ -6,7 +6,8 @@ must work both ways (GPU-only tests included: -m 'gpu or not slow').
 Run it alone on the machine: the 2026-12-01 lease ran both suites beside eight 130M trainings and the kernel build,
 and both hit their 540 s timeout (results/paper_scale/gpu-tests*/pytest.log); on 2026-12-02 beside the kernel build and
 GPU evaluations, with torch's default threads per worker, they were cut at 440 s after 41 and 51 tests
-(results/gpu_tests/). The jobs run one at a time; a call of ~9 minutes runs one suite.
+(results/gpu_tests/). The jobs run one at a time; a call of ~9 minutes runs one suite. Later on 2026-12-02 (beside three
+130M trainings, two threads per worker) both ran to the end, 195 s and 255 s: results/gpu_tests/README.md.
 """
 
 from toolssm.experiments import Job, Study
