@@ -76,3 +76,21 @@ def test_checkpoint_evaluations_merge_every_filed_evaluation_of_a_shipped_checkp
     test = summarize.checkpoint_evaluations(runs, "addition-lstm-small", "test")
     assert [r["n"] for r in test["lengths"]][-2:] == [1000, 10000]
     assert summarize.checkpoint_evaluations(runs, "addition-mamba-small", "stress") is None  # never stress-evaluated
+
+
+@needs_results
+def test_shipped_cards_hold_every_filed_evaluation(tmp_path, monkeypatch):
+    """Each shipped card's results and stress tables and model-index are what `summarize.py --cards` writes from every
+    evaluation filed under results/: a card cannot fall behind its filed evaluations (2026-12-02: six had, written
+    with other names selected). Refreshed on copies without the weights; the plots are not compared (matplotlib)."""
+    import shutil
+
+    runs = summarize.load_runs()
+    names = sorted(n for n in os.listdir(os.path.join(ROOT, "checkpoints")) if os.path.isfile(os.path.join(ROOT, "checkpoints", n, "README.md")))
+    assert len(names) >= 8
+    for name in names:
+        shutil.copytree(os.path.join(ROOT, "checkpoints", name), tmp_path / "checkpoints" / name, ignore=shutil.ignore_patterns("*.safetensors", "*.bin"))
+    monkeypatch.setattr(summarize, "ROOT", str(tmp_path))
+    summarize.refresh_cards(runs, names)
+    stale = [n for n in names if (tmp_path / "checkpoints" / n / "README.md").read_text() != open(os.path.join(ROOT, "checkpoints", n, "README.md")).read()]
+    assert not stale, f"cards behind their filed evaluations: {stale} (python scripts/summarize.py --cards {','.join(stale)})"
