@@ -216,3 +216,29 @@ def test_device_loop_on_cuda_with_graphs_matches_the_reference(fused_kernel, mon
         want = generate_with_tools(model, [it.prompt for it in items], [task.inference_tool() for _ in items], **kw)
         got = generate_with_tools(model, [it.prompt for it in items], [task.inference_tool() for _ in items], device_tools=True, **kw)
         _same(want, got)
+
+
+def test_parity_benchmark_compares_every_field_and_files_its_counts(tmp_path):
+    """benchmarks/device_loop_parity.py (the >= 1,000-row parity study, results/device_loop_parity): one checkpoint,
+    two rows per cell, every row the same; its comparison names the first field that differs."""
+    import importlib.util
+    import json
+
+    if not os.path.isdir(os.path.join(CKPT, "addition-lstm-small")):
+        pytest.skip("checkpoints/addition-lstm-small is not in this copy")
+    spec = importlib.util.spec_from_file_location("parity", os.path.join(ROOT, "benchmarks", "device_loop_parity.py"))
+    parity = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(parity)
+    out = tmp_path / "parity.json"
+    assert parity.main(["--checkpoints", "addition-lstm-small", "--per-size", "2", "--out", str(out)]) == 0
+    summary = json.loads(out.read_text())
+    assert summary["rows"] == summary["same"] == 12 and len(summary["cells"]) == 6
+    a = ToolGenerationResult("1+2=", encode("1+2=3"), 4)
+    b = ToolGenerationResult("1+2=", encode("1+2=3"), 4)
+    assert parity.compare(a, b) is None
+    b.num_tool_errors = 1
+    assert parity.compare(a, b) == "counts"
+    b.roles = ["output"]
+    assert parity.compare(a, b) == "roles"
+    b.ids = b.ids + [0]
+    assert parity.compare(a, b) == "ids"
