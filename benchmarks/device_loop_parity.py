@@ -45,27 +45,13 @@ def compare(a, b) -> str | None:
     return None
 
 
-def main(argv=None) -> int:
-    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--device", default="cpu")
-    ap.add_argument("--per-size", type=int, default=32, help="problems per checkpoint, split and size (stress: the classes in turn)")
-    ap.add_argument("--batch-size", type=int, default=64)
-    ap.add_argument("--steps-per-sync", type=int, default=16)
-    ap.add_argument("--fused", action="store_true", help="the one-kernel bookkeeping (needs triton; TRITON_INTERPRET=1 on CPU)")
-    ap.add_argument("--checkpoints", default=",".join(PLAN), help="comma-separated names from: " + ", ".join(PLAN))
-    ap.add_argument("--out", default=None, help="write the per-cell counts as JSON")
-    args = ap.parse_args(argv)
-
-    import torch
+def _run(args):
+    """Every cell of the plan: (cells, start time)."""
     from transformers import AutoModelForCausalLM
 
-    import toolssm  # noqa: F401  (registers the model classes)
-    from toolssm import device_loop
     from toolssm.evaluation import make_test_items
     from toolssm.trajectory import render
 
-    device_loop.DEFAULT_FUSED = bool(args.fused)
-    torch.set_grad_enabled(False)
     cells, t0 = [], time.time()
     for name in [c for c in args.checkpoints.split(",") if c]:
         if name not in PLAN:
@@ -95,6 +81,32 @@ def main(argv=None) -> int:
                 cell["seconds"] = round(time.time() - t, 2)
                 cells.append(cell)
                 print(f"{name} {split} n={n}: {cell['same']}/{cell['rows']} rows the same, {cell['exact']} exact, {cell['seconds']:.1f} s", flush=True)
+    return cells, t0
+
+
+def main(argv=None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--device", default="cpu")
+    ap.add_argument("--per-size", type=int, default=32, help="problems per checkpoint, split and size (stress: the classes in turn)")
+    ap.add_argument("--batch-size", type=int, default=64)
+    ap.add_argument("--steps-per-sync", type=int, default=16)
+    ap.add_argument("--fused", action="store_true", help="the one-kernel bookkeeping (needs triton; TRITON_INTERPRET=1 on CPU)")
+    ap.add_argument("--checkpoints", default=",".join(PLAN), help="comma-separated names from: " + ", ".join(PLAN))
+    ap.add_argument("--out", default=None, help="write the per-cell counts as JSON")
+    args = ap.parse_args(argv)
+
+    import torch
+
+    import toolssm  # noqa: F401  (registers the model classes)
+    from toolssm import device_loop
+
+    fused_before = device_loop.DEFAULT_FUSED
+    device_loop.DEFAULT_FUSED = bool(args.fused)
+    try:  # no global switch left behind: the test suite calls main() inside its own process
+        with torch.no_grad():
+            cells, t0 = _run(args)
+    finally:
+        device_loop.DEFAULT_FUSED = fused_before
     rows, same = sum(c["rows"] for c in cells), sum(c["same"] for c in cells)
     summary = dict(device=args.device, fused=bool(args.fused), steps_per_sync=args.steps_per_sync, batch_size=args.batch_size,
                    rows=rows, same=same, exact=sum(c["exact"] for c in cells), seconds=round(time.time() - t0, 1),

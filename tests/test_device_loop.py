@@ -233,6 +233,7 @@ def test_parity_benchmark_compares_every_field_and_files_its_counts(tmp_path):
     assert parity.main(["--checkpoints", "addition-lstm-small", "--per-size", "2", "--out", str(out)]) == 0
     summary = json.loads(out.read_text())
     assert summary["rows"] == summary["same"] == 12 and len(summary["cells"]) == 6
+    assert torch.is_grad_enabled()  # no global switch left behind (it once turned autograd off for the tests after it)
     a = ToolGenerationResult("1+2=", encode("1+2=3"), 4)
     b = ToolGenerationResult("1+2=", encode("1+2=3"), 4)
     assert parity.compare(a, b) is None
