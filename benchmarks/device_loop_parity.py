@@ -35,24 +35,14 @@ PLAN = {
 }
 
 
-def compare(a, b) -> str | None:
-    """None when two results are the same row, else what differs first."""
-    for what, x, y in [("ids", a.ids, b.ids), ("roles", a.roles, b.roles), ("forced", a.forced, b.forced),
-                       ("flags", (a.finished, a.truncated, a.diverged), (b.finished, b.truncated, b.diverged)),
-                       ("counts", (a.num_commands, a.num_tool_errors), (b.num_commands, b.num_tool_errors)), ("output", a.output, b.output)]:
-        if x != y:
-            return what
-    return None
-
-
-def _run(args):
-    """Every cell of the plan: (cells, start time)."""
+def _run(args) -> list[dict]:
+    """Every cell of the plan."""
     from transformers import AutoModelForCausalLM
 
     from toolssm.evaluation import make_test_items
     from toolssm.trajectory import render
 
-    cells, t0 = [], time.time()
+    cells = []
     for name in [c for c in args.checkpoints.split(",") if c]:
         if name not in PLAN:
             raise SystemExit(f"--checkpoints: {name!r} is not one of {', '.join(PLAN)}")
@@ -71,7 +61,7 @@ def _run(args):
                     got = model.generate_with_tools([it.prompt for it in chunk], [task.inference_tool(it.problem) for it in chunk],
                                                     device_tools=True, steps_per_sync=args.steps_per_sync, **kw)
                     for j, (a, b, r) in enumerate(zip(want, got, rchunk)):
-                        diff = compare(a, b)
+                        diff = a.first_difference(b)
                         cell["rows"] += 1
                         cell["same"] += diff is None
                         cell["exact"] += a.ids == r
@@ -81,7 +71,7 @@ def _run(args):
                 cell["seconds"] = round(time.time() - t, 2)
                 cells.append(cell)
                 print(f"{name} {split} n={n}: {cell['same']}/{cell['rows']} rows the same, {cell['exact']} exact, {cell['seconds']:.1f} s", flush=True)
-    return cells, t0
+    return cells
 
 
 def main(argv=None) -> int:
@@ -100,11 +90,11 @@ def main(argv=None) -> int:
     import toolssm  # noqa: F401  (registers the model classes)
     from toolssm import device_loop
 
-    fused_before = device_loop.DEFAULT_FUSED
+    t0, fused_before = time.time(), device_loop.DEFAULT_FUSED
     device_loop.DEFAULT_FUSED = bool(args.fused)
     try:  # no global switch left behind: the test suite calls main() inside its own process
         with torch.no_grad():
-            cells, t0 = _run(args)
+            cells = _run(args)
     finally:
         device_loop.DEFAULT_FUSED = fused_before
     rows, same = sum(c["rows"] for c in cells), sum(c["same"] for c in cells)

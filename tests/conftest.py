@@ -15,7 +15,7 @@ def python_path() -> str:
     """PYTHONPATH for the suite's subprocesses: the repo first, then whatever the caller's environment had. On the GPU
     machine the pinned transformers/datasets live on PYTHONPATH (/tmp/site, scripts/gpu/setup.sh) and the kernels too
     (/tmp/kernels): a subprocess given PYTHONPATH=ROOT alone imported the image's own transformers, or no datasets at all
-    (18 failures in each GPU suite, 2026-12-02, results/gpu_tests/)."""
+    (13 of the 18 failures in each GPU suite, 2026-12-02, results/gpu_tests/README.md)."""
     rest = os.environ.get("PYTHONPATH", "")
     return ROOT + (os.pathsep + rest if rest else "")
 

@@ -24,11 +24,7 @@ CKPT = os.path.join(ROOT, "checkpoints")
 def _same(a: list[ToolGenerationResult], b: list[ToolGenerationResult]) -> None:
     assert len(a) == len(b)
     for i, (x, y) in enumerate(zip(a, b)):
-        assert x.ids == y.ids, (i, len(x.ids), len(y.ids))
-        assert x.roles == y.roles and x.forced == y.forced, i
-        assert (x.finished, x.truncated, x.diverged) == (y.finished, y.truncated, y.diverged), i
-        assert (x.num_commands, x.num_tool_errors) == (y.num_commands, y.num_tool_errors), i
-        assert x.output == y.output
+        assert x.first_difference(y) is None, (i, x.first_difference(y), len(x.ids), len(y.ids))
 
 
 class _NoModel:
@@ -220,7 +216,7 @@ def test_device_loop_on_cuda_with_graphs_matches_the_reference(fused_kernel, mon
 
 def test_parity_benchmark_compares_every_field_and_files_its_counts(tmp_path):
     """benchmarks/device_loop_parity.py (the >= 1,000-row parity study, results/device_loop_parity): one checkpoint,
-    two rows per cell, every row the same; its comparison names the first field that differs."""
+    two rows per cell, every row the same; the comparison it uses names the first field that differs."""
     import importlib.util
     import json
 
@@ -236,10 +232,10 @@ def test_parity_benchmark_compares_every_field_and_files_its_counts(tmp_path):
     assert torch.is_grad_enabled()  # no global switch left behind (it once turned autograd off for the tests after it)
     a = ToolGenerationResult("1+2=", encode("1+2=3"), 4)
     b = ToolGenerationResult("1+2=", encode("1+2=3"), 4)
-    assert parity.compare(a, b) is None
+    assert a.first_difference(b) is None
     b.num_tool_errors = 1
-    assert parity.compare(a, b) == "counts"
+    assert a.first_difference(b) == "counts"
     b.roles = ["output"]
-    assert parity.compare(a, b) == "roles"
+    assert a.first_difference(b) == "roles"
     b.ids = b.ids + [0]
-    assert parity.compare(a, b) == "ids"
+    assert a.first_difference(b) == "ids"

@@ -42,6 +42,17 @@ class ToolGenerationResult:
     num_tool_errors: int = 0
     logits: torch.Tensor | None = None  # (len(ids), vocab): logits at every position, if requested
 
+    def first_difference(self, other: "ToolGenerationResult") -> str | None:
+        """None when ``other`` is the same row (ids, roles, forced flags, stop flags, command and tool-error counts,
+        output), else the name of the first field that differs: how the device loop is held to the reference loop."""
+        for what, x, y in [("ids", self.ids, other.ids), ("roles", self.roles, other.roles), ("forced", self.forced, other.forced),
+                           ("flags", (self.finished, self.truncated, self.diverged), (other.finished, other.truncated, other.diverged)),
+                           ("counts", (self.num_commands, self.num_tool_errors), (other.num_commands, other.num_tool_errors)),
+                           ("output", self.output, other.output)]:
+            if x != y:
+                return what
+        return None
+
     @property
     def generated_ids(self) -> list[int]:
         return self.ids[self.prompt_len :]
