@@ -31,6 +31,14 @@ sharing the H200 train ~1.28 steps/s each, so ~800 steps: the paper-trace seeds 
 so that one lease gives both traces three seeds at a comparable budget:
 
     bash scripts/gpu/run.sh paper_scale 'add-tool_p3-mamba-130m-2k-*'
+
+2026-12-02, fourth lease [decision]: the third lease's 1,000-digit evaluations were lost with the machine (weights
+cannot come back: 180 MB against 16 MiB per file), and a retrained seed is a new model (time-cut schedule, kernels'
+atomics), so the retrains get new seeds, 3-5, and the filed seeds 0-2 keep what they measured (10 and 100 digits).
+Beside them the n x 2 runs on the full schedule (2,000 steps, 100 warm-up, batch 64, cut at 10 minutes like the
+others), both traces, seed 0: the 500-step ones stopped at 98 steps. Five 130M runs plus the GPU suites on one H200:
+
+    bash scripts/gpu/run.sh paper_scale 'add-tool_p3-mamba-130m-2k-s[345],mul2-*-2k-s0'
 """
 
 from toolssm.experiments import Eval, Job, Run, Study
@@ -62,6 +70,11 @@ STUDY = Study(
         *[Run(f"add-tool_p3-mamba-130m-2k-s{s}", dict(FULL, config="tool_p3", seed=s, data_seed=s, max_time_minutes=11), EVALS, kernels=True)
           for s in (0, 1, 2)],
         Run("add-tool-mamba-130m-2k-s3", dict(FULL, seed=3, data_seed=3, max_time_minutes=13), EVALS, kernels=True),
+    *[Run(f"add-tool_p3-mamba-130m-2k-s{s}", dict(FULL, config="tool_p3", seed=s, data_seed=s, max_time_minutes=10), EVALS, kernels=True)
+      for s in (3, 4, 5)],
+    *[Run(f"mul2-{trace}-mamba-130m-2k-s0", dict(FULL, task="multiplication", config=config, batch_size=64, seed=0, data_seed=0,
+                                                  max_time_minutes=10), MUL_EVALS, kernels=True)
+      for trace, config in (("tool", "n_x_2"), ("aligned", "n_x_2_aligned"))],
     ],
     parallel=8,
     parallel_evals=8,
