@@ -39,6 +39,14 @@ Beside them the n x 2 runs on the full schedule (2,000 steps, 100 warm-up, batch
 others), both traces, seed 0: the 500-step ones stopped at 98 steps. Five 130M runs plus the GPU suites on one H200:
 
     bash scripts/gpu/run.sh paper_scale 'add-tool_p3-mamba-130m-2k-s[345],mul2-*-2k-s0'
+
+What it gave: nothing filed. The five trained ~38k tok/s together (as three had), the machine went back between the
+first and second call, and the second machine started them again from nothing (docs/TRAINING.md, the fourth lease).
+So [decision] a 130M result must fit one call: `add-tool_p3-mamba-130m-1c-s*` train alone on the Triton scan from
+the first second (2.6 steps/s alone: ~900 steps in 6 minutes, more than the 643-645 of the filed seeds), then
+evaluate in the same call. One per call, DEADLINE 570:
+
+    bash scripts/gpu/run.sh paper_scale 'add-tool_p3-mamba-130m-1c-s3'
 """
 
 from toolssm.experiments import Eval, Job, Run, Study
@@ -70,11 +78,13 @@ STUDY = Study(
         *[Run(f"add-tool_p3-mamba-130m-2k-s{s}", dict(FULL, config="tool_p3", seed=s, data_seed=s, max_time_minutes=11), EVALS, kernels=True)
           for s in (0, 1, 2)],
         Run("add-tool-mamba-130m-2k-s3", dict(FULL, seed=3, data_seed=3, max_time_minutes=13), EVALS, kernels=True),
-    *[Run(f"add-tool_p3-mamba-130m-2k-s{s}", dict(FULL, config="tool_p3", seed=s, data_seed=s, max_time_minutes=10), EVALS, kernels=True)
-      for s in (3, 4, 5)],
-    *[Run(f"mul2-{trace}-mamba-130m-2k-s0", dict(FULL, task="multiplication", config=config, batch_size=64, seed=0, data_seed=0,
-                                                  max_time_minutes=10), MUL_EVALS, kernels=True)
-      for trace, config in (("tool", "n_x_2"), ("aligned", "n_x_2_aligned"))],
+        *[Run(f"add-tool_p3-mamba-130m-2k-s{s}", dict(FULL, config="tool_p3", seed=s, data_seed=s, max_time_minutes=10), EVALS,
+              kernels=True) for s in (3, 4, 5)],
+        *[Run(f"mul2-{trace}-mamba-130m-2k-s0", dict(FULL, task="multiplication", config=config, batch_size=64, seed=0, data_seed=0,
+                                                      max_time_minutes=10), MUL_EVALS, kernels=True)
+          for trace, config in (("tool", "n_x_2"), ("aligned", "n_x_2_aligned"))],
+        *[Run(f"add-tool_p3-mamba-130m-1c-s{s}", dict(FULL, config="tool_p3", seed=s, data_seed=s, mamba_path="triton", max_time_minutes=6),
+              EVALS) for s in (3, 4, 5)],
     ],
     parallel=8,
     parallel_evals=8,
