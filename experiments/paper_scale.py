@@ -47,6 +47,12 @@ the first second (2.6 steps/s alone: ~900 steps in 6 minutes, more than the 643-
 evaluate in the same call. One per call, DEADLINE 570:
 
     bash scripts/gpu/run.sh paper_scale 'add-tool_p3-mamba-130m-1c-s3'
+
+What the one-call runs gave (2026-12-03, three calls of one lease, 479-513 s each): s4 896 steps and s5 902 steps at
+32.4-32.7k tok/s alone; s3 318 steps at 10.1k tok/s, because its call also ran a push_length evaluation (two
+mamba-small device-loop processes) on the same GPU: an evaluation beside a 130M training costs the training 3x, so
+[decision] a 130M call runs its training alone. Test split at 1,000 digits: s3 16/16, s4 0/16, s5 16/16; stress at
+1,000: 5/16, 4/16, 11/16 (operands of unequal length fail).
 """
 
 from toolssm.experiments import Eval, Job, Run, Study
