@@ -2,6 +2,7 @@
 
 import json
 import os
+import re
 import subprocess
 import sys
 import tarfile
@@ -46,6 +47,9 @@ def test_every_shipped_study_loads_and_builds_its_commands():
                 train.parse_args(argv[1:])  # every option is one train.py knows
                 for ev in e.evals:
                     assert ev.argv("m", "o")[:3] == ["eval.py", "--model", "m"]
+            else:  # a job that evaluates a shipped checkpoint names one that exists
+                for ckpt in re.findall(r"checkpoints/([\w.-]+)", e.command):
+                    assert os.path.isdir(os.path.join(ROOT, "checkpoints", ckpt)), f"{name}/{e.name}: no checkpoints/{ckpt}"
 
 
 def test_study_rejects_repeated_and_unsafe_names_and_unknown_patterns():
