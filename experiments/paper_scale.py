@@ -91,6 +91,11 @@ STUDY = Study(
           for trace, config in (("tool", "n_x_2"), ("aligned", "n_x_2_aligned"))],
         *[Run(f"add-tool_p3-mamba-130m-1c-s{s}", dict(FULL, config="tool_p3", seed=s, data_seed=s, mamba_path="triton", max_time_minutes=6),
               EVALS) for s in (3, 4, 5)],
+        # n x 2 in one call, alone on the Triton scan (2026-12-03, for the next lease): batch 64 of ~520-token rows is
+        # ~33k tokens a step, so 6 minutes at the measured 32.6k tok/s alone give ~360 steps (the filed ones: 88-98)
+        *[Run(f"mul2-{trace}-mamba-130m-1c-s0", dict(FULL, task="multiplication", config=config, batch_size=64, seed=0, data_seed=0,
+                                                      mamba_path="triton", max_time_minutes=6), MUL_EVALS)
+          for trace, config in (("tool", "n_x_2"), ("aligned", "n_x_2_aligned"))],
     ],
     parallel=8,
     parallel_evals=8,
