@@ -136,7 +136,9 @@ def step(study, entries: list, runs_root: str, job: str, python: str = sys.execu
             s = _state(folder, "job")
             if s == "todo" and not waiting and jobs_running < study.parallel_jobs:  # in table order; by default one at a time
                 os.makedirs(folder, exist_ok=True)
-                _spawn(folder, "job", e.command, dict(env, RUN_DIR=os.path.abspath(folder)), e.timeout_s)
+                job_env = dict(env, RUN_DIR=os.path.abspath(folder))
+                _spawn(folder, "job", e.command, job_env, e.timeout_s)
+                _job_record(folder, e, job_env)
                 jobs_running, s = jobs_running + 1, "running"
             if s == "todo":
                 states[e.name] = (True, "waiting for the kernels" if waiting else "queued")
@@ -190,6 +192,43 @@ def progress(folder: str) -> str:
     return f"step {last['step']}, loss {last['loss']:.3g}, {last['trained_tokens_per_s']:.0f} tok/s"
 
 
+def _job_record(folder: str, job: Job, env: dict) -> None:
+    """The job's run.json (toolssm.provenance: commit, host, GPU, versions, start; argv is ``bash -c COMMAND``), so a
+    job's folder under results/ says what produced it like a training run's does; :func:`_finish_job_record` adds the
+    end and the exit status once the job has ended."""
+    from toolssm import provenance
+
+    saved = {k: os.environ.get(k) for k in ("TOOLSSM_STUDY", "TOOLSSM_RUN", "TOOLSSM_JOB")}
+    os.environ.update({k: env[k] for k in saved if env.get(k)})
+    try:
+        record = provenance.describe("scripts/launch.py job")
+    finally:
+        for k, v in saved.items():
+            if v is None:
+                os.environ.pop(k, None)
+            else:
+                os.environ[k] = v
+    record.update(argv=["bash", "-c", job.command], run=job.name, timeout_s=job.timeout_s)
+    provenance.write(folder, record)
+
+
+def _finish_job_record(folder: str) -> None:
+    """Add the end (the exit-status file's time) and the exit status to an ended job's newest run.json record."""
+    rc_file, path = os.path.join(folder, ".launch", "job.rc"), os.path.join(folder, "run.json")
+    if not (os.path.exists(rc_file) and os.path.exists(path)):
+        return
+    with open(path) as f:
+        runs = json.load(f).get("runs", [])
+    if not runs or runs[-1].get("end"):
+        return
+    with open(rc_file) as f:
+        rc = f.read().strip()
+    runs[-1].update(end=time.strftime("%Y-%m-%dT%H:%M:%S%z", time.localtime(os.path.getmtime(rc_file))),
+                    exit_status=int(rc) if rc.lstrip("-").isdigit() else rc)
+    with open(path, "w") as f:
+        json.dump({"runs": runs}, f, indent=1)
+
+
 # --- packing and filing -----------------------------------------------------------------------------------------------
 
 def filed_files(folder: str, entry) -> list[str]:
@@ -221,6 +260,8 @@ def pack(study, entries: list, runs_root: str, out_dir: str) -> list[str]:
         folder = os.path.join(runs_root, e.name)
         if not os.path.isdir(folder):
             continue
+        if isinstance(e, Job):
+            _finish_job_record(folder)
         paths[""] += [(os.path.join(folder, p), os.path.join(study.name, e.name, p)) for p in filed_files(folder, e)]
         d = os.path.join(folder, ".launch")
         for f in sorted(os.listdir(d)) if os.path.isdir(d) else []:

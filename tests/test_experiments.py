@@ -10,7 +10,7 @@ import tarfile
 import pytest
 
 from conftest import python_path
-from toolssm.experiments import Eval, Job, Run, Study, load_study, read_study, studies
+from toolssm.experiments import Eval, Job, Run, Study, load_study, read_run, read_study, studies
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 LAUNCH = os.path.join(ROOT, "scripts", "launch.py")
@@ -87,7 +87,7 @@ def test_launcher_trains_evaluates_packs_and_files_a_run(tmp_path):
     assert sorted(packed) == ["smoke/add-tiny-s0/config.json",
                               "smoke/add-tiny-s0/eval/stress/results.json", "smoke/add-tiny-s0/eval/test/results.json",
                               "smoke/add-tiny-s0/metrics.jsonl", "smoke/add-tiny-s0/run.json", "smoke/add-tiny-s0/training_args.json",
-                              "smoke/hello/hello.txt"]
+                              "smoke/hello/hello.txt", "smoke/hello/run.json"]
     assert "smoke/add-tiny-s0/train.log" in tarfile.open(out / "smoke-logs.tgz").getnames()
 
     results = tmp_path / "results"
@@ -107,6 +107,10 @@ def test_launcher_trains_evaluates_packs_and_files_a_run(tmp_path):
     assert "**Weights not filed.**" in card and "config in `config.json`" in card
     assert "## Length generalization" in card and "<!-- stress:start -->" in card and "Not evaluated yet" not in card
     assert not (results / "smoke" / "hello" / "README.md").exists()  # a job is no training run: no card
+    # a job's folder says what produced it: its command, the study and run, and its end and exit status
+    jp = read_run(str(results / "smoke" / "hello"))["provenance"]
+    assert (jp["study"], jp["run"], jp["job"]) == ("smoke", "hello", "test-job") and jp["argv"][:2] == ["bash", "-c"]
+    assert "hello.txt" in jp["argv"][2] and jp["end"] and jp["exit_status"] == 0
 
     # a second call finds everything done: it starts nothing and packs the same files
     r = subprocess.run([sys.executable, LAUNCH, "run", str(study_file), "--runs", str(runs), "--out", str(out), "--deadline", "60"],
