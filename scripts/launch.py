@@ -140,6 +140,8 @@ def step(study, entries: list, runs_root: str, job: str, python: str = sys.execu
                 _spawn(folder, "job", e.command, job_env, e.timeout_s)
                 _job_record(folder, e, job_env)
                 jobs_running, s = jobs_running + 1, "running"
+            if s in ("done", "failed"):
+                _finish_job_record(folder)
             if s == "todo":
                 states[e.name] = (True, "waiting for the kernels" if waiting else "queued")
             else:
@@ -198,22 +200,16 @@ def _job_record(folder: str, job: Job, env: dict) -> None:
     end and the exit status once the job has ended."""
     from toolssm import provenance
 
-    saved = {k: os.environ.get(k) for k in ("TOOLSSM_STUDY", "TOOLSSM_RUN", "TOOLSSM_JOB")}
-    os.environ.update({k: env[k] for k in saved if env.get(k)})
-    try:
-        record = provenance.describe("scripts/launch.py job")
-    finally:
-        for k, v in saved.items():
-            if v is None:
-                os.environ.pop(k, None)
-            else:
-                os.environ[k] = v
-    record.update(argv=["bash", "-c", job.command], run=job.name, timeout_s=job.timeout_s)
+    record = provenance.describe("scripts/launch.py job")
+    record.update(argv=["bash", "-c", job.command], study=env["TOOLSSM_STUDY"], run=env["TOOLSSM_RUN"], job=env.get("TOOLSSM_JOB"),
+                  timeout_s=job.timeout_s)
     provenance.write(folder, record)
 
 
 def _finish_job_record(folder: str) -> None:
     """Add the end (the exit-status file's time) and the exit status to an ended job's newest run.json record."""
+    from toolssm import provenance
+
     rc_file, path = os.path.join(folder, ".launch", "job.rc"), os.path.join(folder, "run.json")
     if not (os.path.exists(rc_file) and os.path.exists(path)):
         return
@@ -223,10 +219,10 @@ def _finish_job_record(folder: str) -> None:
         return
     with open(rc_file) as f:
         rc = f.read().strip()
-    runs[-1].update(end=time.strftime("%Y-%m-%dT%H:%M:%S%z", time.localtime(os.path.getmtime(rc_file))),
-                    exit_status=int(rc) if rc.lstrip("-").isdigit() else rc)
-    with open(path, "w") as f:
-        json.dump({"runs": runs}, f, indent=1)
+    record = runs[-1]
+    record.update(end=time.strftime("%Y-%m-%dT%H:%M:%S%z", time.localtime(os.path.getmtime(rc_file))),
+                  exit_status=int(rc) if rc.lstrip("-").isdigit() else rc)
+    provenance.write(folder, record)  # replaces the record of the same start and argv
 
 
 # --- packing and filing -----------------------------------------------------------------------------------------------
@@ -260,8 +256,6 @@ def pack(study, entries: list, runs_root: str, out_dir: str) -> list[str]:
         folder = os.path.join(runs_root, e.name)
         if not os.path.isdir(folder):
             continue
-        if isinstance(e, Job):
-            _finish_job_record(folder)
         paths[""] += [(os.path.join(folder, p), os.path.join(study.name, e.name, p)) for p in filed_files(folder, e)]
         d = os.path.join(folder, ".launch")
         for f in sorted(os.listdir(d)) if os.path.isdir(d) else []:
