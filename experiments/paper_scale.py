@@ -53,6 +53,11 @@ What the one-call runs gave (2026-12-03, three calls of one lease, 479-513 s eac
 mamba-small device-loop processes) on the same GPU: an evaluation beside a 130M training costs the training 3x, so
 [decision] a 130M call runs its training alone. Test split at 1,000 digits: s3 16/16, s4 0/16, s5 16/16; stress at
 1,000: 5/16, 4/16, 11/16 (operands of unequal length fail).
+
+The n x 2 one-call runs (2026-12-03, two calls, DEADLINE 565, each alone on the H200, Triton scan):
+`mul2-tool-mamba-130m-1c-s0` 561 steps at 33.3k tok/s: test 16/16, 16/16, 13/16 at 20 / 100 / 1,000 digits, stress
+16/16 at all three; `mul2-aligned-mamba-130m-1c-s0` 481 steps at 32.9k tok/s: test 16/16, 14/16, 0/16, stress 16/16,
+11/16, 6/16.
 """
 
 from toolssm.experiments import Eval, Job, Run, Study

@@ -36,6 +36,7 @@ sys.path.insert(0, ROOT)
 from toolssm.experiments import FILED, Job, Run, load_study  # noqa: E402
 
 KERNELS_DIR = os.environ.get("KERNELS_DIR", "/tmp/kernels")
+STUDY_LOG = "kernel-build.log"  # the kernel build's log, packed with a study's logs beside its runs' folders
 MAX_FILED_BYTES = 1 << 20  # a job's files above this are not filed
 
 
@@ -267,7 +268,7 @@ def pack(study, entries: list, runs_root: str, out_dir: str) -> list[str]:
                     paths["-weights"].append((os.path.join(folder, f), os.path.join(study.name, e.name, f)))
     build_log = os.path.join(os.path.dirname(os.path.abspath(runs_root)), ".kernels", ".launch", "build.log")
     if os.path.exists(build_log):
-        paths["-logs"].append((build_log, os.path.join(study.name, "kernel-build.log")))
+        paths["-logs"].append((build_log, os.path.join(study.name, STUDY_LOG)))
     for suffix, items in paths.items():
         if not items:
             continue
@@ -297,15 +298,17 @@ def unpack(path: str, results: str) -> list[str]:
         members = tar.getmembers()
         for m in members:
             parts = m.name.split("/")
-            if not m.isfile() or m.name.startswith("/") or ".." in parts or len(parts) < 3:
-                raise ValueError(f"{path}: refusing member {m.name!r} (only <study>/<run>/<file> paths are filed)")
+            study_log = len(parts) == 2 and parts[1] == STUDY_LOG  # the one study-level file pack() writes
+            if not m.isfile() or m.name.startswith("/") or ".." in parts or "" in parts or (len(parts) < 3 and not study_log):
+                raise ValueError(f"{path}: refusing member {m.name!r} (only <study>/<run>/<file> paths and "
+                                 f"<study>/{STUDY_LOG} are filed)")
         for m in members:
             target = os.path.join(results, m.name)
             os.makedirs(os.path.dirname(target), exist_ok=True)
             with tar.extractfile(m) as src, open(target, "wb") as dst:
                 dst.write(src.read())
             written.append(target)
-    for run_dir in sorted({os.path.join(results, *m.name.split("/")[:2]) for m in members}):
+    for run_dir in sorted({os.path.join(results, *m.name.split("/")[:2]) for m in members if m.name.count("/") >= 2}):
         if os.path.exists(os.path.join(run_dir, "training_args.json")):
             write_run_card(run_dir)
             written.append(os.path.join(run_dir, "README.md"))

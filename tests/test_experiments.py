@@ -132,6 +132,29 @@ def test_unpack_refuses_paths_outside_a_study(tmp_path):
     assert not (tmp_path.parent / "evil.txt").exists()
 
 
+def test_unpack_files_the_kernel_build_log_beside_the_runs(tmp_path):
+    """pack() puts the kernel build's log at <study>/kernel-build.log: unpack files it (2026-12-03: it refused its own
+    logs archive), and still refuses any other file outside a run's folder."""
+    log, other = tmp_path / "build.log", tmp_path / "x.json"
+    log.write_text("built mamba-ssm")
+    other.write_text("{}")
+    good, bad = tmp_path / "logs.tgz", tmp_path / "bad.tgz"
+    with tarfile.open(good, "w:gz") as tar:
+        tar.add(log, arcname="smoke/kernel-build.log")
+        tar.add(log, arcname="smoke/add-tiny-s0/train.log")
+    with tarfile.open(bad, "w:gz") as tar:
+        tar.add(other, arcname="smoke/x.json")
+    env = dict(os.environ, PYTHONPATH=python_path())
+    results = tmp_path / "results"
+    r = subprocess.run([sys.executable, LAUNCH, "unpack", str(good), "--results", str(results)], capture_output=True, text=True, cwd=ROOT, env=env)
+    assert r.returncode == 0, r.stderr
+    assert (results / "smoke" / "kernel-build.log").read_text() == "built mamba-ssm"
+    assert (results / "smoke" / "add-tiny-s0" / "train.log").exists()
+    r = subprocess.run([sys.executable, LAUNCH, "unpack", str(bad), "--results", str(results)], capture_output=True, text=True, cwd=ROOT, env=env)
+    assert r.returncode != 0 and "refusing member 'smoke/x.json'" in r.stderr
+    assert not (results / "smoke" / "x.json").exists()
+
+
 def test_checkpoints_record_the_registry_config():
     """Checkpoints record {task, config}: the registry's name for what was trained."""
     from toolssm.tasks import get_task, task_from_spec

@@ -32,8 +32,10 @@ from .tokenizer import split_tokens
 from .tools.pointer import PointerMemory
 
 PROMPT, THOUGHT, COMMAND, OBSERVATION, OUTPUT = range(5)
-# The fused bookkeeping kernel (toolssm.device_loop_kernel) is exact on CPU in Triton's interpreter and not yet timed
-# or run on a GPU: off unless asked for (True here, or env TOOLSSM_FUSED_TOOLS=1); the benchmark times both.
+# The fused bookkeeping kernel (toolssm.device_loop_kernel): exact on CPU in Triton's interpreter and on the H200 under
+# CUDA graphs, and faster than the ~120 PyTorch operations in every row the H200 timed (2026-12-03,
+# results/h200_benchmarks/tool-loop-device: 1.03-4.28x): the default on CUDA (None), the PyTorch version on CPU.
+# True / False here, or env TOOLSSM_FUSED_TOOLS=1 / 0, force one.
 DEFAULT_FUSED: bool | None = {"1": True, "0": False}.get(os.environ.get("TOOLSSM_FUSED_TOOLS", ""))
 ROLE_NAMES = {THOUGHT: "thought", COMMAND: "command", OBSERVATION: "observation", OUTPUT: "output"}
 _ID = V.TOKEN_TO_ID
@@ -55,11 +57,11 @@ class DevicePointerLoop:
                  teacher_ids: list[list[int]] | None = None, fused: bool | None = None):
         self.stepper, self.rows = stepper, rows
         # fused: the tool bookkeeping of a step as one Triton kernel (toolssm.device_loop_kernel) instead of ~120
-        # PyTorch operations (default: DEFAULT_FUSED; on CPU it needs Triton's interpreter)
+        # PyTorch operations (default: DEFAULT_FUSED, else fused on CUDA; on CPU it needs Triton's interpreter)
         from . import device_loop_kernel
 
         if fused is None:
-            fused = bool(DEFAULT_FUSED)
+            fused = DEFAULT_FUSED if DEFAULT_FUSED is not None else (stepper.device.type == "cuda" and device_loop_kernel.triton is not None)
         if fused and (device_loop_kernel.triton is None or (stepper.device.type != "cuda" and os.environ.get("TRITON_INTERPRET") != "1")):
             raise ValueError("fused=True needs triton, and on CPU Triton's interpreter (TRITON_INTERPRET=1 before triton is imported)")
         self.fused = bool(fused)

@@ -1,0 +1,1 @@
+timeout 300 bash -c 'python3 benchmarks/bench_tool_loop.py --device-tools --presets mamba-small,lstm-small,mamba-130m --device cuda --lengths 100 --batch-sizes 1,64,256 --max-tokens 2000 --slow-tokens 100 --naive-tokens 0 --out $RUN_DIR/tool_loop_device.json'

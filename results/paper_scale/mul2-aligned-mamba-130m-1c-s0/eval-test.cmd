@@ -1,0 +1,1 @@
+timeout 420 bash -c '/opt/torch/.venv/bin/python3 eval.py --model runs/paper_scale/mul2-aligned-mamba-130m-1c-s0 --split test --lengths 20,100,1000 --num-samples 16 --batch-size 16 --stop-at-divergence --no-token-accuracy --dtype bfloat16 --out runs/paper_scale/mul2-aligned-mamba-130m-1c-s0/eval/test'

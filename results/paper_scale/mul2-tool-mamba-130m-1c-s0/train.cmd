@@ -1,0 +1,1 @@
+/opt/torch/.venv/bin/python3 train.py --preset mamba-130m --task multiplication --batch-size 64 --learning-rate 0.001 --weight-decay 0.01 --warmup-steps 100 --max-steps 2000 --max-time-minutes 6 --eval-every 0 --save-every 100000 --report-to none --num-workers 1 --mamba-path triton --config n_x_2 --seed 0 --data-seed 0 --output-dir runs/paper_scale/mul2-tool-mamba-130m-1c-s0
