@@ -13,6 +13,11 @@ The jobs run alone on the GPU, never beside a training: on 2026-12-03 two small 
 cut it from 32.6k to 10.1k tok/s (docs/TRAINING.md). Decoding: the host loop (``--decode auto``), faster than the
 device loop below batch 256 on the H200 (benchmarks/results/h200). Sizes of the trajectories: Hanoi 14 disks
 ~1.2M tokens, graph 5,000 nodes ~0.3M tokens, n x 2 at 5,000 digits ~0.37M tokens (CPU: 73k at 1,000, 146k at 2,000).
+
+Attempt of 2026-12-03 (results/claimed_sizes/*/job.rc 124): started beside the four long_multiplication trainings,
+against the rule above, to save a call; none of the three finished its first size in 540 s (no eval/ folder, the
+logs stop after loading the weights) and the timeout killed them. A GPU kept at 99% by trainings gives a launch-bound
+decoding loop in another process only slices of its time. Not rerun this session: it needs a call of its own.
 """
 
 from toolssm.experiments import Job, Study

@@ -38,6 +38,10 @@ from toolssm.experiments import FILED, Job, Run, load_study  # noqa: E402
 KERNELS_DIR = os.environ.get("KERNELS_DIR", "/tmp/kernels")
 STUDY_LOG = "kernel-build.log"  # the kernel build's log, packed with a study's logs beside its runs' folders
 MAX_FILED_BYTES = 1 << 20  # a job's files above this are not filed
+#: the most bytes one packed archive may hold: the device returns files of at most 16 MiB each (../.library/device);
+#: on 2026-12-03 one 21.6 MB weights archive of four small runs did not come back. Weights are split across archives
+#: of whole runs under this bound (safetensors barely compress, so the files' own sizes bound the archive's)
+MAX_ARCHIVE_BYTES = 15 << 20
 
 
 # --- processes --------------------------------------------------------------------------------------------------------
@@ -247,12 +251,31 @@ def filed_files(folder: str, entry) -> list[str]:
     return out
 
 
+def weight_groups(runs: list[list[tuple[str, str]]], limit: int = MAX_ARCHIVE_BYTES) -> list[list[tuple[str, str]]]:
+    """Whole runs' weight files (lists of (source, name in archive)) grouped, in order, into archives of at most
+    ``limit`` bytes; a run larger than ``limit`` alone gets its own archive (and a warning: it will not come back)."""
+    groups, size = [], 0
+    for files in runs:
+        run_bytes = sum(os.path.getsize(src) for src, _ in files)
+        if run_bytes > limit:
+            print(f"warning: {files[0][1].rsplit('/', 1)[0]}: weights of {run_bytes / 2**20:.1f} MiB exceed one archive's "
+                  f"{limit / 2**20:.0f} MiB: packed alone, and too large to come back from the device", file=sys.stderr)
+        if not groups or size + run_bytes > limit:
+            groups.append([])
+            size = 0
+        groups[-1] += files
+        size += run_bytes
+    return groups
+
+
 def pack(study, entries: list, runs_root: str, out_dir: str) -> list[str]:
     """``<study>.tgz`` (the filed files), ``<study>-logs.tgz`` (console logs) and, where runs keep weights,
-    ``<study>-weights.tgz`` into ``out_dir``; returns the paths written."""
+    ``<study>-weights.tgz`` (then ``-weights-2.tgz``, ...: archives of whole runs of at most MAX_ARCHIVE_BYTES each)
+    into ``out_dir``; returns the paths written."""
     os.makedirs(out_dir, exist_ok=True)
     written = []
-    paths = {"": [], "-logs": [], "-weights": []}
+    paths = {"": [], "-logs": []}
+    weights = []  # per run: its weight files
     for e in entries:
         folder = os.path.join(runs_root, e.name)
         if not os.path.isdir(folder):
@@ -263,12 +286,14 @@ def pack(study, entries: list, runs_root: str, out_dir: str) -> list[str]:
             if f.endswith((".log", ".cmd", ".rc")):
                 paths["-logs"].append((os.path.join(d, f), os.path.join(study.name, e.name, f)))
         if isinstance(e, Run) and e.keep_weights and os.path.exists(os.path.join(folder, "model.safetensors")):
-            for f in ("model.safetensors", "config.json", "generation_config.json", "tokenizer.json", "tokenizer_config.json"):
-                if os.path.exists(os.path.join(folder, f)):
-                    paths["-weights"].append((os.path.join(folder, f), os.path.join(study.name, e.name, f)))
+            weights.append([(os.path.join(folder, f), os.path.join(study.name, e.name, f))
+                            for f in ("model.safetensors", "config.json", "generation_config.json", "tokenizer.json", "tokenizer_config.json")
+                            if os.path.exists(os.path.join(folder, f))])
     build_log = os.path.join(os.path.dirname(os.path.abspath(runs_root)), ".kernels", ".launch", "build.log")
     if os.path.exists(build_log):
         paths["-logs"].append((build_log, os.path.join(study.name, STUDY_LOG)))
+    for i, group in enumerate(weight_groups(weights)):
+        paths["-weights" + (f"-{i + 1}" if i else "")] = group
     for suffix, items in paths.items():
         if not items:
             continue

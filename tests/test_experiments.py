@@ -163,3 +163,24 @@ def test_checkpoints_record_the_registry_config():
     assert t.spec() == {"task": "multiplication", "config": "n_x_2_aligned"}
     assert task_from_spec({"task": "multiplication", "variant": "aligned", "k": 2}).config == "n_x_2_aligned"  # an old checkpoint
     assert task_from_spec(t.spec()).k == 2
+
+
+def test_pack_splits_weights_into_archives_the_device_returns(tmp_path, capsys):
+    """The device returns files of at most 16 MiB: on 2026-12-03 one 21.6 MB weights archive of four runs was left
+    behind. weight_groups keeps whole runs together, in order, under the bound, and warns of a run above it."""
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location("toolssm_launch", LAUNCH)
+    launch = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(launch)
+    runs = []
+    for name, size in (("a", 6), ("b", 6), ("c", 4), ("d", 20)):  # + 2 bytes of config each
+        w, c = tmp_path / f"{name}.safetensors", tmp_path / f"{name}.json"
+        w.write_bytes(b"\0" * size)
+        c.write_text("{}")
+        runs.append([(str(w), f"s/{name}/model.safetensors"), (str(c), f"s/{name}/config.json")])
+    groups = launch.weight_groups(runs, limit=16)
+    assert [sorted({arc.split("/")[1] for _, arc in g}) for g in groups] == [["a", "b"], ["c"], ["d"]]
+    assert all(sum(os.path.getsize(src) for src, _ in g) <= 16 for g in groups[:2])
+    assert "s/d: weights of" in capsys.readouterr().err
+    assert launch.weight_groups([]) == []

@@ -1,0 +1,1 @@
+timeout 540 bash -c 's=0; { python3 eval.py --model checkpoints/multiplication-n_x_2_aligned-mamba-small --split stress --lengths 5000 --num-samples 16 --batch-size 16 --device cuda --stop-at-divergence --no-token-accuracy --out $RUN_DIR/eval/stress-5000 > $RUN_DIR/eval-stress-5000.log 2>&1 || s=1; }; exit $s'
