@@ -43,4 +43,5 @@ STUDY = Study(
         _job("multiplication-n_x_2_aligned-mamba-small", (5000,), 16, 540),
     ],
     parallel_jobs=3,
+    alone=True,  # never beside a training (the attempt of 2026-12-03 above)
 )

@@ -41,4 +41,5 @@ STUDY = Study(
         _job("multiplication-n_x_2_aligned-mamba-small", (10_000,), 900),
     ],
     parallel_jobs=4,
+    alone=True,  # never beside a training: on 2026-12-03 the 100,000-digit job did not finish beside four trainings
 )

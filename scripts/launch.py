@@ -113,8 +113,24 @@ def _trained(folder: str) -> bool:
         return bool(json.load(f).get("final"))
 
 
+def trainings_running(runs_root: str) -> list[str]:
+    """``study/run`` of every training running under the runs folder that holds ``runs_root`` (any study's)."""
+    top = os.path.dirname(os.path.abspath(runs_root))
+    out = []
+    for study in sorted(os.listdir(top)) if os.path.isdir(top) else []:
+        d = os.path.join(top, study)
+        for run in sorted(os.listdir(d)) if os.path.isdir(d) and not study.startswith(".") else []:
+            if _state(os.path.join(d, run), "train") == "running":
+                out.append(f"{study}/{run}")
+    return out
+
+
 def step(study, entries: list, runs_root: str, job: str, python: str = sys.executable) -> dict[str, tuple[bool, str]]:
-    """Start what can start; return {name: (busy, what it is doing)} for the status table."""
+    """Start what can start; return {name: (busy, what it is doing)} for the status table. A study marked ``alone``
+    starts nothing while any study's training runs (it waits, and says for which)."""
+    busy_gpu = trainings_running(runs_root) if study.alone else []
+    hold = (f"waiting for the GPU: {len(busy_gpu)} training(s) running "
+            f"({', '.join(busy_gpu[:3])}{', ...' if len(busy_gpu) > 3 else ''})") if busy_gpu else ""
     kernel_state = _kernels(runs_root, dict(os.environ), any(e.kernels for e in entries))
     training = sum(_state(os.path.join(runs_root, e.name), "train") == "running" for e in entries if isinstance(e, Run))
     evaluating = sum(_state(os.path.join(runs_root, e.name), f"eval-{ev.tag}") == "running"
@@ -139,7 +155,7 @@ def step(study, entries: list, runs_root: str, job: str, python: str = sys.execu
         waiting = e.kernels and kernel_state != "ready"
         if isinstance(e, Job):
             s = _state(folder, "job")
-            if s == "todo" and not waiting and jobs_running < study.parallel_jobs:  # in table order; by default one at a time
+            if s == "todo" and not waiting and not hold and jobs_running < study.parallel_jobs:  # in table order; by default one at a time
                 os.makedirs(folder, exist_ok=True)
                 job_env = dict(env, RUN_DIR=os.path.abspath(folder))
                 _spawn(folder, "job", e.command, job_env, e.timeout_s)
@@ -148,7 +164,7 @@ def step(study, entries: list, runs_root: str, job: str, python: str = sys.execu
             if s in ("done", "failed"):
                 _finish_job_record(folder)
             if s == "todo":
-                states[e.name] = (True, "waiting for the kernels" if waiting else "queued")
+                states[e.name] = (True, "waiting for the kernels" if waiting else hold or "queued")
             else:
                 states[e.name] = (s == "running", f"job {s}")
             continue
@@ -158,8 +174,8 @@ def step(study, entries: list, runs_root: str, job: str, python: str = sys.execu
         if s == "todo":
             if waiting:
                 states[e.name] = (True, "waiting for the kernels")
-            elif training >= study.parallel:
-                states[e.name] = (True, "queued")
+            elif hold or training >= study.parallel:
+                states[e.name] = (True, hold or "queued")
             else:
                 _spawn(folder, "train", [python, *e.train_argv(folder)], env)
                 training += 1
@@ -176,7 +192,7 @@ def step(study, entries: list, runs_root: str, job: str, python: str = sys.execu
         for ev in e.evals:
             es = _state(folder, f"eval-{ev.tag}")
             if es == "todo":
-                if evaluating < study.parallel_evals:
+                if not hold and evaluating < study.parallel_evals:
                     _spawn(folder, f"eval-{ev.tag}", [python, *ev.argv(folder, os.path.join(folder, "eval", ev.tag))], env, ev.timeout_s)
                     evaluating += 1
                     es = "running"

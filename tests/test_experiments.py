@@ -165,14 +165,43 @@ def test_checkpoints_record_the_registry_config():
     assert task_from_spec(t.spec()).k == 2
 
 
-def test_pack_splits_weights_into_archives_the_device_returns(tmp_path, capsys):
-    """The device returns files of at most 16 MiB: on 2026-12-03 one 21.6 MB weights archive of four runs was left
-    behind. weight_groups keeps whole runs together, in order, under the bound, and warns of a run above it."""
+def _launch_module():
     import importlib.util
 
     spec = importlib.util.spec_from_file_location("toolssm_launch", LAUNCH)
     launch = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(launch)
+    return launch
+
+
+def test_an_alone_study_waits_while_any_study_trains(tmp_path):
+    """Study(alone=True) starts nothing while a training of another study runs (2026-12-03: evaluations started
+    beside four trainings timed out with no size done), says which one it waits for, and starts once it ended."""
+    launch = _launch_module()
+    runs = tmp_path / "runs"
+    other = runs / "trainers" / "big-run" / ".launch"
+    other.mkdir(parents=True)
+    sleeper = subprocess.Popen(["sleep", "60"])
+    try:
+        (other / "train.pid").write_text(str(sleeper.pid))
+        study = Study("evals", "c", runs=[Job("probe", "echo hi > $RUN_DIR/hi.txt")], alone=True)
+        states = launch.step(study, study.runs, str(runs / "evals"), job="t")
+        assert states["probe"] == (True, "waiting for the GPU: 1 training(s) running (trainers/big-run)")
+        assert not (runs / "evals" / "probe" / ".launch" / "job.pid").exists()
+        # a study that is not marked alone starts beside it
+        free = Study("free", "c", runs=[Job("probe", "true")])
+        assert launch.step(free, free.runs, str(runs / "free"), job="t")["probe"] == (True, "job running")
+    finally:
+        sleeper.kill()
+        sleeper.wait()
+    (other / "train.rc").write_text("0\n")  # the training ended
+    assert launch.step(study, study.runs, str(runs / "evals"), job="t")["probe"] == (True, "job running")
+
+
+def test_pack_splits_weights_into_archives_the_device_returns(tmp_path, capsys):
+    """The device returns files of at most 16 MiB: on 2026-12-03 one 21.6 MB weights archive of four runs was left
+    behind. weight_groups keeps whole runs together, in order, under the bound, and warns of a run above it."""
+    launch = _launch_module()
     runs = []
     for name, size in (("a", 6), ("b", 6), ("c", 4), ("d", 20)):  # + 2 bytes of config each
         w, c = tmp_path / f"{name}.safetensors", tmp_path / f"{name}.json"

@@ -87,6 +87,9 @@ class Study:
     parallel: int = 4  # training runs at once on one GPU
     parallel_evals: int = 4
     parallel_jobs: int = 1  # jobs at once (most are CPU-heavy: test suites, benchmarks); evaluation-only studies raise it
+    #: start nothing while a training of any study runs on this machine (evaluation-only studies: on 2026-12-03 three
+    #: evaluations started beside four small trainings at 99% GPU got no size done in 540 s and timed out)
+    alone: bool = False
 
     def __post_init__(self):
         names = [r.name for r in self.runs]
