@@ -18,8 +18,17 @@ calls, so a run that stops short of 2,000 steps says so in its steps column; the
 
 from toolssm.experiments import Eval, Run, Study
 
-EVALS = (Eval("test", (10, 20, 50, 100), num_samples=16, timeout_s=540),
-         Eval("stress", (10, 20, 50), split="stress", num_samples=16, timeout_s=540))
+def evals(arch: str) -> tuple[Eval, ...]:
+    """Test 10-50 and stress 10-50, then 100 x 100 (16 trajectories of 205k tokens) on its own, so that the smaller
+    sizes are filed whatever happens to it (2026-12-03: the 10-50 cells of one process took 334 s beside three
+    trainings, and its 100 did not finish). The LSTM decodes with the device loop (1.3-3.2x the host loop for the LSTM
+    on the H200, benchmarks/results/h200; parity on this task: tests/test_device_loop.py), Mamba with the host loop
+    (faster below batch 256)."""
+    decode = ("--decode", "device") if arch == "lstm" else ()
+    args = ("--stop-at-divergence", "--no-token-accuracy", *decode)
+    return (Eval("test", (10, 20, 50), num_samples=16, args=args, timeout_s=540),
+            Eval("stress", (10, 20, 50), split="stress", num_samples=16, args=args, timeout_s=540),
+            Eval("test-100", (100,), num_samples=16, args=args, timeout_s=1200))
 TRAIN = dict(task="long_multiplication", config="schoolbook", batch_size=64, learning_rate=2e-3, weight_decay=0.01, warmup_steps=100,
              max_steps=2000, max_time_minutes=20, eval_every=500, eval_samples=8, eval_lengths="10,20", save_every=500,
              report_to="none", num_workers=2)
@@ -27,7 +36,7 @@ TRAIN = dict(task="long_multiplication", config="schoolbook", batch_size=64, lea
 STUDY = Study(
     name="long_multiplication",
     claim="Does a small recurrent model with a memory tool multiply n x n digits far past its training size (trained to 10 x 10)?",
-    runs=[Run(f"lmul-{arch}-s{s}", dict(TRAIN, preset=f"{arch}-small", seed=s, data_seed=s), EVALS, kernels=False,
+    runs=[Run(f"lmul-{arch}-s{s}", dict(TRAIN, preset=f"{arch}-small", seed=s, data_seed=s), evals(arch), kernels=False,
               keep_weights=True)
           for arch in ("mamba", "lstm") for s in (0, 1)],
     parallel=4,

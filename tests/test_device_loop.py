@@ -178,6 +178,24 @@ def test_shipped_checkpoints_decode_the_same_trajectories(name, n, split, k):
     assert sum(r.ids == ref for r, ref in zip(got, refs)) >= len(refs) - 2  # the models are (nearly) exact here
 
 
+@pytest.mark.parametrize("split", ["test", "stress"])
+def test_long_multiplication_trajectories_teacher_forced(split):
+    """n x n multiplication (three pointers, rows of fixed width; no trained checkpoint in git): an untrained model
+    forced along the reference trajectories gets the same tool answers, roles and flags from the device loop as from
+    the reference loop, and both rows are the reference trajectories (the answers the tape gives are the trajectory's)."""
+    torch.manual_seed(0)
+    model = build_model("lstm-tiny").eval()
+    task = get_task("long_multiplication")
+    items = make_test_items(task, 4, 8, seed=3, split=split)
+    refs = [render(it.trajectory, train_observations=task.train_observations)["input_ids"] for it in items]
+    kw = dict(max_new_tokens=[len(r) for r in refs], teacher_ids=refs)
+    prompts = [it.prompt for it in items]
+    want = generate_with_tools(model, prompts, [task.inference_tool(it.problem) for it in items], **kw)
+    got = generate_with_tools(model, prompts, [task.inference_tool(it.problem) for it in items], device_tools=True, steps_per_sync=16, **kw)
+    _same(want, got)
+    assert [r.ids for r in got] == refs
+
+
 def test_device_tools_refuses_what_it_cannot_run():
     model = build_model("mamba-tiny").eval()
     with pytest.raises(ValueError, match="PointerMemory"):
