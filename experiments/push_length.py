@@ -34,7 +34,7 @@ STUDY = Study(
     name="push_length",
     claim="How far past their claimed sizes the shipped checkpoints stay exact: the addition LSTMs at 10,000 and 100,000 digits, the Mamba ones at 10,000; random and stress problems.",
     runs=[
-        # 10,000 digits filed on 2026-12-02 (eval/*-10000; that job's record kept as run-10k.json): 100,000 alone now
+        # 10,000 digits filed on 2026-12-02 (eval/*-10000, run.json); 100,000 alone now (2026-12-03: stopped, not filed)
         _job("addition-lstm-small", (100_000,), 2700),
         _job("addition-lstm-small-p3", (10_000,), 900),
         _job("addition-mamba-small-lockstep", (10_000,), 900),
