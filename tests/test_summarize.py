@@ -94,3 +94,23 @@ def test_shipped_cards_hold_every_filed_evaluation(tmp_path, monkeypatch):
     summarize.refresh_cards(runs, names)
     stale = [n for n in names if (tmp_path / "checkpoints" / n / "README.md").read_text() != open(os.path.join(ROOT, "checkpoints", n, "README.md")).read()]
     assert not stale, f"cards behind their filed evaluations: {stale} (python scripts/summarize.py --cards {','.join(stale)})"
+
+
+def test_job_only_studies_are_indexed_with_each_jobs_exit_status(tmp_path, monkeypatch):
+    """A study of jobs only (no training, no evaluation filed) still gets its row in results/README.md and, when it
+    has no hand-written README, a generated one that says how each job ended (a timeout shows as 124)."""
+    import json
+
+    study = tmp_path / "evals_only"
+    for name, rc in (("ok-job", 0), ("slow-job", 124)):
+        (study / name).mkdir(parents=True)
+        (study / name / "run.json").write_text(json.dumps({"runs": [{"argv": ["bash", "-c", f"python3 eval.py --x {name}"],
+                                                                     "start": "2026-12-03T11:18:00", "end": "2026-12-03T11:27:00",
+                                                                     "exit_status": rc}]}))
+        (study / name / "job.log").write_text("log")
+    monkeypatch.setattr(summarize, "RESULTS", str(tmp_path))
+    assert summarize.job_studies([]) == ["evals_only"]
+    text = summarize.job_study_readme("evals_only", "Does it hold?")
+    assert "| `ok-job` | 0 | 2026-12-03T11:18:00 | 2026-12-03T11:27:00 | [job.log](ok-job/job.log) | `python3 eval.py --x ok-job` |" in text
+    assert "| `slow-job` | 124 |" in text and summarize.JOB_README_MARK in text
+    assert "| [evals_only](evals_only/) | " in summarize.results_index([])  # no README there yet: the folder is linked
