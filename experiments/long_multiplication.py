@@ -14,6 +14,11 @@ extrapolate about 2-3x (20 x 15 digits); 100 x 100 is 10x the training size here
 [decision, 2026-12-03] The first GPU pass trains on the Triton scan (``kernels=False``) with a 20-minute cap: building
 the kernels takes ~6 of the lease's 30 minutes, and the four runs share one GPU with evaluation-only studies in the same
 calls, so a run that stops short of 2,000 steps says so in its steps column; the evaluations run after it.
+
+That pass (2026-12-03, four calls): both LSTMs 2,000 steps, 16/16 test and stress at 10, 20 and 50; the Mamba runs
+1,775-1,776 steps (the cap), validation 8/8 at 10 and 20, seed 0 stress 16/16 at 10; the rest of their evaluations and
+every 100 x 100 one were running when the machine went back, and the weights did not come back (one 21.6 MB archive;
+the launcher now splits them). A rerun retrains all four (~20 minutes) and evaluates them alone.
 """
 
 from toolssm.experiments import Eval, Run, Study
