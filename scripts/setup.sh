@@ -12,4 +12,5 @@ quiet() { "$@" >>"$log" 2>&1 || { cat "$log"; echo "setup failed: $*" >&2; exit 
 quiet python -m pip install -q --upgrade pip
 # The CPU build first, so that the torch requirement below is already satisfied (no multi-GB CUDA build).
 python -c "import torch" 2>/dev/null || quiet python -m pip install -q "torch==2.13.0"
-quiet python -m pip install -q -e ".[test]"
+# constraints.txt: the tested versions (a new release of a dependency must not change what CI tests)
+quiet python -m pip install -q -c constraints.txt -e ".[test]"

@@ -293,10 +293,12 @@ def enable_triton_scan(chunk: int | None = None) -> bool:
 
 
 # ---------------------------------------------------------------------------------------------------------------
-# The mamba-ssm / causal-conv1d CUDA kernels, by device. transformers (5.24) picks each kernel function at import time
+# The mamba-ssm / causal-conv1d CUDA kernels, by device. transformers 5.24 picks each kernel function at import time
 # for every device: with the packages installed a CPU model fails inside them (``Expected x.is_cuda()``). Each such
 # module-level function is replaced by one that calls the kernel for CUDA tensors (while USE_CUDA_KERNELS) and
-# transformers' own PyTorch function otherwise.
+# transformers' own PyTorch function otherwise. transformers 5.25 routes CPU inputs to PyTorch itself and wraps each
+# function in a ``kernels`` function module (_unwrap_func_module); the same replacement keeps USE_CUDA_KERNELS (the
+# switch between the kernels and the Triton scan on one GPU) working there.
 
 #: the transformers modules whose functions transformers may bind to the CUDA kernels
 KERNEL_MODULES = ("transformers.models.mamba.modeling_mamba", "transformers.models.jamba.modeling_jamba",
@@ -305,9 +307,23 @@ USE_CUDA_KERNELS = True  # off: CUDA tensors take the PyTorch functions too (and
 _ROUTED: set = set()  # (module name, function name) of every function routed to a kernel
 
 
+def _unwrap_func_module(fn):
+    """The function inside a ``kernels`` function module. With the ``kernels`` package installed (a requirement of
+    transformers >= 5.25), ``use_kernel_forward_from_hub`` turns each decorated function into an ``nn.Module`` whose
+    ``forward`` closes over it (``func``), so that ``kernelize`` can swap it; calling the module calls the function."""
+    if not isinstance(fn, torch.nn.Module):
+        return fn
+    forward = getattr(type(fn), "forward", None)
+    code = getattr(forward, "__code__", None)
+    if code is None or not forward.__closure__ or "func" not in code.co_freevars:
+        return fn
+    return forward.__closure__[code.co_freevars.index("func")].cell_contents
+
+
 def _kernel_of(fn):
     """(kernel or None, PyTorch function) of a function wrapped by transformers' ``use_kernel_func_from_hub_with_fallback``
     (kernel None: no kernel installed), else None."""
+    fn = _unwrap_func_module(fn)
     reference = getattr(fn, "__wrapped__", None)
     code = getattr(fn, "__code__", None)
     if reference is None or code is None or not fn.__closure__ or "implementation" not in code.co_freevars:
@@ -318,6 +334,7 @@ def _kernel_of(fn):
 
 
 def _dispatcher(wrapped, reference):
+    wrapped = _unwrap_func_module(wrapped)
     params = inspect.signature(reference).parameters
     any_kw = any(p.kind is inspect.Parameter.VAR_KEYWORD for p in params.values())
 
