@@ -3,8 +3,8 @@ Each card claims the test-split sizes it was evaluated at; the stress evaluation
 those sizes. On CPU (2026-12-03, results/stress/<ckpt>/eval/*-cpu) n x 2 multiplication reached its claim (16/16 at
 1,000 and 2,000 digits), recursive Hanoi 12 of its 14 disks (10/10 at 10-12) and the logical graph 1,000 of its 5,000
 nodes (28/28). A later CPU session added Hanoi 13 disks (10/10, 579k tokens a problem, 4,072 s) and the graph at 2,000
-nodes (27/28, one `chain` graph wrong; 100k tokens a problem, 4,375 s), so the GPU jobs below skip 2,000 nodes. This study runs the rest on the GPU, evaluation only: Hanoi 13-14 disks, the graph at 2,000 and 5,000
-nodes, and n x 2 at 5,000 digits (past its claim).
+nodes (27/28, one `chain` graph wrong; 100k tokens a problem, 4,375 s). This study runs the rest on the GPU, evaluation
+only: Hanoi 14 disks, the graph at 5,000 nodes, and n x 2 at 5,000 digits (past its claim).
 
     bash scripts/gpu/run.sh claimed_sizes
 
@@ -38,7 +38,7 @@ STUDY = Study(
     claim="Are the shipped checkpoints exact on the stress split at every size their cards claim on the test split?",
     runs=[
         # 10 problems: the stress split's classes (source and target peg choices, sizes) in turn, as results/stress
-        _job("hanoi-recursive-mamba-small", (13, 14), 10, 540),
+        _job("hanoi-recursive-mamba-small", (14,), 10, 540),  # 13: done on CPU (10/10, docstring)
         # 28 problems: 4 of each of the 7 degenerate-shape classes, as results/stress
         _job("logical-graph-mamba-small", (5000,), 28, 540),  # 2,000: done on CPU (27/28, docstring)
         _job("multiplication-n_x_2_aligned-mamba-small", (5000,), 16, 540),

@@ -2,7 +2,6 @@
 'Dependency versions'."""
 
 import os
-import re
 from importlib import metadata
 
 import pytest
@@ -19,11 +18,12 @@ def _pins() -> dict[str, str]:
             line = line.split("#", 1)[0].strip()
             if not line:
                 continue
-            m = re.fullmatch(r"([A-Za-z0-9_.\-]+)==([A-Za-z0-9_.+\-]+)", line)
-            assert m, f"constraints.txt: not a 'name==version' line: {line!r}"
-            name = canonicalize_name(m.group(1))
+            req = Requirement(line)
+            specs = list(req.specifier)
+            assert len(specs) == 1 and specs[0].operator == "==", f"constraints.txt: not a 'name==version' line: {line!r}"
+            name = canonicalize_name(req.name)
             assert name not in pins, f"constraints.txt pins {name} twice"
-            pins[name] = m.group(2)
+            pins[name] = specs[0].version
     return pins
 
 

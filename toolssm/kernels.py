@@ -307,34 +307,41 @@ USE_CUDA_KERNELS = True  # off: CUDA tensors take the PyTorch functions too (and
 _ROUTED: set = set()  # (module name, function name) of every function routed to a kernel
 
 
+def _free_vars(fn) -> dict:
+    """The variables a function closes over and has bound, by name (empty for a function without a closure)."""
+    code = getattr(fn, "__code__", None)
+    if code is None or not getattr(fn, "__closure__", None):
+        return {}
+    bound = {}
+    for name, cell in zip(code.co_freevars, fn.__closure__):
+        try:
+            bound[name] = cell.cell_contents
+        except ValueError:  # a cell not yet bound
+            pass
+    return bound
+
+
 def _unwrap_func_module(fn):
     """The function inside a ``kernels`` function module. With the ``kernels`` package installed (a requirement of
     transformers >= 5.25), ``use_kernel_forward_from_hub`` turns each decorated function into an ``nn.Module`` whose
     ``forward`` closes over it (``func``), so that ``kernelize`` can swap it; calling the module calls the function."""
     if not isinstance(fn, torch.nn.Module):
         return fn
-    forward = getattr(type(fn), "forward", None)
-    code = getattr(forward, "__code__", None)
-    if code is None or not forward.__closure__ or "func" not in code.co_freevars:
-        return fn
-    return forward.__closure__[code.co_freevars.index("func")].cell_contents
+    return _free_vars(getattr(type(fn), "forward", None)).get("func", fn)
 
 
 def _kernel_of(fn):
     """(kernel or None, PyTorch function) of a function wrapped by transformers' ``use_kernel_func_from_hub_with_fallback``
     (kernel None: no kernel installed), else None."""
-    fn = _unwrap_func_module(fn)
     reference = getattr(fn, "__wrapped__", None)
-    code = getattr(fn, "__code__", None)
-    if reference is None or code is None or not fn.__closure__ or "implementation" not in code.co_freevars:
+    bound = _free_vars(fn)
+    if reference is None or "implementation" not in bound:
         return None
-    bound = dict(zip(code.co_freevars, (c.cell_contents for c in fn.__closure__)))
     kernel = bound["implementation"]
     return (kernel if callable(kernel) and kernel is not reference else None, reference)
 
 
 def _dispatcher(wrapped, reference):
-    wrapped = _unwrap_func_module(wrapped)
     params = inspect.signature(reference).parameters
     any_kw = any(p.kind is inspect.Parameter.VAR_KEYWORD for p in params.values())
 
@@ -360,6 +367,7 @@ def route_kernels_by_device() -> list[str]:
         except ImportError:  # pragma: no cover - a transformers without this model
             continue
         for attr, fn in list(vars(mod).items()):
+            fn = _unwrap_func_module(fn)
             pair = _kernel_of(fn) if callable(fn) else None
             if pair is None:
                 continue
