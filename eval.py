@@ -32,19 +32,23 @@ def parse(argv=None):
     p.add_argument("--lengths", help="comma-separated problem sizes (default: the task's standard test lengths)")
     p.add_argument("--num-samples", type=int, default=100, help="problems per length")
     p.add_argument("--seed", type=int, default=0, help="test item seed: items are (seed, '<split>_<n>', index), the builder's test and stress splits")
-    p.add_argument("--split", default="test", choices=["test", "stress"], help="test: the paper's distribution at each size; stress: the corners of the input space at each size (the task's stress classes in turn; docs/FORMATS.md)")
+    p.add_argument("--split", default="test", help="test: the paper's distribution at each size; stress: the corners of the input space at each size (the task's stress classes in turn; docs/FORMATS.md); 'test,stress': both, decoded in shared batches of one tool loop, each written to its own folder (see --out)")
     p.add_argument("--batch-size", type=int, default=16, help="rows decoded together in the tool loop")
     p.add_argument("--stop-at-divergence", action="store_true", help="stop a row at its first token off the reference trajectory (exact match unchanged, much faster for failing models; answer accuracy becomes a lower bound)")
     p.add_argument("--no-token-accuracy", action="store_true", help="skip the teacher-forced pass (saves a full forward per sample; for Mamba-1 off the GPU, past 32,768 tokens, a step-by-step pass as long as decoding: toolssm.evaluation.STEPPED_TEACHER_FORCING_TOKENS)")
     p.add_argument("--device", default=None, help="cpu or cuda (default: the Accelerate device)")
     p.add_argument("--tf32", action="store_true", help="float32 matrix products on TF32 tensor cores (CUDA; 1.4x the tool loop at batch 64 on an H200, benchmarks/results/h200/session4)")
     p.add_argument("--dtype", default="float32", choices=["auto", "float32", "bfloat16"], help="weights dtype (default float32: the recurrent state of long trajectories stays exact enough; auto: bf16 on GPU)")
-    p.add_argument("--out", default=None, help="output folder (default: eval_results/<first model's folder name>/<split>; a checkpoint's own folder changes only with --card)")
+    p.add_argument("--out", default=None, help="output folder (default: eval_results/<first model's folder name>/<split>; a checkpoint's own folder changes only with --card); with several splits, '{split}' in it is replaced by each split's name, else each split goes to <out>/<split>")
     p.add_argument("--card", action="store_true", help="also write the results table and plot into each checkpoint's model card (README.md)")
     p.add_argument("--no-card", action="store_true", help=argparse.SUPPRESS)  # the old default's opt-out: accepted, does nothing
     p.add_argument("--decode", default="auto", choices=["auto", "cache", "device"], help="decoding step: auto = static state buffers (CUDA graph on GPU) for Mamba-1/LSTM/GRU, the cache API otherwise; cache = always the model's cache API (the slower reference path); device = auto with pointer memory run on the device, 64 steps per graph replay (toolssm.device_loop; pointer-memory tasks only)")
     p.add_argument("--progress", action="store_true", help="progress bar per batch in the tool loop")
     args = p.parse_args(argv)
+    args.splits = [x.strip() for x in args.split.split(",")]
+    bad = [x for x in args.splits if x not in ("test", "stress")]
+    if bad or len(set(args.splits)) != len(args.splits):
+        p.error(f"--split must be test, stress or both comma-separated (each once), got {args.split!r}")
     if args.num_samples < 1 or args.batch_size < 1:
         p.error("--num-samples and --batch-size must be >= 1")
     if args.lengths:
@@ -63,6 +67,16 @@ def parse(argv=None):
         if len(args.labels) != len(args.model):
             p.error("--labels needs one label per --model")
     return args
+
+
+def output_folder(args, split: str) -> str:
+    """Where one split's results go: --out (with '{split}' replaced, or <out>/<split> when several splits share the
+    run), by default eval_results/<first model's folder name>/<split>."""
+    if not args.out:
+        return os.path.join("eval_results", os.path.basename(os.path.normpath(args.model[0])), split)
+    if "{split}" in args.out:
+        return args.out.replace("{split}", split)
+    return os.path.join(args.out, split) if len(args.splits) > 1 else args.out
 
 
 def write_tables(all_results: list[dict], out_dir: str) -> None:
@@ -90,7 +104,7 @@ def main(argv=None) -> int:
     import toolssm  # noqa: F401  (registers the Auto classes)
     from toolssm.cards import write_model_card
     from toolssm.tasks import task_class, task_from_spec
-    from toolssm.evaluation import evaluate_length, plot_results, summarize
+    from toolssm.evaluation import evaluate_splits, plot_results, summarize
 
     accelerator = Accelerator()
     device = torch.device(args.device) if args.device else accelerator.device
@@ -98,11 +112,11 @@ def main(argv=None) -> int:
     if args.tf32:
         torch.backends.cuda.matmul.allow_tf32 = True
         torch.backends.cudnn.allow_tf32 = True
-    out_dir = args.out or os.path.join("eval_results", os.path.basename(os.path.normpath(args.model[0])), args.split)
+    out_dirs = {sp: output_folder(args, sp) for sp in args.splits}
     from toolssm import provenance
 
     run_record = provenance.describe("eval.py", seed=args.seed, device=str(device))  # in results.json; run.json at the end
-    all_results = []
+    all_results: dict[str, list[dict]] = {sp: [] for sp in args.splits}
     for mi, path in enumerate(args.model):
         try:
             model = AutoModelForCausalLM.from_pretrained(path, dtype=dtype).to(device).eval()
@@ -126,46 +140,50 @@ def main(argv=None) -> int:
             with open(os.path.join(path, "training_args.json")) as f:
                 train_args = json.load(f)
         label = args.labels[mi] if args.labels else f"{model.config.model_type} ({os.path.basename(os.path.normpath(path))})"
-        rows = []
         result = {
             "task": task_name, "config": config, "size_unit": task.size_unit, "checkpoint": path, "label": label,
             "architecture": (model.config.architectures or [type(model).__name__])[0], "model_type": model.config.model_type,
             "training_seed": train_args.get("train", {}).get("seed"),
             "train_max_n": train_args.get("data", {}).get("train_max_n") or task.train_max_n,
-            "provenance": run_record, "eval_seed": args.seed, "split": args.split, "stop_at_divergence": args.stop_at_divergence, "decode": args.decode, "num_processes": accelerator.num_processes, "device": str(device), "dtype": str(dtype), "tf32": args.tf32, "lengths": rows,
+            "provenance": run_record, "eval_seed": args.seed, "split": None, "stop_at_divergence": args.stop_at_divergence, "decode": args.decode, "num_processes": accelerator.num_processes, "device": str(device), "dtype": str(dtype), "tf32": args.tf32, "lengths": None,
         }
+        results = {sp: dict(result, split=sp, lengths=[], **({"decoded_with": args.splits} if len(args.splits) > 1 else {})) for sp in args.splits}
         for n in lengths:
             t0 = time.time()
-            with accelerator.split_between_processes(list(range(args.num_samples))) as mine:
-                res = evaluate_length(model, task, n, mine, seed=args.seed, split=args.split, batch_size=args.batch_size,
+            with accelerator.split_between_processes({sp: list(range(args.num_samples)) for sp in args.splits}) as mine:
+                res = evaluate_splits(model, task, n, mine, seed=args.seed, batch_size=args.batch_size,
                                       token_accuracy=not args.no_token_accuracy, progress=args.progress,
                                       stop_at_divergence=args.stop_at_divergence, fast=False if args.decode == "cache" else None,
                                       device_tools=True if args.decode == "device" else None)
-            res = gather_object(res)
-            summary = summarize(res)
-            summary["wall_seconds"] = time.time() - t0
-            rows.append(summary)
-            lo, hi = summary["exact_match_ci"]
-            accelerator.print(f"{path} n={n}: exact {summary['exact_match']:.3f} [{lo:.2f}, {hi:.2f}], answer {summary['answer_accuracy']:.3f}, "
-                              f"token {summary['token_accuracy'] if summary['token_accuracy'] is None else round(summary['token_accuracy'], 4)}, "
-                              f"{summary['tokens_per_sample']:.0f} tok/sample, {summary['wall_seconds']:.1f}s"
-                              + ("; failing classes: " + (", ".join(f"{k} {v['samples'] - v['exact']}/{v['samples']}" for k, v in summary["by_class"].items() if v["exact"] < v["samples"]) or "none")
-                                 if args.split == "stress" else ""))
-            if accelerator.is_main_process:  # after every length: a killed or crashed evaluation keeps what it measured
-                write_tables(all_results + [dict(result, complete=False)], out_dir)
-        all_results.append(result)
+            wall = time.time() - t0
+            for sp in args.splits:
+                summary = summarize(gather_object(res[sp]))
+                summary["wall_seconds"] = wall  # with several splits: the shared loop's wall time
+                results[sp]["lengths"].append(summary)
+                lo, hi = summary["exact_match_ci"]
+                accelerator.print(f"{path}{' ' + sp if len(args.splits) > 1 else ''} n={n}: exact {summary['exact_match']:.3f} [{lo:.2f}, {hi:.2f}], answer {summary['answer_accuracy']:.3f}, "
+                                  f"token {summary['token_accuracy'] if summary['token_accuracy'] is None else round(summary['token_accuracy'], 4)}, "
+                                  f"{summary['tokens_per_sample']:.0f} tok/sample, {summary['wall_seconds']:.1f}s"
+                                  + ("; failing classes: " + (", ".join(f"{k} {v['samples'] - v['exact']}/{v['samples']}" for k, v in summary["by_class"].items() if v["exact"] < v["samples"]) or "none")
+                                     if sp == "stress" else ""))
+                if accelerator.is_main_process:  # after every length: a killed or crashed evaluation keeps what it measured
+                    write_tables(all_results[sp] + [dict(results[sp], complete=False)], out_dirs[sp])
+        for sp in args.splits:
+            all_results[sp].append(results[sp])
         del model
     if accelerator.is_main_process:
-        provenance.finish(out_dir, run_record)  # first: results.json carries the record with its end time
-        write_tables(all_results, out_dir)
-        plot_path = os.path.join(out_dir, "accuracy_vs_length.png")
-        plot_results(all_results, plot_path)
-        print(f"wrote {out_dir}/results.json, results.csv, accuracy_vs_length.png")
-        if args.card:
-            for r in all_results:
-                if os.path.isdir(r["checkpoint"]) and os.path.exists(os.path.join(r["checkpoint"], "training_args.json")):
-                    shutil.copy(plot_path, os.path.join(r["checkpoint"], "accuracy_vs_length.png"))
-                    write_model_card(r["checkpoint"], dict(r, plot="accuracy_vs_length.png"))
+        for sp in args.splits:
+            out_dir = out_dirs[sp]
+            provenance.finish(out_dir, run_record)  # first: results.json carries the record with its end time
+            write_tables(all_results[sp], out_dir)
+            plot_path = os.path.join(out_dir, "accuracy_vs_length.png")
+            plot_results(all_results[sp], plot_path)
+            print(f"wrote {out_dir}/results.json, results.csv, accuracy_vs_length.png")
+            if args.card:
+                for r in all_results[sp]:
+                    if os.path.isdir(r["checkpoint"]) and os.path.exists(os.path.join(r["checkpoint"], "training_args.json")):
+                        shutil.copy(plot_path, os.path.join(r["checkpoint"], "accuracy_vs_length.png"))
+                        write_model_card(r["checkpoint"], dict(r, plot="accuracy_vs_length.png"))
     accelerator.wait_for_everyone()
     accelerator.end_training()
     return 0

@@ -19,12 +19,19 @@ Attempt of 2026-12-03 (results/claimed_sizes/*/job.rc 124): started beside the f
 against the rule above, to save a call; none of the three finished its first size in 540 s (no eval/ folder, the
 logs stop after loading the weights) and the timeout killed them. A GPU kept at 99% by trainings gives a launch-bound
 decoding loop in another process only slices of its time. Not rerun this session: it needs a call of its own.
+
+Attempt of 2026-12-04 (not filed: the same outcome): no training on the machine, but the three jobs at once beside the
+two 100,000-digit evaluations of push_length; again none finished its first size in 540 s (job.rc 124). Five
+launch-bound processes on one GPU without MPS are as bad as trainings beside them. [decision] The jobs now run one at a
+time (``parallel_jobs=1``), each with a progress bar in its log, and no other study's evaluation beside them.
+Estimated alone (not measured): Hanoi 14 1.2M steps, the graph 0.3M, n x 2 0.37M, at ~100-150 us a step (the tool
+loop's measured small-model step on the H200) about 4-5 minutes for the three.
 """
 
 from toolssm.experiments import Job, Study
 
 EVAL = ("python3 eval.py --model checkpoints/{ckpt} --split stress --lengths {n} --num-samples {k} --batch-size {k} --device cuda "
-        "--stop-at-divergence --no-token-accuracy --out $RUN_DIR/eval/stress-{n} > $RUN_DIR/eval-stress-{n}.log 2>&1")
+        "--stop-at-divergence --no-token-accuracy --progress --out $RUN_DIR/eval/stress-{n} > $RUN_DIR/eval-stress-{n}.log 2>&1")
 
 
 def _job(ckpt: str, sizes: tuple[int, ...], k: int, timeout_s: int) -> Job:
@@ -43,6 +50,6 @@ STUDY = Study(
         _job("logical-graph-mamba-small", (5000,), 28, 540),  # 2,000: done on CPU (27/28, docstring)
         _job("multiplication-n_x_2_aligned-mamba-small", (5000,), 16, 540),
     ],
-    parallel_jobs=3,
+    parallel_jobs=1,  # one evaluation on the GPU at a time (the attempt of 2026-12-04 above)
     alone=True,  # never beside a training (the attempt of 2026-12-03 above)
 )

@@ -5,9 +5,9 @@ problems; the lockstep Mamba and the n x 2 aligned Mamba at 10,000 digits.
     bash scripts/gpu/run.sh push_length
 
 One job per checkpoint, named after the checkpoint (results/push_length/<checkpoint>/eval/<split>-<n>/, so
-scripts/summarize.py reads them as that checkpoint's evaluations, beside results/stress/); several at once
-(``parallel_jobs``): each is one process on the GPU, and at 100,000 digits each problem is 3.5M dependent steps, so
-the wall time is set by the steps, not by the batch. Give them a machine of their own: on 2026-12-02 they shared
+scripts/summarize.py reads them as that checkpoint's evaluations, beside results/stress/), one at a time (the decision
+in ``_job``): at 100,000 digits each problem is 3.5M dependent steps, so the wall time is set by the steps, not by the
+batch, and two processes on one GPU slow each other down far more than a larger batch does. Give them a machine of their own: on 2026-12-02 they shared
 16 cores with two test suites and the kernel build (load average 60-80) and a 10,000-digit evaluation of 16 problems
 took 13-14 minutes; the Mamba and 100,000-digit ones did not finish.
 
@@ -19,14 +19,22 @@ is right.
 
 from toolssm.experiments import Job, Study
 
-EVAL = ("python3 eval.py --model checkpoints/{ckpt} --split {split} --lengths {n} --num-samples 16 --batch-size 16 --device cuda "
-        "--decode device --no-token-accuracy --out $RUN_DIR/eval/{split}-{n} > $RUN_DIR/eval-{split}-{n}.log 2>&1")
+EVAL = ("python3 eval.py --model checkpoints/{ckpt} --split test,stress --lengths {n} --num-samples 16 --batch-size 32 --device cuda "
+        "--decode device --no-token-accuracy --progress --out $RUN_DIR/eval/{{split}}-{n} > $RUN_DIR/eval-{n}.log 2>&1")
 
 
 def _job(ckpt: str, sizes: tuple[int, ...], timeout_s: int) -> Job:
-    """Both splits of one size at once (two processes), the sizes in turn; the job fails if any evaluation failed."""
-    steps = [f"{EVAL.format(ckpt=ckpt, split='test', n=n)} & {EVAL.format(ckpt=ckpt, split='stress', n=n)} & "
-             "for j in $(jobs -p); do wait $j || s=1; done" for n in sizes]
+    """The sizes in turn, both splits of a size in one process (eval.py --split test,stress: 16 + 16 problems in
+    one batch of 32, one tool loop); the job fails if any evaluation failed.
+
+    [decision, 2026-12-04] One process on the GPU at a time. Each evaluation is a launch-bound loop, and processes
+    sharing the GPU without MPS get whole time slices each: five evaluations at once (the two 100,000-digit ones of
+    this job beside the three of claimed_sizes) finished nothing in 540 s. Alone, the 100,000-digit test split
+    (16 problems, batch 16, device loop) decoded 8,500 loop steps/s (118 us a step; 2.32M of its ~3.5M steps in
+    276 s), after 4.5 minutes spent building the 16 problems on one core: eval.py now builds large problems in
+    worker processes (toolssm.evaluation.build_items) and decodes both splits in one loop, so that one size fits one
+    10-minute call (the follow-up call of that session got a fresh machine, and the run was lost)."""
+    steps = [f"{{ {EVAL.format(ckpt=ckpt, n=n)} || s=1; }}" for n in sizes]
     return Job(ckpt, "s=0; " + "; ".join(steps) + "; exit $s", timeout_s=timeout_s)
 
 
@@ -34,12 +42,13 @@ STUDY = Study(
     name="push_length",
     claim="How far past their claimed sizes the shipped checkpoints stay exact: the addition LSTMs at 10,000 and 100,000 digits, the Mamba ones at 10,000; random and stress problems.",
     runs=[
-        # 10,000 digits filed on 2026-12-02 (eval/*-10000, run.json); 100,000 alone now (2026-12-03: stopped, not filed)
+        # 10,000 digits filed on 2026-12-02 (eval/*-10000, run.json); 100,000 alone now (2026-12-03 and 2026-12-04:
+        # started, not finished within the machine's hold; not filed)
         _job("addition-lstm-small", (100_000,), 2700),
         _job("addition-lstm-small-p3", (10_000,), 900),
         _job("addition-mamba-small-lockstep", (10_000,), 900),
         _job("multiplication-n_x_2_aligned-mamba-small", (10_000,), 900),
     ],
-    parallel_jobs=4,
+    parallel_jobs=1,  # one evaluation on the GPU at a time (the decision in _job)
     alone=True,  # never beside a training: on 2026-12-03 the 100,000-digit job did not finish beside four trainings
 )

@@ -125,12 +125,35 @@ def trainings_running(runs_root: str) -> list[str]:
     return out
 
 
+def others_running(runs_root: str) -> list[str]:
+    """``study/run (what)`` of every job or evaluation of another study running under the runs folder that holds
+    ``runs_root``."""
+    top, mine = os.path.dirname(os.path.abspath(runs_root)), os.path.basename(os.path.abspath(runs_root))
+    out = []
+    for study in sorted(os.listdir(top)) if os.path.isdir(top) else []:
+        d = os.path.join(top, study)
+        for run in sorted(os.listdir(d)) if os.path.isdir(d) and study != mine and not study.startswith(".") else []:
+            launch_dir = os.path.join(d, run, ".launch")
+            for f in sorted(os.listdir(launch_dir)) if os.path.isdir(launch_dir) else []:
+                what = f[:-4] if f.endswith(".pid") else None
+                if what and what != "train" and _state(os.path.join(d, run), what) == "running":
+                    out.append(f"{study}/{run} ({what})")
+    return out
+
+
+def _listed(names: list[str]) -> str:
+    return f"{', '.join(names[:3])}{', ...' if len(names) > 3 else ''}"
+
+
 def step(study, entries: list, runs_root: str, job: str, python: str = sys.executable) -> dict[str, tuple[bool, str]]:
     """Start what can start; return {name: (busy, what it is doing)} for the status table. A study marked ``alone``
-    starts nothing while any study's training runs (it waits, and says for which)."""
+    starts nothing while any study's training runs, or another study's job or evaluation (it waits, and says for
+    which): launch-bound decoding loops in several processes share the GPU by whole time slices (2026-12-04: five
+    evaluations of two studies at once finished nothing in 540 s)."""
     busy_gpu = trainings_running(runs_root) if study.alone else []
-    hold = (f"waiting for the GPU: {len(busy_gpu)} training(s) running "
-            f"({', '.join(busy_gpu[:3])}{', ...' if len(busy_gpu) > 3 else ''})") if busy_gpu else ""
+    busy_other = others_running(runs_root) if study.alone and not busy_gpu else []
+    hold = (f"waiting for the GPU: {len(busy_gpu)} training(s) running ({_listed(busy_gpu)})" if busy_gpu else
+            f"waiting for the GPU: {len(busy_other)} process(es) of other studies running ({_listed(busy_other)})" if busy_other else "")
     kernel_state = _kernels(runs_root, dict(os.environ), any(e.kernels for e in entries))
     training = sum(_state(os.path.join(runs_root, e.name), "train") == "running" for e in entries if isinstance(e, Run))
     evaluating = sum(_state(os.path.join(runs_root, e.name), f"eval-{ev.tag}") == "running"

@@ -213,3 +213,25 @@ def test_pack_splits_weights_into_archives_the_device_returns(tmp_path, capsys):
     assert all(sum(os.path.getsize(src) for src, _ in g) <= 16 for g in groups[:2])
     assert "s/d: weights of" in capsys.readouterr().err
     assert launch.weight_groups([]) == []
+
+
+def test_an_alone_study_waits_for_another_studys_evaluations(tmp_path):
+    """2026-12-04: the jobs of two evaluation-only studies (claimed_sizes, push_length) started at once and none
+    finished in 540 s. An alone study now also waits while a job or evaluation of another study runs, not for its own."""
+    launch = _launch_module()
+    runs = tmp_path / "runs"
+    other = runs / "evals_a" / "long-eval" / ".launch"
+    other.mkdir(parents=True)
+    sleeper = subprocess.Popen(["sleep", "60"])
+    try:
+        (other / "job.pid").write_text(str(sleeper.pid))
+        study = Study("evals_b", "c", runs=[Job("one", "true"), Job("two", "true")], parallel_jobs=2, alone=True)
+        states = launch.step(study, study.runs, str(runs / "evals_b"), job="t")
+        assert states["one"] == (True, "waiting for the GPU: 1 process(es) of other studies running (evals_a/long-eval (job))")
+        assert not (runs / "evals_b" / "one" / ".launch" / "job.pid").exists()
+    finally:
+        sleeper.kill()
+        sleeper.wait()
+    (other / "job.rc").write_text("0\n")
+    states = launch.step(study, study.runs, str(runs / "evals_b"), job="t")
+    assert states["one"] == (True, "job running") and states["two"] == (True, "job running")  # its own jobs run together

@@ -233,3 +233,20 @@ def test_long_multiplication_is_exact_on_every_small_pair_and_its_rows_have_fixe
         assert len(rows) == len(str(b)) and {len(r) for r in rows} == {2 * (len(str(a)) + 1)}, (a, b)
     task = get_task("long_multiplication")
     assert [_min_window(task, n, count=20) for n in (3, 6, 9)] == [13, 13, 13]
+
+
+def test_build_items_in_worker_processes_equals_building_them_here():
+    """eval.py builds large problems in worker processes (toolssm.evaluation.build_items): the same items and
+    rendered references, in the same order, for every task with its stress classes."""
+    from toolssm.evaluation import _build_one, build_items
+    from toolssm.tasks import get_task
+
+    for name, config in [("addition", "tool"), ("multiplication", "n_x_2"), ("logical_graph", None), ("hanoi", "recursive"),
+                         ("long_multiplication", "schoolbook")]:
+        task = get_task(name, config) if config else get_task(name)
+        n = task.test_lengths[0]
+        specs = [("test", 0), ("stress", 1), ("test", 2), ("stress", 0)] if task.stress_classes else [("test", 0), ("test", 1)]
+        here = [_build_one(task, n, 3, *sp) for sp in specs]
+        there = build_items(task, n, specs, seed=3, workers=2)
+        assert [(it.problem, it.answer, ref) for it, ref in there] == [(it.problem, it.answer, ref) for it, ref in here], name
+        assert [it.problem.get("stress") is not None for it, _ in there] == [sp == "stress" for sp, _ in specs]

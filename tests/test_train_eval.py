@@ -322,3 +322,46 @@ def test_the_readme_launch_line_warns_about_nothing(tmp_path):
     assert r.returncode == 0, r.stderr[-3000:]
     assert "processes: 1" in r.stdout + r.stderr
     assert "defaults used instead" not in r.stderr and "were not passed" not in r.stderr
+
+
+def _eval_script():
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location("toolssm_eval_script", os.path.join(ROOT, "eval.py"))
+    mod = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(mod)
+    return mod
+
+
+def test_eval_decodes_two_splits_in_one_loop_as_two_runs_would(tmp_path):
+    """`--split test,stress` decodes both splits' problems in shared batches and writes each split's folder ('{split}'
+    in --out); every per-sample figure equals the split evaluated alone. The checkpoint is exact at 12 digits, so a
+    mix-up of rows between the splits (a wrong reference) would show as failures."""
+    mod = _eval_script()
+    ckpt = os.path.join(ROOT, "checkpoints", "addition-lstm-small")
+    common = ["--model", ckpt, "--lengths", "3,12", "--num-samples", "8", "--no-token-accuracy", "--device", "cpu"]
+    mod.main([*common, "--split", "test,stress", "--batch-size", "6", "--out", str(tmp_path / "both" / "{split}-x")])
+    for sp in ("test", "stress"):
+        mod.main([*common, "--split", sp, "--batch-size", "8", "--out", str(tmp_path / "alone" / sp)])
+        both = json.load(open(tmp_path / "both" / f"{sp}-x" / "results.json"))
+        alone = json.load(open(tmp_path / "alone" / sp / "results.json"))
+        assert both["split"] == sp and both["decoded_with"] == ["test", "stress"] and "decoded_with" not in alone
+        keys = ("n", "num_samples", "exact_match", "answer_accuracy", "tokens_per_sample", "finished", "by_class")
+        assert [{k: L.get(k) for k in keys} for L in both["lengths"]] == [{k: L.get(k) for k in keys} for L in alone["lengths"]]
+        assert [L["exact_match"] for L in both["lengths"]] == [1.0, 1.0]
+        assert os.path.exists(tmp_path / "both" / f"{sp}-x" / "run.json")
+
+
+def test_eval_two_splits_without_a_pattern_write_one_folder_each(tmp_path):
+    mod = _eval_script()
+    ckpt = os.path.join(ROOT, "checkpoints", "addition-lstm-small")
+    mod.main(["--model", ckpt, "--lengths", "4", "--num-samples", "2", "--no-token-accuracy", "--device", "cpu",
+              "--split", "stress,test", "--out", str(tmp_path / "o")])
+    assert sorted(os.listdir(tmp_path / "o")) == ["stress", "test"]
+    assert json.load(open(tmp_path / "o" / "stress" / "results.json"))["lengths"][0]["by_class"]
+
+
+@pytest.mark.parametrize("bad", ["train", "test,test", "test,", "stress;test"])
+def test_eval_refuses_a_bad_split_list(bad):
+    r = run(["eval.py", "--model", os.path.join(ROOT, "checkpoints", "addition-lstm-small"), "--split", bad], check=False)
+    assert r.returncode == 2 and "--split" in r.stderr and repr(bad) in r.stderr

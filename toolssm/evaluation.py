@@ -67,6 +67,7 @@ class SampleResult:
     seconds: float
     finished: bool
     stress: str | None = None  # the stress class of the problem, on stress splits
+    split: str = "test"  # the split the problem came from (several splits can share one decoding batch)
 
 
 #: Mamba-1 sequences longer than this are teacher-forced step by step off the GPU. transformers' CPU scan holds
@@ -114,30 +115,36 @@ def _teacher_forced_stepped(stepper, refs: list[dict]) -> list[tuple[int, int]]:
 
 
 def evaluate_items(model, task, items, batch_size: int = 16, budget_factor: float = 1.1, token_accuracy: bool = True, progress: bool = False,
-                   stop_at_divergence: bool = False, fast: bool | None = None, device_tools: bool | None = None) -> list[SampleResult]:
+                   stop_at_divergence: bool = False, fast: bool | None = None, device_tools: bool | None = None,
+                   refs: list[dict] | None = None, splits: list[str] | None = None) -> list[SampleResult]:
     """Run the tool loop on ``items`` (from ``task.make_item``) in batches; score each against its reference.
     With ``stop_at_divergence`` a row stops at its first token off the reference (exact match is unchanged;
     answer accuracy then counts such rows as wrong, so it becomes a lower bound). ``fast`` chooses the decoding
     step (see :func:`toolssm.fast.make_stepper`; False: the model's cache API); ``device_tools`` runs pointer memory on
     the device, many steps per graph replay (:mod:`toolssm.device_loop`; exact match is still scored against the
-    reference trajectory and the task's own answer check, so a device-loop error shows as a failure)."""
+    reference trajectory and the task's own answer check, so a device-loop error shows as a failure). ``refs``: the
+    items' rendered references, when already made (:func:`build_items`); ``splits``: each item's split, recorded in
+    its result."""
+    if refs is not None and len(refs) != len(items) or splits is not None and len(splits) != len(items):
+        raise ValueError(f"evaluate_items: {len(items)} items need as many refs and splits")
     out: list[SampleResult] = []
     was_training = model.training
     model.eval()
     for s in range(0, len(items), batch_size):
         chunk = items[s : s + batch_size]
-        refs = [render(it.trajectory, train_observations=task.train_observations) for it in chunk]
-        budgets = [int(len(r["input_ids"]) * budget_factor) + 32 for r in refs]
+        chunk_refs = refs[s : s + batch_size] if refs is not None else [render(it.trajectory, train_observations=task.train_observations) for it in chunk]
+        chunk_splits = splits[s : s + batch_size] if splits is not None else ["test"] * len(chunk)
+        budgets = [int(len(r["input_ids"]) * budget_factor) + 32 for r in chunk_refs]
         t0 = time.time()
         tools = [task.inference_tool(it.problem) for it in chunk]
         res = generate_with_tools(model, [it.prompt for it in chunk], tools, max_new_tokens=budgets, progress=progress, fast=fast,
-                                  device_tools=device_tools, stop_at_reference=[r["input_ids"] for r in refs] if stop_at_divergence else None)
+                                  device_tools=device_tools, stop_at_reference=[r["input_ids"] for r in chunk_refs] if stop_at_divergence else None)
         dt = (time.time() - t0) / len(chunk)
-        counts = teacher_forced(model, refs) if token_accuracy else [(0, 0)] * len(refs)
-        for it, ref, r, tool, (tc, tt) in zip(chunk, refs, res, tools, counts):
+        counts = teacher_forced(model, chunk_refs) if token_accuracy else [(0, 0)] * len(chunk_refs)
+        for it, ref, r, tool, (tc, tt), sp in zip(chunk, chunk_refs, res, tools, counts, chunk_splits):
             exact = r.finished and r.ids == ref["input_ids"]
             answer = (not r.diverged) and task.score(it.problem, r.output, tool)
-            out.append(SampleResult(it.n, exact, answer, tc, tt, len(r.generated_ids), dt, r.finished, it.problem.get("stress")))
+            out.append(SampleResult(it.n, exact, answer, tc, tt, len(r.generated_ids), dt, r.finished, it.problem.get("stress"), sp))
     model.train(was_training)
     return out
 
@@ -201,20 +208,74 @@ def plan_batch(tokens_per_problem: int, requested: int, available: int | None = 
 
 
 def evaluate_length(model, task, n: int, indices: list[int], seed: int = 0, split: str = "test", batch_size: int = 16, **kw) -> list[SampleResult]:
-    """Evaluate the problems ``indices`` of size n, building each batch's items only when it runs (a 16-disk Hanoi
-    trajectory alone takes ~4 GB), in batches that fit the host's memory (:func:`plan_batch`)."""
-    out: list[SampleResult] = []
-    item = lambda i: make_test_items(task, n, 1, seed=seed, start=i, split=split)[0]  # noqa: E731
-    todo = list(indices)
+    """Evaluate the problems ``indices`` of size n of one split (:func:`evaluate_splits` with one split)."""
+    return evaluate_splits(model, task, n, {split: list(indices)}, seed=seed, batch_size=batch_size, **kw)[split]
+
+
+#: problems of at least this many trajectory tokens are built in worker processes (:func:`build_items`): a
+#: 100,000-digit addition takes ~11 s to generate and render on one core (6.2 + 5.1 s, measured on the development
+#: machine), so building 16 of them before decoding cost ~4.5 minutes of a 10-minute GPU call on 2026-12-04
+PARALLEL_BUILD_TOKENS = 200_000
+
+
+def _build_one(task, n: int, seed: int, split: str, index: int):
+    item = make_test_items(task, n, 1, seed=seed, start=index, split=split)[0]
+    return item, render(item.trajectory, train_observations=task.train_observations)
+
+
+def build_items(task, n: int, specs: list[tuple[str, int]], seed: int = 0, workers: int | None = None) -> list[tuple]:
+    """(item, rendered reference) for each (split, index) in ``specs``, in order. With ``workers`` > 1 they are built
+    in that many worker processes (spawned: the parent may hold a CUDA context); default: one worker per core but
+    one, for problems of at least :data:`PARALLEL_BUILD_TOKENS` tokens, else in this process."""
+    if not specs:
+        return []
+    if workers is None:
+        first = _build_one(task, n, seed, *specs[0])
+        if len(specs) == 1 or first[0].trajectory.num_tokens() < PARALLEL_BUILD_TOKENS:
+            return [first] + [_build_one(task, n, seed, *sp) for sp in specs[1:]]
+        return [first] + build_items(task, n, specs[1:], seed, workers=max(1, (os.cpu_count() or 1) - 1))
+    workers = min(workers, len(specs))
+    if workers <= 1:
+        return [_build_one(task, n, seed, *sp) for sp in specs]
+    import multiprocessing
+    import warnings
+    from concurrent.futures import ProcessPoolExecutor
+    from concurrent.futures.process import BrokenProcessPool
+
+    # fork is cheap and safe while this process holds no CUDA context; with one, workers are spawned (a forked child of
+    # a CUDA process must not touch CUDA, and a spawned one imports toolssm afresh: a few seconds)
+    method = "spawn" if torch.cuda.is_initialized() or "fork" not in multiprocessing.get_all_start_methods() else "fork"
+    try:
+        with ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context(method)) as pool:
+            return list(pool.map(_build_one, *zip(*[(task, n, seed, sp, i) for sp, i in specs])))
+    except BrokenProcessPool as e:  # e.g. spawned from a script without `if __name__ == "__main__":`
+        warnings.warn(f"build_items: worker processes failed ({e}); building the {len(specs)} problems in this process", RuntimeWarning)
+        return [_build_one(task, n, seed, *sp) for sp in specs]
+
+
+def evaluate_splits(model, task, n: int, indices: dict[str, list[int]], seed: int = 0, batch_size: int = 16,
+                    workers: int | None = None, **kw) -> dict[str, list[SampleResult]]:
+    """Evaluate the problems of size n given per split (``{"test": [0, 1, ...], "stress": [...]}``) in shared
+    decoding batches (one process and one tool loop for several splits: on a GPU, two evaluations in two processes
+    get time slices of it each, while one loop of twice the batch costs little more per step), building each batch's
+    items only when it runs (a 16-disk Hanoi trajectory alone takes ~4 GB) and in parallel when they are large
+    (:func:`build_items`), in batches that fit the host's memory (:func:`plan_batch`). Returns each split's results."""
+    out: dict[str, list[SampleResult]] = {sp: [] for sp in indices}
+    todo = [(sp, i) for sp, idx in indices.items() for i in idx]
     if not todo:
         return out
-    chunk = [item(todo.pop(0))]
-    batch = plan_batch(chunk[0].trajectory.num_tokens(), batch_size)
-    while chunk:
-        while len(chunk) < batch and todo:
-            chunk.append(item(todo.pop(0)))
-        out += evaluate_items(model, task, chunk, batch_size=batch, **kw)
-        chunk = [item(todo.pop(0))] if todo else []
+    specs, todo = todo[:1], todo[1:]
+    chunk = build_items(task, n, specs, seed, workers=1)
+    batch = plan_batch(chunk[0][0].trajectory.num_tokens(), batch_size)
+    while specs:
+        more, todo = todo[: batch - len(specs)], todo[batch - len(specs):]
+        chunk += build_items(task, n, more, seed, workers=workers)
+        specs += more
+        for r in evaluate_items(model, task, [it for it, _ in chunk], batch_size=batch, refs=[r for _, r in chunk],
+                                splits=[sp for sp, _ in specs], **kw):
+            out[r.split].append(r)
+        specs, todo = todo[:batch], todo[batch:]
+        chunk = build_items(task, n, specs, seed, workers=workers)
     return out
 
 
