@@ -4,7 +4,7 @@ those sizes. On CPU (2026-12-03, results/stress/<ckpt>/eval/*-cpu) n x 2 multipl
 1,000 and 2,000 digits), recursive Hanoi 12 of its 14 disks (10/10 at 10-12) and the logical graph 1,000 of its 5,000
 nodes (28/28). A later CPU session added Hanoi 13 disks (10/10, 579k tokens a problem, 4,072 s) and the graph at 2,000
 nodes (27/28, one `chain` graph wrong; 100k tokens a problem, 4,375 s). This study runs the rest on the GPU, evaluation
-only: Hanoi 14 disks, the graph at 5,000 nodes, and n x 2 at 5,000 digits (past its claim).
+only: the graph at 5,000 nodes, and n x 2 at 5,000 digits (past its claim).
 
     bash scripts/gpu/run.sh claimed_sizes
 
@@ -24,8 +24,8 @@ Attempt of 2026-12-04 (not filed: the same outcome): no training on the machine,
 two 100,000-digit evaluations of push_length; again none finished its first size in 540 s (job.rc 124). Five
 launch-bound processes on one GPU without MPS are as bad as trainings beside them. [decision] The jobs now run one at a
 time (``parallel_jobs=1``), each with a progress bar in its log, and no other study's evaluation beside them.
-Estimated alone (not measured): Hanoi 14 1.2M steps, the graph 0.3M, n x 2 0.37M, at ~100-150 us a step (the tool
-loop's measured small-model step on the H200) about 4-5 minutes for the three.
+Estimated alone (not measured): the graph 0.3M steps, n x 2 0.37M, at ~100-150 us a step (the tool loop's measured
+small-model step on the H200) about 2 minutes for the two. Hanoi 14 was then done on CPU (10/10, 5,134 s).
 """
 
 from toolssm.experiments import Job, Study
@@ -45,7 +45,7 @@ STUDY = Study(
     claim="Are the shipped checkpoints exact on the stress split at every size their cards claim on the test split?",
     runs=[
         # 10 problems: the stress split's classes (source and target peg choices, sizes) in turn, as results/stress
-        _job("hanoi-recursive-mamba-small", (14,), 10, 540),  # 13: done on CPU (10/10, docstring)
+        # 14 disks: done on CPU on 2026-12-04 (10/10, 1.16M tokens a problem, 5,134 s; results/stress/<ckpt>/eval/stress-14-cpu)
         # 28 problems: 4 of each of the 7 degenerate-shape classes, as results/stress
         _job("logical-graph-mamba-small", (5000,), 28, 540),  # 2,000: done on CPU (27/28, docstring)
         _job("multiplication-n_x_2_aligned-mamba-small", (5000,), 16, 540),

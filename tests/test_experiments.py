@@ -1,5 +1,6 @@
 """Experiments as data: a study file, the launcher end to end on CPU (train, evaluate, pack, file), the filed layout."""
 
+import contextlib
 import json
 import os
 import re
@@ -174,28 +175,48 @@ def _launch_module():
     return launch
 
 
+@contextlib.contextmanager
+def _running(launch_dir, what: str):
+    """A live process recorded as ``<what>.pid`` in a run's .launch folder; on exit it ends with status 0."""
+    launch_dir.mkdir(parents=True)
+    sleeper = subprocess.Popen(["sleep", "60"])
+    try:
+        (launch_dir / f"{what}.pid").write_text(str(sleeper.pid))
+        yield
+    finally:
+        sleeper.kill()
+        sleeper.wait()
+    (launch_dir / f"{what}.rc").write_text("0\n")
+
+
 def test_an_alone_study_waits_while_any_study_trains(tmp_path):
     """Study(alone=True) starts nothing while a training of another study runs (2026-12-03: evaluations started
     beside four trainings timed out with no size done), says which one it waits for, and starts once it ended."""
     launch = _launch_module()
     runs = tmp_path / "runs"
-    other = runs / "trainers" / "big-run" / ".launch"
-    other.mkdir(parents=True)
-    sleeper = subprocess.Popen(["sleep", "60"])
-    try:
-        (other / "train.pid").write_text(str(sleeper.pid))
-        study = Study("evals", "c", runs=[Job("probe", "echo hi > $RUN_DIR/hi.txt")], alone=True)
+    study = Study("evals", "c", runs=[Job("probe", "echo hi > $RUN_DIR/hi.txt")], alone=True)
+    with _running(runs / "trainers" / "big-run" / ".launch", "train"):
         states = launch.step(study, study.runs, str(runs / "evals"), job="t")
         assert states["probe"] == (True, "waiting for the GPU: 1 training(s) running (trainers/big-run)")
         assert not (runs / "evals" / "probe" / ".launch" / "job.pid").exists()
         # a study that is not marked alone starts beside it
         free = Study("free", "c", runs=[Job("probe", "true")])
         assert launch.step(free, free.runs, str(runs / "free"), job="t")["probe"] == (True, "job running")
-    finally:
-        sleeper.kill()
-        sleeper.wait()
-    (other / "train.rc").write_text("0\n")  # the training ended
     assert launch.step(study, study.runs, str(runs / "evals"), job="t")["probe"] == (True, "job running")
+
+
+def test_an_alone_study_waits_for_another_studys_evaluations(tmp_path):
+    """2026-12-04: the jobs of two evaluation-only studies (claimed_sizes, push_length) started at once and none
+    finished in 540 s. An alone study now also waits while a job or evaluation of another study runs, not for its own."""
+    launch = _launch_module()
+    runs = tmp_path / "runs"
+    study = Study("evals_b", "c", runs=[Job("one", "true"), Job("two", "true")], parallel_jobs=2, alone=True)
+    with _running(runs / "evals_a" / "long-eval" / ".launch", "job"):
+        states = launch.step(study, study.runs, str(runs / "evals_b"), job="t")
+        assert states["one"] == (True, "waiting for the GPU: 1 process(es) of other studies running (evals_a/long-eval (job))")
+        assert not (runs / "evals_b" / "one" / ".launch" / "job.pid").exists()
+    states = launch.step(study, study.runs, str(runs / "evals_b"), job="t")
+    assert states["one"] == (True, "job running") and states["two"] == (True, "job running")  # its own jobs run together
 
 
 def test_pack_splits_weights_into_archives_the_device_returns(tmp_path, capsys):
@@ -213,25 +234,3 @@ def test_pack_splits_weights_into_archives_the_device_returns(tmp_path, capsys):
     assert all(sum(os.path.getsize(src) for src, _ in g) <= 16 for g in groups[:2])
     assert "s/d: weights of" in capsys.readouterr().err
     assert launch.weight_groups([]) == []
-
-
-def test_an_alone_study_waits_for_another_studys_evaluations(tmp_path):
-    """2026-12-04: the jobs of two evaluation-only studies (claimed_sizes, push_length) started at once and none
-    finished in 540 s. An alone study now also waits while a job or evaluation of another study runs, not for its own."""
-    launch = _launch_module()
-    runs = tmp_path / "runs"
-    other = runs / "evals_a" / "long-eval" / ".launch"
-    other.mkdir(parents=True)
-    sleeper = subprocess.Popen(["sleep", "60"])
-    try:
-        (other / "job.pid").write_text(str(sleeper.pid))
-        study = Study("evals_b", "c", runs=[Job("one", "true"), Job("two", "true")], parallel_jobs=2, alone=True)
-        states = launch.step(study, study.runs, str(runs / "evals_b"), job="t")
-        assert states["one"] == (True, "waiting for the GPU: 1 process(es) of other studies running (evals_a/long-eval (job))")
-        assert not (runs / "evals_b" / "one" / ".launch" / "job.pid").exists()
-    finally:
-        sleeper.kill()
-        sleeper.wait()
-    (other / "job.rc").write_text("0\n")
-    states = launch.step(study, study.runs, str(runs / "evals_b"), job="t")
-    assert states["one"] == (True, "job running") and states["two"] == (True, "job running")  # its own jobs run together
