@@ -13,7 +13,8 @@ scripts/summarize.py as that checkpoint's evaluations, like results/stress/ and 
 The jobs run alone on the GPU, never beside a training: on 2026-12-03 two small evaluations beside a 130M training
 cut it from 32.6k to 10.1k tok/s (docs/TRAINING.md). Decoding: the host loop (``--decode auto``), faster than the
 device loop below batch 256 on the H200 (benchmarks/results/h200). Sizes of the trajectories: Hanoi 14 disks
-~1.2M tokens, graph 5,000 nodes ~0.3M tokens, n x 2 at 5,000 digits ~0.37M tokens (CPU: 73k at 1,000, 146k at 2,000).
+~1.2M tokens, graph 5,000 nodes 0.14-1.39M tokens (the
+`chain` class 1.39M, `not_chain` 0.69M, the five others 0.14-0.18M: measured with the task's generator), n x 2 at 5,000 digits ~0.37M tokens (CPU: 73k at 1,000, 146k at 2,000).
 
 Attempt of 2026-12-03 (results/claimed_sizes/*/job.rc 124): started beside the four long_multiplication trainings,
 against the rule above, to save a call; none of the three finished its first size in 540 s (no eval/ folder, the
@@ -24,8 +25,8 @@ Attempt of 2026-12-04 (not filed: the same outcome): no training on the machine,
 two 100,000-digit evaluations of push_length; again none finished its first size in 540 s (job.rc 124). Five
 launch-bound processes on one GPU without MPS are as bad as trainings beside them. [decision] The jobs now run one at a
 time (``parallel_jobs=1``), each with a progress bar in its log, and no other study's evaluation beside them.
-Estimated alone (not measured): the graph 0.3M steps, n x 2 0.37M, at ~100-150 us a step (the tool loop's measured
-small-model step on the H200) about 2 minutes for the two. Hanoi 14 was then done on CPU (10/10, 5,134 s).
+Estimated alone (not measured): the graph 1.39M steps (its longest row, a `chain`), n x 2 0.37M, at ~100-150 us a step (the tool loop's measured
+small-model step on the H200) about 4-5 minutes for the two. Hanoi 14 was then done on CPU (10/10, 5,134 s).
 """
 
 from toolssm.experiments import Job, Study
