@@ -26,7 +26,8 @@ two 100,000-digit evaluations of push_length; again none finished its first size
 launch-bound processes on one GPU without MPS are as bad as trainings beside them. [decision] The jobs now run one at a
 time (``parallel_jobs=1``), each with a progress bar in its log, and no other study's evaluation beside them.
 Estimated alone (not measured): the graph 1.39M steps (its longest row, a `chain`), n x 2 0.37M, at ~100-150 us a step (the tool loop's measured
-small-model step on the H200) about 4-5 minutes for the two. Hanoi 14 was then done on CPU (10/10, 5,134 s).
+small-model step on the H200) about 4-5 minutes for the two. Hanoi 14 and n x 2 at 5,000 were then done on CPU (10/10 and 15/16), so the
+graph at 5,000 nodes is what is left.
 """
 
 from toolssm.experiments import Job, Study
@@ -49,7 +50,7 @@ STUDY = Study(
         # 14 disks: done on CPU on 2026-12-04 (10/10, 1.16M tokens a problem, 5,134 s; results/stress/<ckpt>/eval/stress-14-cpu)
         # 28 problems: 4 of each of the 7 degenerate-shape classes, as results/stress
         _job("logical-graph-mamba-small", (5000,), 28, 540),  # 2,000: done on CPU (27/28, docstring)
-        _job("multiplication-n_x_2_aligned-mamba-small", (5000,), 16, 540),
+        # n x 2 at 5,000 digits: done on CPU on 2026-12-04 (15/16, one `a_zero_runs` wrong; 350k tokens, 2,336 s)
     ],
     parallel_jobs=1,  # one evaluation on the GPU at a time (the attempt of 2026-12-04 above)
     alone=True,  # never beside a training (the attempt of 2026-12-03 above)
