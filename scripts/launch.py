@@ -113,32 +113,31 @@ def _trained(folder: str) -> bool:
         return bool(json.load(f).get("final"))
 
 
-def trainings_running(runs_root: str) -> list[str]:
-    """``study/run`` of every training running under the runs folder that holds ``runs_root`` (any study's)."""
+def _running(runs_root: str) -> list[tuple[str, str, str]]:
+    """(study, run, what) of every process the launcher started that still runs, under the runs folder that holds
+    ``runs_root`` (any study's)."""
     top = os.path.dirname(os.path.abspath(runs_root))
     out = []
     for study in sorted(os.listdir(top)) if os.path.isdir(top) else []:
         d = os.path.join(top, study)
         for run in sorted(os.listdir(d)) if os.path.isdir(d) and not study.startswith(".") else []:
-            if _state(os.path.join(d, run), "train") == "running":
-                out.append(f"{study}/{run}")
+            launch_dir = os.path.join(d, run, ".launch")
+            for f in sorted(os.listdir(launch_dir)) if os.path.isdir(launch_dir) else []:
+                if f.endswith(".pid") and _state(os.path.join(d, run), f[:-4]) == "running":
+                    out.append((study, run, f[:-4]))
     return out
+
+
+def trainings_running(runs_root: str) -> list[str]:
+    """``study/run`` of every training running under the runs folder that holds ``runs_root`` (any study's)."""
+    return [f"{study}/{run}" for study, run, what in _running(runs_root) if what == "train"]
 
 
 def others_running(runs_root: str) -> list[str]:
     """``study/run (what)`` of every job or evaluation of another study running under the runs folder that holds
     ``runs_root``."""
-    top, mine = os.path.dirname(os.path.abspath(runs_root)), os.path.basename(os.path.abspath(runs_root))
-    out = []
-    for study in sorted(os.listdir(top)) if os.path.isdir(top) else []:
-        d = os.path.join(top, study)
-        for run in sorted(os.listdir(d)) if os.path.isdir(d) and study != mine and not study.startswith(".") else []:
-            launch_dir = os.path.join(d, run, ".launch")
-            for f in sorted(os.listdir(launch_dir)) if os.path.isdir(launch_dir) else []:
-                what = f[:-4] if f.endswith(".pid") else None
-                if what and what != "train" and _state(os.path.join(d, run), what) == "running":
-                    out.append(f"{study}/{run} ({what})")
-    return out
+    mine = os.path.basename(os.path.abspath(runs_root))
+    return [f"{study}/{run} ({what})" for study, run, what in _running(runs_root) if what != "train" and study != mine]
 
 
 def _listed(names: list[str]) -> str:

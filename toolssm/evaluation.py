@@ -223,17 +223,9 @@ def _build_one(task, n: int, seed: int, split: str, index: int):
     return item, render(item.trajectory, train_observations=task.train_observations)
 
 
-def build_items(task, n: int, specs: list[tuple[str, int]], seed: int = 0, workers: int | None = None) -> list[tuple]:
-    """(item, rendered reference) for each (split, index) in ``specs``, in order. With ``workers`` > 1 they are built
-    in that many worker processes (spawned: the parent may hold a CUDA context); default: one worker per core but
-    one, for problems of at least :data:`PARALLEL_BUILD_TOKENS` tokens, else in this process."""
-    if not specs:
-        return []
-    if workers is None:
-        first = _build_one(task, n, seed, *specs[0])
-        if len(specs) == 1 or first[0].trajectory.num_tokens() < PARALLEL_BUILD_TOKENS:
-            return [first] + [_build_one(task, n, seed, *sp) for sp in specs[1:]]
-        return [first] + build_items(task, n, specs[1:], seed, workers=max(1, (os.cpu_count() or 1) - 1))
+def build_items(task, n: int, specs: list[tuple[str, int]], seed: int = 0, workers: int = 1) -> list[tuple]:
+    """(item, rendered reference) for each (split, index) in ``specs``, in order; with ``workers`` > 1 in that many
+    worker processes (forked, or spawned where this process holds a CUDA context)."""
     workers = min(workers, len(specs))
     if workers <= 1:
         return [_build_one(task, n, seed, *sp) for sp in specs]
@@ -258,24 +250,24 @@ def evaluate_splits(model, task, n: int, indices: dict[str, list[int]], seed: in
     """Evaluate the problems of size n given per split (``{"test": [0, 1, ...], "stress": [...]}``) in shared
     decoding batches (one process and one tool loop for several splits: on a GPU, two evaluations in two processes
     get time slices of it each, while one loop of twice the batch costs little more per step), building each batch's
-    items only when it runs (a 16-disk Hanoi trajectory alone takes ~4 GB) and in parallel when they are large
-    (:func:`build_items`), in batches that fit the host's memory (:func:`plan_batch`). Returns each split's results."""
+    items only when it runs (a 16-disk Hanoi trajectory alone takes ~4 GB) and in ``workers`` processes (default: one
+    per core but one when the first problem has :data:`PARALLEL_BUILD_TOKENS` tokens or more; :func:`build_items`), in
+    batches that fit the host's memory (:func:`plan_batch`). Returns each split's results."""
     out: dict[str, list[SampleResult]] = {sp: [] for sp in indices}
     todo = [(sp, i) for sp, idx in indices.items() for i in idx]
     if not todo:
         return out
-    specs, todo = todo[:1], todo[1:]
-    chunk = build_items(task, n, specs, seed, workers=1)
-    batch = plan_batch(chunk[0][0].trajectory.num_tokens(), batch_size)
-    while specs:
-        more, todo = todo[: batch - len(specs)], todo[batch - len(specs):]
-        chunk += build_items(task, n, more, seed, workers=workers)
-        specs += more
-        for r in evaluate_items(model, task, [it for it, _ in chunk], batch_size=batch, refs=[r for _, r in chunk],
-                                splits=[sp for sp, _ in specs], **kw):
+    first = build_items(task, n, todo[:1], seed)  # its size sets the batch and whether to build in parallel
+    tokens = first[0][0].trajectory.num_tokens()
+    batch = plan_batch(tokens, batch_size)
+    if workers is None:  # one worker per core but one, for large problems
+        workers = max(1, (os.cpu_count() or 1) - 1) if tokens >= PARALLEL_BUILD_TOKENS else 1
+    for s in range(0, len(todo), batch):
+        group = todo[s : s + batch]
+        chunk = first + build_items(task, n, group[1:], seed, workers) if s == 0 else build_items(task, n, group, seed, workers)
+        for r in evaluate_items(model, task, [it for it, _ in chunk], batch_size=batch, refs=[ref for _, ref in chunk],
+                                splits=[sp for sp, _ in group], **kw):
             out[r.split].append(r)
-        specs, todo = todo[:batch], todo[batch:]
-        chunk = build_items(task, n, specs, seed, workers=workers)
     return out
 
 
