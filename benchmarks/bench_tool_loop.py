@@ -117,12 +117,15 @@ def state_bytes(model, B) -> int:
 
 def step_times(model, B, device, reps=200) -> dict:
     """Median device time of one decoding step alone (no tool loop around it), per stepper variant, in microseconds."""
-    from toolssm.fast import MambaStepper, make_stepper, static_stepper_class
+    from toolssm.fast import MambaStepper, RNNStepper, make_stepper, static_stepper_class
 
     cls = static_stepper_class(model)
     if cls is None or device.type != "cuda":
         return {}
     variants = {"graph": dict(cuda_graph=True), "eager": dict(cuda_graph=False)}
+    if cls is RNNStepper:  # the written-out cell (PyTorch) or toolssm.rnn_kernel
+        variants = {"fused_graph": dict(cuda_graph=True, fused=True), "reference_graph": dict(cuda_graph=True, fused=False),
+                    "reference_eager": dict(cuda_graph=False, fused=False)}
     if cls is MambaStepper:
         variants = {"fused_graph": dict(cuda_graph=True, fused=True), "reference_graph": dict(cuda_graph=True, fused=False),
                     "fused_eager": dict(cuda_graph=False, fused=True)}
@@ -197,15 +200,23 @@ def main(argv=None):
                 if args.device_tools:  # the tools on the device, many steps per replay (graph capture inside the timing)
                     from toolssm import device_loop, device_loop_kernel
 
+                    from toolssm.fast import RNNStepper
+
                     dts = {}
                     can_fuse = device_loop_kernel.triton is not None and (device.type == "cuda" or os.environ.get("TRITON_INTERPRET") == "1")
-                    for fused in ([False, True] if can_fuse else [False]):
-                        device_loop.DEFAULT_FUSED = fused  # the bookkeeping as ~120 PyTorch ops, or one Triton kernel
+                    rnn = model.config.model_type == "toolssm_rnn"
+                    # (bookkeeping fused, model step fused): the bookkeeping as ~120 PyTorch ops or one Triton kernel;
+                    # for the LSTM/GRU also its step as ~14 PyTorch ops a layer or toolssm.rnn_kernel (Mamba: its default)
+                    combos = [(False, False), (True, False)] + ([(True, True)] if rnn else []) if can_fuse else [(False, False)]
+                    for fused, step_fused in combos:
+                        device_loop.DEFAULT_FUSED = fused
+                        RNNStepper.default_fused = step_fused if rnn else None
                         loop(None, 8, device_tools=True)
-                        res_d, dts[fused] = timed(lambda: loop(None, T, device_tools=True))
-                        assert [r.ids for r in res_d] == [r.ids for r in res], f"device loop (fused={fused}) differs"
+                        res_d, dts[fused, step_fused] = timed(lambda: loop(None, T, device_tools=True))
+                        assert [r.ids for r in res_d] == [r.ids for r in res], f"device loop (fused={fused}, step fused={step_fused}) differs"
                     device_loop.DEFAULT_FUSED = None
-                    dt_dev = dts[False]
+                    RNNStepper.default_fused = None
+                    dt_dev = dts[False, False]
                 _, dt_prev = timed(lambda: loop(False, Ts))
                 ids = torch.tensor([encode(pp)[:plen] for pp in prompts], device=device)
                 if model.config.model_type == "toolssm_rnn":  # our LSTM/GRU does not take generate()'s DynamicCache
@@ -228,9 +239,13 @@ def main(argv=None):
                 if args.device_tools:
                     row["device_loop_tok_s"] = B * T / dt_dev
                     row["device_vs_new"] = dt_new / dt_dev
-                    if True in dts:
-                        row["device_fused_loop_tok_s"] = B * T / dts[True]
-                        row["device_fused_vs_new"] = dt_new / dts[True]
+                    if (True, False) in dts:
+                        row["device_fused_loop_tok_s"] = B * T / dts[True, False]
+                        row["device_fused_vs_new"] = dt_new / dts[True, False]
+                    if (True, True) in dts:  # LSTM/GRU: the fused step too (toolssm.rnn_kernel)
+                        row["device_fused_step_loop_tok_s"] = B * T / dts[True, True]
+                        row["device_fused_step_vs_new"] = dt_new / dts[True, True]
+                        row["device_fused_step_us"] = dts[True, True] / (T + plen) * 1e6
                 row["new_vs_previous"] = row["new_loop_tok_s"] / row["previous_loop_tok_s"]
                 row["new_vs_hf_generate"] = row["new_loop_tok_s"] / row["hf_generate_no_tools_tok_s"]
                 row.update(step_times(model, B, device))
@@ -241,8 +256,10 @@ def main(argv=None):
                     row["new_step_us"] = dt_new / (T + plen) * 1e6
                     if args.device_tools:
                         row["device_share_of_floor"] = row["device_loop_tok_s"] / row["floor_tok_s"]
-                        if True in dts:
+                        if (True, False) in dts:
                             row["device_fused_share_of_floor"] = row["device_fused_loop_tok_s"] / row["floor_tok_s"]
+                        if (True, True) in dts:
+                            row["device_fused_step_share_of_floor"] = row["device_fused_step_loop_tok_s"] / row["floor_tok_s"]
                 rows.append(row)
                 print(json.dumps({k: (round(v, 2) if isinstance(v, float) else v) for k, v in row.items()}), flush=True)
                 with open(args.out, "w") as f:  # after every row: a long run that is stopped keeps what it measured

@@ -20,6 +20,11 @@ STUDY = Study(
         Job("tool-loop-device", "python3 benchmarks/bench_tool_loop.py --device-tools --presets mamba-small,lstm-small,mamba-130m --device cuda "
             "--lengths 100 --batch-sizes 1,64,256 --max-tokens 2000 --slow-tokens 100 --naive-tokens 0 --out $RUN_DIR/tool_loop_device.json",
             timeout_s=300),  # 138 s on an idle H200 (2026-12-02, benchmarks/results/h200/tool_loop_device_h200.json)
+        Job("rnn-fused-tests", "python3 -m pytest -q -m 'gpu or not gpu' -p no:cacheprovider tests/test_fast.py -k 'rnn or lstm or gru' "
+            "> $RUN_DIR/pytest.log 2>&1", timeout_s=150),
+        Job("tool-loop-rnn-fused", "python3 benchmarks/bench_tool_loop.py --device-tools --presets lstm-small --device cuda --lengths 300 "
+            "--batch-sizes 1,16,32,64,256 --max-tokens 8000 --slow-tokens 100 --naive-tokens 0 --out $RUN_DIR/tool_loop_rnn_fused.json",
+            timeout_s=180),  # the LSTM's step fused (toolssm.rnn_kernel) against its written-out cell, in the device loop
         Job("device-loop-tests", "python3 -m pytest -q -m gpu -p no:cacheprovider tests/test_device_loop.py tests/test_fast.py > $RUN_DIR/pytest.log 2>&1",
             timeout_s=300),
         Job("tool-loop-precision", "for p in '' '--tf32' '--dtype bfloat16'; do python3 benchmarks/bench_tool_loop.py --pipeline "

@@ -188,3 +188,112 @@ def test_long_sequence_teacher_forcing_steps_and_matches_one_forward(monkeypatch
     assert evaluation.teacher_forced(model, refs) == want
     assert len(steps) == max(len(r["input_ids"]) for r in refs[:2]) - 1  # one pass for the two long rows
     assert len({len(r["input_ids"]) for r in refs[:2]}) == 2 and want[0] != want[1]
+
+
+@pytest.mark.parametrize("cell,hidden,layers", [("lstm", 32, 2), ("gru", 32, 2), ("lstm", 72, 3), ("gru", 40, 1)])
+def test_fused_rnn_step_matches_reference_step(cell, hidden, layers):
+    """The fused LSTM/GRU step (toolssm.rnn_kernel, used on CUDA; on CPU in Triton's interpreter) computes the same
+    logits, states and greedy ids as the written-out PyTorch cell, from random states, over several steps; hidden
+    sizes that are not a multiple of the kernel's blocks included, and a vocabulary cut (vocab_size) for the argmax."""
+    import os
+
+    pytest.importorskip("triton")
+    if not torch.cuda.is_available() and os.environ.get("TRITON_INTERPRET") != "1":
+        pytest.skip("Triton interpreter off")
+    from toolssm.rnn import ToolSSMRNNConfig, ToolSSMRNNForCausalLM
+
+    device = "cuda" if torch.cuda.is_available() else "cpu"
+    torch.manual_seed(hidden + layers)
+    model = ToolSSMRNNForCausalLM(ToolSSMRNNConfig(vocab_size=150, hidden_size=hidden, num_hidden_layers=layers, cell=cell)).to(device).eval()
+    with torch.no_grad():
+        for p in model.parameters():
+            p.add_(torch.randn_like(p) * 0.3)
+    for vocab in (None, 120):
+        a = RNNStepper(model, 5, cuda_graph=False, fused=True, vocab_size=vocab)
+        b = RNNStepper(model, 5, cuda_graph=False, fused=False, vocab_size=vocab)
+        assert a.fused and not b.fused
+        for sa, sb in zip(a.states, b.states):
+            sb.copy_(torch.randn_like(sb))
+            sa.copy_(sb)
+        for t in range(4):
+            ids = torch.randint(0, 150, (5,), device=device)
+            la, lb = a.step(ids).clone(), b.step(ids).clone()
+            torch.testing.assert_close(la, lb, atol=1e-5, rtol=1e-5)
+            assert torch.equal(a.greedy_tokens(), b.greedy_tokens())
+            assert int(a.greedy_tokens().max()) < (vocab or 150)
+            for sa, sb in zip(a.states, b.states):
+                torch.testing.assert_close(sa, sb, atol=1e-5, rtol=1e-5)
+
+
+def test_fused_rnn_argmax_takes_the_lowest_index_of_equal_maxima():
+    """torch.argmax's tie rule: a head whose rows are equal gives equal logits, and the greedy id is the first."""
+    import os
+
+    pytest.importorskip("triton")
+    if not torch.cuda.is_available() and os.environ.get("TRITON_INTERPRET") != "1":
+        pytest.skip("Triton interpreter off")
+    from toolssm.rnn import ToolSSMRNNConfig, ToolSSMRNNForCausalLM
+
+    device = "cuda" if torch.cuda.is_available() else "cpu"
+    model = ToolSSMRNNForCausalLM(ToolSSMRNNConfig(vocab_size=40, hidden_size=32, num_hidden_layers=1)).to(device).eval()
+    with torch.no_grad():
+        model.lm_head.weight.zero_()
+        model.lm_head.weight[[7, 9, 30]] = 1.0  # rows 7, 9 and 30 tie for every input with a positive sum
+        model.norm.bias.fill_(1.0)
+        model.norm.weight.zero_()
+    for vocab, want in ((None, 7), (8, 7), (7, 0)):  # vocab 7: every logit left is 0, so id 0
+        st = RNNStepper(model, 2, cuda_graph=False, fused=True, vocab_size=vocab)
+        st.step(torch.tensor([3, 4], device=device))
+        assert st.greedy_tokens().tolist() == [want, want]
+
+
+def _shipped_lstm(device="cpu"):
+    from pathlib import Path
+
+    from transformers import AutoModelForCausalLM
+
+    import toolssm  # noqa: F401  (registers the architectures)
+
+    ckpt = Path(__file__).resolve().parents[1] / "checkpoints" / "addition-lstm-small"
+    return AutoModelForCausalLM.from_pretrained(str(ckpt)).to(device).eval()
+
+
+def test_fused_rnn_step_on_the_shipped_lstm_follows_a_trajectory():
+    """The shipped addition LSTM (hidden 256: 8 blocks of units per row) fed a real trajectory's first tokens: the
+    fused step's logits and greedy ids equal the PyTorch step's at every position (Triton's interpreter on CPU; the
+    whole decode is compared on the GPU below)."""
+    import os
+
+    pytest.importorskip("triton")
+    if not torch.cuda.is_available() and os.environ.get("TRITON_INTERPRET") != "1":
+        pytest.skip("Triton interpreter off")
+    from toolssm.trajectory import render
+
+    device = "cuda" if torch.cuda.is_available() else "cpu"
+    model = _shipped_lstm(device)
+    task = get_task("addition")
+    seqs = [render(task.make_item(0, "test_9", i, 9, train=False).trajectory)["input_ids"][:12] for i in range(2)]
+    a = RNNStepper(model, 2, cuda_graph=False, fused=True)
+    b = RNNStepper(model, 2, cuda_graph=False, fused=False)
+    for t in range(12):
+        ids = torch.tensor([s[t] for s in seqs], device=device)
+        torch.testing.assert_close(a.step(ids).clone(), b.step(ids).clone(), atol=1e-4, rtol=1e-5)
+        assert torch.equal(a.greedy_tokens(), b.greedy_tokens())
+
+
+@pytest.mark.gpu
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="needs CUDA")
+def test_fused_rnn_step_decodes_the_shipped_lstm_exactly_on_gpu(monkeypatch):
+    """Whole greedy decodes of the shipped addition LSTM with the fused step equal the PyTorch step's, in the host
+    tool loop and in the device loop (CUDA graphs), and the answers are right."""
+    model = _shipped_lstm("cuda")
+    torch.backends.cuda.matmul.allow_tf32 = False
+    prompts = ["9999999999999999999999999+1=", "12+987=", "5+0=", "1" + "0" * 40 + "+7="]
+    tools = lambda: [PointerMemory(2) for _ in prompts]  # noqa: E731
+    monkeypatch.setattr(RNNStepper, "default_fused", False)
+    want = model.generate_with_tools(prompts, tools(), max_new_tokens=3000)
+    monkeypatch.setattr(RNNStepper, "default_fused", True)
+    for device_tools in (False, True):
+        got = model.generate_with_tools(prompts, tools(), max_new_tokens=3000, device_tools=device_tools)
+        assert [r.ids for r in got] == [r.ids for r in want]
+    assert [r.output for r in want] == ["1" + "0" * 25, "999", "5", "1" + "0" * 39 + "7"]

@@ -244,7 +244,25 @@ class MambaStepper(StaticStepper):
 
 class RNNStepper(StaticStepper):
     """Static-buffer LSTM/GRU step (:class:`toolssm.rnn.ToolSSMRNNForCausalLM`), the cells written out so that
-    the step is capturable (PyTorch's gate orders: LSTM i, f, g, o; GRU r, z, n)."""
+    the step is capturable (PyTorch's gate orders: LSTM i, f, g, o; GRU r, z, n).
+
+    ``fused`` (default: on CUDA when triton is available) runs the step as one Triton kernel per layer plus one for
+    LayerNorm, head and argmax (:mod:`toolssm.rnn_kernel`) instead of ~14 PyTorch operations per layer."""
+
+    #: what ``fused=None`` means: None = fused on CUDA when triton is there; True / False force it (tests)
+    default_fused: bool | None = None
+
+    def __init__(self, model, batch_size: int, cuda_graph: bool | None = None, vocab_size: int | None = None, fused: bool | None = None):
+        from . import rnn_kernel
+
+        if fused is None:
+            fused = self.default_fused
+        if fused is None:
+            fused = rnn_kernel.triton is not None and next(model.parameters()).device.type == "cuda"
+        if fused and rnn_kernel.triton is None:
+            raise ValueError("fused=True needs triton")
+        self.fused = bool(fused)
+        super().__init__(model, batch_size, cuda_graph=cuda_graph, vocab_size=vocab_size)
 
     def _alloc_state(self):
         cfg = self.model.config
@@ -252,6 +270,18 @@ class RNNStepper(StaticStepper):
         self.h = torch.zeros(shape, dtype=self.dtype, device=self.device)
         self.c = torch.zeros(shape, dtype=self.dtype, device=self.device) if cfg.cell == "lstm" else None
         self.states = [self.h] + ([self.c] if self.c is not None else [])
+        if self.fused:  # the kernels' scratch and outputs (static, so the step is capturable)
+            self._h_new = torch.zeros_like(self.h)
+            self._logits = torch.zeros(self.batch_size, self.model.lm_head.weight.shape[0], dtype=torch.float32, device=self.device)
+            self._greedy = torch.zeros(self.batch_size, dtype=torch.long, device=self.device)
+
+    def _step_and_argmax(self):
+        if not self.fused:
+            return super()._step_and_argmax()
+        from .rnn_kernel import rnn_step
+
+        rnn_step(self.ids, self.model, self.h, self.c, self._h_new, self._logits, self._greedy, vocab_size=self.vocab_size)
+        return self._logits, self._greedy
 
     def _load_cache(self, cache):
         if self.c is not None:
@@ -262,6 +292,8 @@ class RNNStepper(StaticStepper):
             self.h.copy_(cache)
 
     def _step(self) -> torch.Tensor:
+        if self.fused:
+            return self._step_and_argmax()[0]
         m, rnn = self.model, self.model.rnn
         x = m.embed(self.ids)
         for l in range(rnn.num_layers):

@@ -1,0 +1,175 @@
+"""A fused LSTM/GRU decoding step for :class:`toolssm.fast.RNNStepper`: one Triton kernel per layer and one for the
+head, instead of ~14 PyTorch operations per layer.
+
+Why: the device-side tool loop (:mod:`toolssm.device_loop`) replays many decoding steps per CUDA graph, so a step
+costs what its kernels cost. The written-out cell of ``RNNStepper`` is two ``F.linear`` and a dozen pointwise
+kernels per layer, plus embedding, LayerNorm, head and argmax: ~35 graph nodes at ~1.5-2 us each, whatever the
+batch (a 256-unit LSTM step timed 54-89 us on the H200 at batch 1-256, results/h200_benchmarks/tool-loop-device),
+while the bytes it moves (2 MiB of weights) take ~1 us. Here a step is ``L + 2`` kernels:
+
+- ``_layer`` (grid: rows x blocks of ``BH`` hidden units): the input (the embedding row of the fed id for layer 0,
+  the layer below's new state otherwise) and the old state ``h`` of this row are dotted with this block's rows of
+  ``W_ih`` and ``W_hh`` (all gates: LSTM i, f, g, o; GRU r, z, n with the n gate's two halves kept apart), then the
+  cell update; ``c`` is updated in place (each program owns its units), the new ``h`` goes to a second buffer
+  (other programs of the row still read the old one);
+- ``_head`` (a program per row): LayerNorm of the top layer's new state, the head's logits (written, float32), and
+  the greedy id over the first ``V`` logits (the lowest index among equal maxima, as ``torch.argmax``);
+- one copy of the new states into ``h``.
+
+Every product is accumulated in float32 (no TF32), so the logits equal the PyTorch step's up to the order of the
+sums (tests/test_rnn_kernel.py: CPU, Triton's interpreter; GPU: ``pytest -m gpu`` and the device-loop benchmark,
+which asserts the device loop's tokens equal the host loop's).
+"""
+
+from __future__ import annotations
+
+import torch
+
+try:
+    import triton
+    import triton.language as tl
+except ImportError:  # pragma: no cover - CPU machines without triton
+    triton = None
+
+if triton is not None:
+
+    @triton.jit
+    def _dot_block(w_ptr, row0, v, k, mk, units, mu, IN):
+        """sum_k W[row0 + units, k] * v[k] over one chunk of k (float32)."""
+        w = tl.load(w_ptr + (row0 + units)[:, None] * IN + k[None, :], mask=mu[:, None] & mk[None, :], other=0.0)
+        return tl.sum(w.to(tl.float32) * v[None, :], axis=1)
+
+    @triton.jit
+    def _layer(ids_ptr, emb_ptr, x_ptr, h_ptr, c_ptr, hout_ptr, wih_ptr, whh_ptr, bih_ptr, bhh_ptr, IN, H,
+               FIRST: tl.constexpr, LSTM: tl.constexpr, HAS_BIAS: tl.constexpr, BH: tl.constexpr, BK: tl.constexpr):
+        b = tl.program_id(0)
+        units = tl.program_id(1) * BH + tl.arange(0, BH)
+        mu = units < H
+        if FIRST:
+            xrow = emb_ptr + tl.load(ids_ptr + b) * IN
+        else:
+            xrow = x_ptr + b * IN
+        hrow = h_ptr + b * H
+        a0 = tl.zeros((BH,), dtype=tl.float32)  # LSTM: i, f, g, o; GRU: r, z, n (input half)
+        a1 = tl.zeros((BH,), dtype=tl.float32)
+        a2 = tl.zeros((BH,), dtype=tl.float32)
+        a3 = tl.zeros((BH,), dtype=tl.float32)  # GRU: the n gate's hidden half (r multiplies it alone)
+        k0 = 0
+        while k0 < IN:  # (while, not range(): Triton's CPU interpreter cannot range() over a runtime scalar)
+            k = k0 + tl.arange(0, BK)
+            mk = k < IN
+            k0 += BK
+            v = tl.load(xrow + k, mask=mk, other=0.0).to(tl.float32)
+            a0 += _dot_block(wih_ptr, 0 * H, v, k, mk, units, mu, IN)
+            a1 += _dot_block(wih_ptr, 1 * H, v, k, mk, units, mu, IN)
+            a2 += _dot_block(wih_ptr, 2 * H, v, k, mk, units, mu, IN)
+            if LSTM:
+                a3 += _dot_block(wih_ptr, 3 * H, v, k, mk, units, mu, IN)
+        g0 = tl.zeros((BH,), dtype=tl.float32)
+        g1 = tl.zeros((BH,), dtype=tl.float32)
+        g2 = tl.zeros((BH,), dtype=tl.float32)
+        g3 = tl.zeros((BH,), dtype=tl.float32)
+        k0 = 0
+        while k0 < H:
+            k = k0 + tl.arange(0, BK)
+            mk = k < H
+            k0 += BK
+            v = tl.load(hrow + k, mask=mk, other=0.0).to(tl.float32)
+            g0 += _dot_block(whh_ptr, 0 * H, v, k, mk, units, mu, H)
+            g1 += _dot_block(whh_ptr, 1 * H, v, k, mk, units, mu, H)
+            g2 += _dot_block(whh_ptr, 2 * H, v, k, mk, units, mu, H)
+            if LSTM:
+                g3 += _dot_block(whh_ptr, 3 * H, v, k, mk, units, mu, H)
+        if HAS_BIAS:
+            a0 += tl.load(bih_ptr + 0 * H + units, mask=mu, other=0.0).to(tl.float32)
+            a1 += tl.load(bih_ptr + 1 * H + units, mask=mu, other=0.0).to(tl.float32)
+            a2 += tl.load(bih_ptr + 2 * H + units, mask=mu, other=0.0).to(tl.float32)
+            g0 += tl.load(bhh_ptr + 0 * H + units, mask=mu, other=0.0).to(tl.float32)
+            g1 += tl.load(bhh_ptr + 1 * H + units, mask=mu, other=0.0).to(tl.float32)
+            g2 += tl.load(bhh_ptr + 2 * H + units, mask=mu, other=0.0).to(tl.float32)
+            if LSTM:
+                a3 += tl.load(bih_ptr + 3 * H + units, mask=mu, other=0.0).to(tl.float32)
+                g3 += tl.load(bhh_ptr + 3 * H + units, mask=mu, other=0.0).to(tl.float32)
+        hold = tl.load(hrow + units, mask=mu, other=0.0).to(tl.float32)
+        if LSTM:
+            i = tl.sigmoid(a0 + g0)
+            f = tl.sigmoid(a1 + g1)
+            g = _tanh(a2 + g2)
+            o = tl.sigmoid(a3 + g3)
+            cp = c_ptr + b * H + units
+            c = f * tl.load(cp, mask=mu, other=0.0).to(tl.float32) + i * g
+            tl.store(cp, c.to(c_ptr.dtype.element_ty), mask=mu)
+            hn = o * _tanh(c)
+        else:
+            r = tl.sigmoid(a0 + g0)
+            z = tl.sigmoid(a1 + g1)
+            n = _tanh(a2 + r * g2)
+            hn = (1.0 - z) * n + z * hold
+        tl.store(hout_ptr + b * H + units, hn.to(hout_ptr.dtype.element_ty), mask=mu)
+
+    @triton.jit
+    def _tanh(x):
+        # tanh(x) = 1 - 2 / (exp(2x) + 1): exact at both tails in float32 (exp overflows to inf -> 1, underflows -> -1)
+        return 1.0 - 2.0 / (tl.exp(2.0 * x) + 1.0)
+
+    @triton.jit
+    def _head(x_ptr, nw_ptr, nb_ptr, w_ptr, logits_ptr, greedy_ptr, H, VT, V, eps,
+              HP: tl.constexpr, VP: tl.constexpr, BK: tl.constexpr):
+        b = tl.program_id(0)
+        d = tl.arange(0, HP)
+        md = d < H
+        x = tl.load(x_ptr + b * H + d, mask=md, other=0.0).to(tl.float32)
+        mean = tl.sum(x, axis=0) / H
+        xc = tl.where(md, x - mean, 0.0)
+        rstd = 1.0 / tl.sqrt(tl.sum(xc * xc, axis=0) / H + eps)
+        vv = tl.arange(0, VP)
+        mv = vv < VT
+        acc = tl.zeros((VP,), dtype=tl.float32)
+        k0 = 0
+        while k0 < H:
+            k = k0 + tl.arange(0, BK)
+            mk = k < H
+            k0 += BK
+            xk = tl.load(x_ptr + b * H + k, mask=mk, other=0.0).to(tl.float32)
+            y = (xk - mean) * rstd * tl.load(nw_ptr + k, mask=mk, other=0.0).to(tl.float32) + tl.load(nb_ptr + k, mask=mk, other=0.0).to(tl.float32)
+            y = y.to(nw_ptr.dtype.element_ty).to(tl.float32)  # the LayerNorm's output dtype, as the model's head sees it
+            w = tl.load(w_ptr + vv[:, None] * H + k[None, :], mask=mv[:, None] & mk[None, :], other=0.0)
+            acc += tl.sum(w.to(tl.float32) * y[None, :], axis=1)
+        acc = acc.to(w_ptr.dtype.element_ty).to(tl.float32)  # the head's output dtype, then .float() as the model
+        tl.store(logits_ptr + b * VT + vv, acc, mask=mv)
+        best = tl.argmax(tl.where(vv < V, acc, float("-inf")), axis=0)
+        tl.store(greedy_ptr + b, best.to(tl.int64))
+
+
+BH, BK = 32, 64  # hidden units per program; inputs per chunk of the dot products
+
+
+def rnn_step(ids: torch.Tensor, model, h: torch.Tensor, c: torch.Tensor | None, h_new: torch.Tensor,
+             logits: torch.Tensor, greedy: torch.Tensor, vocab_size: int | None = None) -> None:
+    """One decoding step of a :class:`toolssm.rnn.ToolSSMRNNForCausalLM` on ``ids`` (B,): updates ``h`` (L, B, H)
+    and ``c`` (LSTM) in place, writes the float32 logits (B, VT) and the greedy ids (B,) over the first
+    ``vocab_size`` logits into the given buffers. ``h_new`` is scratch of ``h``'s shape."""
+    rnn, cfg = model.rnn, model.config
+    L, Bsz, H = h.shape
+    lstm = cfg.cell == "lstm"
+    has_bias = getattr(rnn, "bias", True)
+    for layer in range(L):
+        wih, whh = getattr(rnn, f"weight_ih_l{layer}"), getattr(rnn, f"weight_hh_l{layer}")
+        bih = getattr(rnn, f"bias_ih_l{layer}", None) if has_bias else None
+        bhh = getattr(rnn, f"bias_hh_l{layer}", None) if has_bias else None
+        for t in (wih, whh, bih, bhh):
+            if t is not None and not t.is_contiguous():
+                raise ValueError("the fused RNN step needs contiguous weights (call model.rnn.flatten_parameters() or .contiguous())")
+        IN = wih.shape[1]
+        x_in = h_new[layer - 1] if layer else h_new[0]  # unused for layer 0 (FIRST reads the embedding)
+        _layer[(Bsz, triton.cdiv(H, BH))](
+            ids, model.embed.weight, x_in, h[layer], c[layer] if lstm else h[layer], h_new[layer], wih, whh,
+            bih if bih is not None else wih, bhh if bhh is not None else whh, IN, H,
+            FIRST=layer == 0, LSTM=lstm, HAS_BIAS=bih is not None, BH=BH, BK=BK)
+    norm, head = model.norm, model.lm_head
+    if norm.weight is None or norm.bias is None:
+        raise ValueError("the fused RNN step expects the model's LayerNorm with weight and bias")
+    VT = head.weight.shape[0]
+    _head[(Bsz,)](h_new[L - 1], norm.weight, norm.bias, head.weight, logits, greedy, H, VT, vocab_size or VT, norm.eps,
+                  HP=triton.next_power_of_2(H), VP=triton.next_power_of_2(VT), BK=32, num_warps=8)
+    h.copy_(h_new)
