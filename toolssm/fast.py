@@ -21,6 +21,8 @@ GPU benchmark checks the CUDA-graph path against the cache path on the device.
 
 from __future__ import annotations
 
+import os
+
 import torch
 import torch.nn.functional as F
 
@@ -249,8 +251,9 @@ class RNNStepper(StaticStepper):
     ``fused`` (default: on CUDA when triton is available) runs the step as one Triton kernel per layer plus one for
     LayerNorm, head and argmax (:mod:`toolssm.rnn_kernel`) instead of ~14 PyTorch operations per layer."""
 
-    #: what ``fused=None`` means: None = fused on CUDA when triton is there; True / False force it (tests)
-    default_fused: bool | None = None
+    #: what ``fused=None`` means: None = fused on CUDA when triton is there; True / False force it (tests; env
+    #: TOOLSSM_FUSED_RNN=1 / 0 sets it for a whole process, e.g. an evaluation)
+    default_fused: bool | None = {"1": True, "0": False}.get(os.environ.get("TOOLSSM_FUSED_RNN", ""))
 
     def __init__(self, model, batch_size: int, cuda_graph: bool | None = None, vocab_size: int | None = None, fused: bool | None = None):
         from . import rnn_kernel
