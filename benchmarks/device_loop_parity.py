@@ -32,6 +32,7 @@ PLAN = {
     "addition-lstm-small": {"test": (5, 10, 20), "stress": (5, 10, 20)},
     "addition-lstm-small-p3": {"test": (5, 10, 20), "stress": (5, 10, 20)},
     "multiplication-n_x_2_aligned-mamba-small": {"test": (3, 5, 10), "stress": (3, 5, 10)},
+    "long-multiplication-lstm-small": {"test": (3, 5, 10), "stress": (3, 5, 10)},
 }
 
 

@@ -53,6 +53,22 @@ def multiplication_cases(max_digits: int, k: int, rng: random.Random) -> list[tu
     return out
 
 
+def long_multiplication_cases(max_digits: int, rng: random.Random) -> list[tuple[str, str]]:
+    """n x m corners (operands >= 1: the task's input space): single digits, n x 1 and 1 x n, powers of ten,
+    9...9 x 9...9, 1...1 x 1...1, zero runs inside both operands, very unequal lengths."""
+    def num(k):
+        return rng.randint(10 ** (k - 1), 10**k - 1)
+
+    out = [("tiny", p) for p in ("1×1=", "9×9=", "1×9=", "9×1=", "12×1=", "1×12=", "99×99=", "10×10=", "100×1=", "5×20=")]
+    for n in [n for n in (5, 10, 20, 30, 50, 100) if n <= max_digits]:
+        out += [("n_by_1", f"{num(n)}×7="), ("1_by_n", f"7×{num(n)}="), ("n_by_1_one", f"{num(n)}×1="),
+                ("powers_of_10", f"{10 ** (n - 1)}×{10 ** (n - 1)}="), ("power_of_10_times", f"{10 ** (n - 1)}×{num(n)}="),
+                ("nines", f"{10**n - 1}×{10**n - 1}="), ("ones", f"{int('1' * n)}×{int('1' * n)}="),
+                ("zero_runs", f"{10 ** (n - 1) + 1}×{10 ** (n - 1) + 3}="), ("unequal", f"{num(n)}×{num(max(1, n // 5))}="),
+                ("unequal_reversed", f"{num(max(1, n // 5))}×{num(n)}="), ("equal_length", f"{num(n)}×{num(n)}=")]
+    return out
+
+
 def hanoi_cases(max_disks: int, variant: str) -> list[tuple[str, str]]:
     sets = [("one", [5]), ("one", [1]), ("one", [100]), ("two", [100, 1]), ("two", [2, 1]), ("three", [3, 2, 1]),
             ("wide", [100, 99, 98]), ("spread", [50, 40, 30, 20, 10]), ("run", [9, 8, 7, 6, 5, 4]), ("mixed_width", [100, 2, 1]),
@@ -89,11 +105,13 @@ def cases_for(task, max_size: int, seed: int = 0) -> list[tuple[str, str]]:
         return addition_cases(max_size, rng)
     if task.name == "multiplication":
         return multiplication_cases(max_size, task.k, rng)
+    if task.name == "long_multiplication":
+        return long_multiplication_cases(max_size, rng)
     if task.name == "hanoi":
         return hanoi_cases(max_size, task.variant)
     if task.name == "logical_graph":
         return graph_cases(max_size, rng)
-    raise SystemExit(f"probe.py has no probes for task {task.name!r} (addition, multiplication, hanoi, logical_graph)")
+    raise SystemExit(f"probe.py has no probes for task {task.name!r} (addition, multiplication, long_multiplication, hanoi, logical_graph)")
 
 
 def oracle_ok(task, prompt: str, output: str) -> bool:
@@ -102,7 +120,7 @@ def oracle_ok(task, prompt: str, output: str) -> bool:
     if task.name == "addition":
         a, b = prompt[:-1].split("+")
         return output == str(int(a) + int(b))
-    if task.name == "multiplication":
+    if task.name in ("multiplication", "long_multiplication"):
         a, b = prompt[:-1].split("×")
         return output == str(int(a) * int(b))
     return task.check(task.parse_prompt(prompt), output)

@@ -157,6 +157,7 @@ def test_fused_bookkeeping_kernel_on_a_shipped_checkpoint(fused):
 
 
 @pytest.mark.parametrize("name,n,split,k", [("addition-mamba-small-lockstep", 12, "stress", 16), ("addition-lstm-small", 12, "stress", 16),
+                                            ("long-multiplication-lstm-small", 6, "stress", 8),
                                             pytest.param("hanoi-recursive-mamba-small", 3, "test", 4, marks=pytest.mark.slow),
                                             pytest.param("multiplication-n_x_2_aligned-mamba-small", 5, "stress", 8, marks=pytest.mark.slow)])
 def test_shipped_checkpoints_decode_the_same_trajectories(name, n, split, k):
