@@ -73,8 +73,9 @@ def test_checkpoint_evaluations_merge_every_filed_evaluation_of_a_shipped_checkp
     stress = summarize.checkpoint_evaluations(runs, "addition-lstm-small", "stress")
     by_n = {r["n"]: r for r in stress["lengths"]}
     assert stress["task"] == "addition" and by_n[1000]["num_samples"] == 32 and by_n[10000]["num_samples"] == 16
+    assert by_n[100000]["num_samples"] == 16  # results/push_length (2026-12-04)
     test = summarize.checkpoint_evaluations(runs, "addition-lstm-small", "test")
-    assert [r["n"] for r in test["lengths"]][-2:] == [1000, 10000]
+    assert [r["n"] for r in test["lengths"]][-3:] == [1000, 10000, 100000]
     assert summarize.checkpoint_evaluations(runs, "addition-mamba-small", "stress") is None  # never stress-evaluated
 
 
