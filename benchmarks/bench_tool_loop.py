@@ -207,7 +207,7 @@ def main(argv=None):
                     rnn = model.config.model_type == "toolssm_rnn"
                     # (bookkeeping fused, model step fused): the bookkeeping as ~120 PyTorch ops or one Triton kernel;
                     # for the LSTM/GRU also its step as ~14 PyTorch ops a layer or toolssm.rnn_kernel (Mamba: its default)
-                    combos = [(False, False), (True, False)] + ([(True, True)] if rnn else []) if can_fuse else [(False, False)]
+                    combos = ([(False, False), (True, False)] + ([(True, True)] if rnn else [])) if can_fuse else [(False, False)]
                     for fused, step_fused in combos:
                         device_loop.DEFAULT_FUSED = fused
                         RNNStepper.default_fused = step_fused if rnn else None

@@ -124,14 +124,35 @@ def test_pipelined_cuda_graph_loop_same_tokens_on_gpu(arch):
         assert [(r.ids, r.forced, r.roles) for r in runs[0]] == [(r.ids, r.forced, r.roles) for r in runs[1]]
 
 
-def test_fused_triton_step_matches_reference_step():
-    """The fused Triton layer step (used on CUDA) computes the same logits and states as the reference PyTorch step
-    (on CPU through Triton's interpreter), for several steps from a random state."""
+def _triton_or_skip():
+    """Triton kernels run on CUDA, or on CPU in Triton's interpreter (switched on by tests/conftest.py)."""
     import os
 
     pytest.importorskip("triton")
     if not torch.cuda.is_available() and os.environ.get("TRITON_INTERPRET") != "1":
         pytest.skip("Triton interpreter off")
+
+
+def _assert_steppers_agree(a, b, n_ids: int, tol: float, state_tol: float, steps: int = 4, vocab: int | None = None):
+    """Two steppers of one model started from the same random state: equal logits (``tol``), states (``state_tol``)
+    and greedy ids after each of ``steps`` random inputs; the greedy ids below ``vocab`` where it is given."""
+    for sa, sb in zip(a.states, b.states):
+        sb.copy_(torch.randn_like(sb))
+        sa.copy_(sb)
+    for _ in range(steps):
+        ids = torch.randint(0, n_ids, (a.batch_size,), device=a.device)
+        torch.testing.assert_close(a.step(ids).clone(), b.step(ids).clone(), atol=tol, rtol=tol)
+        assert torch.equal(a.greedy_tokens(), b.greedy_tokens())
+        if vocab is not None:
+            assert int(a.greedy_tokens().max()) < vocab
+        for sa, sb in zip(a.states, b.states):
+            torch.testing.assert_close(sa, sb, atol=state_tol, rtol=state_tol)
+
+
+def test_fused_triton_step_matches_reference_step():
+    """The fused Triton layer step (used on CUDA) computes the same logits and states as the reference PyTorch step
+    (on CPU through Triton's interpreter), for several steps from a random state."""
+    _triton_or_skip()
     device = "cuda" if torch.cuda.is_available() else "cpu"
     torch.manual_seed(0)
     model = build_model("mamba-tiny").to(device).eval()
@@ -140,16 +161,7 @@ def test_fused_triton_step_matches_reference_step():
             p.add_(torch.randn_like(p) * 0.05)
     a = MambaStepper(model, 3, cuda_graph=False, fused=True)
     b = MambaStepper(model, 3, cuda_graph=False, fused=False)
-    for sa, sb in zip(a.states, b.states):
-        sb.copy_(torch.randn_like(sb))
-        sa.copy_(sb)
-    for t in range(4):
-        ids = torch.randint(0, 100, (3,), device=device)
-        la, lb = a.step(ids).clone(), b.step(ids).clone()
-        torch.testing.assert_close(la, lb, atol=1e-4, rtol=1e-4)
-        assert torch.equal(a.greedy_tokens(), b.greedy_tokens())
-        for sa, sb in zip(a.states, b.states):
-            torch.testing.assert_close(sa, sb, atol=1e-5, rtol=1e-5)
+    _assert_steppers_agree(a, b, n_ids=100, tol=1e-4, state_tol=1e-5)
 
 
 def test_long_sequence_teacher_forcing_steps_and_matches_one_forward(monkeypatch):
@@ -195,11 +207,7 @@ def test_fused_rnn_step_matches_reference_step(cell, hidden, layers):
     """The fused LSTM/GRU step (toolssm.rnn_kernel, used on CUDA; on CPU in Triton's interpreter) computes the same
     logits, states and greedy ids as the written-out PyTorch cell, from random states, over several steps; hidden
     sizes that are not a multiple of the kernel's blocks included, and a vocabulary cut (vocab_size) for the argmax."""
-    import os
-
-    pytest.importorskip("triton")
-    if not torch.cuda.is_available() and os.environ.get("TRITON_INTERPRET") != "1":
-        pytest.skip("Triton interpreter off")
+    _triton_or_skip()
     from toolssm.rnn import ToolSSMRNNConfig, ToolSSMRNNForCausalLM
 
     device = "cuda" if torch.cuda.is_available() else "cpu"
@@ -212,26 +220,31 @@ def test_fused_rnn_step_matches_reference_step(cell, hidden, layers):
         a = RNNStepper(model, 5, cuda_graph=False, fused=True, vocab_size=vocab)
         b = RNNStepper(model, 5, cuda_graph=False, fused=False, vocab_size=vocab)
         assert a.fused and not b.fused
-        for sa, sb in zip(a.states, b.states):
-            sb.copy_(torch.randn_like(sb))
-            sa.copy_(sb)
-        for t in range(4):
-            ids = torch.randint(0, 150, (5,), device=device)
-            la, lb = a.step(ids).clone(), b.step(ids).clone()
-            torch.testing.assert_close(la, lb, atol=1e-5, rtol=1e-5)
-            assert torch.equal(a.greedy_tokens(), b.greedy_tokens())
-            assert int(a.greedy_tokens().max()) < (vocab or 150)
-            for sa, sb in zip(a.states, b.states):
-                torch.testing.assert_close(sa, sb, atol=1e-5, rtol=1e-5)
+        _assert_steppers_agree(a, b, n_ids=150, tol=1e-5, state_tol=1e-5, vocab=vocab or 150)
+
+
+def test_fused_rnn_step_refuses_weights_it_cannot_read():
+    """Checked once when the stepper is made (not every step): a non-contiguous weight matrix, a LayerNorm without
+    bias."""
+    _triton_or_skip()
+    from toolssm.rnn import ToolSSMRNNConfig, ToolSSMRNNForCausalLM
+
+    model = ToolSSMRNNForCausalLM(ToolSSMRNNConfig(vocab_size=40, hidden_size=32, num_hidden_layers=2)).eval()
+    RNNStepper(model, 2, cuda_graph=False, fused=True)
+    w = model.rnn.weight_hh_l1
+    model.rnn.weight_hh_l1 = torch.nn.Parameter(w.detach().t().contiguous().t())  # same values, transposed strides
+    with pytest.raises(ValueError, match="contiguous"):
+        RNNStepper(model, 2, cuda_graph=False, fused=True)
+    RNNStepper(model, 2, cuda_graph=False, fused=False)  # the PyTorch cell reads any layout
+    model.rnn.weight_hh_l1 = w
+    model.norm.bias = None
+    with pytest.raises(ValueError, match="LayerNorm"):
+        RNNStepper(model, 2, cuda_graph=False, fused=True)
 
 
 def test_fused_rnn_argmax_takes_the_lowest_index_of_equal_maxima():
     """torch.argmax's tie rule: a head whose rows are equal gives equal logits, and the greedy id is the first."""
-    import os
-
-    pytest.importorskip("triton")
-    if not torch.cuda.is_available() and os.environ.get("TRITON_INTERPRET") != "1":
-        pytest.skip("Triton interpreter off")
+    _triton_or_skip()
     from toolssm.rnn import ToolSSMRNNConfig, ToolSSMRNNForCausalLM
 
     device = "cuda" if torch.cuda.is_available() else "cpu"
@@ -262,11 +275,7 @@ def test_fused_rnn_step_on_the_shipped_lstm_follows_a_trajectory():
     """The shipped addition LSTM (hidden 256: 8 blocks of units per row) fed a real trajectory's first tokens: the
     fused step's logits and greedy ids equal the PyTorch step's at every position (Triton's interpreter on CPU; the
     whole decode is compared on the GPU below)."""
-    import os
-
-    pytest.importorskip("triton")
-    if not torch.cuda.is_available() and os.environ.get("TRITON_INTERPRET") != "1":
-        pytest.skip("Triton interpreter off")
+    _triton_or_skip()
     from toolssm.trajectory import render
 
     device = "cuda" if torch.cuda.is_available() else "cpu"

@@ -266,6 +266,8 @@ class RNNStepper(StaticStepper):
             fused = rnn_kernel.triton is not None and next(model.parameters()).device.type == "cuda"
         if fused and rnn_kernel.triton is None:
             raise ValueError("fused=True needs triton")
+        if fused:
+            rnn_kernel.check_model(model)
         self.fused = bool(fused)
         super().__init__(model, batch_size, cuda_graph=cuda_graph, vocab_size=vocab_size)
 

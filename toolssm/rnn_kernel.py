@@ -40,6 +40,34 @@ if triton is not None:
         return tl.sum(w.to(tl.float32) * v[None, :], axis=1)
 
     @triton.jit
+    def _gates(w_ptr, b_ptr, v_ptr, IN, H, units, mu, LSTM: tl.constexpr, HAS_BIAS: tl.constexpr, BH: tl.constexpr,
+               BK: tl.constexpr):
+        """W[g * H + units, :] . v (+ b[g * H + units]) for the gates g = 0..3 (LSTM) or 0..2 (GRU; the fourth is 0),
+        float32."""
+        a0 = tl.zeros((BH,), dtype=tl.float32)
+        a1 = tl.zeros((BH,), dtype=tl.float32)
+        a2 = tl.zeros((BH,), dtype=tl.float32)
+        a3 = tl.zeros((BH,), dtype=tl.float32)
+        k0 = 0
+        while k0 < IN:  # (while, not range(): Triton's CPU interpreter cannot range() over a runtime scalar)
+            k = k0 + tl.arange(0, BK)
+            mk = k < IN
+            k0 += BK
+            v = tl.load(v_ptr + k, mask=mk, other=0.0).to(tl.float32)
+            a0 += _dot_block(w_ptr, 0 * H, v, k, mk, units, mu, IN)
+            a1 += _dot_block(w_ptr, 1 * H, v, k, mk, units, mu, IN)
+            a2 += _dot_block(w_ptr, 2 * H, v, k, mk, units, mu, IN)
+            if LSTM:
+                a3 += _dot_block(w_ptr, 3 * H, v, k, mk, units, mu, IN)
+        if HAS_BIAS:
+            a0 += tl.load(b_ptr + 0 * H + units, mask=mu, other=0.0).to(tl.float32)
+            a1 += tl.load(b_ptr + 1 * H + units, mask=mu, other=0.0).to(tl.float32)
+            a2 += tl.load(b_ptr + 2 * H + units, mask=mu, other=0.0).to(tl.float32)
+            if LSTM:
+                a3 += tl.load(b_ptr + 3 * H + units, mask=mu, other=0.0).to(tl.float32)
+        return a0, a1, a2, a3
+
+    @triton.jit
     def _layer(ids_ptr, emb_ptr, x_ptr, h_ptr, c_ptr, hout_ptr, wih_ptr, whh_ptr, bih_ptr, bhh_ptr, IN, H,
                FIRST: tl.constexpr, LSTM: tl.constexpr, HAS_BIAS: tl.constexpr, BH: tl.constexpr, BK: tl.constexpr):
         b = tl.program_id(0)
@@ -50,46 +78,10 @@ if triton is not None:
         else:
             xrow = x_ptr + b * IN
         hrow = h_ptr + b * H
-        a0 = tl.zeros((BH,), dtype=tl.float32)  # LSTM: i, f, g, o; GRU: r, z, n (input half)
-        a1 = tl.zeros((BH,), dtype=tl.float32)
-        a2 = tl.zeros((BH,), dtype=tl.float32)
-        a3 = tl.zeros((BH,), dtype=tl.float32)  # GRU: the n gate's hidden half (r multiplies it alone)
-        k0 = 0
-        while k0 < IN:  # (while, not range(): Triton's CPU interpreter cannot range() over a runtime scalar)
-            k = k0 + tl.arange(0, BK)
-            mk = k < IN
-            k0 += BK
-            v = tl.load(xrow + k, mask=mk, other=0.0).to(tl.float32)
-            a0 += _dot_block(wih_ptr, 0 * H, v, k, mk, units, mu, IN)
-            a1 += _dot_block(wih_ptr, 1 * H, v, k, mk, units, mu, IN)
-            a2 += _dot_block(wih_ptr, 2 * H, v, k, mk, units, mu, IN)
-            if LSTM:
-                a3 += _dot_block(wih_ptr, 3 * H, v, k, mk, units, mu, IN)
-        g0 = tl.zeros((BH,), dtype=tl.float32)
-        g1 = tl.zeros((BH,), dtype=tl.float32)
-        g2 = tl.zeros((BH,), dtype=tl.float32)
-        g3 = tl.zeros((BH,), dtype=tl.float32)
-        k0 = 0
-        while k0 < H:
-            k = k0 + tl.arange(0, BK)
-            mk = k < H
-            k0 += BK
-            v = tl.load(hrow + k, mask=mk, other=0.0).to(tl.float32)
-            g0 += _dot_block(whh_ptr, 0 * H, v, k, mk, units, mu, H)
-            g1 += _dot_block(whh_ptr, 1 * H, v, k, mk, units, mu, H)
-            g2 += _dot_block(whh_ptr, 2 * H, v, k, mk, units, mu, H)
-            if LSTM:
-                g3 += _dot_block(whh_ptr, 3 * H, v, k, mk, units, mu, H)
-        if HAS_BIAS:
-            a0 += tl.load(bih_ptr + 0 * H + units, mask=mu, other=0.0).to(tl.float32)
-            a1 += tl.load(bih_ptr + 1 * H + units, mask=mu, other=0.0).to(tl.float32)
-            a2 += tl.load(bih_ptr + 2 * H + units, mask=mu, other=0.0).to(tl.float32)
-            g0 += tl.load(bhh_ptr + 0 * H + units, mask=mu, other=0.0).to(tl.float32)
-            g1 += tl.load(bhh_ptr + 1 * H + units, mask=mu, other=0.0).to(tl.float32)
-            g2 += tl.load(bhh_ptr + 2 * H + units, mask=mu, other=0.0).to(tl.float32)
-            if LSTM:
-                a3 += tl.load(bih_ptr + 3 * H + units, mask=mu, other=0.0).to(tl.float32)
-                g3 += tl.load(bhh_ptr + 3 * H + units, mask=mu, other=0.0).to(tl.float32)
+        # the input's and the old state's halves of every gate (LSTM i, f, g, o; GRU r, z, n), kept apart because the
+        # GRU's r multiplies the state half of n alone
+        a0, a1, a2, a3 = _gates(wih_ptr, bih_ptr, xrow, IN, H, units, mu, LSTM, HAS_BIAS, BH, BK)
+        g0, g1, g2, g3 = _gates(whh_ptr, bhh_ptr, hrow, H, H, units, mu, LSTM, HAS_BIAS, BH, BK)
         hold = tl.load(hrow + units, mask=mu, other=0.0).to(tl.float32)
         if LSTM:
             i = tl.sigmoid(a0 + g0)
@@ -144,22 +136,32 @@ if triton is not None:
 BH, BK = 32, 64  # hidden units per program; inputs per chunk of the dot products
 
 
+def _layer_weights(model) -> list[tuple]:
+    """(W_ih, W_hh, b_ih, b_hh) of each layer of ``model.rnn`` (biases None without them)."""
+    rnn = model.rnn
+    bias = getattr(rnn, "bias", True)
+    return [(getattr(rnn, f"weight_ih_l{i}"), getattr(rnn, f"weight_hh_l{i}"), getattr(rnn, f"bias_ih_l{i}", None) if bias else None,
+             getattr(rnn, f"bias_hh_l{i}", None) if bias else None) for i in range(rnn.num_layers)]
+
+
+def check_model(model) -> None:
+    """Refuse a model the kernels cannot read (once, when a stepper is made, not every step): weights not
+    contiguous, or a LayerNorm without weight and bias."""
+    for t in (t for ws in _layer_weights(model) for t in ws):
+        if t is not None and not t.is_contiguous():
+            raise ValueError("the fused RNN step needs contiguous weights (call model.rnn.flatten_parameters() or .contiguous())")
+    if model.norm.weight is None or model.norm.bias is None:
+        raise ValueError("the fused RNN step expects the model's LayerNorm with weight and bias")
+
+
 def rnn_step(ids: torch.Tensor, model, h: torch.Tensor, c: torch.Tensor | None, h_new: torch.Tensor,
              logits: torch.Tensor, greedy: torch.Tensor, vocab_size: int | None = None) -> None:
     """One decoding step of a :class:`toolssm.rnn.ToolSSMRNNForCausalLM` on ``ids`` (B,): updates ``h`` (L, B, H)
     and ``c`` (LSTM) in place, writes the float32 logits (B, VT) and the greedy ids (B,) over the first
     ``vocab_size`` logits into the given buffers. ``h_new`` is scratch of ``h``'s shape."""
-    rnn, cfg = model.rnn, model.config
     L, Bsz, H = h.shape
-    lstm = cfg.cell == "lstm"
-    has_bias = getattr(rnn, "bias", True)
-    for layer in range(L):
-        wih, whh = getattr(rnn, f"weight_ih_l{layer}"), getattr(rnn, f"weight_hh_l{layer}")
-        bih = getattr(rnn, f"bias_ih_l{layer}", None) if has_bias else None
-        bhh = getattr(rnn, f"bias_hh_l{layer}", None) if has_bias else None
-        for t in (wih, whh, bih, bhh):
-            if t is not None and not t.is_contiguous():
-                raise ValueError("the fused RNN step needs contiguous weights (call model.rnn.flatten_parameters() or .contiguous())")
+    lstm = model.config.cell == "lstm"
+    for layer, (wih, whh, bih, bhh) in enumerate(_layer_weights(model)):
         IN = wih.shape[1]
         x_in = h_new[layer - 1] if layer else h_new[0]  # unused for layer 0 (FIRST reads the embedding)
         _layer[(Bsz, triton.cdiv(H, BH))](
@@ -167,8 +169,6 @@ def rnn_step(ids: torch.Tensor, model, h: torch.Tensor, c: torch.Tensor | None, 
             bih if bih is not None else wih, bhh if bhh is not None else whh, IN, H,
             FIRST=layer == 0, LSTM=lstm, HAS_BIAS=bih is not None, BH=BH, BK=BK)
     norm, head = model.norm, model.lm_head
-    if norm.weight is None or norm.bias is None:
-        raise ValueError("the fused RNN step expects the model's LayerNorm with weight and bias")
     VT = head.weight.shape[0]
     _head[(Bsz,)](h_new[L - 1], norm.weight, norm.bias, head.weight, logits, greedy, H, VT, vocab_size or VT, norm.eps,
                   HP=triton.next_power_of_2(H), VP=triton.next_power_of_2(VT), BK=32, num_warps=8)
