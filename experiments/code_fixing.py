@@ -4,37 +4,50 @@ can be downloaded on the GPU machine; a user with the Hub would start from state
 EleutherAI/pythia-1.4b with --init-from: docs/TRAINING.md).
 
     python scripts/launch.py list code_fixing
-    bash scripts/gpu/run.sh code_fixing        # first the dataset (sandboxed scripted agents), then the runs
+    bash scripts/gpu/run.sh code_fixing 'cf-*-s0'  # carry data/code_fixing (built by the `data` job's command)
 
-Decisions [INF]: the scripted agents' trajectories are built once by the dataset builder (each item runs its
-codebase in the sandbox: ~0.05-0.3 s), 20,000 training rows at 4-16 functions (the paper's training range),
-32 test codebases per size at 4-40 functions; training context 8,192 tokens (the paper's), which covers every
-training trajectory here (at most ~5.1k tokens at 16 functions; 40 functions: ~9k); 2,000 steps at batch 32 (the
-paper: 200 steps at batch 512 from pretrained weights, which from scratch would not learn the format). Success is
-scored by running the repaired codebase and comparing what it prints with the reference fix's output
-(``CodeFixing.score``), the model acting as the agent in the sandbox.
+Decisions [INF], 2026-12-04:
+- Data. The scripted agents' trajectories are built once by the dataset builder (``DATA_CMD``: 6,000 training rows per
+  trace kind at 4-16 functions, the paper's training range; 32 test codebases per size at 4-40 functions; every row
+  replayed against the sandboxed shell as it is built). Building the interactive rows runs each codebase in the
+  sandbox several times (~0.6 s a row on one core), so they are built on the development machine (~40 minutes on 2
+  cores) and carried to the GPU machine (``carry: ["data/code_fixing"]``); the ``data`` job builds them there only
+  when they were not carried.
+- Training: context 8,192 tokens (the paper's; 99% of the interactive training rows fit, the longest ~8.9k are cut),
+  batch 16, the small presets' learning rates (Mamba 2e-3, Pythia 1e-3), 1,000 steps with a 7.5-minute cap: three
+  runs share one GPU in one 10-minute device call, so a run that stops short says so in its steps column. The paper
+  fine-tunes pretrained 1.4B models for 200 steps at batch 512 (~100k episodes); here ~16k episodes from scratch.
+- Evaluation: the model is the agent. Its commands go to the sandboxed shell; the episode ends when it submits or its
+  budget (1.1x the scripted agent's trajectory + 32 tokens) runs out; success (``answer_accuracy``) means the
+  workspace's program then runs in the sandbox and prints exactly what the reference fix prints
+  (``CodeFixing.score``), not a string match against the scripted agent (``exact_match`` is that, kept beside it).
+  32 codebases per size at 4, 8, 16, 24, 32 and 40 functions.
 """
 
 from toolssm.experiments import Eval, Job, Run, Study
 
-SIZES = (4, 8, 12, 16, 20, 24, 32, 40)
-BUILD = ("python3 dataset_builders/build.py code_fixing --config all --out data/code_fixing --train-rows 20000 --validation-rows 64 "
-         "--test-rows 32 --train-max-n 16 --test-lengths " + ",".join(map(str, SIZES)) + " --num-proc 12 --quiet --overwrite "
-         "> $RUN_DIR/build.log 2>&1 && python3 -m toolssm.verify data/code_fixing > $RUN_DIR/verify.log 2>&1; s=$?; "
-         "cp data/code_fixing/README.md $RUN_DIR/dataset_card.md; exit $s")
-TRAIN = dict(task="code_fixing", dataset="data/code_fixing", verify_data=False, max_length=8192, batch_size=32, max_steps=2000,
-             warmup_steps=100, weight_decay=0.01, eval_every=0, eval_samples=4, eval_lengths="8", save_every=100000, report_to="none",
-             num_workers=2)
+SIZES = (4, 8, 16, 24, 32, 40)
+DATA = "data/code_fixing"
+DATA_CMD = (f"python3 dataset_builders/build.py code_fixing --config all --out {DATA} --train-rows 6000 --validation-rows 64 "
+            "--test-rows 32 --train-max-n 16 --test-lengths 4,8,12,16,20,24,32,40 --num-proc $(nproc) --quiet --overwrite")
+# built here only when not carried; the card and both build records are filed either way
+DATA_JOB = (f"if [ -f {DATA}/interactive/build.json ] && [ -f {DATA}/single_turn/build.json ]; then echo 'carried: {DATA}'; "
+            f"else {DATA_CMD}; fi > $RUN_DIR/build.log 2>&1; s=$?; cp {DATA}/README.md $RUN_DIR/dataset_card.md; "
+            f"for c in interactive single_turn; do cp {DATA}/$c/build.json $RUN_DIR/build-$c.json; done; exit $s")
+TRAIN = dict(task="code_fixing", dataset=DATA, verify_data=False, max_length=8192, batch_size=16, max_steps=1000,
+             max_time_minutes=7.5, warmup_steps=50, weight_decay=0.01, eval_every=0, eval_samples=4, eval_lengths="8",
+             save_every=100000, report_to="none", num_workers=2)
+LR = {"mamba": 2e-3, "pythia": 1e-3}
 # no --stop-at-divergence: an episode that leaves the scripted agent's path can still fix the code
-EVALS = (Eval("test", SIZES, num_samples=32, args=("--no-token-accuracy",), timeout_s=540),)
+EVALS = (Eval("test", SIZES, num_samples=32, args=("--no-token-accuracy",), timeout_s=1200),)
 
 STUDY = Study(
     name="code_fixing",
     claim="With interactive traces, does Mamba fix codebases larger than any it was trained on, where Pythia and single-turn traces fall off?",
-    runs=[Job("build-data", BUILD, timeout_s=540)] + [
-        Run(f"{config}-{arch}-s{s}", dict(TRAIN, config=config, preset=f"{arch}-small", seed=s, data_seed=s,
-                                          learning_rate=2e-3 if arch == "mamba" else 1e-3),
-            EVALS, kernels=arch == "mamba", after=("build-data",))
-        for config in ("interactive", "single_turn") for arch in ("mamba", "pythia") for s in (0, 1)],
-    parallel=8,
+    runs=[Job("data", DATA_JOB, timeout_s=2400)] + [
+        Run(f"cf-{config}-{arch}-s{s}", dict(TRAIN, config=config, preset=f"{arch}-small", seed=s, data_seed=s, learning_rate=LR[arch]),
+            EVALS, keep_weights=True, after=("data",))
+        for s in (0, 1) for config in ("interactive", "single_turn") for arch in ("mamba", "pythia")],
+    parallel=3,
+    parallel_evals=3,
 )

@@ -158,8 +158,19 @@ def family_of(run: dict) -> str:
 
 # --- formatting -------------------------------------------------------------------------------------------------------
 
-def cell(row: dict | None) -> str:
-    return "-" if row is None else f"{row['exact_match']:.2f} ({row['num_samples']})"
+#: tasks scored by running what the model left behind (code fixing: the repaired program must print the reference fix's
+#: output), not by matching the scripted agent's trajectory: their tables and plots show that success rate
+#: (``answer_accuracy``), with the trajectory match beside it
+EXECUTION_SCORED = {"code_fixing"}
+
+
+def cell(row: dict | None, task: str | None = None) -> str:
+    if row is None:
+        return "-"
+    if task in EXECUTION_SCORED and row.get("answer_accuracy") is not None:
+        k = row["num_samples"]
+        return f"{round(row['answer_accuracy'] * k)}/{k} (trace {round(row['exact_match'] * k)})"
+    return f"{row['exact_match']:.2f} ({row['num_samples']})"
 
 
 def size(n: int) -> str:
@@ -238,15 +249,19 @@ def study_readme(study: str, runs: list[dict], claim: str) -> tuple[str, list[di
                 m = merged(r, split, c)
                 steps = c.split("-", 1)[1] if c else r["steps"]
                 rows.append([f"`{r['name']}`" + (f" at {c}" if c else ""), arch_of(r), t["config"] or "default", steps, str(t["batch"] or "-"),
-                             str(t["lr"] or "-"), str(t["seed"] if t["seed"] is not None else "-"), r["speed"]] + [cell(m.get(n)) for n in ns]
+                             str(t["lr"] or "-"), str(t["seed"] if t["seed"] is not None else "-"), r["speed"]] + [cell(m.get(n), task) for n in ns]
                             + ([failing_classes(m)] if split == "stress" else []))
             unit = next((res.get("size_unit") for r in sel for res in r["evals"].values() if res.get("size_unit")), "n")
             header = ["run", "model", "config", "steps", "batch", "lr", "seed", "tok/s, min"] + [size(n) for n in ns] + (["failing classes"] if split == "stress" else [])
             what = "the paper's distribution at each size" if split == "test" else "the corners of the input space at each size"
             png = f"{task}-{split}.png"
-            lines += [f"## {task}, {split} split ({what}; sizes in {unit})", "", table(header, rows), "",
-                      f"![{task}: exact match against size, {split} split]({png})", ""]
-            plots.append({"png": png, "title": f"{study + ': ' if study != task else ''}{task}, {split} split", "results": [
+            metric = "answer_accuracy" if task in EXECUTION_SCORED else "exact_match"
+            how = ([f"Cells: episodes whose repaired program runs and prints exactly the reference fix's output (the model as the agent in "
+                    "the sandboxed shell), of the codebases evaluated; in brackets, episodes whose whole trajectory is the scripted "
+                    "agent's.", ""] if metric == "answer_accuracy" else [])
+            lines += [f"## {task}, {split} split ({what}; sizes in {unit})", "", *how, table(header, rows), "",
+                      f"![{task}: {metric.replace('_', ' ')} against size, {split} split]({png})", ""]
+            plots.append({"png": png, "metric": metric, "title": f"{study + ': ' if study != task else ''}{task}, {split} split", "results": [
                 {"label": r["name"] + (f" at {c}" if c else ""), "task": task, "size_unit": unit, "lengths": list(merged(r, split, c).values())}
                 for r, c in states]})
     return "\n".join(lines), plots
@@ -506,7 +521,7 @@ def write_plots(runs) -> None:
     for study in sorted({r["study"] for r in runs}):
         _, plots = study_readme(study, [r for r in runs if r["study"] == study], "")
         for p in plots:
-            plot_results(p["results"], os.path.join(RESULTS, study, p["png"]), title=p["title"])
+            plot_results(p["results"], os.path.join(RESULTS, study, p["png"]), metric=p.get("metric", "exact_match"), title=p["title"])
 
 
 def checkpoint_evaluations(runs: list[dict], ckpt: str, split: str) -> dict | None:

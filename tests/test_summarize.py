@@ -115,3 +115,19 @@ def test_job_only_studies_are_indexed_with_each_jobs_exit_status(tmp_path, monke
     assert "| `ok-job` | 0 | 2026-12-03T11:18:00 | 2026-12-03T11:27:00 | [job.log](ok-job/job.log) | `python3 eval.py --x ok-job` |" in text
     assert "| `slow-job` | 124 |" in text and summarize.JOB_README_MARK in text
     assert "| [evals_only](evals_only/) | " in summarize.results_index([])  # no README there yet: the folder is linked
+
+
+def test_code_fixing_tables_count_repaired_programs_not_trajectory_matches():
+    """A code-fixing episode succeeds when the repaired program prints the reference's output, whatever path the model
+    took: the table shows that count, with the scripted agent's exact trajectory beside it; other tasks keep exact match."""
+    row = dict(n=8, exact_match=0.25, answer_accuracy=0.75, num_samples=32)
+    assert summarize.cell(row, "code_fixing") == "24/32 (trace 8)"
+    assert summarize.cell(row, "addition") == "0.25 (32)"
+    assert summarize.cell(dict(row, answer_accuracy=None), "code_fixing") == "0.25 (32)"  # a console-log row has no answer count
+    assert summarize.cell(None, "code_fixing") == "-"
+    run = {"name": "cf", "study": "code_fixing", "speed": "-", "metrics": [],
+           "training": {"task": "code_fixing", "config": "interactive", "preset": "mamba-small", "steps": 10, "batch": 16, "lr": 2e-3, "seed": 0},
+           "steps": "10", "evals": {"test": {"split": "test", "size_unit": "functions", "lengths": [dict(row, exact_match_ci=[0, 1])]}}}
+    text, plots = summarize.study_readme("code_fixing", [run], "claim")
+    assert "24/32 (trace 8)" in text and "reference fix's output" in text
+    assert plots[0]["metric"] == "answer_accuracy"
