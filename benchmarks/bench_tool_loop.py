@@ -129,19 +129,29 @@ def step_times(model, B, device, reps=200) -> dict:
     if cls is MambaStepper:
         variants = {"fused_graph": dict(cuda_graph=True, fused=True), "reference_graph": dict(cuda_graph=True, fused=False),
                     "fused_eager": dict(cuda_graph=False, fused=True)}
+    from toolssm import rnn_kernel
+
+    threshold = rnn_kernel.ROW_BLOCK_MIN_BATCH
+    if cls is RNNStepper:  # the fused step's two kernel shapes side by side: one row a program, BR rows a program (tl.dot)
+        variants.update({"fused_onerow_graph": dict(cuda_graph=True, fused=True, min_batch=1 << 30),
+                         "fused_rows_graph": dict(cuda_graph=True, fused=True, min_batch=1)})
     out = {}
     ids = torch.randint(10, 100, (B,), device=device)
-    for name, kw in variants.items():
-        st = make_stepper(model, B, fast=True, **kw)
-        for _ in range(10):
-            st.step(ids)
-        a, b = torch.cuda.Event(enable_timing=True), torch.cuda.Event(enable_timing=True)
-        a.record()
-        for _ in range(reps):
-            st.step(ids)
-        b.record()
-        b.synchronize()
-        out[f"step_us_{name}"] = a.elapsed_time(b) * 1e3 / reps
+    try:
+        for name, kw in variants.items():
+            rnn_kernel.ROW_BLOCK_MIN_BATCH = kw.pop("min_batch", threshold)  # read when the graph is captured (first steps)
+            st = make_stepper(model, B, fast=True, **kw)
+            for _ in range(10):
+                st.step(ids)
+            a, b = torch.cuda.Event(enable_timing=True), torch.cuda.Event(enable_timing=True)
+            a.record()
+            for _ in range(reps):
+                st.step(ids)
+            b.record()
+            b.synchronize()
+            out[f"step_us_{name}"] = a.elapsed_time(b) * 1e3 / reps
+    finally:
+        rnn_kernel.ROW_BLOCK_MIN_BATCH = threshold
     return out
 
 

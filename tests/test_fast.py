@@ -202,14 +202,18 @@ def test_long_sequence_teacher_forcing_steps_and_matches_one_forward(monkeypatch
     assert len({len(r["input_ids"]) for r in refs[:2]}) == 2 and want[0] != want[1]
 
 
-@pytest.mark.parametrize("cell,hidden,layers", [("lstm", 32, 2), ("gru", 32, 2), ("lstm", 72, 3), ("gru", 40, 1)])
-def test_fused_rnn_step_matches_reference_step(cell, hidden, layers):
+@pytest.mark.parametrize("cell,hidden,layers,batch", [("lstm", 32, 2, 5), ("gru", 32, 2, 5), ("lstm", 72, 3, 5), ("gru", 40, 1, 5),
+                                                     ("lstm", 72, 2, 37), ("gru", 40, 2, 37)])
+def test_fused_rnn_step_matches_reference_step(cell, hidden, layers, batch):
     """The fused LSTM/GRU step (toolssm.rnn_kernel, used on CUDA; on CPU in Triton's interpreter) computes the same
     logits, states and greedy ids as the written-out PyTorch cell, from random states, over several steps; hidden
-    sizes that are not a multiple of the kernel's blocks included, and a vocabulary cut (vocab_size) for the argmax."""
+    sizes that are not a multiple of the kernel's blocks included, and a vocabulary cut (vocab_size) for the argmax.
+    Batch 37 runs the row-blocked kernels (16 rows a program: two full blocks and one of 5 rows)."""
     _triton_or_skip()
+    from toolssm import rnn_kernel
     from toolssm.rnn import ToolSSMRNNConfig, ToolSSMRNNForCausalLM
 
+    assert (batch >= rnn_kernel.ROW_BLOCK_MIN_BATCH) == (batch == 37) and batch % rnn_kernel.BR
     device = "cuda" if torch.cuda.is_available() else "cpu"
     torch.manual_seed(hidden + layers)
     model = ToolSSMRNNForCausalLM(ToolSSMRNNConfig(vocab_size=150, hidden_size=hidden, num_hidden_layers=layers, cell=cell)).to(device).eval()
@@ -217,8 +221,8 @@ def test_fused_rnn_step_matches_reference_step(cell, hidden, layers):
         for p in model.parameters():
             p.add_(torch.randn_like(p) * 0.3)
     for vocab in (None, 120):
-        a = RNNStepper(model, 5, cuda_graph=False, fused=True, vocab_size=vocab)
-        b = RNNStepper(model, 5, cuda_graph=False, fused=False, vocab_size=vocab)
+        a = RNNStepper(model, batch, cuda_graph=False, fused=True, vocab_size=vocab)
+        b = RNNStepper(model, batch, cuda_graph=False, fused=False, vocab_size=vocab)
         assert a.fused and not b.fused
         _assert_steppers_agree(a, b, n_ids=150, tol=1e-5, state_tol=1e-5, vocab=vocab or 150)
 
@@ -254,10 +258,11 @@ def test_fused_rnn_argmax_takes_the_lowest_index_of_equal_maxima():
         model.lm_head.weight[[7, 9, 30]] = 1.0  # rows 7, 9 and 30 tie for every input with a positive sum
         model.norm.bias.fill_(1.0)
         model.norm.weight.zero_()
-    for vocab, want in ((None, 7), (8, 7), (7, 0)):  # vocab 7: every logit left is 0, so id 0
-        st = RNNStepper(model, 2, cuda_graph=False, fused=True, vocab_size=vocab)
-        st.step(torch.tensor([3, 4], device=device))
-        assert st.greedy_tokens().tolist() == [want, want]
+    for batch in (2, 32):  # one row a program, and the row-blocked kernels
+        for vocab, want in ((None, 7), (8, 7), (7, 0)):  # vocab 7: every logit left is 0, so id 0
+            st = RNNStepper(model, batch, cuda_graph=False, fused=True, vocab_size=vocab)
+            st.step(torch.arange(batch, device=device) % 40)
+            assert st.greedy_tokens().tolist() == [want] * batch
 
 
 def _shipped_lstm(device="cpu"):
@@ -298,11 +303,13 @@ def test_fused_rnn_step_decodes_the_shipped_lstm_exactly_on_gpu(monkeypatch):
     model = _shipped_lstm("cuda")
     torch.backends.cuda.matmul.allow_tf32 = False
     prompts = ["9999999999999999999999999+1=", "12+987=", "5+0=", "1" + "0" * 40 + "+7="]
-    tools = lambda: [PointerMemory(2) for _ in prompts]  # noqa: E731
-    monkeypatch.setattr(RNNStepper, "default_fused", False)
-    want = model.generate_with_tools(prompts, tools(), max_new_tokens=3000)
-    monkeypatch.setattr(RNNStepper, "default_fused", True)
-    for device_tools in (False, True):
-        got = model.generate_with_tools(prompts, tools(), max_new_tokens=3000, device_tools=device_tools)
-        assert [r.ids for r in got] == [r.ids for r in want]
-    assert [r.output for r in want] == ["1" + "0" * 25, "999", "5", "1" + "0" * 39 + "7"]
+    # and a batch of 40 (10 copies of each), which the row-blocked kernels decode (rnn_kernel.ROW_BLOCK_MIN_BATCH)
+    for batch in (prompts, prompts * 10):
+        tools = lambda: [PointerMemory(2) for _ in batch]  # noqa: E731
+        monkeypatch.setattr(RNNStepper, "default_fused", False)
+        want = model.generate_with_tools(batch, tools(), max_new_tokens=3000)
+        monkeypatch.setattr(RNNStepper, "default_fused", True)
+        for device_tools in (False, True):
+            got = model.generate_with_tools(batch, tools(), max_new_tokens=3000, device_tools=device_tools)
+            assert [r.ids for r in got] == [r.ids for r in want]
+        assert [r.output for r in want] == ["1" + "0" * 25, "999", "5", "1" + "0" * 39 + "7"] * (len(batch) // 4)

@@ -16,6 +16,11 @@ while the bytes it moves (2 MiB of weights) take ~1 us. Here a step is ``L + 2``
   the greedy id over the first ``V`` logits (the lowest index among equal maxima, as ``torch.argmax``);
 - one copy of the new states into ``h``.
 
+From ``ROW_BLOCK_MIN_BATCH`` rows on, both kernels take ``BR`` rows a program (``_layer_rows``, ``_head_rows``: the
+products as ``tl.dot`` in IEEE float32), so a block of weights is read once for BR rows instead of once a row: at
+batch 256 the one-row kernels reread the 2 MiB of a 256-unit LSTM's weights 256 times a step (117 us against 89 us
+for the PyTorch cell on the H200).
+
 Every product is accumulated in float32 (no TF32), so the logits equal the PyTorch step's up to the order of the
 sums (tests/test_rnn_kernel.py: CPU, Triton's interpreter; GPU: ``pytest -m gpu`` and the device-loop benchmark,
 which asserts the device loop's tokens equal the host loop's).
@@ -83,21 +88,124 @@ if triton is not None:
         a0, a1, a2, a3 = _gates(wih_ptr, bih_ptr, xrow, IN, H, units, mu, LSTM, HAS_BIAS, BH, BK)
         g0, g1, g2, g3 = _gates(whh_ptr, bhh_ptr, hrow, H, H, units, mu, LSTM, HAS_BIAS, BH, BK)
         hold = tl.load(hrow + units, mask=mu, other=0.0).to(tl.float32)
+        cp = c_ptr + b * H + units
+        cold = hold
+        if LSTM:
+            cold = tl.load(cp, mask=mu, other=0.0).to(tl.float32)
+        c, hn = _cell(a0, a1, a2, a3, g0, g1, g2, g3, cold, hold, LSTM)
+        if LSTM:
+            tl.store(cp, c.to(c_ptr.dtype.element_ty), mask=mu)
+        tl.store(hout_ptr + b * H + units, hn.to(hout_ptr.dtype.element_ty), mask=mu)
+
+    @triton.jit
+    def _cell(a0, a1, a2, a3, g0, g1, g2, g3, cold, hold, LSTM: tl.constexpr):
+        """(new c, new h) from the input halves a* and state halves g* of the gates (any shape; GRU: c is unused)."""
         if LSTM:
             i = tl.sigmoid(a0 + g0)
             f = tl.sigmoid(a1 + g1)
             g = _tanh(a2 + g2)
             o = tl.sigmoid(a3 + g3)
-            cp = c_ptr + b * H + units
-            c = f * tl.load(cp, mask=mu, other=0.0).to(tl.float32) + i * g
-            tl.store(cp, c.to(c_ptr.dtype.element_ty), mask=mu)
+            c = f * cold + i * g
             hn = o * _tanh(c)
         else:
             r = tl.sigmoid(a0 + g0)
             z = tl.sigmoid(a1 + g1)
             n = _tanh(a2 + r * g2)
+            c = cold
             hn = (1.0 - z) * n + z * hold
-        tl.store(hout_ptr + b * H + units, hn.to(hout_ptr.dtype.element_ty), mask=mu)
+        return c, hn
+
+    # --- row-blocked variants: BR rows a program, so each weight block is read once for BR rows (at batch 256 the
+    # one-row kernels above read the 2 MiB of weights 256 times a step). Products are tl.dot in IEEE float32 (no TF32).
+
+    @triton.jit
+    def _dot_rows(w_ptr, row0, v, k, mk, units, mu, IN):
+        """v (BR, BK) @ W[row0 + units, k]^T (BK, BH) -> (BR, BH), float32."""
+        w = tl.load(w_ptr + (row0 + units)[None, :] * IN + k[:, None], mask=mk[:, None] & mu[None, :], other=0.0)
+        return tl.dot(v, w.to(tl.float32), input_precision="ieee")
+
+    @triton.jit
+    def _gates_rows(w_ptr, b_ptr, v_rows, mr, IN, H, units, mu, LSTM: tl.constexpr, HAS_BIAS: tl.constexpr, BR: tl.constexpr,
+                    BH: tl.constexpr, BK: tl.constexpr):
+        """:func:`_gates` for BR rows at once; ``v_rows`` (BR,) points at each row's input vector."""
+        a0 = tl.zeros((BR, BH), dtype=tl.float32)
+        a1 = tl.zeros((BR, BH), dtype=tl.float32)
+        a2 = tl.zeros((BR, BH), dtype=tl.float32)
+        a3 = tl.zeros((BR, BH), dtype=tl.float32)
+        k0 = 0
+        while k0 < IN:
+            k = k0 + tl.arange(0, BK)
+            mk = k < IN
+            k0 += BK
+            v = tl.load(v_rows[:, None] + k[None, :], mask=mr[:, None] & mk[None, :], other=0.0).to(tl.float32)
+            a0 += _dot_rows(w_ptr, 0 * H, v, k, mk, units, mu, IN)
+            a1 += _dot_rows(w_ptr, 1 * H, v, k, mk, units, mu, IN)
+            a2 += _dot_rows(w_ptr, 2 * H, v, k, mk, units, mu, IN)
+            if LSTM:
+                a3 += _dot_rows(w_ptr, 3 * H, v, k, mk, units, mu, IN)
+        if HAS_BIAS:
+            a0 += tl.load(b_ptr + 0 * H + units, mask=mu, other=0.0).to(tl.float32)[None, :]
+            a1 += tl.load(b_ptr + 1 * H + units, mask=mu, other=0.0).to(tl.float32)[None, :]
+            a2 += tl.load(b_ptr + 2 * H + units, mask=mu, other=0.0).to(tl.float32)[None, :]
+            if LSTM:
+                a3 += tl.load(b_ptr + 3 * H + units, mask=mu, other=0.0).to(tl.float32)[None, :]
+        return a0, a1, a2, a3
+
+    @triton.jit
+    def _layer_rows(ids_ptr, emb_ptr, x_ptr, h_ptr, c_ptr, hout_ptr, wih_ptr, whh_ptr, bih_ptr, bhh_ptr, B, IN, H,
+                    FIRST: tl.constexpr, LSTM: tl.constexpr, HAS_BIAS: tl.constexpr, BR: tl.constexpr, BH: tl.constexpr,
+                    BK: tl.constexpr):
+        rows = tl.program_id(0) * BR + tl.arange(0, BR)
+        mr = rows < B
+        units = tl.program_id(1) * BH + tl.arange(0, BH)
+        mu = units < H
+        if FIRST:
+            x_rows = emb_ptr + tl.load(ids_ptr + rows, mask=mr, other=0) * IN
+        else:
+            x_rows = x_ptr + rows * IN
+        a0, a1, a2, a3 = _gates_rows(wih_ptr, bih_ptr, x_rows, mr, IN, H, units, mu, LSTM, HAS_BIAS, BR, BH, BK)
+        g0, g1, g2, g3 = _gates_rows(whh_ptr, bhh_ptr, h_ptr + rows * H, mr, H, H, units, mu, LSTM, HAS_BIAS, BR, BH, BK)
+        at = rows[:, None] * H + units[None, :]
+        m2 = mr[:, None] & mu[None, :]
+        hold = tl.load(h_ptr + at, mask=m2, other=0.0).to(tl.float32)
+        cold = hold
+        if LSTM:
+            cold = tl.load(c_ptr + at, mask=m2, other=0.0).to(tl.float32)
+        c, hn = _cell(a0, a1, a2, a3, g0, g1, g2, g3, cold, hold, LSTM)
+        if LSTM:
+            tl.store(c_ptr + at, c.to(c_ptr.dtype.element_ty), mask=m2)
+        tl.store(hout_ptr + at, hn.to(hout_ptr.dtype.element_ty), mask=m2)
+
+    @triton.jit
+    def _head_rows(x_ptr, nw_ptr, nb_ptr, w_ptr, logits_ptr, greedy_ptr, B, H, VT, V, eps,
+                   BR: tl.constexpr, HP: tl.constexpr, VP: tl.constexpr, BK: tl.constexpr):
+        """:func:`_head` for BR rows at once (the head's weight read once for them)."""
+        rows = tl.program_id(0) * BR + tl.arange(0, BR)
+        mr = rows < B
+        d = tl.arange(0, HP)
+        md = d < H
+        x = tl.load(x_ptr + rows[:, None] * H + d[None, :], mask=mr[:, None] & md[None, :], other=0.0).to(tl.float32)
+        mean = tl.sum(x, axis=1) / H
+        xc = tl.where(md[None, :], x - mean[:, None], 0.0)
+        rstd = 1.0 / tl.sqrt(tl.sum(xc * xc, axis=1) / H + eps)
+        vv = tl.arange(0, VP)
+        mv = vv < VT
+        acc = tl.zeros((BR, VP), dtype=tl.float32)
+        k0 = 0
+        while k0 < H:
+            k = k0 + tl.arange(0, BK)
+            mk = k < H
+            k0 += BK
+            xk = tl.load(x_ptr + rows[:, None] * H + k[None, :], mask=mr[:, None] & mk[None, :], other=0.0).to(tl.float32)
+            y = ((xk - mean[:, None]) * rstd[:, None] * tl.load(nw_ptr + k, mask=mk, other=0.0).to(tl.float32)[None, :]
+                 + tl.load(nb_ptr + k, mask=mk, other=0.0).to(tl.float32)[None, :])
+            y = tl.where(mk[None, :], y.to(nw_ptr.dtype.element_ty).to(tl.float32), 0.0)
+            w = tl.load(w_ptr + vv[None, :] * H + k[:, None], mask=mk[:, None] & mv[None, :], other=0.0)
+            acc += tl.dot(y, w.to(tl.float32), input_precision="ieee")
+        acc = acc.to(w_ptr.dtype.element_ty).to(tl.float32)
+        tl.store(logits_ptr + rows[:, None] * VT + vv[None, :], acc, mask=mr[:, None] & mv[None, :])
+        best = tl.argmax(tl.where(vv[None, :] < V, acc, float("-inf")), axis=1)
+        tl.store(greedy_ptr + rows, best.to(tl.int64), mask=mr)
 
     @triton.jit
     def _tanh(x):
@@ -134,6 +242,10 @@ if triton is not None:
 
 
 BH, BK = 32, 64  # hidden units per program; inputs per chunk of the dot products
+#: batches of at least this many rows use the row-blocked kernels (BR rows a program, tl.dot); smaller ones one row a
+#: program. [decision] set from the H200 timings in results/h200_benchmarks (job tool-loop-rnn-fused): see docs/TRAINING.md
+ROW_BLOCK_MIN_BATCH = 32
+BR, BK_ROWS = 16, 32  # rows a program (tl.dot needs 16); inputs per chunk in the row-blocked kernels
 
 
 def _layer_weights(model) -> list[tuple]:
@@ -161,15 +273,24 @@ def rnn_step(ids: torch.Tensor, model, h: torch.Tensor, c: torch.Tensor | None, 
     ``vocab_size`` logits into the given buffers. ``h_new`` is scratch of ``h``'s shape."""
     L, Bsz, H = h.shape
     lstm = model.config.cell == "lstm"
+    rows = Bsz >= ROW_BLOCK_MIN_BATCH
     for layer, (wih, whh, bih, bhh) in enumerate(_layer_weights(model)):
         IN = wih.shape[1]
         x_in = h_new[layer - 1] if layer else h_new[0]  # unused for layer 0 (FIRST reads the embedding)
-        _layer[(Bsz, triton.cdiv(H, BH))](
-            ids, model.embed.weight, x_in, h[layer], c[layer] if lstm else h[layer], h_new[layer], wih, whh,
-            bih if bih is not None else wih, bhh if bhh is not None else whh, IN, H,
-            FIRST=layer == 0, LSTM=lstm, HAS_BIAS=bih is not None, BH=BH, BK=BK)
+        args = (ids, model.embed.weight, x_in, h[layer], c[layer] if lstm else h[layer], h_new[layer], wih, whh,
+                bih if bih is not None else wih, bhh if bhh is not None else whh)
+        flags = dict(FIRST=layer == 0, LSTM=lstm, HAS_BIAS=bih is not None, BH=BH)
+        if rows:
+            _layer_rows[(triton.cdiv(Bsz, BR), triton.cdiv(H, BH))](*args, Bsz, IN, H, BR=BR, BK=BK_ROWS, **flags)
+        else:
+            _layer[(Bsz, triton.cdiv(H, BH))](*args, IN, H, BK=BK, **flags)
     norm, head = model.norm, model.lm_head
     VT = head.weight.shape[0]
-    _head[(Bsz,)](h_new[L - 1], norm.weight, norm.bias, head.weight, logits, greedy, H, VT, vocab_size or VT, norm.eps,
-                  HP=triton.next_power_of_2(H), VP=triton.next_power_of_2(VT), BK=32, num_warps=8)
+    hargs = (h_new[L - 1], norm.weight, norm.bias, head.weight, logits, greedy)
+    if rows:
+        _head_rows[(triton.cdiv(Bsz, BR),)](*hargs, Bsz, H, VT, vocab_size or VT, norm.eps, BR=BR, HP=triton.next_power_of_2(H),
+                                            VP=triton.next_power_of_2(VT), BK=BK_ROWS, num_warps=8)
+    else:
+        _head[(Bsz,)](*hargs, H, VT, vocab_size or VT, norm.eps, HP=triton.next_power_of_2(H), VP=triton.next_power_of_2(VT),
+                      BK=32, num_warps=8)
     h.copy_(h_new)
