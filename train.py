@@ -44,6 +44,7 @@ class ModelArguments:
     use_mambapy: bool | None = field(default=None, metadata={"help": "old spelling of --mamba_path mambapy"})
     triton_scan: bool | None = field(default=None, metadata={"help": "old spelling of --mamba_path triton"})
     scan_chunk: int = field(default=64, metadata={"help": "Triton scan: keep one state every K steps for the backward pass and recompute the rest (130M shape on an H200: 2.4x less peak memory, 3.7%% slower at K=64); 0 keeps every state"})
+    source_tokenizer: str | None = field(default=None, metadata={"help": "with --init_from a pretrained language model (state-spaces/mamba-1.4b-hf, EleutherAI/pythia-1.4b): the tokenizer it was pretrained with; each toolssm token's embedding starts as the mean of its pieces' (toolssm.transplant)"})
     lora: bool = field(default=False, metadata={"help": "train LoRA adapters (peft) on --init_from instead of all weights"})
     lora_r: int = field(default=16, metadata={"help": "LoRA rank"})
     lora_alpha: int = field(default=32, metadata={"help": "LoRA alpha"})
@@ -150,7 +151,7 @@ def main(argv=None) -> int:
     import toolssm  # noqa: F401  (registers the Auto classes)
     from toolssm.cards import write_model_card
     from toolssm.evaluation import evaluate_items, make_test_items, summarize
-    from toolssm.models import build_model
+    from toolssm.models import VOCAB_SIZE, build_model
     from toolssm.tokenizer import get_tokenizer
     from toolssm.evaluation import token_accuracy_counts
     from toolssm.training import StepDataset
@@ -178,6 +179,8 @@ def main(argv=None) -> int:
     problem = checkpoint_path_problem(margs.init_from) if margs.init_from else None
     if problem:
         raise ValueError(f"--init_from {margs.init_from!r}: {problem}")
+    if margs.source_tokenizer and not margs.init_from:
+        raise ValueError("--source_tokenizer needs --init_from (the pretrained model whose tokenizer it is)")
     if margs.lora and not margs.init_from:
         raise ValueError("--lora needs --init_from CHECKPOINT (LoRA adapts a trained model)")
     mp = targs.mixed_precision
@@ -212,6 +215,22 @@ def main(argv=None) -> int:
             model = AutoModelForCausalLM.from_pretrained(margs.init_from)
         except OSError as e:  # not a folder, and not a Hub id that resolves
             raise ValueError(f"--init_from {margs.init_from!r}: no such checkpoint folder, and the Hub did not provide it ({str(e).splitlines()[0]})") from None
+        if margs.source_tokenizer:
+            from transformers import AutoTokenizer
+
+            from toolssm.transplant import transplant_vocabulary
+
+            try:
+                src_tok = AutoTokenizer.from_pretrained(margs.source_tokenizer)
+            except (OSError, ValueError) as e:
+                raise ValueError(f"--source_tokenizer {margs.source_tokenizer!r}: cannot load it ({str(e).splitlines()[0]})") from None
+            info = transplant_vocabulary(model, src_tok)
+            accelerator.print(f"vocabulary: toolssm's {info['tokens']} tokens transplanted from {info['source_vocab']:,} pretrained rows "
+                              f"({info['single_piece']} of them one piece of {margs.source_tokenizer}, at most {info['max_pieces']} pieces)")
+        elif model.get_input_embeddings().weight.shape[0] != VOCAB_SIZE:
+            raise ValueError(f"--init_from {margs.init_from!r} has {model.get_input_embeddings().weight.shape[0]:,} embedding rows, toolssm's "
+                             f"tokenizer {VOCAB_SIZE} tokens: a pretrained language model needs --source_tokenizer (its own tokenizer) "
+                             "so that toolssm's tokens start from its embeddings")
     else:
         model = build_model(margs.preset)
     from toolssm.kernels import select_mamba_path

@@ -179,5 +179,29 @@ for _config, _cls in [(MambaConfig, ToolMambaForCausalLM), (Mamba2Config, ToolMa
                       (MistralConfig, ToolMistralForCausalLM), (ToolSSMRNNConfig, ToolRNNForCausalLM), (JambaConfig, ToolJambaForCausalLM)]:
     AutoModelForCausalLM.register(_config, _cls, exist_ok=True)
 
+
+
+def _register_weight_conversions() -> list[str]:
+    """Give each toolssm class the checkpoint key conversions of the stock class it extends. transformers renames
+    keys of original Hub checkpoints while loading (EleutherAI/pythia-*: ``embed_out`` -> ``lm_head``), but skips those
+    rules for classes defined outside transformers unless they are registered: without this, ``--init_from
+    EleutherAI/pythia-1.4b`` loaded a random head beside a warning (tests/test_transplant.py). Returns the classes
+    registered."""
+    try:
+        from transformers.conversion_mapping import get_checkpoint_conversion_mapping, register_checkpoint_conversion_mapping
+    except ImportError:  # transformers without conversion mappings: nothing to register
+        return []
+    done = []
+    for cls in (ToolMambaForCausalLM, ToolMamba2ForCausalLM, ToolGPTNeoXForCausalLM, ToolMistralForCausalLM, ToolJambaForCausalLM):
+        stock = next(b for b in cls.__mro__[1:] if b.__module__.startswith("transformers.") and b.__name__.endswith("ForCausalLM"))
+        rules = get_checkpoint_conversion_mapping(stock.__name__) or get_checkpoint_conversion_mapping(stock.config_class.model_type)
+        if rules:
+            register_checkpoint_conversion_mapping(cls.__name__, rules, overwrite=True)
+            done.append(cls.__name__)
+    return done
+
+
+WEIGHT_CONVERSIONS = _register_weight_conversions()
+
 # mamba-ssm / causal-conv1d, where installed, for CUDA tensors only (transformers binds them for every device)
 route_kernels_by_device()

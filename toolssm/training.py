@@ -110,7 +110,7 @@ class StepDataset(torch.utils.data.Dataset):
 
 #: the arguments that define a run: a resume with any of them changed would silently train another run
 RUN_DEFINING_ARGS = {
-    "model": ("preset", "init_from", "lora", "lora_r", "lora_alpha", "lora_target_modules"),
+    "model": ("preset", "init_from", "source_tokenizer", "lora", "lora_r", "lora_alpha", "lora_target_modules"),
     "data": ("task", "config", "dataset", "train_max_n", "mixture", "mixture_main_weight", "data_seed", "max_length"),
     "train": ("max_steps", "batch_size", "gradient_accumulation_steps", "learning_rate", "weight_decay", "warmup_steps",
               "lr_scheduler", "seed"),
