@@ -14,9 +14,10 @@ Decisions [INF], 2026-12-04:
   cores) and carried to the GPU machine (``carry: ["data/code_fixing"]``); the ``data`` job builds them there only
   when they were not carried.
 - Training: context 8,192 tokens (the paper's; 99% of the interactive training rows fit, the longest ~8.9k are cut),
-  batch 16, the small presets' learning rates (Mamba 2e-3, Pythia 1e-3), 1,000 steps with a 7.5-minute cap: three
-  runs share one GPU in one 10-minute device call, so a run that stops short says so in its steps column. The paper
-  fine-tunes pretrained 1.4B models for 200 steps at batch 512 (~100k episodes); here ~16k episodes from scratch.
+  batch 16, the small presets' learning rates (Mamba 2e-3, Pythia 1e-3), 800 steps with a 5.5-minute cap: three
+  runs share one GPU in one 10-minute device call and are evaluated in the same call, so a run that stops short says
+  so in its steps column. The paper fine-tunes pretrained 1.4B models for 200 steps at batch 512 (~100k episodes);
+  here at most ~13k episodes (2 passes over the 6,000 rows) from scratch.
 - Evaluation: the model is the agent. Its commands go to the sandboxed shell; the episode ends when it submits or its
   budget (1.1x the scripted agent's trajectory + 32 tokens) runs out; success (``answer_accuracy``) means the
   workspace's program then runs in the sandbox and prints exactly what the reference fix prints
@@ -34,12 +35,12 @@ DATA_CMD = (f"python3 dataset_builders/build.py code_fixing --config all --out {
 DATA_JOB = (f"if [ -f {DATA}/interactive/build.json ] && [ -f {DATA}/single_turn/build.json ]; then echo 'carried: {DATA}'; "
             f"else {DATA_CMD}; fi > $RUN_DIR/build.log 2>&1; s=$?; cp {DATA}/README.md $RUN_DIR/dataset_card.md; "
             f"for c in interactive single_turn; do cp {DATA}/$c/build.json $RUN_DIR/build-$c.json; done; exit $s")
-TRAIN = dict(task="code_fixing", dataset=DATA, verify_data=False, max_length=8192, batch_size=16, max_steps=1000,
-             max_time_minutes=7.5, warmup_steps=50, weight_decay=0.01, eval_every=0, eval_samples=4, eval_lengths="8",
+TRAIN = dict(task="code_fixing", dataset=DATA, verify_data=False, max_length=8192, batch_size=16, max_steps=800,
+             max_time_minutes=5.5, warmup_steps=50, weight_decay=0.01, eval_every=0, eval_samples=4, eval_lengths="8",
              save_every=100000, report_to="none", num_workers=2)
 LR = {"mamba": 2e-3, "pythia": 1e-3}
 # no --stop-at-divergence: an episode that leaves the scripted agent's path can still fix the code
-EVALS = (Eval("test", SIZES, num_samples=32, args=("--no-token-accuracy",), timeout_s=1200),)
+EVALS = (Eval("test", SIZES, num_samples=32, args=("--no-token-accuracy",), timeout_s=900),)
 
 STUDY = Study(
     name="code_fixing",
