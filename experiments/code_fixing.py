@@ -13,7 +13,7 @@ Decisions [INF], 2026-12-04:
   sandbox several times (~0.6 s a row on one core), so they are built on the development machine (~40 minutes on 2
   cores) and carried to the GPU machine (``carry: ["data/code_fixing"]``); the ``data`` job builds them there only
   when they were not carried.
-- Training: context 8,192 tokens (the paper's; 99% of the interactive training rows fit, the longest ~8.9k are cut),
+- Training: context 8,192 tokens (the paper's; 8 of the 6,000 interactive training rows are longer, up to 10.8k, and are cut),
   batch 16, the small presets' learning rates (Mamba 2e-3, Pythia 1e-3), 800 steps with a 5.5-minute cap: three
   runs share one GPU in one 10-minute device call and are evaluated in the same call, so a run that stops short says
   so in its steps column. The paper fine-tunes pretrained 1.4B models for 200 steps at batch 512 (~100k episodes);
@@ -23,6 +23,11 @@ Decisions [INF], 2026-12-04:
   workspace's program then runs in the sandbox and prints exactly what the reference fix prints
   (``CodeFixing.score``), not a string match against the scripted agent (``exact_match`` is that, kept beside it).
   32 codebases per size at 4, 8, 16, 24, 32 and 40 functions.
+
+Outcome, 2026-12-04 (two device calls; README "Code fixing"): at 800 steps from scratch no run fixes codebases even at
+the training size: the best, interactive Mamba seed 0, 18/32 at 4 functions, 3/32 at 8, 0/32 at 16; every
+single-turn run 0/32 everywhere. The second call came on a fresh machine, so `cf-interactive-pythia-s0` was trained
+twice (both filed: `-rerun`); two Pythia evaluations were still running when the lease's time ran out.
 """
 
 from toolssm.experiments import Eval, Job, Run, Study

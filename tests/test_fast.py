@@ -204,7 +204,7 @@ def test_long_sequence_teacher_forcing_steps_and_matches_one_forward(monkeypatch
 
 @pytest.mark.parametrize("cell,hidden,layers,batch", [("lstm", 32, 2, 5), ("gru", 32, 2, 5), ("lstm", 72, 3, 5), ("gru", 40, 1, 5),
                                                      ("lstm", 72, 2, 37), ("gru", 40, 2, 37)])
-def test_fused_rnn_step_matches_reference_step(cell, hidden, layers, batch):
+def test_fused_rnn_step_matches_reference_step(cell, hidden, layers, batch, monkeypatch):
     """The fused LSTM/GRU step (toolssm.rnn_kernel, used on CUDA; on CPU in Triton's interpreter) computes the same
     logits, states and greedy ids as the written-out PyTorch cell, from random states, over several steps; hidden
     sizes that are not a multiple of the kernel's blocks included, and a vocabulary cut (vocab_size) for the argmax.
@@ -213,6 +213,7 @@ def test_fused_rnn_step_matches_reference_step(cell, hidden, layers, batch):
     from toolssm import rnn_kernel
     from toolssm.rnn import ToolSSMRNNConfig, ToolSSMRNNForCausalLM
 
+    monkeypatch.setattr(rnn_kernel, "ROW_BLOCK_MIN_BATCH", 32)  # opt-in (off by default)
     assert (batch >= rnn_kernel.ROW_BLOCK_MIN_BATCH) == (batch == 37) and batch % rnn_kernel.BR
     device = "cuda" if torch.cuda.is_available() else "cpu"
     torch.manual_seed(hidden + layers)
@@ -246,7 +247,7 @@ def test_fused_rnn_step_refuses_weights_it_cannot_read():
         RNNStepper(model, 2, cuda_graph=False, fused=True)
 
 
-def test_fused_rnn_argmax_takes_the_lowest_index_of_equal_maxima():
+def test_fused_rnn_argmax_takes_the_lowest_index_of_equal_maxima(monkeypatch):
     """torch.argmax's tie rule: a head whose rows are equal gives equal logits, and the greedy id is the first."""
     _triton_or_skip()
     from toolssm.rnn import ToolSSMRNNConfig, ToolSSMRNNForCausalLM
@@ -258,6 +259,9 @@ def test_fused_rnn_argmax_takes_the_lowest_index_of_equal_maxima():
         model.lm_head.weight[[7, 9, 30]] = 1.0  # rows 7, 9 and 30 tie for every input with a positive sum
         model.norm.bias.fill_(1.0)
         model.norm.weight.zero_()
+    from toolssm import rnn_kernel
+
+    monkeypatch.setattr(rnn_kernel, "ROW_BLOCK_MIN_BATCH", 32)  # the row-blocked kernels are opt-in
     for batch in (2, 32):  # one row a program, and the row-blocked kernels
         for vocab, want in ((None, 7), (8, 7), (7, 0)):  # vocab 7: every logit left is 0, so id 0
             st = RNNStepper(model, batch, cuda_graph=False, fused=True, vocab_size=vocab)
@@ -303,7 +307,10 @@ def test_fused_rnn_step_decodes_the_shipped_lstm_exactly_on_gpu(monkeypatch):
     model = _shipped_lstm("cuda")
     torch.backends.cuda.matmul.allow_tf32 = False
     prompts = ["9999999999999999999999999+1=", "12+987=", "5+0=", "1" + "0" * 40 + "+7="]
-    # and a batch of 40 (10 copies of each), which the row-blocked kernels decode (rnn_kernel.ROW_BLOCK_MIN_BATCH)
+    # and a batch of 40 (10 copies of each), which the row-blocked kernels decode (opt-in: rnn_kernel.ROW_BLOCK_MIN_BATCH)
+    from toolssm import rnn_kernel
+
+    monkeypatch.setattr(rnn_kernel, "ROW_BLOCK_MIN_BATCH", 32)
     for batch in (prompts, prompts * 10):
         tools = lambda: [PointerMemory(2) for _ in batch]  # noqa: E731
         monkeypatch.setattr(RNNStepper, "default_fused", False)

@@ -16,7 +16,7 @@ while the bytes it moves (2 MiB of weights) take ~1 us. Here a step is ``L + 2``
   the greedy id over the first ``V`` logits (the lowest index among equal maxima, as ``torch.argmax``);
 - one copy of the new states into ``h``.
 
-From ``ROW_BLOCK_MIN_BATCH`` rows on, both kernels take ``BR`` rows a program (``_layer_rows``, ``_head_rows``: the
+From ``ROW_BLOCK_MIN_BATCH`` rows on (off by default: slower where measured), both kernels take ``BR`` rows a program (``_layer_rows``, ``_head_rows``: the
 products as ``tl.dot`` in IEEE float32), so a block of weights is read once for BR rows instead of once a row: at
 batch 256 the one-row kernels reread the 2 MiB of a 256-unit LSTM's weights 256 times a step (117 us against 89 us
 for the PyTorch cell on the H200).
@@ -243,8 +243,11 @@ if triton is not None:
 
 BH, BK = 32, 64  # hidden units per program; inputs per chunk of the dot products
 #: batches of at least this many rows use the row-blocked kernels (BR rows a program, tl.dot); smaller ones one row a
-#: program. [decision] set from the H200 timings in results/h200_benchmarks (job tool-loop-rnn-fused): see docs/TRAINING.md
-ROW_BLOCK_MIN_BATCH = 32
+#: program. [decision, 2026-12-04] off by default: on the H200 the row-blocked step took 358 / 409 us at batch 1 / 16
+#: against 44 / 49 us for the one-row kernels (forced both ways, results/h200_benchmarks, job tool-loop-rnn-fused; the
+#: GPU was shared with evaluations then, and batches of 32 and more were not reached). Set it to try them; their
+#: results equal the PyTorch cell's (tests/test_fast.py, CPU and GPU).
+ROW_BLOCK_MIN_BATCH = 1 << 30
 BR, BK_ROWS = 16, 32  # rows a program (tl.dot needs 16); inputs per chunk in the row-blocked kernels
 
 

@@ -1,0 +1,1 @@
+timeout 180 bash -c 'python3 benchmarks/bench_tool_loop.py --device-tools --presets lstm-small --device cuda --lengths 300 --batch-sizes 1,16,32,64,256 --max-tokens 8000 --slow-tokens 100 --naive-tokens 0 --out $RUN_DIR/tool_loop_rnn_fused.json'
