@@ -1,10 +1,12 @@
 """The checkpoints shipped in checkpoints/ load with plain transformers and with toolssm, and do what their cards say."""
 
 import os
+import shutil
 import subprocess
 import sys
 
 import pytest
+import torch
 from transformers import AutoModelForCausalLM
 
 import toolssm  # noqa: F401
@@ -98,3 +100,23 @@ def test_probe_checks_corner_inputs_against_python(tmp_path):
                         "--max-digits", "25", "--out", str(tmp_path)], capture_output=True, text=True, cwd=ROOT, timeout=600)
     assert r.returncode == 0 and "wrong" not in r.stdout, r.stdout + r.stderr[-2000:]
     assert "| `addition-lstm-small` | addition / tool |" in (tmp_path / "README.md").read_text()
+
+
+def test_first_divergence_names_where_an_episode_leaves_its_reference(tmp_path):
+    """scripts/first_divergence.py: the shipped LSTM follows its reference on every 6-digit test problem (no divergence),
+    and the same model with a zeroed head (it then emits token 0 forever) leaves it at its first generated token."""
+    ckpt = os.path.join(ROOT, "checkpoints", "addition-lstm-small")
+    script = os.path.join(ROOT, "scripts", "first_divergence.py")
+    r = subprocess.run([sys.executable, script, ckpt, "--n", "6", "--k", "2"], capture_output=True, text=True, cwd=ROOT, timeout=600)
+    assert r.returncode == 0, r.stderr[-2000:]
+    assert r.stdout.count("right True, finished True, first token off the reference: None") == 2, r.stdout
+    from transformers import AutoModelForCausalLM
+
+    model = AutoModelForCausalLM.from_pretrained(ckpt)
+    with torch.no_grad():
+        model.lm_head.weight.zero_()
+    model.save_pretrained(tmp_path)
+    for f in ("tokenizer.json", "tokenizer_config.json", "generation_config.json"):
+        shutil.copy(os.path.join(ckpt, f), tmp_path / f)
+    r = subprocess.run([sys.executable, script, str(tmp_path), "--n", "6", "--k", "1"], capture_output=True, text=True, cwd=ROOT, timeout=600)
+    assert r.returncode == 0 and "[0] right False" in r.stdout and "  model:" in r.stdout, r.stdout + r.stderr[-2000:]
