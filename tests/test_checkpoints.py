@@ -102,21 +102,21 @@ def test_probe_checks_corner_inputs_against_python(tmp_path):
     assert "| `addition-lstm-small` | addition / tool |" in (tmp_path / "README.md").read_text()
 
 
-def test_first_divergence_names_where_an_episode_leaves_its_reference(tmp_path):
-    """scripts/first_divergence.py: the shipped LSTM follows its reference on every 6-digit test problem (no divergence),
-    and the same model with a zeroed head (it then emits token 0 forever) leaves it at its first generated token."""
+def test_divergence_go_on_names_where_an_episode_leaves_its_reference(tmp_path):
+    """scripts/divergence.py --go-on (task read from the checkpoint): the shipped LSTM follows its reference on every
+    6-digit test problem and is scored right, and the same model with a zeroed head (it then emits token 0 forever)
+    leaves it at its first generated token, is scored wrong, and what it wrote past the divergence is shown."""
     ckpt = os.path.join(ROOT, "checkpoints", "addition-lstm-small")
-    script = os.path.join(ROOT, "scripts", "first_divergence.py")
-    r = subprocess.run([sys.executable, script, ckpt, "--n", "6", "--k", "2"], capture_output=True, text=True, cwd=ROOT, timeout=600)
+    script = os.path.join(ROOT, "scripts", "divergence.py")
+    r = subprocess.run([sys.executable, script, "--model", ckpt, "--n", "6", "--k", "2", "--go-on"], capture_output=True, text=True, cwd=ROOT, timeout=600)
     assert r.returncode == 0, r.stderr[-2000:]
-    assert r.stdout.count("right True, finished True, first token off the reference: None") == 2, r.stdout
-    from transformers import AutoModelForCausalLM
-
+    assert r.stdout.count("scored right, exact:") == 2, r.stdout
     model = AutoModelForCausalLM.from_pretrained(ckpt)
     with torch.no_grad():
         model.lm_head.weight.zero_()
     model.save_pretrained(tmp_path)
     for f in ("tokenizer.json", "tokenizer_config.json", "generation_config.json"):
         shutil.copy(os.path.join(ckpt, f), tmp_path / f)
-    r = subprocess.run([sys.executable, script, str(tmp_path), "--n", "6", "--k", "1"], capture_output=True, text=True, cwd=ROOT, timeout=600)
-    assert r.returncode == 0 and "[0] right False" in r.stdout and "  model:" in r.stdout, r.stdout + r.stderr[-2000:]
+    r = subprocess.run([sys.executable, script, "--model", str(tmp_path), "--n", "6", "--k", "1", "--go-on"], capture_output=True, text=True,
+                       cwd=ROOT, timeout=600)
+    assert r.returncode == 0 and "scored wrong, diverged at token" in r.stdout and "model went on" in r.stdout, r.stdout + r.stderr[-2000:]

@@ -114,6 +114,11 @@ def _teacher_forced_stepped(stepper, refs: list[dict]) -> list[tuple[int, int]]:
     return list(zip(right.tolist(), mask.sum(1).tolist()))
 
 
+def episode_budget(ref_ids, factor: float = 1.1) -> int:
+    """New tokens a row may generate: ``factor`` times its reference trajectory, plus 32."""
+    return int(len(ref_ids) * factor) + 32
+
+
 def evaluate_items(model, task, items, batch_size: int = 16, budget_factor: float = 1.1, token_accuracy: bool = True, progress: bool = False,
                    stop_at_divergence: bool = False, fast: bool | None = None, device_tools: bool | None = None,
                    refs: list[dict] | None = None, splits: list[str] | None = None) -> list[SampleResult]:
@@ -134,7 +139,7 @@ def evaluate_items(model, task, items, batch_size: int = 16, budget_factor: floa
         chunk = items[s : s + batch_size]
         chunk_refs = refs[s : s + batch_size] if refs is not None else [render(it.trajectory, train_observations=task.train_observations) for it in chunk]
         chunk_splits = splits[s : s + batch_size] if splits is not None else ["test"] * len(chunk)
-        budgets = [int(len(r["input_ids"]) * budget_factor) + 32 for r in chunk_refs]
+        budgets = [episode_budget(r["input_ids"], budget_factor) for r in chunk_refs]
         t0 = time.time()
         tools = [task.inference_tool(it.problem) for it in chunk]
         res = generate_with_tools(model, [it.prompt for it in chunk], tools, max_new_tokens=budgets, progress=progress, fast=fast,
