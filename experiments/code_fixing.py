@@ -24,6 +24,13 @@ Decisions [INF], 2026-12-04:
   (``CodeFixing.score``), not a string match against the scripted agent (``exact_match`` is that, kept beside it).
   32 codebases per size at 4, 8, 16, 24, 32 and 40 functions.
 
+- The `*_sed` configs (2026-12-04, after the first outcome below): the same codebases and rounds, each file edited by
+  one `sed -i 's/OLD/NEW/' FILE` per changed line instead of written whole, so the model writes about half the tokens
+  and never copies the values a file assigns (docs/FORMATS.md, "Edit style"). Runs `cf-interactive_sed-*` and
+  `cf-single_turn_sed-*` (same settings) test whether the first runs' copying errors were what held them back:
+  ``bash scripts/gpu/run.sh code_fixing 'data,cf-interactive_sed-*'`` with ``carry: ["data/code_fixing"]`` (all four
+  configs built there: 12 MB + the sed ones).
+
 Outcome, 2026-12-04 (two device calls; README "Code fixing"): at 800 steps from scratch no run fixes codebases even at
 the training size: the best, interactive Mamba seed 0, 18/32 at 4 functions, 3/32 at 8, 0/32 at 16; every
 single-turn run 0/32 everywhere. The second call came on a fresh machine, so `cf-interactive-pythia-s0` was trained
@@ -37,9 +44,10 @@ DATA = "data/code_fixing"
 DATA_CMD = (f"python3 dataset_builders/build.py code_fixing --config all --out {DATA} --train-rows 6000 --validation-rows 64 "
             "--test-rows 32 --train-max-n 16 --test-lengths 4,8,12,16,20,24,32,40 --num-proc $(nproc) --quiet --overwrite")
 # built here only when not carried; the card and both build records are filed either way
-DATA_JOB = (f"if [ -f {DATA}/interactive/build.json ] && [ -f {DATA}/single_turn/build.json ]; then echo 'carried: {DATA}'; "
+CONFIGS = ("interactive", "single_turn", "interactive_sed", "single_turn_sed")
+DATA_JOB = (f"if {' && '.join(f'[ -f {DATA}/{c}/build.json ]' for c in CONFIGS)}; then echo 'carried: {DATA}'; "
             f"else {DATA_CMD}; fi > $RUN_DIR/build.log 2>&1; s=$?; cp {DATA}/README.md $RUN_DIR/dataset_card.md; "
-            f"for c in interactive single_turn; do cp {DATA}/$c/build.json $RUN_DIR/build-$c.json; done; exit $s")
+            f"for c in {' '.join(CONFIGS)}; do cp {DATA}/$c/build.json $RUN_DIR/build-$c.json; done; exit $s")
 TRAIN = dict(task="code_fixing", dataset=DATA, verify_data=False, max_length=8192, batch_size=16, max_steps=800,
              max_time_minutes=5.5, warmup_steps=50, weight_decay=0.01, eval_every=0, eval_samples=4, eval_lengths="8",
              save_every=100000, report_to="none", num_workers=2)
@@ -53,7 +61,7 @@ STUDY = Study(
     runs=[Job("data", DATA_JOB, timeout_s=2400)] + [
         Run(f"cf-{config}-{arch}-s{s}", dict(TRAIN, config=config, preset=f"{arch}-small", seed=s, data_seed=s, learning_rate=LR[arch]),
             EVALS, keep_weights=True, after=("data",))
-        for s in (0, 1) for config in ("interactive", "single_turn") for arch in ("mamba", "pythia")],
+        for s in (0, 1) for config in CONFIGS for arch in ("mamba", "pythia")],
     parallel=3,
     parallel_evals=3,
 )

@@ -8,11 +8,16 @@ The task and config default to the checkpoint's own (its generation_config.json)
     python scripts/divergence.py --model runs/mul1-mamba --task multiplication --config n_x_1 --n 50 --k 4
     python scripts/divergence.py --model runs/add --task addition --config lockstep --n 1000 --split stress --indices 6,14
     python scripts/divergence.py --model results/code_fixing/cf-interactive-mamba-s0 --n 8 --k 4 --go-on --context 200
+    python scripts/divergence.py --model checkpoints/addition-mamba-small-lockstep --prompt 1$(printf '0%.0s' {1..30})+7= --prompt 99+1=
+
+--prompt (repeatable) takes problems typed as a user types them (the checkpoint's task parses them) instead of
+drawing them from a split.
 """
 
 import argparse
 import os
 import sys
+from types import SimpleNamespace
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
 
@@ -22,19 +27,22 @@ def main(argv=None):
     p.add_argument("--model", required=True)
     p.add_argument("--task", default=None, help="default: the checkpoint's task")
     p.add_argument("--config", default=None, help="default: the checkpoint's config when --task is not given")
-    p.add_argument("--n", type=int, required=True)
+    p.add_argument("--n", type=int, help="problem size (drawn from --split); not with --prompt")
+    p.add_argument("--prompt", action="append", default=[], help="a problem as typed, e.g. 1000+1000= (repeatable)")
     p.add_argument("--k", type=int, default=4, help="problems (eval seed 0): indices 0..k-1")
     p.add_argument("--split", default="test", choices=["test", "stress"], help="which split's problems")
     p.add_argument("--indices", help="comma-separated item indices instead of 0..k-1 (stress: class = index mod the number of classes)")
     p.add_argument("--context", type=int, default=60, help="reference tokens shown before the divergence")
     p.add_argument("--go-on", action="store_true", help="decode past the divergence; show the model's text there and the score")
     args = p.parse_args(argv)
+    if (args.n is None) == (not args.prompt):
+        p.error("give either --n (problems drawn from a split) or --prompt (problems as typed)")
 
     from transformers import AutoModelForCausalLM
 
     import toolssm  # noqa: F401  (registers the Auto classes)
     from toolssm import vocab as V
-    from toolssm.tasks import get_task
+    from toolssm.tasks import get_task, task_from_spec
     from toolssm.evaluation import episode_budget, make_test_items
     from toolssm.generation import generate_with_tools
     from toolssm.modeling import read_tool_spec
@@ -45,10 +53,16 @@ def main(argv=None):
         spec = read_tool_spec(args.model)
         if not spec:
             raise SystemExit(f"{args.model}: no toolssm task in its generation_config.json: give --task")
-        args.task, args.config = spec["task"], args.config or spec.get("config")
-    task = get_task(args.task, args.config)
-    idx = [int(x) for x in args.indices.split(",")] if args.indices else range(args.k)
-    items = [make_test_items(task, args.n, 1, seed=0, start=i, split=args.split)[0] for i in idx]
+        # older checkpoints record {"task", "variant"} instead of {"task", "config"}: task_from_spec reads both
+        task = get_task(spec["task"], args.config) if args.config else task_from_spec(spec)
+    else:
+        task = get_task(args.task, args.config)
+    if args.prompt:
+        problems = [task.parse_prompt(x) for x in args.prompt]  # a ValueError names a prompt the task does not accept
+        items = [SimpleNamespace(prompt=task.prompt(q), trajectory=task.trajectory(q), problem=q) for q in problems]
+    else:
+        idx = [int(x) for x in args.indices.split(",")] if args.indices else range(args.k)
+        items = [make_test_items(task, args.n, 1, seed=0, start=i, split=args.split)[0] for i in idx]
     refs = [render(it.trajectory, train_observations=task.train_observations)["input_ids"] for it in items]
     tools = [task.inference_tool(it.problem) for it in items]
     if args.go_on:
@@ -56,7 +70,9 @@ def main(argv=None):
     else:
         res = generate_with_tools(model, [it.prompt for it in items], tools, max_new_tokens=[len(r) + 32 for r in refs], stop_at_reference=refs)
     for it, r, ref, tool in zip(items, res, refs, tools):
-        print(f"{it.prompt[:30]}...{it.prompt[-30:]!r} ({it.problem.get('stress', args.split)}):", end=" ")
+        where = "typed" if args.prompt else it.problem.get("stress", args.split)
+        shown = it.prompt if len(it.prompt) <= 64 else f"{it.prompt[:30]}...{it.prompt[-30:]}"
+        print(f"{shown!r} ({where}):", end=" ")
         j = next((i for i, (a, b) in enumerate(zip(r.ids, ref)) if a != b), None) if args.go_on else len(r.ids) - 1 if r.diverged else None
         score = f"scored {'right' if (not r.diverged) and task.score(it.problem, r.output, tool) else 'wrong'}, " if args.go_on else ""
         if j is None:

@@ -120,3 +120,16 @@ def test_divergence_go_on_names_where_an_episode_leaves_its_reference(tmp_path):
     r = subprocess.run([sys.executable, script, "--model", str(tmp_path), "--n", "6", "--k", "1", "--go-on"], capture_output=True, text=True,
                        cwd=ROOT, timeout=600)
     assert r.returncode == 0 and "scored wrong, diverged at token" in r.stdout and "model went on" in r.stdout, r.stdout + r.stderr[-2000:]
+    # problems as typed: each parsed by the checkpoint's task; a prompt it does not accept is refused by name
+    r = subprocess.run([sys.executable, script, "--model", ckpt, "--prompt", "99999+1=", "--prompt", "7+1000000=", "--go-on"],
+                       capture_output=True, text=True, cwd=ROOT, timeout=600)
+    assert r.returncode == 0 and r.stdout.count("scored right, exact:") == 2 and "'99999+1=' (typed)" in r.stdout, r.stdout + r.stderr[-2000:]
+    # a checkpoint that records {"task", "variant"} (older spelling): its own trace is the reference, not the task's default
+    lockstep = os.path.join(ROOT, "checkpoints", "addition-mamba-small-lockstep")
+    r = subprocess.run([sys.executable, script, "--model", lockstep, "--prompt", "99+1=", "--prompt", "10000+10000="],
+                       capture_output=True, text=True, cwd=ROOT, timeout=600)
+    assert r.returncode == 0 and r.stdout.count("exact:") == 2, r.stdout + r.stderr[-2000:]
+    r = subprocess.run([sys.executable, script, "--model", ckpt, "--prompt", "1.5+2="], capture_output=True, text=True, cwd=ROOT, timeout=600)
+    assert r.returncode != 0 and "ValueError" in r.stderr and "1.5+2=" in r.stderr, r.stderr[-2000:]
+    r = subprocess.run([sys.executable, script, "--model", ckpt], capture_output=True, text=True, cwd=ROOT, timeout=600)
+    assert r.returncode == 2 and "either --n" in r.stderr

@@ -39,7 +39,7 @@ needs_sandbox = pytest.mark.skipif(not sandbox_available(), reason="unshare/setp
 
 
 @needs_sandbox
-@pytest.mark.parametrize("variant", ["interactive", "single_turn"])
+@pytest.mark.parametrize("variant", ["interactive", "single_turn", "interactive_sed", "single_turn_sed"])
 def test_agent_trajectories_replay_and_fix_the_program(variant):
     task = get_task("code_fixing", variant)
     for n, i in [(4, 0), (9, 1), (16, 2), (30, 3)]:
@@ -48,7 +48,50 @@ def test_agent_trajectories_replay_and_fix_the_program(variant):
         cmds = [c for r, c in item.trajectory.segments if r == "command"]
         assert "COMPLETE_TASK_AND_SUBMIT_FINAL_OUTPUT" in cmds[-1]
         runs = sum(c.count("python main.py") for c in cmds)
-        assert (runs >= 2) if variant == "interactive" else (runs == 0)
+        assert (runs >= 2) if variant.startswith("interactive") else (runs == 0)
+        bare = [c.removeprefix("[COMMAND]").removesuffix("[/COMMAND]") for c in cmds]
+        edits = [c for c in bare if c.startswith(("sed -i", "cat > "))]
+        assert edits and all(c.startswith("sed -i" if variant.endswith("_sed") else "cat > ") for c in edits)
+
+
+def test_sed_configs_change_only_the_edits_and_write_fewer_tokens():
+    """Same codebases (the items' seeds depend on the variant, not the edit style); the sed trace's commands are the
+    write trace's with every whole-file write replaced by one sed per changed line, which the model writes far less."""
+    from toolssm.tasks.code_fixing import sed_cmds
+    from toolssm.trajectory import render
+
+    for variant in ("single_turn",) + (("interactive",) if sandbox_available() else ()):
+        a, b = get_task("code_fixing", variant), get_task("code_fixing", variant + "_sed")
+        for i, n in enumerate((4, 8, 12)):
+            x, y = a.make_item(0, "test", i, n, train=False), b.make_item(0, "test", i, n, train=False)
+            assert x.problem == y.problem
+            files = a.codebase(x.problem).files()
+            def commands(item):
+                return [c.removeprefix("[COMMAND]").removesuffix("[/COMMAND]") for r, c in item.trajectory.segments
+                        if r == "command"]
+            want = []
+            for c in commands(x):
+                if c.startswith("cat > "):
+                    name, src = c[6:].split(" ", 1)[0], c.split("\n", 1)[1].rsplit("\nEOF", 1)[0] + "\n"
+                    want += sed_cmds(name, files[name], src)
+                else:
+                    want.append(c)
+            assert commands(y) == want
+
+            def written(item):
+                return sum(label != -100 for label in render(item.trajectory)["labels"])
+            assert written(y) < 0.75 * written(x)
+
+
+def test_sed_cmds_refuse_edits_sed_cannot_express():
+    from toolssm.tasks.code_fixing import sed_cmds
+
+    assert sed_cmds("a.py", "def f():\n    g()\n", "def f(v10):\n    g(v10)\n") == [
+        "sed -i 's/def f():/def f(v10):/' a.py", "sed -i 's/g()/g(v10)/' a.py"]
+    with pytest.raises(ValueError, match="adds or removes"):
+        sed_cmds("a.py", "x = 1\n", "x = 1\ny = 2\n")
+    with pytest.raises(ValueError, match="unique"):
+        sed_cmds("a.py", "g()\ng()\n", "g(v10)\ng()\n")
 
 
 @needs_sandbox

@@ -2,6 +2,8 @@
 
 import os
 import random
+import shutil
+import subprocess
 
 import pytest
 
@@ -38,6 +40,47 @@ def test_ls_cat_grep_write(tool):
     assert ask(t, "cat > new.py <<'EOF'\nx = 1\nEOF").startswith("wrote new.py")
     assert ask(t, "cat new.py") == "x = 1\n"
     assert ask(t, "echo COMPLETE_TASK_AND_SUBMIT_FINAL_OUTPUT") and t.submitted
+
+
+SED_CASES = [("def foo(", "def foo(v10, "), ("v0", "w0"), ("    ", "\t"), ("(", "(("), ("print(\"", "print(1, \""),
+             ("no such text", "x"), ("= ", "= -"), (")", ", v10)")]
+
+
+@pytest.mark.skipif(shutil.which("sed") is None, reason="no sed binary to compare with")
+@pytest.mark.parametrize("old,new", SED_CASES)
+def test_sed_edits_equal_gnu_sed(tool, tmp_path, old, new):
+    """The oracle is the real sed binary, run on a copy of the file (never on the workspace)."""
+    t, cb = tool
+    for name, src in cb.files().items():
+        ref = tmp_path / name
+        ref.write_text(src)
+        subprocess.run(["sed", "-i", f"s/{old}/{new}/", str(ref)], check=True)
+        out = ask(t, f"sed -i 's/{old}/{new}/' {name}")
+        changed = sum(old in line for line in src.split("\n"))
+        assert out == (f"{name}: {changed} line{'s' if changed > 1 else ''} changed" if changed
+                       else f"{name}: no line contains {old!r}; nothing changed")
+        assert ask(t, f"cat {name}") == ref.read_text(), (name, old, new)
+
+
+@pytest.mark.parametrize("cmd", ["sed -i 's/a.b/c/' foo.py", "sed -i 's/^def/x/' foo.py", "sed -i 's/v[0-9]/x/' foo.py",
+                                 "sed -i 's/x*/y/' foo.py", "sed -i 's/foo/&&/' foo.py", "sed -i 's/foo/a\\nb/' foo.py",
+                                 "sed -i 's//x/' foo.py", "sed -i 's/a/b/' ../etc/passwd", "sed -i 's/a/b/' /etc/passwd",
+                                 "sed -i 's/a/b/' nothere.py", "sed -i 's/a/b/g' foo.py", "sed -i 's/a/b/' foo.py; id",
+                                 "sed -i 's/a/b/' foo.py bar.py", "sed -e 's/a/b/' foo.py", "sed -i 's/it's/x/' foo.py",
+                                 "sed -i 's/a\nb/c/' foo.py"])
+def test_sed_refuses_what_it_cannot_do_literally(tool, cmd):
+    t, cb = tool
+    out = ask(t, cmd)
+    assert out.startswith("error:"), (cmd, out)
+    assert t.read_files() == cb.files()  # nothing changed
+
+
+def test_sed_cannot_grow_a_file_past_the_limit(tool):
+    t, _ = tool
+    assert ask(t, "cat > big.py <<'EOF'\n" + "\n".join("x" * 15 for _ in range(1000)) + "\nEOF").startswith("wrote")
+    out = ask(t, "sed -i 's/x/" + "y" * 100 + "/' big.py")  # 16 k characters would become 115 k
+    assert out.startswith("error: file too large"), out
+    assert ask(t, "cat big.py").startswith("x" * 15 + "\n")
 
 
 @needs_sandbox

@@ -143,19 +143,45 @@ def _write_cmd(name: str, src: str) -> str:
     return f"cat > {name} <<'EOF'\n{src.rstrip(chr(10))}\nEOF"
 
 
-def single_turn_agent(rec: Recorder, cb: Codebase) -> None:
+def sed_cmds(name: str, old_src: str, new_src: str) -> list[str]:
+    """``sed -i 's/OLD/NEW/' FILE`` commands that turn ``old_src`` into ``new_src``, one per changed line, OLD being
+    the whole line without its indentation. The fix changes lines in place (a signature, a call), never adds or
+    removes one; each OLD must be on exactly one line of the file, so that sed changes that line alone."""
+    old_lines, new_lines = old_src.split("\n"), new_src.split("\n")
+    if len(old_lines) != len(new_lines):
+        raise ValueError(f"{name}: the fix adds or removes lines; sed edits cannot express it")
+    cmds = []
+    for a, b in zip(old_lines, new_lines):
+        if a != b:
+            indent = len(a) - len(a.lstrip(" "))
+            if a[:indent] != b[:indent] or sum(a.strip() in line for line in old_lines) != 1:
+                raise ValueError(f"{name}: line {a!r} is not a unique, same-indent edit")
+            cmds.append(f"sed -i 's/{a[indent:]}/{b[indent:]}/' {name}")
+    return cmds
+
+
+def _edit(rec: Recorder, name: str, old_src: str, new_src: str, edit: str) -> None:
+    """Change one file by the config's edit style: ``write`` (the whole file again) or ``sed`` (the changed lines)."""
+    if edit == "write":
+        rec.text_command(_write_cmd(name, new_src))
+    else:
+        for cmd in sed_cmds(name, old_src, new_src):
+            rec.text_command(cmd)
+
+
+def single_turn_agent(rec: Recorder, cb: Codebase, edit: str = "write") -> None:
     """Print every file, then emit every edit at once, then submit (the paper's single-turn agent)."""
     names = rec.text_command("ls").split("\n")
     for n in names:
         rec.text_command(f"cat {n}")
-    fixed = cb.files(fixed=True)
+    fixed, original = cb.files(fixed=True), cb.files()
     for n in names:
-        if fixed[n] != cb.files()[n]:
-            rec.text_command(_write_cmd(n, fixed[n]))
+        if fixed[n] != original[n]:
+            _edit(rec, n, original[n], fixed[n], edit)
     rec.text_command(SUBMIT)
 
 
-def interactive_agent(rec: Recorder, cb: Codebase, max_rounds: int = 200) -> None:
+def interactive_agent(rec: Recorder, cb: Codebase, max_rounds: int = 200, edit: str = "write") -> None:
     """Run; read the traceback; fix the function it points at and up to 2 of its callers (found with grep); run
     again; until the program runs (the paper's interactive agent: at most 3 files between runs)."""
     fixed, original = cb.files(fixed=True), cb.files()
@@ -177,23 +203,33 @@ def interactive_agent(rec: Recorder, cb: Codebase, max_rounds: int = 200) -> Non
         for name in todo:
             rec.text_command(f"cat {name}.py")
             if fixed[f"{name}.py"] != original[f"{name}.py"]:
-                rec.text_command(_write_cmd(f"{name}.py", fixed[f"{name}.py"]))
+                _edit(rec, f"{name}.py", original[f"{name}.py"], fixed[f"{name}.py"], edit)
             done.add(name)
     rec.text_command(SUBMIT)
 
 
 class CodeFixing(Task):
     """Fix the v10 bug in a synthetic codebase of n functions through a sandboxed shell.
-    Variants: ``interactive`` (run, fix up to 3 files, run again) and ``single_turn`` (read all, edit all)."""
+    Variants: ``interactive`` (run, fix up to 3 files, run again) and ``single_turn`` (read all, edit all); each
+    edits by writing whole files (``cat > FILE <<'EOF'``, the paper's configs) or by ``sed -i`` on the changed lines
+    (the ``*_sed`` configs: toolssm's, docs/FORMATS.md)."""
 
     name = "code_fixing"
-    configs = {"interactive": {"variant": "interactive"}, "single_turn": {"variant": "single_turn"}}
+    configs = {"interactive": {"variant": "interactive", "edit": "write"},
+               "single_turn": {"variant": "single_turn", "edit": "write"},
+               "interactive_sed": {"variant": "interactive", "edit": "sed"},
+               "single_turn_sed": {"variant": "single_turn", "edit": "sed"}}
     default_config = "interactive"
     train_max_n = 16  # the paper's: trajectories for 4..16 functions
     test_lengths = (16, 20, 24, 30)
     size_unit = "functions"
     min_n = 4
     max_n = 200
+
+    def configure(self, edit: str = "write") -> None:
+        if edit not in ("write", "sed"):
+            raise ValueError(f"code_fixing: edit must be 'write' or 'sed', got {edit!r}")
+        self.edit = edit
 
     def codebase(self, p: dict) -> Codebase:
         return generate_codebase(random.Random(p["cb_seed"]), p["functions"])
@@ -221,7 +257,7 @@ class CodeFixing(Task):
         tool = ShellTool(cb.files())
         try:
             rec = Recorder(tool, PROMPT)
-            (interactive_agent if self.variant == "interactive" else single_turn_agent)(rec, cb)
+            (interactive_agent if self.variant == "interactive" else single_turn_agent)(rec, cb, edit=self.edit)
             return rec.traj
         finally:
             tool.close()

@@ -8,6 +8,10 @@ parsed subset of bash (never passed to a real shell):
 - ``grep PATTERN``                         ``file:line:text`` for every line containing PATTERN (a fixed string)
 - ``python main.py``                       run the program (see below)
 - ``cat > FILE <<'EOF'`` newline, content, newline, ``EOF``   write a file
+- ``sed -i 's/OLD/NEW/' FILE``             replace the first OLD on every line of FILE by NEW (literal text: OLD may
+                                           not hold ``. [ ] * ^ $``, NEW not ``&``, neither ``/ \\ '`` or a newline, so
+                                           the result is GNU sed's on every command accepted); the observation says how
+                                           many lines changed, or that none contained OLD
 - ``echo COMPLETE_TASK_AND_SUBMIT_FINAL_OUTPUT``                end the episode
 
 File names are plain ``name.py`` (no paths), so nothing outside the throwaway workspace can be named. The program
@@ -42,6 +46,9 @@ from .base import Tool
 
 FILE_RE = re.compile(r"[A-Za-z_][A-Za-z0-9_]{0,63}\.py")
 WRITE_RE = re.compile(r"cat > ([^\s]+) <<'EOF'\n(.*)\nEOF\n?", re.S)
+SED_RE = re.compile(r"sed -i 's/([^/\n]*)/([^/\n]*)/' ([^\s]+)")
+SED_OLD_FORBIDDEN = set(".[]*^$\\'")
+SED_NEW_FORBIDDEN = set("&\\'")
 SUBMIT = "echo COMPLETE_TASK_AND_SUBMIT_FINAL_OUTPUT"
 MAX_OUTPUT = 4000
 MAX_FILE = 64 * 1024
@@ -225,6 +232,9 @@ class ShellTool(Tool):
                 return "error: too many files"
             self._write(name, content)
             return f"wrote {name} ({content.count(chr(10))} lines)"
+        m = SED_RE.fullmatch(text.strip())
+        if m:
+            return self._sed(*m.groups())
         parts = text.split(" ", 1)
         if parts[0] == "cat" and len(parts) == 2 and "\n" not in parts[1]:
             path = self._path(parts[1].strip())
@@ -239,7 +249,29 @@ class ShellTool(Tool):
             return "\n".join(hits)
         if text.strip() == "python main.py":
             return self._run()
-        return "error: unsupported command; use ls, cat FILE, grep PATTERN, python main.py, cat > FILE <<'EOF' ... EOF, or " + SUBMIT
+        return ("error: unsupported command; use ls, cat FILE, grep PATTERN, python main.py, cat > FILE <<'EOF' ... EOF, "
+                "sed -i 's/OLD/NEW/' FILE, or " + SUBMIT)
+
+    def _sed(self, old: str, new: str, name: str) -> str:
+        """``sed -i 's/OLD/NEW/' FILE`` on literal text: the first OLD of every line becomes NEW (no ``g`` flag)."""
+        path = self._path(name)
+        if path is None or not os.path.isfile(path):
+            return f"error: no file {name!r} (files: ls)"
+        if not old:
+            return "error: sed: OLD is empty"
+        bad = sorted(set(old) & SED_OLD_FORBIDDEN) + sorted(set(new) & SED_NEW_FORBIDDEN)
+        if bad:
+            return f"error: sed here replaces literal text: {''.join(bad)!r} not allowed (OLD: no . [ ] * ^ $, NEW: no &)"
+        with open(path, errors="replace") as f:
+            lines = f.read().split("\n")
+        changed = sum(old in line for line in lines)
+        if not changed:
+            return f"{name}: no line contains {old!r}; nothing changed"
+        content = "\n".join(line.replace(old, new, 1) for line in lines)
+        if len(content) > MAX_FILE:
+            return f"error: file too large ({len(content)} > {MAX_FILE} characters)"
+        self._write(name, content)
+        return f"{name}: {changed} line{'s' if changed > 1 else ''} changed"
 
     def _run(self) -> str:
         if not sandbox_available():
