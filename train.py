@@ -254,7 +254,7 @@ def main(argv=None) -> int:
             model.print_trainable_parameters()
     n_trainable = sum(p.numel() for p in model.parameters() if p.requires_grad)
     accelerator.print(f"model: {margs.init_from or margs.preset}, {n_params / 1e6:.2f}M parameters ({n_trainable / 1e6:.2f}M trained); {path_note}")
-    accelerator.print(f"task: {task.name}/{task.variant}; processes: {accelerator.num_processes}; mixed precision: {mp}")
+    accelerator.print(f"task: {task.name}/{task.config}; processes: {accelerator.num_processes}; mixed precision: {mp}")
 
     optimizer = torch.optim.AdamW([p for p in model.parameters() if p.requires_grad], lr=targs.learning_rate, weight_decay=targs.weight_decay, betas=(0.9, 0.95))
     # Accelerate steps a prepared scheduler once per process each step, so both counts scale with the process count

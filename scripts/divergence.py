@@ -71,7 +71,8 @@ def main(argv=None):
         res = generate_with_tools(model, [it.prompt for it in items], tools, max_new_tokens=[len(r) + 32 for r in refs], stop_at_reference=refs)
     for it, r, ref, tool in zip(items, res, refs, tools):
         where = "typed" if args.prompt else it.problem.get("stress", args.split)
-        shown = it.prompt if len(it.prompt) <= 64 else f"{it.prompt[:30]}...{it.prompt[-30:]}"
+        text = task.problem_text(it.problem)  # as typed (the model's prompt is shorter where the tool holds the input)
+        shown = text if len(text) <= 64 else f"{text[:30]}...{text[-30:]}"
         print(f"{shown!r} ({where}):", end=" ")
         j = next((i for i, (a, b) in enumerate(zip(r.ids, ref)) if a != b), None) if args.go_on else len(r.ids) - 1 if r.diverged else None
         score = f"scored {'right' if (not r.diverged) and task.score(it.problem, r.output, tool) else 'wrong'}, " if args.go_on else ""

@@ -155,6 +155,7 @@ def main(argv=None) -> int:
     ap.add_argument("--batch-size", type=int, default=16)
     ap.add_argument("--out", help="write <out>/<checkpoint>/probe.json and <out>/README.md")
     ap.add_argument("--card", action="store_true", help="also write the result into the checkpoint's model card ('Corner inputs')")
+    ap.add_argument("--device", default="cpu", help="cpu (default) or cuda; the answers are the same, checked by the same oracle")
     args = ap.parse_args(argv)
     import torch
     from transformers import AutoModelForCausalLM
@@ -164,7 +165,7 @@ def main(argv=None) -> int:
     if not os.path.isdir(args.model):
         ap.error(f"{args.model!r} is not a checkpoint folder")
     torch.set_num_threads(max(1, min(2, os.cpu_count() or 1)))
-    model = AutoModelForCausalLM.from_pretrained(args.model).eval()
+    model = AutoModelForCausalLM.from_pretrained(args.model).eval().to(args.device)
     task = model.task()
     cases = cases_for(task, args.max_size)
     t0, results = time.time(), []
@@ -180,9 +181,9 @@ def main(argv=None) -> int:
             p = r["prompt"] if len(r["prompt"]) <= 50 else r["prompt"][:24] + "..." + r["prompt"][-12:]
             print(f"  wrong  {r['class']:<24} size {r['size']:<4} {p!r} -> {r['output'][:40]!r}{' (budget hit)' if r['truncated'] else ''}")
     name = os.path.basename(os.path.normpath(args.model))
-    print(f"{name}: {right}/{len(results)} right ({task.name}, sizes to {args.max_size}, {time.time() - t0:.0f} s)")
+    print(f"{name}: {right}/{len(results)} right ({task.name}, sizes to {args.max_size}, {time.time() - t0:.0f} s, {args.device})")
     record = {"checkpoint": args.model, "task": task.name, "config": task.config or "default", "max_size": args.max_size, "right": right,
-              "cases": results}
+              "device": args.device, "cases": results}
     if args.out:
         d = os.path.join(args.out, name)
         os.makedirs(d, exist_ok=True)

@@ -96,7 +96,11 @@ class ToolCallingMixin:
         if not spec:
             return None
         if "task" in spec:
-            return self.task().inference_tool()
+            task = self.task()
+            if task.input_in_tool:
+                raise ValueError(f"{task.name}/{task.config} keeps each problem's input in its tool: use "
+                                 "model.task().inference_tool(problem), or generate_with_tools(prompts) without tools")
+            return task.inference_tool()
         return make_tool(spec["tool"], **spec.get("tool_kwargs", {}))
 
     def task(self):
@@ -135,9 +139,24 @@ class ToolCallingMixin:
                 budgets = [int(1.25 * task.token_budget(pr)) + 64 for pr in problems]
         if max_new_tokens is None:
             max_new_tokens = budgets or 4096
+        if task is not None and task.input_in_tool:
+            # the checkpoint reads its input through the tool: each row's tool holds its problem, the model gets the
+            # task's own prompt (addition/lockstep_hidden_input: "=")
+            if problems is None:
+                raise ValueError(f"{task.name}/{task.config}: its prompts must be parsed to build each row's tool")
+            if tools is not None:
+                raise ValueError(f"{task.name}/{task.config} keeps the input in the tool: leave tools=None, each row's "
+                                 "tool is made from its prompt")
+            tools = [task.inference_tool(pr) for pr in problems]
+            typed, prompts = list(prompts), [task.prompt(pr) for pr in problems]
+        else:
+            typed = None
         if tools is None:
             tools = [self.make_tool() for _ in prompts]
         results = generate_with_tools(self, prompts, tools, max_new_tokens=max_new_tokens, **kwargs)
+        if typed is not None:  # each result names the problem as given; its ids are what the model read and wrote
+            for r, p in zip(results, typed):
+                r.prompt = p
         cut = [i for i, r in enumerate(results) if r.truncated]
         if cut and budgets is not None:  # the budget was the task's own: a correct trajectory is 1.25x shorter
             warnings.warn(f"{len(cut)} of {len(results)} rows ran past 1.25x the length of their task's correct trajectory "

@@ -80,6 +80,10 @@ class Task:
     #: the corners of the input space at one size, cycled over a ``stress_<n>`` split (docs/FORMATS.md, "Stress
     #: splits"): inputs a model trained on the typical point of each size has rarely or never seen
     stress_classes: tuple[str, ...] = ()
+    #: True where the model's prompt is not the problem as typed: the tool holds the input (``tool(problem)`` only), and
+    #: the model reads it through its commands (addition's ``lockstep_hidden_input``); ``problem_text`` is what a
+    #: user types, ``prompt`` what the model reads
+    input_in_tool = False
 
     def __init__(self, config: str | None = None):
         config = self.default_config if config is None else config
@@ -134,6 +138,10 @@ class Task:
     def sample_stress(self, rng: random.Random, n: int, kind: str) -> dict:
         """A problem of size ``n`` from stress class ``kind`` (one of :attr:`stress_classes`)."""
         raise NotImplementedError
+
+    def problem_text(self, problem: dict) -> str:
+        """The problem as a user types it (``parse_prompt`` reads it back); the model's prompt unless ``input_in_tool``."""
+        return self.prompt(problem)
 
     def prompt(self, problem: dict) -> str:
         raise NotImplementedError

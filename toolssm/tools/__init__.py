@@ -2,7 +2,7 @@
 
 from .base import NoTool, Tool
 from .calculator import Calculator
-from .pointer import PointerMemory
+from .pointer import InputPointerMemory, PointerMemory
 from .search import SearchMemory
 from .shell import ShellTool
 
@@ -16,4 +16,4 @@ def make_tool(name: str, **kwargs) -> Tool:
     return TOOLS[name](**kwargs)
 
 
-__all__ = ["Tool", "NoTool", "PointerMemory", "SearchMemory", "Calculator", "ShellTool", "TOOLS", "make_tool"]
+__all__ = ["Tool", "NoTool", "PointerMemory", "InputPointerMemory", "SearchMemory", "Calculator", "ShellTool", "TOOLS", "make_tool"]

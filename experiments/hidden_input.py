@@ -1,0 +1,47 @@
+"""Issue 20, the lockstep Mamba's remaining failure: does a model that never reads the raw input hold on operands
+with long runs of zeros?
+
+The shipped lockstep Mamba (checkpoints/addition-mamba-small-lockstep) fails 10^k + 10^k from k = 30 and
+10^k + 10^(k/2) from k = 40 (scripts/probe.py). `scripts/divergence.py --prompt` shows where
+(results/probe/addition-mamba-small-lockstep/divergence-zero-runs.txt): not in the `0+0` columns but at the 69th
+token, right after pointer 1 reads the first operand's second digit, when the prompt ends in 20+ zeros and the first
+operand holds another such run; the model starts its output walk there. 10^60 + 7, 7 + 10^60 and 10^30 + (10^30 + 1)
+are exact. So the phase whose length training bounds is the prompt the model reads before any tool call (at most 4
+identical digits in a row at 1-5 training digits), and no trace change after the prompt removes it.
+
+`lockstep_hidden_input` (docs/FORMATS.md): the lockstep trace, the same problems, memory, commands and observations,
+but the operands live in the tool's memory only and the model's prompt is `=`: the model sees the input only through
+its pointer reads, one token per command, as it already does (and holds) in the seek walk of 10^60 + 7.
+
+    python scripts/launch.py list hidden_input
+    bash scripts/gpu/run.sh hidden_input            # one call: three trainings of ~7 minutes, then evaluations and probes
+
+Settings [decision, 2026-12-04]: exactly those of the lockstep seeds it is compared with (results/lockstep:
+mamba-small, batch 128, lr 2e-3, 100 warm-up steps, 3,000 steps cut at 7 minutes, seeds 0-2), so the only change is
+where the input is. The host loop decodes these rows (the device loop does not hold a preloaded memory yet), so the
+evaluations stop at 1,000 digits; the probe runs every corner case to 201 digits on the GPU, beside the evaluations.
+
+Not run yet (no GPU was lent on 2026-12-04, fourth session).
+"""
+
+from toolssm.experiments import Eval, Job, Run, Study
+
+TRAIN = dict(preset="mamba-small", task="addition", config="lockstep_hidden_input", batch_size=128, learning_rate=2e-3,
+             weight_decay=0.01, warmup_steps=100, max_steps=3000, max_time_minutes=7, eval_every=1000000, save_every=1000000,
+             report_to="none", num_workers=2)
+EVALS = (Eval("test", (10, 100, 1000), num_samples=32, timeout_s=540),
+         Eval("stress", (10, 100, 1000), split="stress", num_samples=32, timeout_s=540))
+# the probe's exit status is 1 when any case is wrong: the job succeeds when it has written its result
+PROBE = ("python3 scripts/probe.py runs/hidden_input/{run} --device cuda --max-digits 201 --out $RUN_DIR > $RUN_DIR/probe.log 2>&1; "
+         "test -f $RUN_DIR/{run}/probe.json")
+
+STUDY = Study(
+    name="hidden_input",
+    claim="Does the lockstep Mamba hold on operands with long runs of zeros when the input is only in the tool's memory?",
+    runs=[entry for s in (0, 1, 2) for entry in (
+        Run(f"add-hidden-mamba-small-s{s}", dict(TRAIN, seed=s, data_seed=s), EVALS, keep_weights=True),
+        Job(f"probe-s{s}", PROBE.format(run=f"add-hidden-mamba-small-s{s}"), timeout_s=540, after=(f"add-hidden-mamba-small-s{s}",)))],
+    parallel=3,
+    parallel_evals=3,
+    parallel_jobs=3,
+)
