@@ -133,6 +133,26 @@ def _triton_or_skip():
         pytest.skip("Triton interpreter off")
 
 
+def test_fused_rnn_kernels_compile_for_the_h200():
+    """Triton's CPU interpreter runs the kernels' Python, not the compiler, so a kernel can pass every CPU test and still
+    not compile. scripts/ptx_diff.py compiles each fused RNN kernel variant (one-row and row-blocked, LSTM and GRU, first
+    and later layers, with and without biases, the heads: 18) for sm_90 without a GPU, Triton's compiler and ptxas, for
+    the working tree and for HEAD, and compares their instructions (the same on a clean checkout)."""
+    import os
+    import subprocess
+    import sys
+
+    pytest.importorskip("triton")
+    root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+    if subprocess.run(["git", "rev-parse", "HEAD"], cwd=root, capture_output=True).returncode:
+        pytest.skip("no git history here (a copied working tree)")
+    env = {k: v for k, v in os.environ.items() if k != "TRITON_INTERPRET"}
+    r = subprocess.run([sys.executable, os.path.join(root, "scripts", "ptx_diff.py"), "HEAD"], capture_output=True, text=True,
+                       env=env, timeout=600, cwd=root)
+    assert r.returncode in (0, 1) and "/18 variants compile to the same instructions for sm_90" in r.stdout, r.stdout + r.stderr[-3000:]
+    assert r.stdout.count("_layer") == 16 and "_head_rows" in r.stdout
+
+
 def _assert_steppers_agree(a, b, n_ids: int, tol: float, state_tol: float, steps: int = 4, vocab: int | None = None):
     """Two steppers of one model started from the same random state: equal logits (``tol``), states (``state_tol``)
     and greedy ids after each of ``steps`` random inputs; the greedy ids below ``vocab`` where it is given."""

@@ -20,13 +20,18 @@ From ``ROW_BLOCK_MIN_BATCH`` rows on (off by default: slower where measured), bo
 products as ``tl.dot`` in IEEE float32), so a block of weights is read once for BR rows instead of once a row: at
 batch 256 the one-row kernels reread the 2 MiB of a 256-unit LSTM's weights 256 times a step (117 us against 89 us
 for the PyTorch cell on the H200).
+Both layer kernels share one gate helper (``_gates``, one row or ``ROWS`` of them by a compile-time flag); on
+2026-12-04 it replaced two copies without changing the code the GPU runs: ``python scripts/ptx_diff.py 5933dd7``
+compiles all 18 variants for sm_90 from both revisions, without a GPU, and finds the same instructions in each.
 
 Every product is accumulated in float32 (no TF32), so the logits equal the PyTorch step's up to the order of the
-sums (tests/test_rnn_kernel.py: CPU, Triton's interpreter; GPU: ``pytest -m gpu`` and the device-loop benchmark,
+sums (tests/test_fast.py: CPU, Triton's interpreter, and the compile for sm_90; GPU: ``pytest -m gpu`` and the device-loop benchmark,
 which asserts the device loop's tokens equal the host loop's).
 """
 
 from __future__ import annotations
+
+import sys
 
 import torch
 
@@ -39,38 +44,59 @@ except ImportError:  # pragma: no cover - CPU machines without triton
 if triton is not None:
 
     @triton.jit
-    def _dot_block(w_ptr, row0, v, k, mk, units, mu, IN):
-        """sum_k W[row0 + units, k] * v[k] over one chunk of k (float32)."""
-        w = tl.load(w_ptr + (row0 + units)[:, None] * IN + k[None, :], mask=mu[:, None] & mk[None, :], other=0.0)
-        return tl.sum(w.to(tl.float32) * v[None, :], axis=1)
-
-    @triton.jit
-    def _gates(w_ptr, b_ptr, v_ptr, IN, H, units, mu, LSTM: tl.constexpr, HAS_BIAS: tl.constexpr, BH: tl.constexpr,
-               BK: tl.constexpr):
+    def _gates(w_ptr, b_ptr, v_src, mr, IN, H, units, mu, LSTM: tl.constexpr, HAS_BIAS: tl.constexpr, ROWS: tl.constexpr,
+               BR: tl.constexpr, BH: tl.constexpr, BK: tl.constexpr):
         """W[g * H + units, :] . v (+ b[g * H + units]) for the gates g = 0..3 (LSTM) or 0..2 (GRU; the fourth is 0),
-        float32."""
-        a0 = tl.zeros((BH,), dtype=tl.float32)
-        a1 = tl.zeros((BH,), dtype=tl.float32)
-        a2 = tl.zeros((BH,), dtype=tl.float32)
-        a3 = tl.zeros((BH,), dtype=tl.float32)
+        float32. One row (``ROWS`` false): ``v_src`` points at its input vector, results (BH,). ``ROWS``: ``v_src`` (BR,)
+        points at each of BR rows' vectors (``mr`` masks them), products by tl.dot, results (BR, BH). ``ROWS`` is a
+        compile-time constant, so each kernel compiles only its own branch."""
+        if ROWS:
+            a0 = tl.zeros((BR, BH), dtype=tl.float32)
+        else:
+            a0 = tl.zeros((BH,), dtype=tl.float32)
+        a1 = tl.zeros_like(a0)
+        a2 = tl.zeros_like(a0)
+        a3 = tl.zeros_like(a0)
         k0 = 0
         while k0 < IN:  # (while, not range(): Triton's CPU interpreter cannot range() over a runtime scalar)
             k = k0 + tl.arange(0, BK)
             mk = k < IN
             k0 += BK
-            v = tl.load(v_ptr + k, mask=mk, other=0.0).to(tl.float32)
-            a0 += _dot_block(w_ptr, 0 * H, v, k, mk, units, mu, IN)
-            a1 += _dot_block(w_ptr, 1 * H, v, k, mk, units, mu, IN)
-            a2 += _dot_block(w_ptr, 2 * H, v, k, mk, units, mu, IN)
+            if ROWS:
+                v = tl.load(v_src[:, None] + k[None, :], mask=mr[:, None] & mk[None, :], other=0.0).to(tl.float32)
+            else:
+                v = tl.load(v_src + k, mask=mk, other=0.0).to(tl.float32)
+            a0 += _dot(w_ptr, 0 * H, v, k, mk, units, mu, IN, ROWS)
+            a1 += _dot(w_ptr, 1 * H, v, k, mk, units, mu, IN, ROWS)
+            a2 += _dot(w_ptr, 2 * H, v, k, mk, units, mu, IN, ROWS)
             if LSTM:
-                a3 += _dot_block(w_ptr, 3 * H, v, k, mk, units, mu, IN)
+                a3 += _dot(w_ptr, 3 * H, v, k, mk, units, mu, IN, ROWS)
         if HAS_BIAS:
-            a0 += tl.load(b_ptr + 0 * H + units, mask=mu, other=0.0).to(tl.float32)
-            a1 += tl.load(b_ptr + 1 * H + units, mask=mu, other=0.0).to(tl.float32)
-            a2 += tl.load(b_ptr + 2 * H + units, mask=mu, other=0.0).to(tl.float32)
+            a0 += _bias(b_ptr + 0 * H, units, mu, ROWS)
+            a1 += _bias(b_ptr + 1 * H, units, mu, ROWS)
+            a2 += _bias(b_ptr + 2 * H, units, mu, ROWS)
             if LSTM:
-                a3 += tl.load(b_ptr + 3 * H + units, mask=mu, other=0.0).to(tl.float32)
+                a3 += _bias(b_ptr + 3 * H, units, mu, ROWS)
         return a0, a1, a2, a3
+
+    @triton.jit
+    def _dot(w_ptr, row0, v, k, mk, units, mu, IN, ROWS: tl.constexpr):
+        """One chunk of k of the products, float32: sum_k W[row0 + units, k] * v[k] for one row (v (BK,) -> (BH,)), or
+        (ROWS) v (BR, BK) @ W[row0 + units, k]^T -> (BR, BH) by tl.dot in IEEE float32 (no TF32)."""
+        if ROWS:
+            w = tl.load(w_ptr + (row0 + units)[None, :] * IN + k[:, None], mask=mk[:, None] & mu[None, :], other=0.0)
+            return tl.dot(v, w.to(tl.float32), input_precision="ieee")
+        else:
+            w = tl.load(w_ptr + (row0 + units)[:, None] * IN + k[None, :], mask=mu[:, None] & mk[None, :], other=0.0)
+            return tl.sum(w.to(tl.float32) * v[None, :], axis=1)
+
+    @triton.jit
+    def _bias(b_ptr, units, mu, ROWS: tl.constexpr):
+        b = tl.load(b_ptr + units, mask=mu, other=0.0).to(tl.float32)
+        if ROWS:
+            return b[None, :]
+        else:
+            return b
 
     @triton.jit
     def _layer(ids_ptr, emb_ptr, x_ptr, h_ptr, c_ptr, hout_ptr, wih_ptr, whh_ptr, bih_ptr, bhh_ptr, IN, H,
@@ -85,8 +111,8 @@ if triton is not None:
         hrow = h_ptr + b * H
         # the input's and the old state's halves of every gate (LSTM i, f, g, o; GRU r, z, n), kept apart because the
         # GRU's r multiplies the state half of n alone
-        a0, a1, a2, a3 = _gates(wih_ptr, bih_ptr, xrow, IN, H, units, mu, LSTM, HAS_BIAS, BH, BK)
-        g0, g1, g2, g3 = _gates(whh_ptr, bhh_ptr, hrow, H, H, units, mu, LSTM, HAS_BIAS, BH, BK)
+        a0, a1, a2, a3 = _gates(wih_ptr, bih_ptr, xrow, mu, IN, H, units, mu, LSTM, HAS_BIAS, False, 1, BH, BK)
+        g0, g1, g2, g3 = _gates(whh_ptr, bhh_ptr, hrow, mu, H, H, units, mu, LSTM, HAS_BIAS, False, 1, BH, BK)
         hold = tl.load(hrow + units, mask=mu, other=0.0).to(tl.float32)
         cp = c_ptr + b * H + units
         cold = hold
@@ -119,39 +145,6 @@ if triton is not None:
     # one-row kernels above read the 2 MiB of weights 256 times a step). Products are tl.dot in IEEE float32 (no TF32).
 
     @triton.jit
-    def _dot_rows(w_ptr, row0, v, k, mk, units, mu, IN):
-        """v (BR, BK) @ W[row0 + units, k]^T (BK, BH) -> (BR, BH), float32."""
-        w = tl.load(w_ptr + (row0 + units)[None, :] * IN + k[:, None], mask=mk[:, None] & mu[None, :], other=0.0)
-        return tl.dot(v, w.to(tl.float32), input_precision="ieee")
-
-    @triton.jit
-    def _gates_rows(w_ptr, b_ptr, v_rows, mr, IN, H, units, mu, LSTM: tl.constexpr, HAS_BIAS: tl.constexpr, BR: tl.constexpr,
-                    BH: tl.constexpr, BK: tl.constexpr):
-        """:func:`_gates` for BR rows at once; ``v_rows`` (BR,) points at each row's input vector."""
-        a0 = tl.zeros((BR, BH), dtype=tl.float32)
-        a1 = tl.zeros((BR, BH), dtype=tl.float32)
-        a2 = tl.zeros((BR, BH), dtype=tl.float32)
-        a3 = tl.zeros((BR, BH), dtype=tl.float32)
-        k0 = 0
-        while k0 < IN:
-            k = k0 + tl.arange(0, BK)
-            mk = k < IN
-            k0 += BK
-            v = tl.load(v_rows[:, None] + k[None, :], mask=mr[:, None] & mk[None, :], other=0.0).to(tl.float32)
-            a0 += _dot_rows(w_ptr, 0 * H, v, k, mk, units, mu, IN)
-            a1 += _dot_rows(w_ptr, 1 * H, v, k, mk, units, mu, IN)
-            a2 += _dot_rows(w_ptr, 2 * H, v, k, mk, units, mu, IN)
-            if LSTM:
-                a3 += _dot_rows(w_ptr, 3 * H, v, k, mk, units, mu, IN)
-        if HAS_BIAS:
-            a0 += tl.load(b_ptr + 0 * H + units, mask=mu, other=0.0).to(tl.float32)[None, :]
-            a1 += tl.load(b_ptr + 1 * H + units, mask=mu, other=0.0).to(tl.float32)[None, :]
-            a2 += tl.load(b_ptr + 2 * H + units, mask=mu, other=0.0).to(tl.float32)[None, :]
-            if LSTM:
-                a3 += tl.load(b_ptr + 3 * H + units, mask=mu, other=0.0).to(tl.float32)[None, :]
-        return a0, a1, a2, a3
-
-    @triton.jit
     def _layer_rows(ids_ptr, emb_ptr, x_ptr, h_ptr, c_ptr, hout_ptr, wih_ptr, whh_ptr, bih_ptr, bhh_ptr, B, IN, H,
                     FIRST: tl.constexpr, LSTM: tl.constexpr, HAS_BIAS: tl.constexpr, BR: tl.constexpr, BH: tl.constexpr,
                     BK: tl.constexpr):
@@ -163,8 +156,8 @@ if triton is not None:
             x_rows = emb_ptr + tl.load(ids_ptr + rows, mask=mr, other=0) * IN
         else:
             x_rows = x_ptr + rows * IN
-        a0, a1, a2, a3 = _gates_rows(wih_ptr, bih_ptr, x_rows, mr, IN, H, units, mu, LSTM, HAS_BIAS, BR, BH, BK)
-        g0, g1, g2, g3 = _gates_rows(whh_ptr, bhh_ptr, h_ptr + rows * H, mr, H, H, units, mu, LSTM, HAS_BIAS, BR, BH, BK)
+        a0, a1, a2, a3 = _gates(wih_ptr, bih_ptr, x_rows, mr, IN, H, units, mu, LSTM, HAS_BIAS, True, BR, BH, BK)
+        g0, g1, g2, g3 = _gates(whh_ptr, bhh_ptr, h_ptr + rows * H, mr, H, H, units, mu, LSTM, HAS_BIAS, True, BR, BH, BK)
         at = rows[:, None] * H + units[None, :]
         m2 = mr[:, None] & mu[None, :]
         hold = tl.load(h_ptr + at, mask=m2, other=0.0).to(tl.float32)
@@ -297,3 +290,35 @@ def rnn_step(ids: torch.Tensor, model, h: torch.Tensor, c: torch.Tensor | None, 
         _head[(Bsz,)](*hargs, H, VT, vocab_size or VT, norm.eps, HP=triton.next_power_of_2(H), VP=triton.next_power_of_2(VT),
                       BK=32, num_warps=8)
     h.copy_(h_new)
+
+
+def compile_variants(kernels=None, arch: int = 90, hidden: int = 256, vocab: int = 128) -> dict[str, str]:
+    """PTX of every kernel variant ``rnn_step`` launches (one-row and row-blocked, LSTM and GRU, first and later
+    layers, the heads; the launch's constexprs and warps) for CUDA arch ``arch``, compiled without a GPU by Triton's
+    own compiler. ``kernels``: a module (or namespace) holding ``_layer``, ``_layer_rows``, ``_head``, ``_head_rows``
+    (default: this one; scripts/ptx_diff.py passes an older revision's). Needs Triton's interpreter off
+    (TRITON_INTERPRET unset when the kernels were defined)."""
+    from triton.backends.compiler import GPUTarget
+    from triton.compiler import ASTSource
+
+    k = kernels or sys.modules[__name__]
+    target = GPUTarget("cuda", arch, 32)
+
+    def build(fn, num_warps: int = 4, **const):
+        names = fn.arg_names
+        sig = {n: "constexpr" if n in const else ("*i64" if n in ("ids_ptr", "greedy_ptr") else "*fp32") if n.endswith("_ptr")
+               else "fp32" if n == "eps" else "i32" for n in names}
+        src = ASTSource(fn=fn, signature=sig, constexprs={(names.index(c),): v for c, v in const.items()})
+        return triton.compile(src, target=target, options={"num_warps": num_warps}).asm["ptx"]
+
+    out = {}
+    for lstm in (True, False):
+        for first in (True, False):
+            for bias in (True, False):
+                cell = f"{'lstm' if lstm else 'gru'}{'-first' if first else ''}{'' if bias else '-nobias'}"
+                out[f"_layer/{cell}"] = build(k._layer, FIRST=first, LSTM=lstm, HAS_BIAS=bias, BH=BH, BK=BK)
+                out[f"_layer_rows/{cell}"] = build(k._layer_rows, FIRST=first, LSTM=lstm, HAS_BIAS=bias, BR=BR, BH=BH, BK=BK_ROWS)
+    hp, vp = triton.next_power_of_2(hidden), triton.next_power_of_2(vocab)
+    out["_head"] = build(k._head, num_warps=8, HP=hp, VP=vp, BK=32)
+    out["_head_rows"] = build(k._head_rows, num_warps=8, BR=BR, HP=hp, VP=vp, BK=BK_ROWS)
+    return out
