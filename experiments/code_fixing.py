@@ -41,13 +41,20 @@ from toolssm.experiments import Eval, Job, Run, Study
 
 SIZES = (4, 8, 16, 24, 32, 40)
 DATA = "data/code_fixing"
-DATA_CMD = (f"python3 dataset_builders/build.py code_fixing --config all --out {DATA} --train-rows 6000 --validation-rows 64 "
-            "--test-rows 32 --train-max-n 16 --test-lengths 4,8,12,16,20,24,32,40 --num-proc $(nproc) --quiet --overwrite")
-# built here only when not carried; the card and both build records are filed either way
 CONFIGS = ("interactive", "single_turn", "interactive_sed", "single_turn_sed")
-DATA_JOB = (f"if {' && '.join(f'[ -f {DATA}/{c}/build.json ]' for c in CONFIGS)}; then echo 'carried: {DATA}'; "
-            f"else {DATA_CMD}; fi > $RUN_DIR/build.log 2>&1; s=$?; cp {DATA}/README.md $RUN_DIR/dataset_card.md; "
-            f"for c in {' '.join(CONFIGS)}; do cp {DATA}/$c/build.json $RUN_DIR/build-$c.json; done; exit $s")
+
+
+def build_cmd(config: str) -> str:
+    return (f"python3 dataset_builders/build.py code_fixing --config {config} --out {DATA} --train-rows 6000 --validation-rows 64 "
+            "--test-rows 32 --train-max-n 16 --test-lengths 4,8,12,16,20,24,32,40 --num-proc $(nproc) --quiet --overwrite")
+
+
+DATA_CMD = build_cmd("all")
+# each config is built here only when it was not carried (carry what the selected runs need, or all of data/code_fixing);
+# the card and every build record are filed either way
+DATA_JOB = (f"s=0; for c in {' '.join(CONFIGS)}; do if [ -f {DATA}/$c/build.json ]; then echo \"carried: {DATA}/$c\"; "
+            f"else {build_cmd('$c')} || s=1; fi; cp {DATA}/$c/build.json $RUN_DIR/build-$c.json || s=1; done > $RUN_DIR/build.log 2>&1; "
+            f"cp {DATA}/README.md $RUN_DIR/dataset_card.md; exit $s")
 TRAIN = dict(task="code_fixing", dataset=DATA, verify_data=False, max_length=8192, batch_size=16, max_steps=800,
              max_time_minutes=5.5, warmup_steps=50, weight_decay=0.01, eval_every=0, eval_samples=4, eval_lengths="8",
              save_every=100000, report_to="none", num_workers=2)
