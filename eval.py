@@ -44,6 +44,9 @@ def parse(argv=None):
     p.add_argument("--no-card", action="store_true", help=argparse.SUPPRESS)  # the old default's opt-out: accepted, does nothing
     p.add_argument("--decode", default="auto", choices=["auto", "cache", "device"], help="decoding step: auto = static state buffers (CUDA graph on GPU) for Mamba-1/LSTM/GRU, the cache API otherwise; cache = always the model's cache API (the slower reference path); device = auto with pointer memory run on the device, 64 steps per graph replay (toolssm.device_loop; pointer-memory tasks only)")
     p.add_argument("--progress", action="store_true", help="progress bar per batch in the tool loop")
+    p.add_argument("--hide-input", action=argparse.BooleanOptionalAction, default=None,
+                   help="pointer-memory tasks: keep each problem's input in the tool's memory only, the model reading just the prompt's "
+                        "last token ('='), or --no-hide-input to show it (default: as the checkpoint records; docs/FORMATS.md, 'Hidden input')")
     args = p.parse_args(argv)
     args.splits = [x.strip() for x in args.split.split(",")]
     bad = [x for x in args.splits if x not in ("test", "stress")]
@@ -103,7 +106,7 @@ def main(argv=None) -> int:
 
     import toolssm  # noqa: F401  (registers the Auto classes)
     from toolssm.cards import write_model_card
-    from toolssm.tasks import task_class, task_from_spec
+    from toolssm.tasks import choose_input, task_class, task_from_spec
     from toolssm.evaluation import evaluate_splits, plot_results, summarize
 
     accelerator = Accelerator()
@@ -133,6 +136,10 @@ def main(argv=None) -> int:
             task = task_class(task_name)(args.config)
         else:
             task = task_from_spec(spec)
+        try:
+            task = choose_input(task, args.hide_input)
+        except ValueError as e:
+            raise SystemExit(f"eval.py: error: {path}: {e}")
         config = task.config
         lengths = args.lengths or list(task.test_lengths)
         train_args = {}
@@ -145,7 +152,7 @@ def main(argv=None) -> int:
             "architecture": (model.config.architectures or [type(model).__name__])[0], "model_type": model.config.model_type,
             "training_seed": train_args.get("train", {}).get("seed"),
             "train_max_n": train_args.get("data", {}).get("train_max_n") or task.train_max_n,
-            "provenance": run_record, "eval_seed": args.seed, "split": None, "stop_at_divergence": args.stop_at_divergence, "decode": args.decode, "num_processes": accelerator.num_processes, "device": str(device), "dtype": str(dtype), "tf32": args.tf32, "lengths": None,
+            "provenance": run_record, "eval_seed": args.seed, "split": None, "stop_at_divergence": args.stop_at_divergence, "decode": args.decode, "hide_input": task.input_in_tool, "num_processes": accelerator.num_processes, "device": str(device), "dtype": str(dtype), "tf32": args.tf32, "lengths": None,
         }
         results = {sp: dict(result, split=sp, lengths=[], **({"decoded_with": args.splits} if len(args.splits) > 1 else {})) for sp in args.splits}
         for n in lengths:

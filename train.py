@@ -55,6 +55,7 @@ class ModelArguments:
 class DataArguments:
     task: str = field(default="addition", metadata={"help": "the task", "choices": sorted(TASKS)})
     config: str | None = field(default=None, metadata={"help": f"task config: {_CONFIGS_HELP}"})
+    hide_input: bool = field(default=False, metadata={"help": "pointer-memory tasks: the model's prompt is only the prompt's last token ('='); the input is in the tool's memory, read through the pointers (recorded in the checkpoint, which then runs that way; docs/FORMATS.md, 'Hidden input')"})
     dataset: str | None = field(default=None, metadata={"help": "train from a built dataset folder or Hub id instead of generating on the fly"})
     verify_data: bool = field(default=True, metadata={"help": "with --dataset: replay every row against its tool and check its answer before training (toolssm.verify); a bad row stops the run before any step"})
     train_max_n: int | None = field(default=None, metadata={"help": f"largest training size when generating (default, the paper's: {_TRAIN_MAX_HELP})"})
@@ -120,9 +121,9 @@ def build_source(data: DataArguments):
     from toolssm.training import DatasetSource, Mixture, TaskSource
 
     if data.dataset:
-        main = DatasetSource(data.dataset, data.config, "train", data.data_seed, verify=data.verify_data)
+        main = DatasetSource(data.dataset, data.config, "train", data.data_seed, verify=data.verify_data, hide_input=data.hide_input)
     else:
-        main = TaskSource(data.task, data.config, data.train_max_n, data.data_seed)
+        main = TaskSource(data.task, data.config, data.train_max_n, data.data_seed, hide_input=data.hide_input)
     if not data.mixture:
         return main
     sources, weights = [main], [data.mixture_main_weight]
@@ -134,7 +135,7 @@ def build_source(data: DataArguments):
             weight, max_n = float(bits[2]), int(bits[3]) if len(bits) == 4 else None
         except ValueError:
             raise ValueError(f"--mixture entries are task:config:weight[:max_n] (e.g. addition:tool:0.5:20), got {part!r}") from None
-        sources.append(TaskSource(bits[0], bits[1], max_n, data.data_seed + len(sources)))
+        sources.append(TaskSource(bits[0], bits[1], max_n, data.data_seed + len(sources), hide_input=data.hide_input))
         weights.append(weight)
     return Mixture(sources, weights, data.data_seed)
 
@@ -254,7 +255,7 @@ def main(argv=None) -> int:
             model.print_trainable_parameters()
     n_trainable = sum(p.numel() for p in model.parameters() if p.requires_grad)
     accelerator.print(f"model: {margs.init_from or margs.preset}, {n_params / 1e6:.2f}M parameters ({n_trainable / 1e6:.2f}M trained); {path_note}")
-    accelerator.print(f"task: {task.name}/{task.config}; processes: {accelerator.num_processes}; mixed precision: {mp}")
+    accelerator.print(f"task: {task.name}/{task.config}{' (input hidden)' if task.input_in_tool else ''}; processes: {accelerator.num_processes}; mixed precision: {mp}")
 
     optimizer = torch.optim.AdamW([p for p in model.parameters() if p.requires_grad], lr=targs.learning_rate, weight_decay=targs.weight_decay, betas=(0.9, 0.95))
     # Accelerate steps a prepared scheduler once per process each step, so both counts scale with the process count

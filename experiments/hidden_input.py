@@ -9,9 +9,13 @@ operand holds another such run; the model starts its output walk there. 10^60 + 
 are exact. So the phase whose length training bounds is the prompt the model reads before any tool call (at most 4
 identical digits in a row at 1-5 training digits), and no trace change after the prompt removes it.
 
-`lockstep_hidden_input` (docs/FORMATS.md): the lockstep trace, the same problems, memory, commands and observations,
-but the operands live in the tool's memory only and the model's prompt is `=`: the model sees the input only through
-its pointer reads, one token per command, as it already does (and holds) in the seek walk of 10^60 + 7.
+`train.py --hide_input` (docs/FORMATS.md, "Hidden input"): the lockstep trace, the same problems, memory, commands and
+observations, but the operands live in the tool's memory only and the model's prompt is `=`: the model sees the input
+only through its pointer reads, one token per command, as it already does (and holds) in the seek walk of 10^60 + 7.
+
+What the CPU showed first (2026-12-04, no training): the shipped lockstep checkpoint, trained with the whole prompt,
+run with its input hidden (`scripts/probe.py --hide-input`) answers all 122 corner cases to 201 digits (108/122 with
+the prompt shown). So this study asks the next question: does training that way also hold, on three seeds?
 
     python scripts/launch.py list hidden_input
     bash scripts/gpu/run.sh hidden_input            # one call: three trainings of ~7 minutes, then evaluations and probes
@@ -26,7 +30,7 @@ Not run yet (no GPU was lent on 2026-12-04, fourth session).
 
 from toolssm.experiments import Eval, Job, Run, Study
 
-TRAIN = dict(preset="mamba-small", task="addition", config="lockstep_hidden_input", batch_size=128, learning_rate=2e-3,
+TRAIN = dict(preset="mamba-small", task="addition", config="lockstep", hide_input=True, batch_size=128, learning_rate=2e-3,
              weight_decay=0.01, warmup_steps=100, max_steps=3000, max_time_minutes=7, eval_every=1000000, save_every=1000000,
              report_to="none", num_workers=2)
 EVALS = (Eval("test", (10, 100, 1000), num_samples=32, timeout_s=540),

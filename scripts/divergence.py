@@ -33,6 +33,8 @@ def main(argv=None):
     p.add_argument("--split", default="test", choices=["test", "stress"], help="which split's problems")
     p.add_argument("--indices", help="comma-separated item indices instead of 0..k-1 (stress: class = index mod the number of classes)")
     p.add_argument("--context", type=int, default=60, help="reference tokens shown before the divergence")
+    p.add_argument("--hide-input", action=argparse.BooleanOptionalAction, default=None,
+                   help="keep each problem's input in the tool only (--no-hide-input: show it; default: as the checkpoint records)")
     p.add_argument("--go-on", action="store_true", help="decode past the divergence; show the model's text there and the score")
     args = p.parse_args(argv)
     if (args.n is None) == (not args.prompt):
@@ -42,7 +44,7 @@ def main(argv=None):
 
     import toolssm  # noqa: F401  (registers the Auto classes)
     from toolssm import vocab as V
-    from toolssm.tasks import get_task, task_from_spec
+    from toolssm.tasks import choose_input, get_task, task_from_spec
     from toolssm.evaluation import episode_budget, make_test_items
     from toolssm.generation import generate_with_tools
     from toolssm.modeling import read_tool_spec
@@ -57,6 +59,7 @@ def main(argv=None):
         task = get_task(spec["task"], args.config) if args.config else task_from_spec(spec)
     else:
         task = get_task(args.task, args.config)
+    task = choose_input(task, args.hide_input)
     if args.prompt:
         problems = [task.parse_prompt(x) for x in args.prompt]  # a ValueError names a prompt the task does not accept
         items = [SimpleNamespace(prompt=task.prompt(q), trajectory=task.trajectory(q), problem=q) for q in problems]

@@ -156,6 +156,8 @@ def main(argv=None) -> int:
     ap.add_argument("--out", help="write <out>/<checkpoint>/probe.json and <out>/README.md")
     ap.add_argument("--card", action="store_true", help="also write the result into the checkpoint's model card ('Corner inputs')")
     ap.add_argument("--device", default="cpu", help="cpu (default) or cuda; the answers are the same, checked by the same oracle")
+    ap.add_argument("--hide-input", action=argparse.BooleanOptionalAction, default=None,
+                    help="keep each problem's input in the tool only (--no-hide-input: show it; default: as the checkpoint records)")
     args = ap.parse_args(argv)
     import torch
     from transformers import AutoModelForCausalLM
@@ -166,12 +168,14 @@ def main(argv=None) -> int:
         ap.error(f"{args.model!r} is not a checkpoint folder")
     torch.set_num_threads(max(1, min(2, os.cpu_count() or 1)))
     model = AutoModelForCausalLM.from_pretrained(args.model).eval().to(args.device)
-    task = model.task()
+    from toolssm.tasks import choose_input
+
+    task = choose_input(model.task(), args.hide_input)
     cases = cases_for(task, args.max_size)
     t0, results = time.time(), []
     for s in range(0, len(cases), args.batch_size):
         chunk = cases[s : s + args.batch_size]
-        res = model.generate_with_tools([p for _, p in chunk])
+        res = model.generate_with_tools([p for _, p in chunk], hide_input=task.input_in_tool)
         for (cls, prompt), r in zip(chunk, res):
             results.append({"class": cls, "prompt": prompt, "size": task.size(task.parse_prompt(prompt)), "output": r.output,
                             "right": oracle_ok(task, prompt, r.output), "finished": r.finished, "truncated": r.truncated})
@@ -181,9 +185,10 @@ def main(argv=None) -> int:
             p = r["prompt"] if len(r["prompt"]) <= 50 else r["prompt"][:24] + "..." + r["prompt"][-12:]
             print(f"  wrong  {r['class']:<24} size {r['size']:<4} {p!r} -> {r['output'][:40]!r}{' (budget hit)' if r['truncated'] else ''}")
     name = os.path.basename(os.path.normpath(args.model))
-    print(f"{name}: {right}/{len(results)} right ({task.name}, sizes to {args.max_size}, {time.time() - t0:.0f} s, {args.device})")
+    print(f"{name}: {right}/{len(results)} right ({task.name}, sizes to {args.max_size}, {time.time() - t0:.0f} s, {args.device}"
+          f"{', input hidden' if task.input_in_tool else ''})")
     record = {"checkpoint": args.model, "task": task.name, "config": task.config or "default", "max_size": args.max_size, "right": right,
-              "device": args.device, "cases": results}
+              "device": args.device, "hide_input": task.input_in_tool, "cases": results}
     if args.out:
         d = os.path.join(args.out, name)
         os.makedirs(d, exist_ok=True)

@@ -130,7 +130,7 @@ def test_stop_at_divergence_stops_only_rows_that_left_their_reference():
     assert b.diverged and len(b.ids) <= free.prompt_len + 4 + 1
 
 
-@pytest.mark.parametrize("variant", ["tool", "tool_p3", "direct", "reversed", "no_tool", "calculator", "lockstep", "lockstep_hidden_input"])
+@pytest.mark.parametrize("variant", ["tool", "tool_p3", "direct", "reversed", "no_tool", "calculator", "lockstep"])
 def test_reference_trajectory_through_the_loop_scores_correct(variant):
     """Every addition variant: the reference trajectory, driven through the tool loop with the inference tool,
     is an exact match and its output stream is the right answer (for no_tool the model's own predicted
@@ -192,25 +192,32 @@ def test_rnn_long_sequences_run_in_chunks_with_the_same_logits(arch, monkeypatch
 
 
 def test_hidden_input_checkpoint_reads_its_operands_only_through_the_tool():
-    """addition/lockstep_hidden_input: the model's context starts at '=' and each row's tool holds its operands.
-    generate_with_tools(prompts) builds both from the typed prompt (teacher-forced with the reference, every row is
-    exact and answers), the result names the typed problem, and what cannot work is refused by name."""
+    """A checkpoint whose spec hides the input (train.py --hide-input): the model's context starts at '=' and each
+    row's tool holds its operands. generate_with_tools(prompts) builds both from the typed prompt (teacher-forced with
+    the reference, every row is exact and answers), the result names the typed problem, hide_input=False shows the
+    whole prompt again, and what cannot work is refused by name."""
     from toolssm.device_loop import eligible
+    from toolssm.tasks import hide_input
     from toolssm.tools import InputPointerMemory
     from toolssm.trajectory import render
 
-    task = get_task("addition", "lockstep_hidden_input")
+    shown = get_task("addition", "lockstep")
+    task = hide_input(shown)
     model = build_model("mamba-tiny").eval()
     model.set_tool_spec(task.spec())
+    assert model.tool_spec == {"task": "addition", "config": "lockstep", "hide_input": True}
     typed = ["99999+1=", "0+0=", "1000000000+1000000000="]
     refs = [render(task.trajectory(task.parse_prompt(p)))["input_ids"] for p in typed]
     assert all(r[0] == V.TOKEN_TO_ID["="] for r in refs)  # the operands are never in the model's context
     res = model.generate_with_tools(typed, teacher_ids=refs)
     assert [r.ids for r in res] == refs and [r.output for r in res] == ["100000", "0", "2000000000"]
     assert [r.prompt for r in res] == typed
+    full = [render(shown.trajectory(shown.parse_prompt(p)))["input_ids"] for p in typed]
+    res = model.generate_with_tools(typed, teacher_ids=full, hide_input=False)
+    assert [r.ids for r in res] == full and [r.output for r in res] == ["100000", "0", "2000000000"]
     tool = task.inference_tool(task.parse_prompt("12+3="))
     assert type(tool) is InputPointerMemory and not eligible([tool], False, False)  # the device loop leaves it to the host
-    with pytest.raises(ValueError, match="tool holds the operands"):
+    with pytest.raises(ValueError, match="the tool holds the input"):
         task.tool()
     with pytest.raises(ValueError, match="leave tools=None"):
         model.generate_with_tools(["12+3="], tools=[PointerMemory(3)])

@@ -250,3 +250,44 @@ def test_build_items_in_worker_processes_equals_building_them_here():
         there = build_items(task, n, specs, seed=3, workers=2)
         assert [(it.problem, it.answer, ref) for it, ref in there] == [(it.problem, it.answer, ref) for it, ref in here], name
         assert [it.problem.get("stress") is not None for it, _ in there] == [sp == "stress" for sp, _ in specs]
+
+
+@pytest.mark.parametrize("name,config,sizes", [("addition", "lockstep", (1, 7, 40)), ("addition", "tool", (3, 20)),
+                                               ("multiplication", "n_x_2_aligned", (2, 30)), ("long_multiplication", "schoolbook", (3, 12)),
+                                               ("hanoi", "recursive", (3, 6)), ("hanoi", "iterative", (3, 5))])
+def test_hidden_input_keeps_the_trace_and_moves_the_input_into_the_tool(name, config, sizes):
+    """hide_input(task): the same problems, memory, commands and observations; the model's prompt is the prompt's last
+    token and the tool's memory holds the rest, so every item replays against the hidden tool and its rendered ids are
+    the shown ones without the input; the spec says so and reads back; choose_input goes both ways."""
+    from toolssm.tasks import choose_input, hide_input, task_from_spec
+    from toolssm.tokenizer import split_tokens
+    from toolssm.tools import InputPointerMemory
+    from toolssm.trajectory import render
+
+    shown = get_task(name, config)
+    hidden = hide_input(shown)
+    assert isinstance(hidden, type(shown)) and hidden.input_in_tool and not shown.input_in_tool
+    assert hidden.spec() == {**shown.spec(), "hide_input": True} and task_from_spec(hidden.spec()).input_in_tool
+    assert choose_input(hidden, False) is shown and choose_input(shown, None) is shown and choose_input(hidden, True) is hidden
+    for i, n in enumerate(sizes):
+        a, b = shown.make_item(0, "test", i, n, train=False), hidden.make_item(0, "test", i, n, train=False)
+        assert a.problem == b.problem and a.answer == b.answer and hidden.verify(b) is None
+        toks = split_tokens(a.prompt)
+        assert b.prompt == toks[-1] and hidden.problem_text(b.problem) == a.prompt
+        tool = hidden.inference_tool(b.problem)
+        assert type(tool) is InputPointerMemory and tool.input_tokens == toks[:-1]
+        ra, rb = render(a.trajectory)["input_ids"], render(b.trajectory)["input_ids"]
+        assert rb == ra[len(toks) - 1:]
+        assert hidden.token_budget(b.problem) == shown.token_budget(a.problem)
+
+
+@pytest.mark.parametrize("name,config", [("logical_graph", "default"), ("addition", "calculator"), ("addition", "no_tool"),
+                                         ("addition", "direct")])
+def test_hidden_input_is_refused_where_no_pointer_memory_can_hold_it(name, config):
+    from toolssm.tasks import choose_input, hide_input
+
+    with pytest.raises(ValueError, match="only a pointer-memory tool can hold the input"):
+        hide_input(get_task(name, config))
+    with pytest.raises(ValueError, match="already keeps its input"):
+        hide_input(hide_input(get_task("addition", "lockstep")))
+    assert choose_input(get_task(name, config), False).config == config

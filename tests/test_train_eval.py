@@ -365,3 +365,30 @@ def test_eval_two_splits_without_a_pattern_write_one_folder_each(tmp_path):
 def test_eval_refuses_a_bad_split_list(bad):
     r = run(["eval.py", "--model", os.path.join(ROOT, "checkpoints", "addition-lstm-small"), "--split", bad], check=False)
     assert r.returncode == 2 and "--split" in r.stderr and repr(bad) in r.stderr
+
+
+def test_hide_input_trains_and_evaluates_a_checkpoint_that_runs_that_way(tmp_path, dataset):
+    """train.py --hide_input, on the fly and from a built dataset of whole prompts: the model is trained on '=' and the
+    trace (the input lives in the tool), the checkpoint records it, and eval.py runs it that way unless told
+    --no-hide-input; a task whose tool cannot hold the input is refused before training."""
+    from toolssm import vocab as V
+    from toolssm.training import DatasetSource, TaskSource
+
+    eq = V.TOKEN_TO_ID["="]
+    assert TaskSource("addition", "lockstep", 3, 0, hide_input=True)[5]["input_ids"][0] == eq
+    src = DatasetSource(dataset, "tool", "train", 0, hide_input=True)
+    assert src[0]["input_ids"][0] == eq and DatasetSource(dataset, "tool", "train", 0)[0]["input_ids"][0] != eq
+    for name, extra in (("fly", []), ("ds", ["--dataset", dataset])):
+        out = str(tmp_path / name)
+        r = run(["train.py", *COMMON, *extra, "--hide_input", "--output_dir", out])
+        assert "(input hidden)" in r.stdout + r.stderr
+        with open(os.path.join(out, "generation_config.json")) as f:
+            assert json.load(f)["toolssm"] == {"task": "addition", "config": "tool", "hide_input": True}
+    out = str(tmp_path / "fly")
+    for flag, hidden in (([], True), (["--no-hide-input"], False)):
+        run(["eval.py", "--model", out, "--lengths", "3", "--num-samples", "2", "--no-token-accuracy", "--out", str(tmp_path / f"ev{hidden}"), *flag])
+        with open(tmp_path / f"ev{hidden}" / "results.json") as f:
+            assert json.load(f)["hide_input"] is hidden
+    r = run(["train.py", "--preset", "mamba-tiny", "--task", "logical_graph", "--hide_input", "--max_steps", "1", "--num_workers", "0",
+             "--output_dir", str(tmp_path / "graph")], check=False)
+    assert r.returncode != 0 and "only a pointer-memory tool can hold the input" in r.stderr

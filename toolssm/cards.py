@@ -134,7 +134,8 @@ def write_probe_section(ckpt_dir: str, probe: dict) -> str:
     largest = max(c["size"] for c in cases)
     lines = [f"Hand-picked corner inputs (`python scripts/probe.py`: edge values, powers of ten, runs of identical columns, "
              f"extreme length disparity; every answer checked against Python's integers or a move simulation): "
-             f"**{right}/{len(cases)} right**, sizes up to {largest}, greedy, {'GPU' if probe.get('device', 'cpu').startswith('cuda') else 'CPU'}."]
+             f"**{right}/{len(cases)} right**, sizes up to {largest}, greedy, {'GPU' if probe.get('device', 'cpu').startswith('cuda') else 'CPU'}"
+             f"{', input hidden (the model reads the operands only through its pointers)' if probe.get('hide_input') else ''}."]
     wrong: dict[str, list[dict]] = {}
     for c in cases:
         if not c["right"]:

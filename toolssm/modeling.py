@@ -113,17 +113,27 @@ class ToolCallingMixin:
         return task_from_spec(spec)
 
     def generate_with_tools(self, prompts: list[str], tools: list[Tool | None] | None = None, max_new_tokens: int | list[int] | None = None,
-                            **kwargs) -> list[ToolGenerationResult]:
+                            hide_input: bool | None = None, **kwargs) -> list[ToolGenerationResult]:
         """Run the tool loop (see :func:`toolssm.generation.generate_with_tools`); ``tools`` defaults to one
         fresh instance of the checkpoint's tool per prompt.
 
         Where the checkpoint records its task, every prompt is checked against it (a ValueError names the bad prompt
         and character) and ``max_new_tokens`` defaults, per prompt, to 1.25 x the tokens its reference trajectory
         generates + 64, so a long problem is never cut short by a fixed budget. A row that still hits its budget is
-        reported with a warning (``result.truncated``)."""
+        reported with a warning (``result.truncated``).
+
+        ``hide_input`` (pointer-memory tasks): True keeps each problem's input in its tool's memory and gives the model
+        only the prompt's last token (``=``); False shows the whole prompt; None (default) does what the checkpoint
+        records (``"hide_input"`` in its tool spec; docs/FORMATS.md, "Hidden input")."""
         if isinstance(prompts, str):
             raise TypeError("prompts is a list of strings; wrap a single prompt as [prompt]")
         task = self.task()
+        if task is None and hide_input:
+            raise ValueError("hide_input needs a checkpoint that records its task")
+        if task is not None:
+            from .tasks import choose_input
+
+            task = choose_input(task, hide_input)
         budgets = None
         if task is not None:
             problems = []
@@ -140,8 +150,7 @@ class ToolCallingMixin:
         if max_new_tokens is None:
             max_new_tokens = budgets or 4096
         if task is not None and task.input_in_tool:
-            # the checkpoint reads its input through the tool: each row's tool holds its problem, the model gets the
-            # task's own prompt (addition/lockstep_hidden_input: "=")
+            # the input is in the tool only: each row's tool holds its problem, the model gets the prompt's last token
             if problems is None:
                 raise ValueError(f"{task.name}/{task.config}: its prompts must be parsed to build each row's tool")
             if tools is not None:
@@ -152,7 +161,8 @@ class ToolCallingMixin:
         else:
             typed = None
         if tools is None:
-            tools = [self.make_tool() for _ in prompts]
+            tools = [task.inference_tool(pr) for pr in problems] if task is not None and problems is not None else \
+                [self.make_tool() for _ in prompts]
         results = generate_with_tools(self, prompts, tools, max_new_tokens=max_new_tokens, **kwargs)
         if typed is not None:  # each result names the problem as given; its ids are what the model read and wrote
             for r, p in zip(results, typed):

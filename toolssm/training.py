@@ -13,16 +13,17 @@ import random
 
 import torch
 
-from .tasks import task_class
+from .tasks import choose_input, task_class
 from .tasks.base import item_rng
+from .tokenizer import split_tokens
 from .trajectory import Trajectory, render
 
 
 class TaskSource:
     """Training items generated on the fly from (seed, index) at sizes 1..train_max_n."""
 
-    def __init__(self, task: str, config: str | None, train_max_n: int | None, seed: int):
-        self.task = task_class(task)(config)
+    def __init__(self, task: str, config: str | None, train_max_n: int | None, seed: int, hide_input: bool = False):
+        self.task = choose_input(task_class(task)(config), True if hide_input else None)
         self.config = self.task.config
         self.train_max_n = self.task.train_max_n if train_max_n is None else train_max_n
         self.task.validate_n(self.train_max_n)
@@ -36,7 +37,7 @@ class TaskSource:
 class DatasetSource:
     """Training items from a built dataset (a local folder or a Hub id), reshuffled every epoch."""
 
-    def __init__(self, path: str, config: str | None, split: str, seed: int, verify: bool = True):
+    def __init__(self, path: str, config: str | None, split: str, seed: int, verify: bool = True, hide_input: bool = False):
         from datasets import load_dataset
 
         self.ds = load_dataset(path, config, split=split)
@@ -56,6 +57,10 @@ class DatasetSource:
             _, err = verify_rows(self.task, self.ds, f"{path}:{config or cfg}/{split}", progress=False)
             if err:
                 raise ValueError(f"dataset row failed verification: {err} (python -m toolssm.verify {path} names every check)")
+        if hide_input:  # rows hold the whole prompt; the model is trained on its last token only (a pointer-memory task)
+            self.task = choose_input(self.task, True)
+            self.task.inference_tool(json.loads(row["problem"]))  # a ValueError names a task whose tool cannot hold it
+        self.hide_input = hide_input
         self.seed = seed
         self._perm_epoch, self._perm = -1, []
 
@@ -67,7 +72,8 @@ class DatasetSource:
             self._perm_epoch = epoch
         row = self.ds[self._perm[j]]
         train_obs = self.task.train_observations
-        return render(Trajectory.from_rows(row["prompt"], row["trajectory"]), train_observations=train_obs)
+        prompt = split_tokens(row["prompt"])[-1] if self.hide_input else row["prompt"]
+        return render(Trajectory.from_rows(prompt, row["trajectory"]), train_observations=train_obs)
 
 
 class Mixture:
@@ -111,7 +117,7 @@ class StepDataset(torch.utils.data.Dataset):
 #: the arguments that define a run: a resume with any of them changed would silently train another run
 RUN_DEFINING_ARGS = {
     "model": ("preset", "init_from", "source_tokenizer", "lora", "lora_r", "lora_alpha", "lora_target_modules"),
-    "data": ("task", "config", "dataset", "train_max_n", "mixture", "mixture_main_weight", "data_seed", "max_length"),
+    "data": ("task", "config", "hide_input", "dataset", "train_max_n", "mixture", "mixture_main_weight", "data_seed", "max_length"),
     "train": ("max_steps", "batch_size", "gradient_accumulation_steps", "learning_rate", "weight_decay", "warmup_steps",
               "lr_scheduler", "seed"),
 }

@@ -6,7 +6,7 @@ Adding a task is one module here plus its tests (docs/DESIGN.md, "Adding a task"
 """
 
 from .arithmetic import Addition, Multiplication
-from .base import DATA_VERSION, Item, Task, item_rng
+from .base import DATA_VERSION, Item, Task, choose_input, hide_input, item_rng
 from .code_fixing import CodeFixing
 from .hanoi import Hanoi
 from .logical_graph import LogicalGraph
@@ -38,11 +38,14 @@ def get_task(name: str, config: str | None = None, *, variant: str | None = None
 
 
 def task_from_spec(spec: dict) -> Task:
-    """The task a checkpoint records: ``{"task", "config"}``, or an older ``{"task", "variant", "k"?}``."""
+    """The task a checkpoint records: ``{"task", "config"}``, or an older ``{"task", "variant", "k"?}``; with
+    ``"hide_input": true`` the task is run with its input in the tool only (:func:`hide_input`)."""
     if spec.get("config") is not None:
-        return get_task(spec["task"], spec["config"])
-    return get_task(spec["task"], variant=spec.get("variant"), **({"k": spec["k"]} if "k" in spec else {}))
+        task = get_task(spec["task"], spec["config"])
+    else:
+        task = get_task(spec["task"], variant=spec.get("variant"), **({"k": spec["k"]} if "k" in spec else {}))
+    return hide_input(task) if spec.get("hide_input") else task
 
 
-__all__ = ["TASKS", "task_class", "get_task", "task_from_spec", "Task", "Item", "item_rng", "DATA_VERSION",
+__all__ = ["TASKS", "task_class", "get_task", "task_from_spec", "hide_input", "choose_input", "Task", "Item", "item_rng", "DATA_VERSION",
            "Addition", "Multiplication", "LongMultiplication", "Hanoi", "LogicalGraph", "CodeFixing"]

@@ -19,7 +19,7 @@ import random
 import sys
 
 from .. import vocab as V
-from ..tools import Calculator, InputPointerMemory, NoTool, PointerMemory
+from ..tools import Calculator, NoTool, PointerMemory
 from ..trajectory import Recorder, Trajectory
 from .base import Task
 
@@ -62,7 +62,7 @@ def _print_reversed(rec: Recorder, k: int) -> None:
             break
 
 
-def addition_trajectory(a: int, b: int, print_pointer: int = 2, lockstep: bool = False, hidden_input: bool = False) -> Trajectory:
+def addition_trajectory(a: int, b: int, print_pointer: int = 2, lockstep: bool = False) -> Trajectory:
     """The paper's 2-pointer addition algorithm, recorded against a real pointer memory.
 
     ``print_pointer=3`` is toolssm's variant ``tool_p3``: a third pointer, untouched until then, walks from the
@@ -75,14 +75,8 @@ def addition_trajectory(a: int, b: int, print_pointer: int = 2, lockstep: bool =
     ends the columns hold one pointer's commands only, and whether the other pointer stopped was last visible columns
     earlier: a phase at most 4 columns long in training (operands of 1-5 digits) and unbounded at test, where the
     shipped ``tool_p3`` model resumes the stopped pointer after ~18 columns (``99999999999999999999+1=``).
-
-    ``hidden_input=True`` (config ``lockstep_hidden_input``): the operands are in the tool's memory only and the
-    model's prompt is ``=``; memory, commands and observations are the same as with the whole prompt.
     """
-    if hidden_input:
-        rec = Recorder(InputPointerMemory(max(2, print_pointer), addition_input_tokens(a, b)), "=")
-    else:
-        rec = Recorder(PointerMemory(max(2, print_pointer)), f"{a}+{b}=")
+    rec = Recorder(PointerMemory(max(2, print_pointer)), f"{a}+{b}=")
     (r1, _, m1), (r2, _, m2) = _cmds(1), _cmds(2)
     # 1. pointer 1 to '+', pointer 2 to '='
     while rec.command(r1) != "+":
@@ -94,11 +88,6 @@ def addition_trajectory(a: int, b: int, print_pointer: int = 2, lockstep: bool =
     # 3. print the reversed sum back to front
     _print_reversed(rec, print_pointer)
     return rec.traj
-
-
-def addition_input_tokens(a: int, b: int) -> list[str]:
-    """What ``*_hidden_input`` configs keep in the tool's memory only: the prompt without its last token ``=``."""
-    return list(f"{a}+{b}")
 
 
 def _add_columns(rec: Recorder, pointers: list[int], leftward: bool, lockstep: bool = False) -> None:
@@ -290,13 +279,10 @@ class Addition(Task):
     """n-digit addition. Variants: ``tool`` (the paper's main setting), the D.7 ablations ``direct``,
     ``reversed``, ``no_tool`` (same trajectory, observations predicted by the model) and ``calculator``, and
     toolssm's ``tool_p3`` (a third pointer prints) and ``lockstep`` (``tool_p3`` where a stopped pointer keeps
-    reading in place: every column reads both operands, whatever their lengths). Config ``lockstep_hidden_input``:
-    the lockstep trace with the operands in the tool's memory only (the model's prompt is ``=``), so the model reads
-    them only through its pointers (the same problems as ``lockstep``: items are seeded by the variant)."""
+    reading in place: every column reads both operands, whatever their lengths)."""
 
     name = "addition"
-    configs = {**{v: {"variant": v} for v in ("tool", "direct", "reversed", "no_tool", "calculator", "tool_p3", "lockstep")},
-               "lockstep_hidden_input": {"variant": "lockstep", "hidden_input": True}}
+    configs = {v: {"variant": v} for v in ("tool", "direct", "reversed", "no_tool", "calculator", "tool_p3", "lockstep")}
     default_config = "tool"
     train_max_n = 5  # the paper's: operand lengths drawn independently from 1..5
     test_lengths = (5, 10, 20, 50, 100, 200, 500, 1000)
@@ -304,18 +290,7 @@ class Addition(Task):
     max_n = 100_000
     stress_classes = ("lengths", "long_plus_1", "1_plus_long", "plus_zero", "nines", "carry_all", "zero_runs", "lead_1_9")
 
-    def configure(self, hidden_input: bool = False) -> None:
-        self.hidden_input = bool(hidden_input)
-
-    @property
-    def input_in_tool(self) -> bool:
-        return self.hidden_input
-
     def tool(self, problem=None):
-        if self.hidden_input:
-            if problem is None:
-                raise ValueError(f"addition/{self.config}: the tool holds the operands: tool(problem)")
-            return InputPointerMemory(3, addition_input_tokens(problem["a"], problem["b"]))
         # no_tool trajectories are the tool trajectories (observations kept as role "observation", but
         # trained), so they replay and parse against the pointer memory; at inference no tool answers.
         return {"tool": lambda: PointerMemory(2), "no_tool": lambda: PointerMemory(2), "tool_p3": lambda: PointerMemory(3),
@@ -361,9 +336,6 @@ class Addition(Task):
         return max(len(str(p["a"])), len(str(p["b"])))
 
     def prompt(self, p):
-        return "=" if self.hidden_input else self.problem_text(p)
-
-    def problem_text(self, p):
         return f"{p['a']}+{p['b']}="
 
     def solve(self, p):
@@ -379,7 +351,7 @@ class Addition(Task):
         if self.variant in ("tool", "no_tool"):
             return addition_trajectory(a, b)
         if self.variant in ("tool_p3", "lockstep"):
-            return addition_trajectory(a, b, print_pointer=3, lockstep=self.variant == "lockstep", hidden_input=self.hidden_input)
+            return addition_trajectory(a, b, print_pointer=3, lockstep=self.variant == "lockstep")
         if self.variant == "calculator":
             rec = Recorder(Calculator(), self.prompt(p))
             rec.text_command(f"add({a},{b})")

@@ -80,9 +80,9 @@ class Task:
     #: the corners of the input space at one size, cycled over a ``stress_<n>`` split (docs/FORMATS.md, "Stress
     #: splits"): inputs a model trained on the typical point of each size has rarely or never seen
     stress_classes: tuple[str, ...] = ()
-    #: True where the model's prompt is not the problem as typed: the tool holds the input (``tool(problem)`` only), and
-    #: the model reads it through its commands (addition's ``lockstep_hidden_input``); ``problem_text`` is what a
-    #: user types, ``prompt`` what the model reads
+    #: True where the model's prompt is not the problem as typed: the tool holds the input (``tool(problem)`` only) and
+    #: the model reads it through its commands (tasks made by :func:`hide_input`); ``problem_text`` is what a user
+    #: types, ``prompt`` what the model reads
     input_in_tool = False
 
     def __init__(self, config: str | None = None):
@@ -212,3 +212,84 @@ class Task:
         if not self.score(item.problem, item.trajectory.output, tool):
             return f"output {item.trajectory.output[:80]!r} does not answer the problem (answer {item.answer[:80]!r})"
         return None
+
+
+_HIDDEN_CLASSES: dict[type, type] = {}
+
+
+def hide_input(task: Task) -> Task:
+    """``task`` run with its input in the tool only: the model's prompt is the prompt's last token (``=``, or the
+    newline of a Hanoi state) and the tool's memory holds the rest before it (``InputPointerMemory``), so memory,
+    commands and observations are those of ``task`` token for token, but the model reads the input only through its
+    pointers. For pointer-memory tasks only. A checkpoint trained with the whole prompt can be run this way (its spec
+    or ``eval.py --hide-input``); docs/FORMATS.md says why (the state a long run of identical prompt digits leaves).
+    The result is an instance of a subclass of ``type(task)`` that keeps ``task`` for everything it computes."""
+    if task.input_in_tool:
+        raise ValueError(f"{task.name}/{task.config} already keeps its input in the tool")
+    cls = type(task)
+    if cls not in _HIDDEN_CLASSES:
+        _HIDDEN_CLASSES[cls] = type(f"HiddenInput{cls.__name__}", (_HiddenInput, cls), {})
+    hidden = object.__new__(_HIDDEN_CLASSES[cls])
+    hidden.__dict__.update(task.__dict__)
+    hidden._inner = task
+    example = task.sample(random.Random(0), task.min_n, train=False)
+    hidden.inference_tool(example)  # now, not at the first evaluation: a task whose tool cannot hold the input is refused
+    return hidden
+
+
+class _HiddenInput:
+    """Mixed in before a task class by :func:`hide_input`; ``self._inner`` is the task as configured."""
+
+    input_in_tool = True
+
+    def spec(self) -> dict:
+        return {**self._inner.spec(), "hide_input": True}
+
+    def _split(self, problem: dict) -> tuple[list[str], str]:
+        from ..tokenizer import split_tokens
+
+        toks = split_tokens(self._inner.prompt(problem))
+        if len(toks) < 2:
+            raise ValueError(f"{self.name}: a prompt of {len(toks)} token cannot hide its input")
+        return toks[:-1], toks[-1]
+
+    def prompt(self, problem: dict) -> str:
+        return self._split(problem)[1]
+
+    def problem_text(self, problem: dict) -> str:
+        return self._inner.problem_text(problem)
+
+    def _hide(self, problem: dict, tool: Tool) -> Tool:
+        from ..tools.pointer import InputPointerMemory, PointerMemory
+
+        if type(tool) is not PointerMemory:
+            raise ValueError(f"{self.name}/{self.config}: only a pointer-memory tool can hold the input, not {type(tool).__name__}")
+        return InputPointerMemory(tool.num_pointers, self._split(problem)[0])
+
+    def tool(self, problem: dict | None = None) -> Tool:
+        if problem is None:
+            raise ValueError(f"{self.name}/{self.config} with its input hidden: the tool holds the input: tool(problem)")
+        return self._hide(problem, self._inner.tool(problem))
+
+    def inference_tool(self, problem: dict | None = None) -> Tool:
+        if problem is None:
+            raise ValueError(f"{self.name}/{self.config} with its input hidden: the tool holds the input: inference_tool(problem)")
+        return self._hide(problem, self._inner.inference_tool(problem))
+
+    def trajectory(self, problem: dict) -> Trajectory:
+        full = self._inner.trajectory(problem)
+        if full.prompt != self._inner.prompt(problem):
+            raise AssertionError(f"{self.name}: the trajectory's prompt is not the task's prompt")
+        return Trajectory(self._split(problem)[1], list(full.segments))
+
+
+def choose_input(task: Task, hide: bool | None) -> Task:
+    """``task`` with its input hidden (``hide`` True), shown (False), or as given (None): what ``--hide-input`` /
+    ``--no-hide-input`` and ``generate_with_tools(hide_input=...)`` do."""
+    if hide is None or hide == task.input_in_tool:
+        return task
+    if hide:
+        return hide_input(task)
+    if isinstance(task, _HiddenInput):
+        return task._inner
+    raise ValueError(f"{task.name}/{task.config} keeps its input in the tool by design; it cannot be shown")

@@ -49,8 +49,8 @@ class InputPointerMemory(PointerMemory):
     """Pointer memory that holds the problem's input before the model's context begins: memory = ``input_tokens`` +
     the prompt the model reads + everything it writes. With the model's prompt reduced to the input's last token
     (addition's ``=``), memory is laid out exactly as with the whole input in the prompt, so the trace is the same,
-    but the model never reads the raw input: only what its pointers read, one token per command (toolssm's
-    ``*_hidden_input`` configs, docs/FORMATS.md). The device loop does not run it (``type(t) is PointerMemory``
+    but the model never reads the raw input: only what its pointers read, one token per command
+    (:func:`toolssm.tasks.hide_input`; ``--hide-input`` in train.py, eval.py and the scripts; docs/FORMATS.md). The device loop does not run it (``type(t) is PointerMemory``
     there): such rows take the host loop."""
 
     def __init__(self, num_pointers: int = 2, input_tokens: list[str] | None = None):
