@@ -41,6 +41,7 @@ def _run(args) -> list[dict]:
     from transformers import AutoModelForCausalLM
 
     from toolssm.evaluation import make_test_items
+    from toolssm.tasks import choose_input
     from toolssm.trajectory import render
 
     cells = []
@@ -48,7 +49,7 @@ def _run(args) -> list[dict]:
         if name not in PLAN:
             raise SystemExit(f"--checkpoints: {name!r} is not one of {', '.join(PLAN)}")
         model = AutoModelForCausalLM.from_pretrained(os.path.join(ROOT, "checkpoints", name)).to(args.device).eval()
-        task = model.task()
+        task = choose_input(model.task(), False)  # the device loop runs shown inputs (a hidden one's tool is host-only)
         for split, sizes in PLAN[name].items():
             for n in sizes:
                 items = make_test_items(task, n, args.per_size, seed=11, split=split)

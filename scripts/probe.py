@@ -139,11 +139,13 @@ def write_index(out: str) -> None:
                     wrong.setdefault(c["class"], []).append(c["size"])
             desc = "; ".join(f"`{k}` at {', '.join(str(s) for s in sorted(set(v)))}" for k, v in sorted(wrong.items())) or "none"
             largest = max(c["size"] for c in d["cases"])
-            rows.append(f"| `{name}` | {d['task']} / {d['config']} | {d['right']}/{len(d['cases'])} | {largest} | {desc} |")
+            rows.append(f"| `{name}` | {d['task']} / {d['config']} | {'hidden' if d.get('hide_input') else 'shown'} | {d['right']}/{len(d['cases'])} "
+                        f"| {largest} | {desc} |")
     text = ("# probe\n\nHand-picked corner inputs per task (`scripts/probe.py`; the cases and every answer in each "
             "`probe.json`), checked against Python's integers or Hanoi's move simulation; greedy decoding, CPU. "
-            "Sizes: the longer operand's digits, or disks. Regenerate: `python scripts/probe.py checkpoints/NAME --out results/probe`.\n\n"
-            "| checkpoint | task / config | right | largest size | wrong (class at sizes) |\n|---|---|---|---|---|\n" + "\n".join(rows) + "\n")
+            "Sizes: the longer operand's digits, or disks. Input: shown (the whole prompt in the model's context) or hidden (in "
+            "the tool's memory only: `--hide-input`, docs/FORMATS.md). Regenerate: `python scripts/probe.py checkpoints/NAME --out results/probe`.\n\n"
+            "| checkpoint | task / config | input | right | largest size | wrong (class at sizes) |\n|---|---|---|---|---|---|\n" + "\n".join(rows) + "\n")
     with open(os.path.join(out, "README.md"), "w") as f:
         f.write(text)
 
@@ -185,6 +187,8 @@ def main(argv=None) -> int:
             p = r["prompt"] if len(r["prompt"]) <= 50 else r["prompt"][:24] + "..." + r["prompt"][-12:]
             print(f"  wrong  {r['class']:<24} size {r['size']:<4} {p!r} -> {r['output'][:40]!r}{' (budget hit)' if r['truncated'] else ''}")
     name = os.path.basename(os.path.normpath(args.model))
+    if task.input_in_tool != model.task().input_in_tool:  # not the checkpoint's own way: filed beside its own probe
+        name += "--hidden-input" if task.input_in_tool else "--input-shown"
     print(f"{name}: {right}/{len(results)} right ({task.name}, sizes to {args.max_size}, {time.time() - t0:.0f} s, {args.device}"
           f"{', input hidden' if task.input_in_tool else ''})")
     record = {"checkpoint": args.model, "task": task.name, "config": task.config or "default", "max_size": args.max_size, "right": right,

@@ -165,8 +165,10 @@ def test_shipped_checkpoints_decode_the_same_trajectories(name, n, split, k):
     same ids, roles and flags, and the rows are the reference trajectories."""
     from transformers import AutoModelForCausalLM
 
+    from toolssm.tasks import choose_input
+
     model = AutoModelForCausalLM.from_pretrained(os.path.join(CKPT, name)).eval()
-    task = model.task()
+    task = choose_input(model.task(), False)  # the device loop runs shown inputs (a hidden one's tool is host-only)
     items = make_test_items(task, n, k, seed=5, split=split)  # stress: the classes in turn
     refs = [render(it.trajectory, train_observations=task.train_observations)["input_ids"] for it in items]
     budgets = [len(r) + 16 for r in refs]
