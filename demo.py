@@ -21,7 +21,7 @@ import torch
 HERE = os.path.dirname(os.path.abspath(__file__))
 CHECKPOINTS = [
     # (folder, what it is, trace, example length, table lengths)
-    ("checkpoints/addition-mamba-small-lockstep", "Mamba-1 (4 x 256, 1.8M parameters)", "3-pointer lockstep trace", 100, [5, 100, 1000]),
+    ("checkpoints/addition-mamba-small-lockstep", "Mamba-1 (4 x 256, 1.8M parameters)", "3-pointer lockstep trace, operands read only through the tool", 100, [5, 100, 1000]),
     ("checkpoints/addition-lstm-small", "LSTM (2 x 256, 1.1M parameters)", "the paper's 2-pointer trace", 100, [5, 100, 1000]),
 ]
 
@@ -84,8 +84,9 @@ def main(argv=None) -> int:
         print(f"== {folder}: {what}, trained on 1-5 digit addition ({trace})", flush=True)
         item = make_test_items(task, example_n, 1, seed=123)[0]
         t0 = time.time()
-        (res,) = generate_with_tools(model, [item.prompt], [task.inference_tool()], max_new_tokens=int(item.trajectory.num_tokens() * 1.1) + 32)
-        a, b = item.prompt.rstrip("=").split("+")
+        (res,) = generate_with_tools(model, [item.prompt], [task.inference_tool(item.problem)],
+                                     max_new_tokens=int(item.trajectory.num_tokens() * 1.1) + 32)
+        a, b = task.problem_text(item.problem).rstrip("=").split("+")  # (the model's prompt is '=' where its input is hidden)
         print(f"   {example_n}-digit example: {a[:24]}... + {b[:24]}...")
         print(f"   model output  : {res.output[:48]}{'...' if len(res.output) > 48 else ''} ({len(res.output)} digits)")
         print(f"   python's a+b  : {item.answer[:48]}{'...' if len(item.answer) > 48 else ''}")

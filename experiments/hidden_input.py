@@ -3,7 +3,7 @@ with long runs of zeros?
 
 The shipped lockstep Mamba (checkpoints/addition-mamba-small-lockstep) fails 10^k + 10^k from k = 30 and
 10^k + 10^(k/2) from k = 40 (scripts/probe.py). `scripts/divergence.py --prompt` shows where
-(results/probe/addition-mamba-small-lockstep/divergence-zero-runs.txt): not in the `0+0` columns but at the 69th
+(results/probe/addition-mamba-small-lockstep--input-shown/divergence-zero-runs.txt): not in the `0+0` columns but at the 69th
 token, right after pointer 1 reads the first operand's second digit, when the prompt ends in 20+ zeros and the first
 operand holds another such run; the model starts its output walk there. 10^60 + 7, 7 + 10^60 and 10^30 + (10^30 + 1)
 are exact. So the phase whose length training bounds is the prompt the model reads before any tool call (at most 4

@@ -20,10 +20,10 @@ is right.
 from toolssm.experiments import Job, Study
 
 EVAL = ("python3 eval.py --model checkpoints/{ckpt} --split test,stress --lengths {n} --num-samples 16 --batch-size 32 --device cuda "
-        "--decode device --no-token-accuracy --progress --out $RUN_DIR/eval/{{split}}-{n} > $RUN_DIR/eval-{n}.log 2>&1")
+        "--decode {decode} --no-token-accuracy --progress --out $RUN_DIR/eval/{{split}}-{n}{suffix} > $RUN_DIR/eval-{n}{suffix}.log 2>&1")
 
 
-def _job(ckpt: str, sizes: tuple[int, ...], timeout_s: int) -> Job:
+def _job(ckpt: str, sizes: tuple[int, ...], timeout_s: int, hidden: bool = False) -> Job:
     """The sizes in turn, both splits of a size in one process (eval.py --split test,stress: 16 + 16 problems in
     one batch of 32, one tool loop); the job fails if any evaluation failed.
 
@@ -33,8 +33,12 @@ def _job(ckpt: str, sizes: tuple[int, ...], timeout_s: int) -> Job:
     (16 problems, batch 16, device loop) decoded 8,500 loop steps/s (118 us a step; 2.32M of its ~3.5M steps in
     276 s), after 4.5 minutes spent building the 16 problems on one core: eval.py now builds large problems in
     worker processes (toolssm.evaluation.build_items) and decodes both splits in one loop, so that one size fits one
-    10-minute call (the follow-up call of that session got a fresh machine, and the run was lost)."""
-    steps = [f"{{ {EVAL.format(ckpt=ckpt, n=n)} || s=1; }}" for n in sizes]
+    10-minute call (the follow-up call of that session got a fresh machine, and the run was lost).
+
+    ``hidden``: the checkpoint runs with its input hidden (its spec); the device loop cannot hold that yet, so these
+    evaluations take the host loop (``--decode auto``) and are filed as ``<split>-<n>-hidden``."""
+    fmt = dict(decode="auto", suffix="-hidden") if hidden else dict(decode="device", suffix="")
+    steps = [f"{{ {EVAL.format(ckpt=ckpt, n=n, **fmt)} || s=1; }}" for n in sizes]
     return Job(ckpt, "s=0; " + "; ".join(steps) + "; exit $s", timeout_s=timeout_s)
 
 
@@ -46,7 +50,8 @@ STUDY = Study(
         # started, not finished within the machine's hold; not filed)
         _job("addition-lstm-small", (100_000,), 2700),
         _job("addition-lstm-small-p3", (10_000,), 900),
-        _job("addition-mamba-small-lockstep", (10_000,), 900),
+        # 10,000 digits with the input shown filed on 2026-12-02; since 2026-12-04 it runs with its input hidden
+        _job("addition-mamba-small-lockstep", (2_000, 10_000), 1200, hidden=True),
         _job("multiplication-n_x_2_aligned-mamba-small", (10_000,), 900),
     ],
     parallel_jobs=1,  # one evaluation on the GPU at a time (the decision in _job)

@@ -556,6 +556,7 @@ def checkpoint_evaluations(runs: list[dict], ckpt: str, split: str) -> dict | No
                     "token_accuracy_ci": None, "tokens_per_sample": float("nan")}, **{k: v for k, v in row.items() if v is not None or k == "token_accuracy"})
               for row in rows.values()]
     return {"task": first["task"], "config": first.get("config"), "eval_seed": first.get("eval_seed", 0), "stop_at_divergence": stop,
+            "hide_input": bool(first.get("hide_input")),
             "label": first.get("label"), "architecture": first.get("architecture"), "train_max_n": first.get("train_max_n"),
             "size_unit": first.get("size_unit"), "lengths": filled}
 

@@ -16,7 +16,8 @@ def results_table(results: dict) -> str:
     counts = sorted({r["num_samples"] for r in results["lengths"]})
     per_length = f"{counts[0] if counts else 0} problems per length" if len(counts) <= 1 else "problems per length in the last column"
     lines = [
-        f"Evaluated with `eval.py` on `{results['task']}` ({results.get('config')}), greedy decoding, "
+        f"Evaluated with `eval.py` on `{results['task']}` ({results.get('config')}"
+        f"{', input hidden: the operands in the tool only' if results.get('hide_input') else ''}), greedy decoding, "
         f"{per_length} (eval seed {results.get('eval_seed')}); "
         "95% intervals in brackets."
         + (" Rows stopped at their first token off the reference (`--stop-at-divergence`): answer accuracy is a lower bound."
