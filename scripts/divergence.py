@@ -59,7 +59,10 @@ def main(argv=None):
         task = get_task(spec["task"], args.config) if args.config else task_from_spec(spec)
     else:
         task = get_task(args.task, args.config)
-    task = choose_input(task, args.hide_input)
+    try:
+        task = choose_input(task, args.hide_input)
+    except ValueError as e:
+        raise SystemExit(f"divergence.py: error: {e}")
     if args.prompt:
         problems = [task.parse_prompt(x) for x in args.prompt]  # a ValueError names a prompt the task does not accept
         items = [SimpleNamespace(prompt=task.prompt(q), trajectory=task.trajectory(q), problem=q) for q in problems]

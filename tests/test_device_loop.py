@@ -211,6 +211,12 @@ def test_device_tools_refuses_what_it_cannot_run():
     it = task.make_item(0, "test_5", 0, 5, train=False)
     with pytest.raises(ValueError):
         generate_with_tools(model, [it.prompt], [task.inference_tool()], max_new_tokens=4, device_tools=True)
+    from toolssm.tasks import hide_input
+
+    hidden = hide_input(get_task("addition", "lockstep"))  # a preloaded memory: not on the device yet, and it says so
+    it = hidden.make_item(0, "test_5", 0, 5, train=False)
+    with pytest.raises(ValueError, match="hidden input.*--no-hide-input"):
+        generate_with_tools(model, [it.prompt], [hidden.inference_tool(it.problem)], max_new_tokens=4, device_tools=True)
 
 
 @pytest.mark.gpu
@@ -224,8 +230,10 @@ def test_device_loop_on_cuda_with_graphs_matches_the_reference(fused_kernel, mon
 
     monkeypatch.setattr(device_loop, "DEFAULT_FUSED", fused_kernel)
 
+    from toolssm.tasks import choose_input
+
     model = AutoModelForCausalLM.from_pretrained(os.path.join(CKPT, "addition-mamba-small-lockstep")).cuda().eval()
-    task = model.task()
+    task = choose_input(model.task(), False)  # the device loop runs shown inputs (a hidden one's tool is host-only)
     for split, n in [("test", 100), ("stress", 100), ("stress", 20)]:
         items = make_test_items(task, n, 64, seed=1, split=split)
         refs = [render(it.trajectory)["input_ids"] for it in items]
