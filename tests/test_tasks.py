@@ -279,6 +279,11 @@ def test_hidden_input_keeps_the_trace_and_moves_the_input_into_the_tool(name, co
         ra, rb = render(a.trajectory)["input_ids"], render(b.trajectory)["input_ids"]
         assert rb == ra[len(toks) - 1:]
         assert hidden.token_budget(b.problem) == shown.token_budget(a.problem)
+    import pickle
+
+    again = pickle.loads(pickle.dumps(hidden))  # worker processes get tasks by pickle (toolssm.evaluation.build_items)
+    assert type(again) is type(hidden) and again.spec() == hidden.spec()
+    assert again.make_item(0, "test", 0, sizes[0], train=False).trajectory == hidden.make_item(0, "test", 0, sizes[0], train=False).trajectory
 
 
 @pytest.mark.parametrize("name,config", [("logical_graph", "default"), ("addition", "calculator"), ("addition", "no_tool"),

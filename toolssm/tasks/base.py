@@ -242,6 +242,9 @@ class _HiddenInput:
 
     input_in_tool = True
 
+    def __reduce__(self):  # the class is made at run time: pickle (worker processes, toolssm.evaluation.build_items) rebuilds it
+        return hide_input, (self._inner,)
+
     def spec(self) -> dict:
         return {**self._inner.spec(), "hide_input": True}
 
