@@ -22,7 +22,7 @@ the prompt shown). So this study asks the next question: does training that way 
 
 Settings [decision, 2026-12-04]: exactly those of the lockstep seeds it is compared with (results/lockstep:
 mamba-small, batch 128, lr 2e-3, 100 warm-up steps, 3,000 steps cut at 7 minutes, seeds 0-2), so the only change is
-where the input is. The host loop decodes these rows (the device loop does not hold a preloaded memory yet), so the
+where the input is. The host loop decodes these rows (the fused device-loop kernel does not hold a preloaded memory), so the
 evaluations stop at 1,000 digits; the probe runs every corner case to 201 digits on the GPU, beside the evaluations.
 
 Not run yet (no GPU was lent on 2026-12-04, fourth session).

@@ -29,7 +29,7 @@ import torch
 
 from . import vocab as V
 from .tokenizer import split_tokens
-from .tools.pointer import PointerMemory
+from .tools.pointer import InputPointerMemory, PointerMemory
 
 PROMPT, THOUGHT, COMMAND, OBSERVATION, OUTPUT = range(5)
 # The fused bookkeeping kernel (toolssm.device_loop_kernel): exact on CPU in Triton's interpreter and on the H200 under
@@ -42,8 +42,9 @@ _ID = V.TOKEN_TO_ID
 
 
 def eligible(tools, do_sample: bool, return_logits: bool) -> bool:
-    """Whether the device loop can run this batch: greedy, no logits returned, every row's tool a pointer memory."""
-    return not do_sample and not return_logits and bool(tools) and all(type(t) is PointerMemory for t in tools)
+    """Whether the device loop can run this batch: greedy, no logits returned, every row's tool a pointer memory (one
+    that holds a hidden input too: :class:`~toolssm.tools.pointer.InputPointerMemory`)."""
+    return not do_sample and not return_logits and bool(tools) and all(type(t) in (PointerMemory, InputPointerMemory) for t in tools)
 
 
 def _error_tokens(message: str) -> list[int]:
@@ -60,8 +61,15 @@ class DevicePointerLoop:
         # PyTorch operations (default: DEFAULT_FUSED, else fused on CUDA; on CPU it needs Triton's interpreter)
         from . import device_loop_kernel
 
+        # a hidden input (InputPointerMemory) is memory in front of the prompt: the memory rows are then wider than the
+        # ids rows, which the fused kernel (one row stride for both) does not handle; such batches take the PyTorch ops
+        preload = [[_ID[x] for x in t.input_tokens] if isinstance(t, InputPointerMemory) else [] for t in tools]
+        P = max(len(x) for x in preload)
+        if fused and P:
+            raise ValueError("fused=True cannot hold a hidden input (InputPointerMemory) yet; leave fused unset")
         if fused is None:
             fused = DEFAULT_FUSED if DEFAULT_FUSED is not None else (stepper.device.type == "cuda" and device_loop_kernel.triton is not None)
+            fused = fused and not P
         if fused and (device_loop_kernel.triton is None or (stepper.device.type != "cuda" and os.environ.get("TRITON_INTERPRET") != "1")):
             raise ValueError("fused=True needs triton, and on CPU Triton's interpreter (TRITON_INTERPRET=1 before triton is imported)")
         self.fused = bool(fused)
@@ -88,10 +96,15 @@ class DevicePointerLoop:
         self.finished = torch.zeros(B, dtype=torch.bool, device=dev)
         self.truncated = torch.zeros_like(self.finished)
         self.diverged = torch.zeros_like(self.finished)
-        # the pointer memories: memory = prompt + written tokens (column T: trash)
-        self.mem = torch.full((B, T + 1), _ID[V.PAD], dtype=torch.long, device=dev)
-        self.mem[:, :T].copy_(self.ids[:, :T])
-        self.mem_len = L(lp)
+        # the pointer memories: memory = hidden input (if any) + prompt + written tokens (last column: trash)
+        self.mem = torch.full((B, T + P + 1), _ID[V.PAD], dtype=torch.long, device=dev)
+        if P:
+            for b, pre in enumerate(preload):
+                self.mem[b, : len(pre)] = L(pre) if pre else self.mem[b, :0]
+                self.mem[b, len(pre) : len(pre) + T] = self.ids[b, :T]
+        else:
+            self.mem[:, :T].copy_(self.ids[:, :T])
+        self.mem_len = L([len(pre) + p for pre, p in zip(preload, lp)])
         self.ptr = torch.zeros((B, V.MAX_POINTERS + 1), dtype=torch.long, device=dev)  # column MAX_POINTERS: trash
         self.num_pointers = L([t.num_pointers for t in tools])
         self.after_ans = torch.zeros(B, dtype=torch.bool, device=dev)

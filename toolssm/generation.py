@@ -213,11 +213,7 @@ def generate_with_tools(
 
     can_device = device_loop.eligible(tools, do_sample, return_logits) and fast is not False
     if device_tools and not can_device:
-        from .tools.pointer import InputPointerMemory
-
-        hidden = " (a hidden input, InputPointerMemory, is not held by the device loop yet: decode on the host, or show the "\
-                 "input: eval.py --decode auto or --no-hide-input)" if any(isinstance(t, InputPointerMemory) for t in tools) else ""
-        raise ValueError("device_tools=True needs greedy decoding without return_logits, and a PointerMemory tool per row" + hidden)
+        raise ValueError("device_tools=True needs greedy decoding without return_logits, and a PointerMemory tool per row")
     use_device = bool(device_tools) and can_device
     stepper = make_stepper(model, B, fast=fast, cuda_graph=False if use_device else cuda_graph, vocab_size=n_vocab)
     if use_device and stepper.kind != "static":

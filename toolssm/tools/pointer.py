@@ -50,8 +50,8 @@ class InputPointerMemory(PointerMemory):
     the prompt the model reads + everything it writes. With the model's prompt reduced to the input's last token
     (addition's ``=``), memory is laid out exactly as with the whole input in the prompt, so the trace is the same,
     but the model never reads the raw input: only what its pointers read, one token per command
-    (:func:`toolssm.tasks.hide_input`; ``--hide-input`` in train.py, eval.py and the scripts; docs/FORMATS.md). The device loop does not run it (``type(t) is PointerMemory``
-    there): such rows take the host loop."""
+    (:func:`toolssm.tasks.hide_input`; ``--hide-input`` in train.py, eval.py and the scripts; docs/FORMATS.md). The
+    device loop holds it with its PyTorch bookkeeping (memory rows wider than the ids rows); its fused kernel does not."""
 
     def __init__(self, num_pointers: int = 2, input_tokens: list[str] | None = None):
         super().__init__(num_pointers)
