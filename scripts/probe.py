@@ -172,7 +172,8 @@ def main(argv=None) -> int:
     model = AutoModelForCausalLM.from_pretrained(args.model).eval().to(args.device)
     from toolssm.tasks import choose_input
 
-    task = choose_input(model.task(), args.hide_input)
+    own = model.task()  # the checkpoint's own way (input shown or hidden)
+    task = choose_input(own, args.hide_input)
     cases = cases_for(task, args.max_size)
     t0, results = time.time(), []
     for s in range(0, len(cases), args.batch_size):
@@ -187,7 +188,7 @@ def main(argv=None) -> int:
             p = r["prompt"] if len(r["prompt"]) <= 50 else r["prompt"][:24] + "..." + r["prompt"][-12:]
             print(f"  wrong  {r['class']:<24} size {r['size']:<4} {p!r} -> {r['output'][:40]!r}{' (budget hit)' if r['truncated'] else ''}")
     name = os.path.basename(os.path.normpath(args.model))
-    if task.input_in_tool != model.task().input_in_tool:  # not the checkpoint's own way: filed beside its own probe
+    if task.input_in_tool != own.input_in_tool:  # not the checkpoint's own way: filed beside its own probe
         name += "--hidden-input" if task.input_in_tool else "--input-shown"
     print(f"{name}: {right}/{len(results)} right ({task.name}, sizes to {args.max_size}, {time.time() - t0:.0f} s, {args.device}"
           f"{', input hidden' if task.input_in_tool else ''})")

@@ -267,22 +267,15 @@ def study_readme(study: str, runs: list[dict], claim: str) -> tuple[str, list[di
     return "\n".join(lines), plots
 
 
-def checkpoint_hides_input(ckpt: str) -> bool:
-    """Whether the shipped checkpoint runs with its input hidden by default (its tool spec's ``hide_input``)."""
-    path = os.path.join(ROOT, "checkpoints", ckpt, "generation_config.json")
-    if not os.path.exists(path):
-        return False
-    with open(path) as f:
-        return bool((json.load(f).get("toolssm") or {}).get("hide_input"))
-
-
 def checkpoint_sources(runs: list[dict], ckpt: str) -> tuple[dict | None, list[dict]]:
     """The shipped checkpoint ``ckpt``'s training run (or None) and its evaluations filed without training arguments
     under its own name (results/stress/, results/push_length/, results/hidden_input/): only the evaluations made the
     way the checkpoint runs by default (input shown, or hidden: ``hide_input`` in its spec and in each result)."""
     with open(os.path.join(ROOT, "checkpoints", ckpt, "training_args.json")) as f:
         out_dir = json.load(f)["train"]["output_dir"].rstrip("/")
-    hidden = checkpoint_hides_input(ckpt)
+    from toolssm.modeling import read_tool_spec
+
+    hidden = bool((read_tool_spec(os.path.join(ROOT, "checkpoints", ckpt)) or {}).get("hide_input"))
 
     def same_mode(r):
         return dict(r, evals={t: e for t, e in r["evals"].items() if bool(e.get("hide_input")) == hidden})

@@ -100,7 +100,7 @@ class DevicePointerLoop:
         self.mem = torch.full((B, T + P + 1), _ID[V.PAD], dtype=torch.long, device=dev)
         if P:
             for b, pre in enumerate(preload):
-                self.mem[b, : len(pre)] = L(pre) if pre else self.mem[b, :0]
+                self.mem[b, : len(pre)] = L(pre)
                 self.mem[b, len(pre) : len(pre) + T] = self.ids[b, :T]
         else:
             self.mem[:, :T].copy_(self.ids[:, :T])

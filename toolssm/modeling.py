@@ -127,15 +127,13 @@ class ToolCallingMixin:
         records (``"hide_input"`` in its tool spec; docs/FORMATS.md, "Hidden input")."""
         if isinstance(prompts, str):
             raise TypeError("prompts is a list of strings; wrap a single prompt as [prompt]")
-        task = self.task()
+        task, budgets, problems = self.task(), None, None
         if task is None and hide_input:
             raise ValueError("hide_input needs a checkpoint that records its task")
         if task is not None:
             from .tasks import choose_input
 
             task = choose_input(task, hide_input)
-        budgets = None
-        if task is not None:
             problems = []
             for i, p in enumerate(prompts):
                 try:
@@ -149,6 +147,7 @@ class ToolCallingMixin:
                 budgets = [int(1.25 * task.token_budget(pr)) + 64 for pr in problems]
         if max_new_tokens is None:
             max_new_tokens = budgets or 4096
+        typed = None
         if task is not None and task.input_in_tool:
             # the input is in the tool only: each row's tool holds its problem, the model gets the prompt's last token
             if problems is None:
@@ -156,13 +155,9 @@ class ToolCallingMixin:
             if tools is not None:
                 raise ValueError(f"{task.name}/{task.config} keeps the input in the tool: leave tools=None, each row's "
                                  "tool is made from its prompt")
-            tools = [task.inference_tool(pr) for pr in problems]
             typed, prompts = list(prompts), [task.prompt(pr) for pr in problems]
-        else:
-            typed = None
-        if tools is None:
-            tools = [task.inference_tool(pr) for pr in problems] if task is not None and problems is not None else \
-                [self.make_tool() for _ in prompts]
+        if tools is None:  # one fresh tool per row: from its problem where the prompts were parsed
+            tools = [task.inference_tool(pr) for pr in problems] if problems is not None else [self.make_tool() for _ in prompts]
         results = generate_with_tools(self, prompts, tools, max_new_tokens=max_new_tokens, **kwargs)
         if typed is not None:  # each result names the problem as given; its ids are what the model read and wrote
             for r, p in zip(results, typed):

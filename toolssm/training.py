@@ -14,8 +14,7 @@ import random
 import torch
 
 from .tasks import choose_input, task_class
-from .tasks.base import item_rng
-from .tokenizer import split_tokens
+from .tasks.base import item_rng, split_input
 from .trajectory import Trajectory, render
 
 
@@ -60,7 +59,6 @@ class DatasetSource:
         if hide_input:  # rows hold the whole prompt; the model is trained on its last token only (a pointer-memory task)
             self.task = choose_input(self.task, True)
             self.task.inference_tool(json.loads(row["problem"]))  # a ValueError names a task whose tool cannot hold it
-        self.hide_input = hide_input
         self.seed = seed
         self._perm_epoch, self._perm = -1, []
 
@@ -72,7 +70,7 @@ class DatasetSource:
             self._perm_epoch = epoch
         row = self.ds[self._perm[j]]
         train_obs = self.task.train_observations
-        prompt = split_tokens(row["prompt"])[-1] if self.hide_input else row["prompt"]
+        prompt = split_input(row["prompt"])[1] if self.task.input_in_tool else row["prompt"]
         return render(Trajectory.from_rows(prompt, row["trajectory"]), train_observations=train_obs)
 
 

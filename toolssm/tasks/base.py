@@ -217,6 +217,16 @@ class Task:
 _HIDDEN_CLASSES: dict[type, type] = {}
 
 
+def split_input(prompt: str) -> tuple[list[str], str]:
+    """How a task with its input hidden divides a prompt: (the tokens its tool holds, the last token the model reads)."""
+    from ..tokenizer import split_tokens
+
+    toks = split_tokens(prompt)
+    if len(toks) < 2:
+        raise ValueError(f"a prompt of {len(toks)} token cannot hide its input: {prompt!r}")
+    return toks[:-1], toks[-1]
+
+
 def hide_input(task: Task) -> Task:
     """``task`` run with its input in the tool only: the model's prompt is the prompt's last token (``=``, or the
     newline of a Hanoi state) and the tool's memory holds the rest before it (``InputPointerMemory``), so memory,
@@ -249,12 +259,7 @@ class _HiddenInput:
         return {**self._inner.spec(), "hide_input": True}
 
     def _split(self, problem: dict) -> tuple[list[str], str]:
-        from ..tokenizer import split_tokens
-
-        toks = split_tokens(self._inner.prompt(problem))
-        if len(toks) < 2:
-            raise ValueError(f"{self.name}: a prompt of {len(toks)} token cannot hide its input")
-        return toks[:-1], toks[-1]
+        return split_input(self._inner.prompt(problem))
 
     def prompt(self, problem: dict) -> str:
         return self._split(problem)[1]
