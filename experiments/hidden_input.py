@@ -22,8 +22,9 @@ the prompt shown). So this study asks the next question: does training that way 
 
 Settings [decision, 2026-12-04]: exactly those of the lockstep seeds it is compared with (results/lockstep:
 mamba-small, batch 128, lr 2e-3, 100 warm-up steps, 3,000 steps cut at 7 minutes, seeds 0-2), so the only change is
-where the input is. The host loop decodes these rows (the fused device-loop kernel does not hold a preloaded memory), so the
-evaluations stop at 1,000 digits; the probe runs every corner case to 201 digits on the GPU, beside the evaluations.
+where the input is. The device loop decodes the evaluations (since 2026-12-05 its fused kernel holds a hidden input), to
+10,000 digits (the 10,000-digit pair in evaluations of their own, so that a slow one loses only itself); the probe runs
+every corner case to 201 digits on the GPU, beside the evaluations.
 
 Not run yet (no GPU was lent on 2026-12-04, fourth session).
 """
@@ -33,8 +34,11 @@ from toolssm.experiments import Eval, Job, Run, Study
 TRAIN = dict(preset="mamba-small", task="addition", config="lockstep", hide_input=True, batch_size=128, learning_rate=2e-3,
              weight_decay=0.01, warmup_steps=100, max_steps=3000, max_time_minutes=7, eval_every=1000000, save_every=1000000,
              report_to="none", num_workers=2)
-EVALS = (Eval("test", (10, 100, 1000), num_samples=32, timeout_s=540),
-         Eval("stress", (10, 100, 1000), split="stress", num_samples=32, timeout_s=540))
+DEVICE = ("--stop-at-divergence", "--no-token-accuracy", "--decode", "device")
+EVALS = (Eval("test", (10, 100, 1000), num_samples=32, args=DEVICE, timeout_s=540),
+         Eval("stress", (10, 100, 1000), split="stress", num_samples=32, args=DEVICE, timeout_s=540),
+         Eval("test-10000", (10000,), num_samples=16, args=DEVICE, timeout_s=540),
+         Eval("stress-10000", (10000,), split="stress", num_samples=16, args=DEVICE, timeout_s=540))
 # the probe's exit status is 1 when any case is wrong: the job succeeds when it has written its result
 PROBE = ("python3 scripts/probe.py runs/hidden_input/{run} --device cuda --max-digits 201 --out $RUN_DIR > $RUN_DIR/probe.log 2>&1; "
          "test -f $RUN_DIR/{run}/probe.json")

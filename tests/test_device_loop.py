@@ -181,17 +181,27 @@ def test_shipped_checkpoints_decode_the_same_trajectories(name, n, split, k):
     assert sum(r.ids == ref for r, ref in zip(got, refs)) >= len(refs) - 2  # the models are (nearly) exact here
 
 
-@pytest.mark.parametrize("name,n,k", [("addition-mamba-small-lockstep", 12, 16), ("addition-lstm-small", 9, 8)])
-def test_hidden_inputs_decode_the_same_on_the_device(name, n, k):
+@pytest.mark.parametrize("name,n,k,fused_kernel", [("addition-mamba-small-lockstep", 12, 16, False), ("addition-lstm-small", 9, 8, False),
+                                                     pytest.param("addition-lstm-small", 9, 8, True, marks=needs_fused),
+                                                     pytest.param("addition-mamba-small-lockstep", 12, 8, True, marks=[needs_fused, pytest.mark.slow])])
+def test_hidden_inputs_decode_the_same_on_the_device(name, n, k, fused_kernel, monkeypatch):
     """Rows whose input is hidden (the operands in the pointer memory before the prompt '='; the lockstep checkpoint's
     default): the device loop, its memory rows wider than its ids rows, gives the host loop's ids, roles and flags on
-    stress problems, with and without stopping at the reference. The lockstep checkpoint (hidden by default) is exact
-    there; the addition LSTM, trained with the prompt shown and exact that way, is not when hidden (6 of 8 here): hiding
-    is a choice per checkpoint, not free."""
+    stress problems, with and without stopping at the reference, with the bookkeeping as PyTorch operations and as the
+    fused kernel (in Triton's interpreter here). The lockstep checkpoint (hidden by default) is exact there; the
+    addition LSTM, trained with the prompt shown and exact that way, is not when hidden (6 of 8 here): hiding is a
+    choice per checkpoint, not free."""
     from transformers import AutoModelForCausalLM
 
+    from toolssm import device_loop
     from toolssm.tasks import choose_input
 
+    from toolssm import device_loop_kernel
+
+    monkeypatch.setattr(device_loop, "DEFAULT_FUSED", fused_kernel)
+    launches = []
+    real = device_loop_kernel.tool_step
+    monkeypatch.setattr(device_loop_kernel, "tool_step", lambda loop: (launches.append(loop.mem.shape[1] - loop.T - 1), real(loop)))
     model = AutoModelForCausalLM.from_pretrained(os.path.join(CKPT, name)).eval()
     task = choose_input(model.task(), True)
     items = make_test_items(task, n, k, seed=5, split="stress")
@@ -203,6 +213,10 @@ def test_hidden_inputs_decode_the_same_on_the_device(name, n, k):
         got = generate_with_tools(model, [it.prompt for it in items], [task.inference_tool(it.problem) for it in items], device_tools=True,
                                   steps_per_sync=32, **kw)
         _same(want, got)
+    if fused_kernel:  # the kernel ran, on memory rows wider than the ids rows by the longest hidden input
+        assert set(launches) == {max(len(task.inference_tool(it.problem).input_tokens) for it in items)}
+    else:
+        assert not launches
     if name == "addition-mamba-small-lockstep":
         assert all(r.ids == ref for r, ref in zip(got, refs))
 
@@ -237,19 +251,15 @@ def test_device_tools_refuses_what_it_cannot_run():
     it = task.make_item(0, "test_5", 0, 5, train=False)
     with pytest.raises(ValueError):
         generate_with_tools(model, [it.prompt], [task.inference_tool()], max_new_tokens=4, device_tools=True)
-    from toolssm.tasks import hide_input
-
-    hidden = hide_input(get_task("addition", "lockstep"))  # a preloaded memory: the PyTorch bookkeeping, not the fused kernel
-    it = hidden.make_item(0, "test_5", 0, 5, train=False)
-    with pytest.raises(ValueError, match="fused=True cannot hold a hidden input"):
-        DevicePointerLoop(None, [], [hidden.inference_tool(it.problem)], [4], None, 1, None, fused=True)
 
 
 @pytest.mark.gpu
+@pytest.mark.parametrize("hidden", [False, True])
 @pytest.mark.parametrize("fused_kernel", [False, True])
-def test_device_loop_on_cuda_with_graphs_matches_the_reference(fused_kernel, monkeypatch):
+def test_device_loop_on_cuda_with_graphs_matches_the_reference(fused_kernel, hidden, monkeypatch):
     """On the GPU: the CUDA-graph device loop (bookkeeping as PyTorch ops, or as the one fused kernel) against the
-    reference loop (CUDA graph of one step), trained Mamba, 192 test and stress rows."""
+    reference loop (CUDA graph of one step), trained Mamba, 192 test and stress rows, input shown and hidden (memory
+    rows wider than id rows)."""
     from transformers import AutoModelForCausalLM
 
     from toolssm import device_loop
@@ -259,13 +269,14 @@ def test_device_loop_on_cuda_with_graphs_matches_the_reference(fused_kernel, mon
     from toolssm.tasks import choose_input
 
     model = AutoModelForCausalLM.from_pretrained(os.path.join(CKPT, "addition-mamba-small-lockstep")).cuda().eval()
-    task = choose_input(model.task(), False)  # the device loop runs shown inputs (a hidden one's tool is host-only)
+    task = choose_input(model.task(), hidden)
     for split, n in [("test", 100), ("stress", 100), ("stress", 20)]:
         items = make_test_items(task, n, 64, seed=1, split=split)
         refs = [render(it.trajectory)["input_ids"] for it in items]
         kw = dict(max_new_tokens=[len(r) + 16 for r in refs], stop_at_reference=refs)
-        want = generate_with_tools(model, [it.prompt for it in items], [task.inference_tool() for _ in items], **kw)
-        got = generate_with_tools(model, [it.prompt for it in items], [task.inference_tool() for _ in items], device_tools=True, **kw)
+        want = generate_with_tools(model, [it.prompt for it in items], [task.inference_tool(it.problem) for it in items], **kw)
+        got = generate_with_tools(model, [it.prompt for it in items], [task.inference_tool(it.problem) for it in items], device_tools=True,
+                                  **kw)
         _same(want, got)
 
 

@@ -153,6 +153,31 @@ def test_fused_rnn_kernels_compile_for_the_h200():
     assert r.stdout.count("_layer") == 16 and "_head_rows" in r.stdout
 
 
+def test_device_loop_kernel_compiles_for_the_h200():
+    """The device loop's fused bookkeeping kernel (toolssm.device_loop_kernel) is tested on CPU in Triton's interpreter,
+    which does not compile it: here its four launch variants compile for sm_90 (Triton's compiler and ptxas, no GPU),
+    in a process of its own since conftest switches the interpreter on. The memory row stride is an argument of its own
+    (a hidden input makes memory rows wider than id rows): the PTX indexes the two with different strides."""
+    import os
+    import subprocess
+    import sys
+
+    pytest.importorskip("triton")
+    root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+    env = {k: v for k, v in os.environ.items() if k != "TRITON_INTERPRET"}
+    code = ("import json; from toolssm import device_loop_kernel as k; v = k.compile_variants(90); "
+            "print(json.dumps({n: [p.count('ld.global'), p.count('st.global'), '.target sm_90' in p] for n, p in v.items()}))")
+    r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env, timeout=600, cwd=root)
+    assert r.returncode == 0, r.stderr[-3000:]
+    import json
+
+    got = json.loads(r.stdout.strip().splitlines()[-1])
+    assert sorted(got) == ["_tool_step/model", "_tool_step/model-ref", "_tool_step/teacher", "_tool_step/teacher-ref"]
+    for name, (loads, stores, sm90) in got.items():
+        assert sm90 and loads >= 20 and stores >= 15, (name, loads, stores)
+    assert got["_tool_step/model-ref"][0] > got["_tool_step/model"][0]  # the reference is read only where HAS_REF
+
+
 def _assert_steppers_agree(a, b, n_ids: int, tol: float, state_tol: float, steps: int = 4, vocab: int | None = None):
     """Two steppers of one model started from the same random state: equal logits (``tol``), states (``state_tol``)
     and greedy ids after each of ``steps`` random inputs; the greedy ids below ``vocab`` where it is given."""

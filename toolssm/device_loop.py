@@ -62,14 +62,11 @@ class DevicePointerLoop:
         from . import device_loop_kernel
 
         # a hidden input (InputPointerMemory) is memory in front of the prompt: the memory rows are then wider than the
-        # ids rows, which the fused kernel (one row stride for both) does not handle; such batches take the PyTorch ops
+        # ids rows by the longest hidden input (both versions of the bookkeeping take the memory's own row width)
         preload = [[_ID[x] for x in t.input_tokens] if isinstance(t, InputPointerMemory) else [] for t in tools]
         P = max(len(x) for x in preload)
-        if fused and P:
-            raise ValueError("fused=True cannot hold a hidden input (InputPointerMemory) yet; leave fused unset")
         if fused is None:
             fused = DEFAULT_FUSED if DEFAULT_FUSED is not None else (stepper.device.type == "cuda" and device_loop_kernel.triton is not None)
-            fused = fused and not P
         if fused and (device_loop_kernel.triton is None or (stepper.device.type != "cuda" and os.environ.get("TRITON_INTERPRET") != "1")):
             raise ValueError("fused=True needs triton, and on CPU Triton's interpreter (TRITON_INTERPRET=1 before triton is imported)")
         self.fused = bool(fused)

@@ -4,7 +4,10 @@ tool's ``observe``, record id and role, the flags), so that a decoding step is t
 
 Measured on the H200 (benchmarks/results/h200, 2026-12-02), the unfused bookkeeping costs 330-880 us per step inside
 the CUDA graph, more than the host round trip it replaces. The kernel is checked against the PyTorch version token
-for token on CPU in Triton's interpreter (tests/test_device_loop.py); its speed on the GPU is not measured yet.
+for token on CPU in Triton's interpreter (tests/test_device_loop.py) and on the H200 under CUDA graphs, where it was
+1.03-4.28x faster than the PyTorch version (results/h200_benchmarks/tool-loop-device, 2026-12-03). Memory rows have
+their own width ``MW`` (a hidden input, :class:`~toolssm.tools.pointer.InputPointerMemory`, sits in front of the
+prompt); :func:`compile_variants` compiles it for a GPU arch without a GPU (tests/test_fast.py).
 """
 
 from __future__ import annotations
@@ -22,15 +25,15 @@ if triton is not None:
         # per-row state, (B,) int64 unless said
         feed, prompt_len, n, budget, q_head, q_len, g, x_out, mem_len, num_pointers, in_cmd, cmd_len, after_ans,
         num_commands, num_errors, done, finished, truncated, diverged,  # the last five and in_cmd/after_ans: bool
-        ids, roles, mem, ptr, queue,  # (B, T + 1) int64, (B, T + 1) int8, (B, T + 1) int64, (B, MAXP + 1), (B, Q)
+        ids, roles, mem, ptr, queue,  # (B, T + 1) int64, (B, T + 1) int8, (B, MW) int64, (B, MAXP + 1), (B, Q)
         teach, ref, ref_len,  # (B, TT), (B, R), (B,); unused unless HAS_TEACHER / HAS_REF
         cmd_ptr, cmd_op, err_rows, err_lens,  # (V,), (V,), (2, Q), (2,)
-        T, Q, TT, R, MAXP, max_cmd,
+        T, MW, Q, TT, R, MAXP, max_cmd,
         PAD: tl.constexpr, EOS: tl.constexpr, COMMAND: tl.constexpr, END_COMMAND: tl.constexpr, ANS: tl.constexpr,
         BOUNDARY: tl.constexpr, ERROR: tl.constexpr, HAS_TEACHER: tl.constexpr, HAS_REF: tl.constexpr, QP: tl.constexpr,
     ):
         b = tl.program_id(0)
-        W = T + 1  # row width of ids / roles / mem
+        W = T + 1  # row width of ids / roles; a memory row is MW wide (T + 1, plus a hidden input's length)
         p = tl.load(feed + b)
         pl = tl.load(prompt_len + b)
         in_prompt = p < pl
@@ -81,7 +84,7 @@ if triton is not None:
         new = tl.where(left, tl.maximum(cur - 1, -1), tl.where(right, tl.minimum(cur + 1, ml), cur))
         tl.store(ptr + b * (MAXP + 1) + col, new)
         inmem = (cur >= 0) & (cur < ml)
-        seen = tl.load(mem + b * W + tl.minimum(tl.maximum(cur, 0), W - 1))
+        seen = tl.load(mem + b * MW + tl.minimum(tl.maximum(cur, 0), MW - 1))
         read_tok = tl.where(inmem, seen, BOUNDARY)
         one = read | bad
         one_tok = tl.where(bad, ERROR, read_tok)
@@ -103,7 +106,7 @@ if triton is not None:
         tl.store(num_errors + b, tl.load(num_errors + b) + (bad | end_cmd | too_long).to(tl.int64))
         aa = (tl.load(after_ans + b) != 0) | (write & (x == ANS))
         tl.store(after_ans + b, aa.to(tl.int1))
-        tl.store(mem + b * W + tl.where(write, ml, W - 1), x)
+        tl.store(mem + b * MW + tl.where(write, ml, MW - 1), x)
         tl.store(mem_len + b, ml + write.to(tl.int64))
         role = tl.where(aa | is_eos, 4, 1)  # OUTPUT, THOUGHT
         role = tl.where(ic | open_cmd | is_ptr, 2, role)  # COMMAND
@@ -146,8 +149,38 @@ def tool_step(loop) -> None:
         loop.num_pointers, loop.in_cmd, loop.cmd_len, loop.after_ans, loop.num_commands, loop.num_errors, loop.done,
         loop.finished, loop.truncated, loop.diverged, loop.ids, loop.roles, loop.mem, loop.ptr, loop.queue,
         teach, ref, ref_len, loop.cmd_ptr, loop.cmd_op, loop.err_table, loop.err_lens,
-        loop.T, Q, teach.shape[-1] if loop.teacher else 1, ref.shape[-1] if loop.stop else 1, V.MAX_POINTERS, loop.max_command_tokens,
+        loop.T, loop.mem.shape[1], Q, teach.shape[-1] if loop.teacher else 1, ref.shape[-1] if loop.stop else 1, V.MAX_POINTERS, loop.max_command_tokens,
         PAD=ID[V.PAD], EOS=ID[V.EOS], COMMAND=ID[V.COMMAND], END_COMMAND=ID[V.END_COMMAND], ANS=ID[V.ANS],
         BOUNDARY=ID[V.BOUNDARY], ERROR=ID[V.ERROR], HAS_TEACHER=loop.teacher, HAS_REF=loop.stop,
         QP=triton.next_power_of_2(max(Q, 2)),
     )
+
+
+def compile_variants(arch: int = 90) -> dict[str, str]:
+    """PTX of the four variants :func:`tool_step` launches (with and without a teacher, with and without a reference to
+    stop at) for CUDA arch ``arch``, compiled without a GPU by Triton's own compiler and ptxas: the CPU tests run the
+    kernel in Triton's interpreter, which does not compile it. Needs the interpreter off (TRITON_INTERPRET unset when
+    this module was imported)."""
+    from triton.backends.compiler import GPUTarget
+    from triton.compiler import ASTSource
+
+    from . import vocab as V
+
+    fn = _tool_step
+    if not hasattr(fn, "arg_names"):
+        raise RuntimeError("Triton's interpreter is on (TRITON_INTERPRET=1): it does not compile")
+    bools = {"in_cmd", "after_ans", "done", "finished", "truncated", "diverged"}
+    scalars = {"T", "MW", "Q", "TT", "R", "MAXP", "max_cmd"}
+    ID = V.TOKEN_TO_ID
+    const = dict(PAD=ID[V.PAD], EOS=ID[V.EOS], COMMAND=ID[V.COMMAND], END_COMMAND=ID[V.END_COMMAND], ANS=ID[V.ANS],
+                 BOUNDARY=ID[V.BOUNDARY], ERROR=ID[V.ERROR], QP=16)
+    out = {}
+    for teacher in (False, True):
+        for ref in (False, True):
+            c = dict(const, HAS_TEACHER=teacher, HAS_REF=ref)
+            sig = {n: "constexpr" if n in c else "i32" if n in scalars else "*i1" if n in bools else "*i8" if n == "roles" else "*i64"
+                   for n in fn.arg_names}
+            src = ASTSource(fn=fn, signature=sig, constexprs={(fn.arg_names.index(k),): v for k, v in c.items()})
+            name = f"_tool_step/{'teacher' if teacher else 'model'}{'-ref' if ref else ''}"
+            out[name] = triton.compile(src, target=GPUTarget("cuda", arch, 32), options={"num_warps": 4}).asm["ptx"]  # the launch's default warps
+    return out
