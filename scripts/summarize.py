@@ -221,6 +221,22 @@ def failing_classes(rows: dict[int, dict]) -> str:
     return "; ".join(bad) or "none"
 
 
+def input_note(run: dict, rows: dict[int, dict]) -> str:
+    """" (input hidden)" / " (input shown)" after a run's name in a study table where its evaluations were not made the
+    way it runs by default (a shipped checkpoint's spec), or were made with the input hidden; "" otherwise."""
+    modes = {bool(run["evals"][row["tag"]].get("hide_input")) for row in rows.values()}
+    default = False
+    if os.path.isdir(os.path.join(ROOT, "checkpoints", run["name"])):
+        from toolssm.modeling import read_tool_spec
+
+        default = bool((read_tool_spec(os.path.join(ROOT, "checkpoints", run["name"])) or {}).get("hide_input"))
+    if modes == {True}:
+        return " (input hidden)"
+    if modes == {False}:
+        return " (input shown)" if default else ""
+    return " (input shown and hidden)"
+
+
 # --- tables -----------------------------------------------------------------------------------------------------------
 
 def study_readme(study: str, runs: list[dict], claim: str) -> tuple[str, list[dict]]:
@@ -248,7 +264,7 @@ def study_readme(study: str, runs: list[dict], claim: str) -> tuple[str, list[di
                 t = r["training"]
                 m = merged(r, split, c)
                 steps = c.split("-", 1)[1] if c else r["steps"]
-                rows.append([f"`{r['name']}`" + (f" at {c}" if c else ""), arch_of(r), t["config"] or "default", steps, str(t["batch"] or "-"),
+                rows.append([f"`{r['name']}`" + (f" at {c}" if c else "") + input_note(r, m), arch_of(r), t["config"] or "default", steps, str(t["batch"] or "-"),
                              str(t["lr"] or "-"), str(t["seed"] if t["seed"] is not None else "-"), r["speed"]] + [cell(m.get(n), task) for n in ns]
                             + ([failing_classes(m)] if split == "stress" else []))
             unit = next((res.get("size_unit") for r in sel for res in r["evals"].values() if res.get("size_unit")), "n")

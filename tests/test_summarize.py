@@ -131,3 +131,17 @@ def test_code_fixing_tables_count_repaired_programs_not_trajectory_matches():
     text, plots = summarize.study_readme("code_fixing", [run], "claim")
     assert "24/32 (trace 8)" in text and "reference fix's output" in text
     assert plots[0]["metric"] == "answer_accuracy"
+
+
+def test_study_rows_say_when_the_input_was_not_shown_the_default_way():
+    """A study table names the input mode of a run's evaluations where it is not the plain one: hidden evaluations,
+    and shown ones of a checkpoint that runs hidden by default (the lockstep Mamba's results/stress and push_length)."""
+    row = lambda n, tag: {n: dict(n=n, tag=tag)}  # noqa: E731
+    evals = {"shown": {"hide_input": False}, "hidden": {"hide_input": True}}
+    lockstep = "addition-mamba-small-lockstep"  # shipped with "hide_input": true in generation_config.json
+    if not os.path.isdir(os.path.join(ROOT, "checkpoints", lockstep)):
+        pytest.skip("checkpoints/ is not in this copy")
+    assert summarize.input_note({"name": lockstep, "evals": evals}, row(10, "shown")) == " (input shown)"
+    assert summarize.input_note({"name": lockstep, "evals": evals}, row(10, "hidden")) == " (input hidden)"
+    assert summarize.input_note({"name": "addition-lstm-small", "evals": evals}, row(10, "shown")) == ""
+    assert summarize.input_note({"name": "some-run", "evals": evals}, {**row(10, "shown"), **row(20, "hidden")}) == " (input shown and hidden)"
