@@ -182,6 +182,20 @@ def test_lockstep_reads_both_operands_in_every_column():
     assert task.verify(task.make_item(0, "stress_20", 1, 20, train=False, stress=True)) is None
 
 
+def test_refusals_name_what_is_wrong():
+    """The message says which rule a prompt broke, not a neighbouring one (2026-12-05: '5×10=' was accepted while
+    '0×10=' was refused as 'the second operand has exactly 2 digits and neither is 0'; a 1-line program was refused as
+    'size n must be an integer in 4..9000')."""
+    mul = get_task("multiplication", k=2)
+    assert mul.parse_prompt("5×10=") == {"a": 5, "b": 10}
+    with pytest.raises(ValueError, match="both operands are positive"):
+        mul.parse_prompt("0×10=")
+    with pytest.raises(ValueError, match="exactly 2 digits, got 1"):
+        mul.parse_prompt("12×3=")
+    with pytest.raises(ValueError, match="a program defines 4..9000 variables .* got 1"):
+        get_task("logical_graph").parse_prompt("v1000 = True\nprint(v1000)\n")
+
+
 @pytest.mark.parametrize("name,kw,bad", [
     ("addition", {}, ["1.5+2=", "-5+3=", "12+34", "12+34=\n", "1+2+3=", "+5=", "007+1=", "１+2="]),
     ("multiplication", {"k": 2}, ["12×3=", "12×345=", "0×12=", "12*34=", "12×34"]),

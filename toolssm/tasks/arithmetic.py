@@ -413,8 +413,11 @@ class Multiplication(Task):
 
     def parse_prompt(self, prompt):
         a, b = _parse_operands(prompt, "×", self.name)
-        if len(str(b)) != self.k or a == 0 or b == 0:
-            raise ValueError(f"{self.name} n x {self.k}: the second operand has exactly {self.k} digits and neither is 0, got {prompt[:40]!r}")
+        if a == 0 or b == 0:  # the traces (and training) have positive operands only
+            raise ValueError(f"{self.name} n x {self.k}: both operands are positive (no 0 operand), got {prompt[:40]!r}")
+        if len(str(b)) != self.k:
+            raise ValueError(f"{self.name} n x {self.k}: the second operand has exactly {self.k} digit{'s' if self.k > 1 else ''}, "
+                             f"got {len(str(b))} in {prompt[:40]!r}")
         return {"a": a, "b": b}
 
     def size(self, p):

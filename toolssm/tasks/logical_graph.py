@@ -163,7 +163,9 @@ class LogicalGraph(Task):
             nodes.append([m.group(1), m.group(2)])
         if lines[-2] != f"print({nodes[-1][0] if nodes else ''})":
             raise ValueError("logical_graph: the last line prints the last variable defined")
-        self.validate_n(len(nodes))
+        if not self.min_n <= len(nodes) <= self.max_n:
+            raise ValueError(f"logical_graph: a program defines {self.min_n}..{self.max_n} variables ({NUM_INPUTS} inputs, then "
+                             f"gates), got {len(nodes)}")
         # the task's family (the paper's k = 3 inputs; names v1000-v9999): what the models are trained on. A program
         # outside it is refused, not answered: a checkpoint fed 1 or 4 inputs loops (scripts/probe.py, 2026-12-02).
         inputs = [i for i, (_, e) in enumerate(nodes) if e in ("True", "False")]
