@@ -56,6 +56,7 @@ class DataArguments:
     task: str = field(default="addition", metadata={"help": "the task", "choices": sorted(TASKS)})
     config: str | None = field(default=None, metadata={"help": f"task config: {_CONFIGS_HELP}"})
     hide_input: bool = field(default=False, metadata={"help": "pointer-memory tasks: the model's prompt is only the prompt's last token ('='); the input is in the tool's memory, read through the pointers (recorded in the checkpoint, which then runs that way; docs/FORMATS.md, 'Hidden input')"})
+    stress_fraction: float = field(default=0.0, metadata={"help": "generated training data: this share of the items from the task's stress classes (runs of 9s and 0s, unequal operands, degenerate graphs...: docs/FORMATS.md) at sizes min..train_max_n, the rest from the paper's distribution (recorded in training_args.json; default 0: the paper's distribution only)"})
     dataset: str | None = field(default=None, metadata={"help": "train from a built dataset folder or Hub id instead of generating on the fly"})
     verify_data: bool = field(default=True, metadata={"help": "with --dataset: replay every row against its tool and check its answer before training (toolssm.verify); a bad row stops the run before any step"})
     train_max_n: int | None = field(default=None, metadata={"help": f"largest training size when generating (default, the paper's: {_TRAIN_MAX_HELP})"})
@@ -86,6 +87,7 @@ class TrainArguments:
     save_total_limit: int = field(default=2, metadata={"help": "keep only the newest N step checkpoints"})
     log_every: int = field(default=10, metadata={"help": "log training metrics every N steps"})
     resume: bool = field(default=False, metadata={"help": "continue from the newest checkpoint in output_dir"})
+    overwrite_output_dir: bool = field(default=False, metadata={"help": "train a new run into an output_dir that holds another (its step checkpoints and metrics are deleted first); without it such a folder is refused"})
     report_to: str = field(default="tensorboard", metadata={"help": "Accelerate tracker (tensorboard, wandb, ...) or 'none'"})
     push_to_hub: str | None = field(default=None, metadata={"help": "publish the final checkpoint and card to this Hub repo (needs HF_TOKEN and network)"})
     max_time_minutes: float | None = field(default=None, metadata={"help": "end the run early (validate, save the final model) once this much wall time has passed; the steps done are recorded"})
@@ -121,9 +123,13 @@ def build_source(data: DataArguments):
     from toolssm.training import DatasetSource, Mixture, TaskSource
 
     if data.dataset:
+        if data.stress_fraction:
+            raise ValueError("--stress_fraction mixes stress problems into generated training data; with --dataset, build the "
+                             "dataset with the mix you want instead")
         main = DatasetSource(data.dataset, data.config, "train", data.data_seed, verify=data.verify_data, hide_input=data.hide_input)
     else:
-        main = TaskSource(data.task, data.config, data.train_max_n, data.data_seed, hide_input=data.hide_input)
+        main = TaskSource(data.task, data.config, data.train_max_n, data.data_seed, hide_input=data.hide_input,
+                          stress_fraction=data.stress_fraction)
     if not data.mixture:
         return main
     sources, weights = [main], [data.mixture_main_weight]
@@ -197,6 +203,24 @@ def main(argv=None) -> int:
     accelerator = Accelerator(gradient_accumulation_steps=targs.gradient_accumulation_steps, mixed_precision=mp,
                               log_with=report, project_dir=targs.output_dir)
     set_seed(targs.seed)
+    from toolssm.training import run_files
+
+    held = run_files(targs.output_dir)
+    if held and targs.resume and targs.overwrite_output_dir:
+        raise SystemExit("--resume and --overwrite_output_dir contradict each other: continue the run, or replace it")
+    if held and not targs.resume:
+        if not targs.overwrite_output_dir:
+            raise SystemExit(f"--output_dir {targs.output_dir!r} holds a run ({', '.join(held[:6])}); pass --resume to continue it, "
+                             "--overwrite_output_dir to replace it, or train into a new --output_dir")
+        if accelerator.is_main_process:
+            import shutil
+
+            for name in held:
+                if name.startswith("checkpoint-") or name == "metrics.jsonl":
+                    p = os.path.join(targs.output_dir, name)
+                    shutil.rmtree(p) if os.path.isdir(p) else os.remove(p)
+            accelerator.print(f"--overwrite_output_dir: replacing the run in {targs.output_dir}")
+        accelerator.wait_for_everyone()
     os.makedirs(targs.output_dir, exist_ok=True)
     from toolssm import provenance
 
@@ -272,8 +296,24 @@ def main(argv=None) -> int:
         from toolssm.training import checkpoint_problem, resume_mismatch, trim_metrics
 
         ckpts = complete_checkpoints(targs.output_dir)
+        final = os.path.join(targs.output_dir, "training_args.json")
+        if not ckpts and os.path.exists(final):  # a run that ended (or ran out of time) without a step checkpoint
+            with open(final) as f:
+                saved = json.load(f)
+            diff = resume_mismatch(saved, all_args)
+            if diff:
+                raise SystemExit(f"--resume: {targs.output_dir} holds another run ({'; '.join(diff)}); resume with its arguments "
+                                 "or train into a new --output_dir")
+            done = saved.get("steps_completed", saved["train"]["max_steps"])
+            if done < targs.max_steps:
+                raise SystemExit(f"--resume: the run in {targs.output_dir} ended at step {done} of {targs.max_steps} and left no step "
+                                 "checkpoint (--save_every) to continue from; --overwrite_output_dir trains it again from scratch")
+            accelerator.print(f"nothing to do: the run in {targs.output_dir} already finished ({done} steps)")
+            return 0
         if not ckpts:
             accelerator.print(f"--resume: no checkpoint in {targs.output_dir}, starting from scratch")
+            if accelerator.is_main_process:
+                trim_metrics(metrics_path, 0)  # rows an interrupted first attempt logged would repeat
         for ckpt in reversed(ckpts):  # the newest intact one
             problem = checkpoint_problem(ckpt)
             if problem:

@@ -103,6 +103,33 @@ def test_resume_refuses_another_run(runs, dataset):
     assert "belongs to another run" in err and "train.batch_size: 4 -> 8" in err and "Traceback" not in r.stderr
 
 
+def test_a_folder_holding_a_run_is_never_trained_over_by_accident(runs, dataset, tmp_path):
+    """train.py into a folder that holds a run: refused without --resume (the run's weights untouched); with --resume and
+    no step checkpoint, a finished run is left alone ('nothing to do'), another run's arguments are refused; only
+    --overwrite_output_dir replaces it (2026-12-05: both first cases silently trained a new run over the old one)."""
+    import shutil
+
+    straight = str(tmp_path / "straight")  # a copy: the other tests compare with the module's run
+    shutil.copytree(runs[0], straight)
+    before = open(os.path.join(straight, "model.safetensors"), "rb").read()
+    r = run(["train.py", *COMMON, "--dataset", dataset, "--output_dir", straight, "--learning_rate", "0.01"], check=False)
+    assert r.returncode != 0 and "holds a run (training_args.json, model.safetensors" in r.stderr and "--resume" in r.stderr
+    assert "Traceback" not in r.stderr and open(os.path.join(straight, "model.safetensors"), "rb").read() == before
+    out = str(tmp_path / "finished")  # a finished run without step checkpoints
+    run(["train.py", *COMMON, "--dataset", dataset, "--output_dir", out, "--save_every", "100"])
+    weights = open(os.path.join(out, "model.safetensors"), "rb").read()
+    r = run(["train.py", *COMMON, "--dataset", dataset, "--output_dir", out, "--save_every", "100", "--resume"])
+    assert "nothing to do" in r.stdout and open(os.path.join(out, "model.safetensors"), "rb").read() == weights
+    r = run(["train.py", *COMMON, "--dataset", dataset, "--output_dir", out, "--save_every", "100", "--resume", "--seed", "5"], check=False)
+    assert r.returncode != 0 and "holds another run (train.seed: 0 -> 5)" in r.stderr
+    r = run(["train.py", *COMMON, "--dataset", dataset, "--output_dir", out, "--resume", "--overwrite_output_dir"], check=False)
+    assert r.returncode != 0 and "contradict" in r.stderr
+    run(["train.py", *COMMON, "--dataset", dataset, "--output_dir", straight, "--overwrite_output_dir", "--seed", "5", "--save_every", "100"])
+    assert not [d for d in os.listdir(straight) if d.startswith("checkpoint-")]  # the old run's step checkpoints went with it
+    steps = [json.loads(line)["step"] for line in open(os.path.join(straight, "metrics.jsonl")) if "loss" in line]
+    assert steps == [1, 2, 3, 4, 5, 6] and open(os.path.join(straight, "model.safetensors"), "rb").read() != before
+
+
 @pytest.mark.parametrize("damage", ["model.safetensors", "accelerate_state/random_states_0.pkl"])
 def test_resume_falls_back_past_a_damaged_checkpoint(runs, dataset, tmp_path, damage):
     """A corrupt newest checkpoint (weights, or a truncated RNG state that Accelerate alone would ignore): the resume
@@ -237,6 +264,43 @@ def test_mixture_option_sets_the_auxiliary_size_and_rejects_bad_entries():
     for bad in ("addition:tool", "addition:tool:x", "addition:tool:1:20:3", "addition:tool:1:big"):
         with pytest.raises(ValueError, match="task:config:weight"):
             train.build_source(DataArguments(task="multiplication", config="n_x_2", train_max_n=20, mixture=bad))
+
+
+def test_stress_fraction_mixes_verified_stress_problems_into_generated_training_data():
+    """--stress_fraction p: about that share of the generated items are stress problems (runs of 9s, unequal operands...)
+    at training sizes, each a pure function of (seed, index), replaying against its tool; the rest are exactly the items
+    of the plain stream. Refused with --dataset, outside [0, 1], and for a task without stress classes."""
+    import importlib.util
+
+    from toolssm.training import TaskSource
+
+    plain = TaskSource("multiplication", "n_x_2_aligned", 6, seed=3)
+    mixed = TaskSource("multiplication", "n_x_2_aligned", 6, seed=3, stress_fraction=0.3)
+    items = [mixed.item(i) for i in range(300)]
+    stress = [it for it in items if "stress" in it.problem]
+    assert 0.2 < len(stress) / len(items) < 0.4
+    for i, it in enumerate(items):  # the rest: the very items of the plain stream
+        if "stress" not in it.problem:
+            assert mixed[i]["input_ids"] == plain[i]["input_ids"]
+    assert [mixed[i]["input_ids"] for i in range(40)] == [TaskSource("multiplication", "n_x_2_aligned", 6, 3, stress_fraction=0.3)[i]["input_ids"]
+                                                         for i in range(40)]
+    for it in stress:  # each within the training sizes, replaying against its tool with the right answer (Python's)
+        assert 1 <= it.n <= 6 and mixed.task.verify(it) is None and it.answer == str(it.problem["a"] * it.problem["b"])
+    # every class drawn, among them what a plain draw almost never makes: a multiplicand of all 9s, 0-runs
+    assert {it.problem["stress"] for it in stress} == set(mixed.task.stress_classes)
+    assert any(set(str(it.problem["a"])) == {"9"} and it.n >= 3 for it in stress)
+    with pytest.raises(ValueError, match="stress_fraction must be in"):
+        TaskSource("addition", "tool", 5, 0, stress_fraction=1.5)
+    with pytest.raises(ValueError, match="no stress classes"):
+        TaskSource("code_fixing", "interactive", None, 0, stress_fraction=0.2)
+    spec = importlib.util.spec_from_file_location("toolssm_train_script", os.path.join(ROOT, "train.py"))
+    train = sys.modules[spec.name] = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(train)
+    with pytest.raises(ValueError, match="with --dataset, build the dataset"):
+        train.build_source(train.DataArguments(dataset="somewhere", stress_fraction=0.2))
+    from toolssm.training import RUN_DEFINING_ARGS
+
+    assert "stress_fraction" in RUN_DEFINING_ARGS["data"]  # a resume that changes it is refused
 
 
 def test_eval_shards_samples_over_two_processes(tmp_path):

@@ -19,18 +19,38 @@ from .trajectory import Trajectory, render
 
 
 class TaskSource:
-    """Training items generated on the fly from (seed, index) at sizes 1..train_max_n."""
+    """Training items generated on the fly from (seed, index) at sizes 1..train_max_n.
 
-    def __init__(self, task: str, config: str | None, train_max_n: int | None, seed: int, hide_input: bool = False):
+    ``stress_fraction``: that share of the items (a seeded draw per index) comes from the task's stress classes
+    instead (runs of 9s and 0s, operands of unequal length, ...: docs/FORMATS.md), at a size drawn uniformly in
+    min_n..train_max_n and a class drawn uniformly; the rest are the paper's distribution. The item at an index is
+    still a pure function of (seed, index)."""
+
+    def __init__(self, task: str, config: str | None, train_max_n: int | None, seed: int, hide_input: bool = False,
+                 stress_fraction: float = 0.0):
         self.task = choose_input(task_class(task)(config), True if hide_input else None)
         self.config = self.task.config
         self.train_max_n = self.task.train_max_n if train_max_n is None else train_max_n
         self.task.validate_n(self.train_max_n)
         self.seed = seed
+        if not 0.0 <= stress_fraction <= 1.0:
+            raise ValueError(f"stress_fraction must be in [0, 1], got {stress_fraction!r}")
+        if stress_fraction and not self.task.stress_classes:
+            raise ValueError(f"task {self.task.name!r} ({self.config}) has no stress classes to train on; leave stress_fraction at 0")
+        self.stress_fraction = stress_fraction
+
+    def item(self, i: int):
+        """The training item at index ``i`` (a :class:`~toolssm.tasks.base.Item`; stress items record their class in
+        ``problem["stress"]``)."""
+        if self.stress_fraction:
+            rng = item_rng("stress-draw", self.config, self.seed, "train", i)
+            if rng.random() < self.stress_fraction:
+                n = rng.randint(self.task.min_n, self.train_max_n)
+                return self.task.make_item(self.seed, "train-stress", rng.randrange(1 << 30), n, train=True, stress=True)
+        return self.task.make_item(self.seed, "train", i, self.train_max_n, train=True)
 
     def __getitem__(self, i: int) -> dict:
-        item = self.task.make_item(self.seed, "train", i, self.train_max_n, train=True)
-        return render(item.trajectory, train_observations=self.task.train_observations)
+        return render(self.item(i).trajectory, train_observations=self.task.train_observations)
 
 
 class DatasetSource:
@@ -115,17 +135,37 @@ class StepDataset(torch.utils.data.Dataset):
 #: the arguments that define a run: a resume with any of them changed would silently train another run
 RUN_DEFINING_ARGS = {
     "model": ("preset", "init_from", "source_tokenizer", "lora", "lora_r", "lora_alpha", "lora_target_modules"),
-    "data": ("task", "config", "hide_input", "dataset", "train_max_n", "mixture", "mixture_main_weight", "data_seed", "max_length"),
+    "data": ("task", "config", "hide_input", "stress_fraction", "dataset", "train_max_n", "mixture", "mixture_main_weight", "data_seed", "max_length"),
     "train": ("max_steps", "batch_size", "gradient_accumulation_steps", "learning_rate", "weight_decay", "warmup_steps",
               "lr_scheduler", "seed"),
 }
 CHECKSUMS = "checksums.json"
 
 
+def run_files(output_dir: str) -> list[str]:
+    """The files and checkpoint folders of a run in ``output_dir`` (empty: no run there)."""
+    import glob
+
+    if not os.path.isdir(output_dir):
+        return []
+    out = [f for f in RUN_FILES if os.path.exists(os.path.join(output_dir, f))]
+    return out + sorted(os.path.basename(p) for p in glob.glob(os.path.join(output_dir, "checkpoint-*")))
+
+
+#: run-defining arguments added after runs were saved without them: a saved run lacking one ran with this value
+ADDED_LATER = {("data", "hide_input"): False, ("data", "stress_fraction"): 0.0}
+#: what a finished or interrupted run leaves in its output folder (a folder holding any of these holds a run)
+RUN_FILES = ("training_args.json", "model.safetensors", "trainer_state.json", "metrics.jsonl")
+
+
 def resume_mismatch(saved: dict, current: dict) -> list[str]:
     """'group.name: saved -> now' for every run-defining argument that differs (and the process count)."""
-    out = [f"{g}.{k}: {saved.get(g, {}).get(k)!r} -> {current[g].get(k)!r}"
-           for g, keys in RUN_DEFINING_ARGS.items() for k in keys if saved.get(g, {}).get(k) != current[g].get(k)]
+    def was(g, k):
+        grp = saved.get(g, {})
+        return grp[k] if k in grp else ADDED_LATER.get((g, k))
+
+    out = [f"{g}.{k}: {was(g, k)!r} -> {current[g].get(k)!r}"
+           for g, keys in RUN_DEFINING_ARGS.items() for k in keys if was(g, k) != current[g].get(k)]
     if saved.get("num_processes") != current.get("num_processes"):
         out.append(f"num_processes: {saved.get('num_processes')} -> {current.get('num_processes')}")
     return out
