@@ -57,6 +57,7 @@ class DataArguments:
     config: str | None = field(default=None, metadata={"help": f"task config: {_CONFIGS_HELP}"})
     hide_input: bool = field(default=False, metadata={"help": "pointer-memory tasks: the model's prompt is only the prompt's last token ('='); the input is in the tool's memory, read through the pointers (recorded in the checkpoint, which then runs that way; docs/FORMATS.md, 'Hidden input')"})
     stress_fraction: float = field(default=0.0, metadata={"help": "generated training data: this share of the items from the task's stress classes (runs of 9s and 0s, unequal operands, degenerate graphs...: docs/FORMATS.md) at sizes min..train_max_n, the rest from the paper's distribution (recorded in training_args.json; default 0: the paper's distribution only)"})
+    stress_max_n: int | None = field(default=None, metadata={"help": "with --stress_fraction: the stress items' largest size (default train_max_n); larger trains on longer corners than the random items (say so when reporting)"})
     dataset: str | None = field(default=None, metadata={"help": "train from a built dataset folder or Hub id instead of generating on the fly"})
     verify_data: bool = field(default=True, metadata={"help": "with --dataset: replay every row against its tool and check its answer before training (toolssm.verify); a bad row stops the run before any step"})
     train_max_n: int | None = field(default=None, metadata={"help": f"largest training size when generating (default, the paper's: {_TRAIN_MAX_HELP})"})
@@ -129,7 +130,7 @@ def build_source(data: DataArguments):
         main = DatasetSource(data.dataset, data.config, "train", data.data_seed, verify=data.verify_data, hide_input=data.hide_input)
     else:
         main = TaskSource(data.task, data.config, data.train_max_n, data.data_seed, hide_input=data.hide_input,
-                          stress_fraction=data.stress_fraction)
+                          stress_fraction=data.stress_fraction, stress_max_n=data.stress_max_n)
     if not data.mixture:
         return main
     sources, weights = [main], [data.mixture_main_weight]

@@ -13,9 +13,14 @@ against n-digit operands, multipliers of 0/1/9 digits...; docs/FORMATS.md) at tr
 digits holds a run of 10 identical columns at most, and a 5-digit addition a one-pointer phase of 4 at most: this study
 measures whether seeing the corner *kinds* at short lengths is enough, or whether the length bound stays the cause
 (the answer for addition is expected to be no: the lockstep trace removed that phase instead, results/lockstep).
+One hypothesis says why it may not be enough for n x 2 either: a channel of the selective state that decays slowly
+(a_t near 1) and is driven by the same column input over and over moves towards b x / (1 - a), which it reaches only
+after ~1 / (1 - a) columns; random digits keep it near an average, 10 identical columns leave it far from where 100 put
+it. So a third arm per task (`stress30`, `--stress_max_n 30`) trains the stress items (only those) to 30 digits:
+longer corners than the random items, which a release may do if it says so.
 
     python scripts/launch.py list stress_training
-    bash scripts/gpu/run.sh stress_training          # one call: 6 fine-tunes of 5 minutes (4 at once), evaluations, probes
+    bash scripts/gpu/run.sh stress_training          # 8 fine-tunes of 5 minutes (4 at once: two waves), evaluations, probes
 
 Settings [decision, 2026-12-05]: fine-tunes of the shipped checkpoints (--init_from), not fresh runs: the question is
 whether the data mends a model that is already exact on the random split, and a fine-tune costs 5 minutes, not 15.
@@ -23,7 +28,8 @@ lr 5e-4 (half the n x 2 continuation's 1e-3), 50 warm-up steps, cosine, up to 1,
 (n x 2) / 128 (addition), stress share 0.25, new data seeds (100 + seed) so no item repeats the shipped runs'. A
 control per task fine-tunes the same way on the paper's distribution only (stress share 0), so that "more steps"
 is not mistaken for "stress data". Every seed is filed; weights are kept for the stress fine-tunes (1.8M parameters,
-7 MB each) so that one that holds can be re-released.
+7 MB each, six of them; the launcher's pack splits weights over archives the device returns) so that one that holds
+can be re-released.
 """
 
 from toolssm.experiments import Eval, Job, Run, Study
@@ -41,11 +47,14 @@ PROBE = ("python3 scripts/probe.py runs/stress_training/{run} --device cuda --ma
          "test -f $RUN_DIR/{run}/probe.json")
 
 
-def _entries(case: str, stress: float, seed: int, keep: bool) -> list:
+def _entries(case: str, stress: float, seed: int, keep: bool, stress_max_n: int | None = None) -> list:
     ckpt, task, config, batch, sizes, digits = CASES[case]
-    name = f"{case}-{'stress' if stress else 'plain'}-ft-s{seed}"
+    arm = ("stress" + (str(stress_max_n) if stress_max_n else "")) if stress else "plain"
+    name = f"{case}-{arm}-ft-s{seed}"
     train = dict(COMMON, init_from=f"checkpoints/{ckpt}", task=task, config=config, batch_size=batch, stress_fraction=stress,
                  seed=seed, data_seed=100 + seed)
+    if stress_max_n:
+        train["stress_max_n"] = stress_max_n
     evals = (Eval("test", sizes, num_samples=32, args=DEVICE, timeout_s=540),
              Eval("stress", sizes, split="stress", num_samples=32, args=DEVICE, timeout_s=540))
     return [Run(name, train, evals, keep_weights=keep),
@@ -57,7 +66,8 @@ STUDY = Study(
     claim="Do stress problems at training sizes (a quarter of each batch) mend the shipped Mambas' long-input failures: "
           "n x 2 runs of identical columns, addition's one-pointer phase?",
     runs=[e for case in CASES for seed in (0, 1) for e in _entries(case, 0.25, seed, True)]
-    + [e for case in CASES for e in _entries(case, 0.0, 0, False)],
+    + [e for case in CASES for e in _entries(case, 0.0, 0, False)]
+    + [e for case in CASES for e in _entries(case, 0.25, 0, True, stress_max_n=30)],
     parallel=4,
     parallel_evals=3,
     parallel_jobs=3,

@@ -289,6 +289,11 @@ def test_stress_fraction_mixes_verified_stress_problems_into_generated_training_
     # every class drawn, among them what a plain draw almost never makes: a multiplicand of all 9s, 0-runs
     assert {it.problem["stress"] for it in stress} == set(mixed.task.stress_classes)
     assert any(set(str(it.problem["a"])) == {"9"} and it.n >= 3 for it in stress)
+    longer = TaskSource("multiplication", "n_x_2_aligned", 6, seed=3, stress_fraction=0.3, stress_max_n=30)
+    sizes = [longer.item(i).n for i in range(300) if "stress" in longer.item(i).problem]
+    assert max(sizes) > 6 and max(sizes) <= 30 and all(longer.item(i).n <= 6 for i in range(300) if "stress" not in longer.item(i).problem)
+    with pytest.raises(ValueError, match="needs stress_fraction"):
+        TaskSource("addition", "tool", 5, 0, stress_max_n=20)
     with pytest.raises(ValueError, match="stress_fraction must be in"):
         TaskSource("addition", "tool", 5, 0, stress_fraction=1.5)
     with pytest.raises(ValueError, match="no stress classes"):
