@@ -40,6 +40,7 @@ def parse(argv=None):
     p.add_argument("--tf32", action="store_true", help="float32 matrix products on TF32 tensor cores (CUDA; 1.4x the tool loop at batch 64 on an H200, benchmarks/results/h200/session4)")
     p.add_argument("--dtype", default="float32", choices=["auto", "float32", "bfloat16"], help="weights dtype (default float32: the recurrent state of long trajectories stays exact enough; auto: bf16 on GPU)")
     p.add_argument("--out", default=None, help="output folder (default: eval_results/<first model's folder name>/<split>; a checkpoint's own folder changes only with --card); with several splits, '{split}' in it is replaced by each split's name, else each split goes to <out>/<split>")
+    p.add_argument("--overwrite", action="store_true", help="replace the results of an earlier evaluation in the output folder (without it such a folder is refused; a partial one an interrupted evaluation left is replaced anyway)")
     p.add_argument("--card", action="store_true", help="also write the results table and plot into each checkpoint's model card (README.md)")
     p.add_argument("--no-card", action="store_true", help=argparse.SUPPRESS)  # the old default's opt-out: accepted, does nothing
     p.add_argument("--decode", default="auto", choices=["auto", "cache", "device"], help="decoding step: auto = static state buffers (CUDA graph on GPU) for Mamba-1/LSTM/GRU, the cache API otherwise; cache = always the model's cache API (the slower reference path); device = auto with pointer memory run on the device, 64 steps per graph replay (toolssm.device_loop; pointer-memory tasks only)")
@@ -69,6 +70,12 @@ def parse(argv=None):
         args.labels = args.labels.split(",")
         if len(args.labels) != len(args.model):
             p.error("--labels needs one label per --model")
+    if not args.overwrite:  # an earlier evaluation's results are not replaced by accident
+        for sp in args.splits:
+            held = earlier_results(output_folder(args, sp))
+            if held:
+                p.error(f"{output_folder(args, sp)} holds an earlier evaluation's results ({held[:200]}); pass --overwrite to "
+                        "replace them, or choose another --out")
     return args
 
 
@@ -80,6 +87,23 @@ def output_folder(args, split: str) -> str:
     if "{split}" in args.out:
         return args.out.replace("{split}", split)
     return os.path.join(args.out, split) if len(args.splits) > 1 else args.out
+
+
+def earlier_results(out_dir: str) -> str | None:
+    """What a finished earlier evaluation left in ``out_dir`` (its checkpoint and sizes), or None: no results.json, or
+    a partial one (``complete: false``, written while an evaluation runs, left when it was interrupted)."""
+    path = os.path.join(out_dir, "results.json")
+    if not os.path.exists(path):
+        return None
+    try:
+        with open(path) as f:
+            old = json.load(f)
+    except (OSError, ValueError):
+        return "a results.json that does not parse"
+    rows = old if isinstance(old, list) else [old]
+    if any(r.get("complete") is False for r in rows):
+        return None
+    return "; ".join(f"{r.get('checkpoint')} at {[L.get('n') for L in r.get('lengths', [])]}" for r in rows)
 
 
 def write_tables(all_results: list[dict], out_dir: str) -> None:

@@ -382,6 +382,26 @@ def test_eval_never_writes_into_a_checkpoint_folder_unless_asked(tmp_path):
     assert res["lengths"][0]["n"] == 3 and res["provenance"]["program"] == "eval.py" and res["provenance"]["end"]
 
 
+def test_eval_never_replaces_an_earlier_evaluation_by_accident(tmp_path):
+    """A second evaluation into a folder holding finished results is refused (the results untouched) unless
+    --overwrite; a partial results.json that an interrupted evaluation left is replaced."""
+    ckpt = os.path.join(ROOT, "checkpoints", "addition-lstm-small")
+    out = str(tmp_path / "ev")
+    cmd = ["eval.py", "--model", ckpt, "--lengths", "3", "--num-samples", "1", "--no-token-accuracy", "--out", out]
+    run(cmd)
+    first = open(os.path.join(out, "results.json")).read()
+    r = run(cmd[:4] + ["4"] + cmd[5:], check=False)
+    assert r.returncode != 0 and "holds an earlier evaluation's results" in r.stderr and "[3]" in r.stderr and "--overwrite" in r.stderr
+    assert open(os.path.join(out, "results.json")).read() == first
+    run(cmd[:4] + ["4"] + cmd[5:] + ["--overwrite"])
+    assert [L["n"] for L in json.load(open(os.path.join(out, "results.json")))["lengths"]] == [4]
+    partial = json.load(open(os.path.join(out, "results.json")))
+    with open(os.path.join(out, "results.json"), "w") as f:
+        json.dump(dict(partial, complete=False), f)
+    run(cmd)  # what an interrupted evaluation left is not a result to keep
+    assert [L["n"] for L in json.load(open(os.path.join(out, "results.json")))["lengths"]] == [3]
+
+
 def test_the_readme_launch_line_warns_about_nothing(tmp_path):
     """`accelerate launch --config_file configs/accelerate/one_process.yaml train.py ...` (the README's line) runs one
     process without accelerate's 'values were not passed ... defaults used instead' warning."""
