@@ -33,13 +33,16 @@ graph at 5,000 nodes is what is left.
 from toolssm.experiments import Job, Study
 
 EVAL = ("python3 eval.py --model checkpoints/{ckpt} --split stress --lengths {n} --num-samples {k} --batch-size {k} --device cuda "
-        "--stop-at-divergence --no-token-accuracy --progress --out $RUN_DIR/eval/stress-{n} > $RUN_DIR/eval-stress-{n}.log 2>&1")
+        "--stop-at-divergence --no-token-accuracy --progress {extra}--out $RUN_DIR/eval/{tag}-{n} > $RUN_DIR/eval-{tag}-{n}.log 2>&1")
 
 
-def _job(ckpt: str, sizes: tuple[int, ...], k: int, timeout_s: int) -> Job:
-    """The sizes in turn, smallest first (a later one that does not finish leaves the earlier ones filed)."""
-    steps = [f"{{ {EVAL.format(ckpt=ckpt, n=n, k=k)} || s=1; }}" for n in sizes]
-    return Job(ckpt, "s=0; " + "; ".join(steps) + "; exit $s", timeout_s=timeout_s)
+def _job(ckpt: str, sizes: tuple[int, ...], k: int, timeout_s: int, per_class: bool = False, extra: str = "") -> Job:
+    """The sizes in turn, smallest first (a later one that does not finish leaves the earlier ones filed).
+    ``per_class``: the issue's bar of 16 problems per stress class at each size (k = 16 x the classes), filed as
+    ``stress-perclass-<n>`` by a job named ``<ckpt>--perclass`` (scripts/summarize.py reads it as the checkpoint's)."""
+    tag = "stress-perclass" if per_class else "stress"
+    steps = [f"{{ {EVAL.format(ckpt=ckpt, n=n, k=k, tag=tag, extra=extra)} || s=1; }}" for n in sizes]
+    return Job(ckpt + ("--perclass" if per_class else ""), "s=0; " + "; ".join(steps) + "; exit $s", timeout_s=timeout_s)
 
 
 STUDY = Study(
@@ -51,6 +54,13 @@ STUDY = Study(
         # 28 problems: 4 of each of the 7 degenerate-shape classes, as results/stress
         _job("logical-graph-mamba-small", (5000,), 28, 540),  # 2,000: done on CPU (27/28, docstring)
         # n x 2 at 5,000 digits: done on CPU on 2026-12-04 (15/16, one `a_zero_runs` wrong; 350k tokens, 2,336 s)
+        # [2026-12-05] 16 problems per stress class at each claimed size (issue 20's bar; results/stress holds 2-10 per
+        # class). Done on CPU (128 = 16 x 8 classes, all exact): both addition LSTMs at 10, 100, 1,000; the lockstep
+        # Mamba (hidden) at 10, 100 (and 1,000 if filed); n x 2 at 10, 100 (1,000 if filed). Left for the GPU, device loop:
+        _job("hanoi-recursive-mamba-small", (5, 6, 7, 8, 9, 10, 11, 12, 13, 14), 80, 540, per_class=True, extra="--decode device "),
+        _job("logical-graph-mamba-small", (10, 100, 500, 1000, 2000), 112, 540, per_class=True),  # search memory: host loop
+        _job("multiplication-n_x_2_aligned-mamba-small", (2000,), 128, 540, per_class=True, extra="--decode device "),
+        _job("addition-mamba-small-lockstep", (1000, 2000), 128, 540, per_class=True, extra="--decode device "),
     ],
     parallel_jobs=1,  # one evaluation on the GPU at a time (the attempt of 2026-12-04 above)
     alone=True,  # never beside a training (the attempt of 2026-12-03 above)

@@ -286,7 +286,8 @@ def study_readme(study: str, runs: list[dict], claim: str) -> tuple[str, list[di
 
 def checkpoint_sources(runs: list[dict], ckpt: str) -> tuple[dict | None, list[dict]]:
     """The shipped checkpoint ``ckpt``'s training run (or None) and its evaluations filed without training arguments
-    under its own name (results/stress/, results/push_length/, results/hidden_input/): only the evaluations made the
+    under its own name or NAME--<what> (results/stress/, results/push_length/, results/hidden_input/,
+    results/claimed_sizes/NAME--perclass): only the evaluations made the
     way the checkpoint runs by default (input shown, or hidden: ``hide_input`` in its spec and in each result)."""
     with open(os.path.join(ROOT, "checkpoints", ckpt, "training_args.json")) as f:
         out_dir = json.load(f)["train"]["output_dir"].rstrip("/")
@@ -298,7 +299,8 @@ def checkpoint_sources(runs: list[dict], ckpt: str) -> tuple[dict | None, list[d
         return dict(r, evals={t: e for t, e in r["evals"].items() if bool(e.get("hide_input")) == hidden})
 
     run = next((r for r in runs if r["args"] and r["args"].get("train", {}).get("output_dir", "").rstrip("/") == out_dir), None)
-    return (same_mode(run) if run else None), [same_mode(r) for r in runs if r["args"] is None and r["name"] == ckpt]
+    # a job filed under the checkpoint's name, or under NAME--<what> (results/claimed_sizes/NAME--perclass)
+    return (same_mode(run) if run else None), [same_mode(r) for r in runs if r["args"] is None and r["name"].split("--")[0] == ckpt]
 
 
 def merged_over(sources: list[dict], split: str) -> dict[int, dict]:
