@@ -72,7 +72,7 @@ def test_checkpoint_evaluations_merge_every_filed_evaluation_of_a_shipped_checkp
     runs = summarize.load_runs()
     stress = summarize.checkpoint_evaluations(runs, "addition-lstm-small", "stress")
     by_n = {r["n"]: r for r in stress["lengths"]}
-    assert stress["task"] == "addition" and by_n[1000]["num_samples"] == 32 and by_n[10000]["num_samples"] == 16
+    assert stress["task"] == "addition" and by_n[1000]["num_samples"] == 128 and by_n[10000]["num_samples"] == 16  # 128: stress-perclass-cpu (2026-12-05)
     assert by_n[100000]["num_samples"] == 16  # results/push_length (2026-12-04)
     test = summarize.checkpoint_evaluations(runs, "addition-lstm-small", "test")
     assert [r["n"] for r in test["lengths"]][-3:] == [1000, 10000, 100000]
