@@ -145,3 +145,18 @@ def test_study_rows_say_when_the_input_was_not_shown_the_default_way():
     assert summarize.input_note({"name": lockstep, "evals": evals}, row(10, "hidden")) == " (input hidden)"
     assert summarize.input_note({"name": "addition-lstm-small", "evals": evals}, row(10, "shown")) == ""
     assert summarize.input_note({"name": "some-run", "evals": evals}, {**row(10, "shown"), **row(20, "hidden")}) == " (input shown and hidden)"
+
+
+def test_study_rows_name_a_stress_trained_run():
+    """A run trained with --stress_fraction (and --stress_max_n) says so in its config column: its numbers are not the
+    paper's distribution's."""
+    row = dict(n=10, exact_match=1.0, num_samples=32, exact_match_ci=[0.9, 1.0])
+    base = {"study": "s", "speed": "-", "metrics": [], "steps": "5", "evals": {"test": {"split": "test", "size_unit": "digits", "lengths": [row]}}}
+    training = {"task": "multiplication", "config": "n_x_2_aligned", "preset": "mamba-small", "steps": 5, "batch": 64, "lr": 5e-4, "seed": 0}
+    runs = [dict(base, name="plain", training=dict(training, stress_fraction=0)),
+            dict(base, name="stress", training=dict(training, stress_fraction=0.25)),
+            dict(base, name="stress30", training=dict(training, stress_fraction=0.25, stress_max_n=30))]
+    text, _ = summarize.study_readme("s", runs, "claim")
+    assert "| `plain` | Mamba-1 4x256 | n_x_2_aligned |" in text
+    assert "| `stress` | Mamba-1 4x256 | n_x_2_aligned + 25% stress |" in text
+    assert "| `stress30` | Mamba-1 4x256 | n_x_2_aligned + 25% stress to 30 |" in text

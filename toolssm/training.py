@@ -23,8 +23,8 @@ class TaskSource:
 
     ``stress_fraction``: that share of the items (a seeded draw per index) comes from the task's stress classes
     instead (runs of 9s and 0s, operands of unequal length, ...: docs/FORMATS.md), at a size drawn uniformly in
-    min_n..stress_max_n (default train_max_n) and a class drawn uniformly; the rest are the paper's distribution. The item at an index is
-    still a pure function of (seed, index)."""
+    min_n..stress_max_n (default train_max_n) and a class drawn uniformly; the rest are the paper's distribution. The
+    item at an index is still a pure function of (seed, index)."""
 
     def __init__(self, task: str, config: str | None, train_max_n: int | None, seed: int, hide_input: bool = False,
                  stress_fraction: float = 0.0, stress_max_n: int | None = None):
@@ -145,6 +145,10 @@ RUN_DEFINING_ARGS = {
               "lr_scheduler", "seed"),
 }
 CHECKSUMS = "checksums.json"
+#: run-defining arguments added after runs were saved without them: a saved run lacking one ran with this value
+ADDED_LATER = {("data", "hide_input"): False, ("data", "stress_fraction"): 0.0, ("data", "stress_max_n"): None}
+#: what a finished or interrupted run leaves in its output folder (a folder holding any of these holds a run)
+RUN_FILES = ("training_args.json", "model.safetensors", "trainer_state.json", "metrics.jsonl")
 
 
 def run_files(output_dir: str) -> list[str]:
@@ -155,12 +159,6 @@ def run_files(output_dir: str) -> list[str]:
         return []
     out = [f for f in RUN_FILES if os.path.exists(os.path.join(output_dir, f))]
     return out + sorted(os.path.basename(p) for p in glob.glob(os.path.join(output_dir, "checkpoint-*")))
-
-
-#: run-defining arguments added after runs were saved without them: a saved run lacking one ran with this value
-ADDED_LATER = {("data", "hide_input"): False, ("data", "stress_fraction"): 0.0, ("data", "stress_max_n"): None}
-#: what a finished or interrupted run leaves in its output folder (a folder holding any of these holds a run)
-RUN_FILES = ("training_args.json", "model.safetensors", "trainer_state.json", "metrics.jsonl")
 
 
 def resume_mismatch(saved: dict, current: dict) -> list[str]:
