@@ -20,11 +20,11 @@ it. So a third arm per task (`stress30`, `--stress_max_n 30`) trains the stress 
 longer corners than the random items, which a release may do if it says so.
 
     python scripts/launch.py list stress_training
-    bash scripts/gpu/run.sh stress_training          # 8 fine-tunes of 5 minutes (4 at once: two waves), evaluations, probes
+    bash scripts/gpu/run.sh stress_training          # 8 fine-tunes of 4 minutes (4 at once: two waves), evaluations, probes
 
 Settings [decision, 2026-12-05]: fine-tunes of the shipped checkpoints (--init_from), not fresh runs: the question is
 whether the data mends a model that is already exact on the random split, and a fine-tune costs 5 minutes, not 15.
-lr 5e-4 (half the n x 2 continuation's 1e-3), 50 warm-up steps, cosine, up to 1,000 steps or 5 minutes, batch 64
+lr 5e-4 (half the n x 2 continuation's 1e-3), 50 warm-up steps, cosine, up to 1,000 steps or 4 minutes (so that a wave of four and its evaluations fit one 10-minute call), batch 64
 (n x 2) / 128 (addition), stress share 0.25, new data seeds (100 + seed) so no item repeats the shipped runs'. A
 control per task fine-tunes the same way on the paper's distribution only (stress share 0), so that "more steps"
 is not mistaken for "stress data". Every seed is filed; weights are kept for the stress fine-tunes (1.8M parameters,
@@ -36,7 +36,7 @@ from toolssm.experiments import Eval, Job, Run, Study
 
 DEVICE = ("--stop-at-divergence", "--no-token-accuracy", "--decode", "device")
 COMMON = dict(preset="mamba-small", weight_decay=0.01, warmup_steps=50, learning_rate=5e-4, lr_scheduler="cosine", max_steps=1000,
-              max_time_minutes=5, eval_every=1000000, save_every=1000000, report_to="none", num_workers=2)
+              max_time_minutes=4, eval_every=1000000, save_every=1000000, report_to="none", num_workers=2)
 CASES = {
     # name: (shipped checkpoint, task, config, batch, evaluated sizes, probe's largest size)
     "mul2a": ("multiplication-n_x_2_aligned-mamba-small", "multiplication", "n_x_2_aligned", 64, (10, 100, 1000), 100),
