@@ -58,7 +58,8 @@ STUDY = Study(
         # class). Done on CPU (128 = 16 x 8 classes, all exact): both addition LSTMs at 10, 100, 1,000; the lockstep
         # Mamba (hidden) at 10, 100, 1,000 (1,132 s for the 128 at 1,000); n x 2 at 10, 100 (1,000 if filed). Left for the
         # GPU, device loop:
-        _job("hanoi-recursive-mamba-small", (5, 6, 7, 8, 9, 10, 11, 12, 13, 14), 80, 540, per_class=True, extra="--decode device "),
+        # Hanoi 5-9 disks done on CPU on 2026-12-05 (80/80 each, 640 s; results/stress/<ckpt>/eval/stress-perclass-cpu)
+        _job("hanoi-recursive-mamba-small", (10, 11, 12, 13, 14), 80, 540, per_class=True, extra="--decode device "),
         _job("logical-graph-mamba-small", (10, 100, 500, 1000, 2000), 112, 540, per_class=True),  # search memory: host loop
         _job("multiplication-n_x_2_aligned-mamba-small", (2000,), 128, 540, per_class=True, extra="--decode device "),
         _job("addition-mamba-small-lockstep", (2000,), 128, 540, per_class=True, extra="--decode device "),
