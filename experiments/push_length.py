@@ -52,8 +52,9 @@ STUDY = Study(
         _job("addition-lstm-small", (100_000,), 2700),
         _job("addition-lstm-small-p3", (10_000,), 900),
         # 10,000 digits with the input shown filed on 2026-12-02; since 2026-12-04 it runs with its input hidden
-        # (2,000 digits on CPU: stress 16/16); 100,000 last, so that the smaller sizes are filed if the call ends first
-        _job("addition-mamba-small-lockstep", (2_000, 10_000, 100_000), 2700, hidden=True),
+        # (2,000 digits on CPU: stress 16/16); 2,000 and 10,000 hidden filed on 2026-12-05 (H200, fused device loop:
+        # 16 + 16 exact each); 100,000 started then (6,780 steps/s at batch 32) and cut by the lease: ~9 minutes alone
+        _job("addition-mamba-small-lockstep", (100_000,), 2700, hidden=True),
         _job("multiplication-n_x_2_aligned-mamba-small", (10_000,), 900),
     ],
     parallel_jobs=1,  # one evaluation on the GPU at a time (the decision in _job)

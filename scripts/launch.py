@@ -350,6 +350,29 @@ def pack(study, entries: list, runs_root: str, out_dir: str) -> list[str]:
     return written
 
 
+def _merge_run_records(target: str, data: bytes) -> bytes:
+    """A run folder filed again (a job run a second time, a run continued in a later lease): its run.json keeps the
+    records already filed and adds the new ones (2026-12-05: a second push_length job replaced the first one's record).
+    A record equal to one already there is not added twice; a file that is not a {"runs": [...]} record is replaced."""
+    try:
+        with open(target) as f:
+            old = json.load(f)
+        new = json.loads(data)
+        if not (isinstance(old, dict) and isinstance(new, dict) and isinstance(old.get("runs"), list) and isinstance(new.get("runs"), list)):
+            return data
+    except (OSError, ValueError):
+        return data
+    runs = list(old["runs"])
+    for rec in new["runs"]:
+        key = (rec.get("job"), rec.get("start"), rec.get("program"))
+        same = [i for i, r in enumerate(runs) if (r.get("job"), r.get("start"), r.get("program")) == key]
+        if same:
+            runs[same[0]] = rec  # the same record, later (an end time, an exit status): the newer copy
+        else:
+            runs.append(rec)
+    return json.dumps(dict(new, runs=runs), indent=1).encode()
+
+
 def unpack(path: str, results: str) -> list[str]:
     """Extract a packed study into ``results`` (``<study>/<run>/...``); only plain files with relative paths inside
     it are accepted; then each training run's card (README.md) is written from its filed files
@@ -368,8 +391,12 @@ def unpack(path: str, results: str) -> list[str]:
         for m in members:
             target = os.path.join(results, m.name)
             os.makedirs(os.path.dirname(target), exist_ok=True)
-            with tar.extractfile(m) as src, open(target, "wb") as dst:
-                dst.write(src.read())
+            with tar.extractfile(m) as src:
+                data = src.read()
+            if os.path.basename(target) == "run.json" and os.path.exists(target):
+                data = _merge_run_records(target, data)
+            with open(target, "wb") as dst:
+                dst.write(data)
             written.append(target)
     for run_dir in sorted({os.path.join(results, *m.name.split("/")[:2]) for m in members if m.name.count("/") >= 2}):
         if os.path.exists(os.path.join(run_dir, "training_args.json")):

@@ -83,13 +83,35 @@ def load_runs() -> list[dict]:
             by_dir[out.rstrip("/")] = r
     for r in runs:
         r["speed"] = speed_of(r)
-    for r in runs:  # a continued run (--init_from another run's output folder) shows both: "a + b" steps
+    def start_of(r: dict) -> dict | None:
+        """The run a continued run started from: another run's output folder, or a shipped checkpoint (its
+        training_args.json names the output folder of the run that made it)."""
         init = ((r["args"] or {}).get("model") or {}).get("init_from")
-        start = by_dir.get(init.rstrip("/")) if init else None
+        if not init:
+            return None
+        init = init.rstrip("/")
+        if init in by_dir:
+            return by_dir[init]
+        ckpt_args = os.path.join(ROOT, init, "training_args.json")
+        if init.startswith("checkpoints/") and os.path.exists(ckpt_args):
+            with open(ckpt_args) as f:
+                out = (json.load(f).get("train") or {}).get("output_dir") or ""
+            return by_dir.get(out.rstrip("/"))
+        return None
+
+    def steps_of(r: dict, depth: int = 0) -> str:  # a continued run shows every stage: "a + b (+ c)" steps
+        init = ((r["args"] or {}).get("model") or {}).get("init_from")
+        start = start_of(r) if depth < 8 else None
+        if start:
+            return f"{steps_of(start, depth + 1)} + {r['training']['steps']}"
+        return f"? + {r['training']['steps']}" if init else str(r["training"]["steps"] or "-")
+
+    for r in runs:
+        start = start_of(r)
         if start:  # --init_from ignores --preset (left at its default): the model is the start run's
             r["training"]["preset"] = start["training"]["preset"]
-        r["steps"] = (f"{start['training']['steps']} + {r['training']['steps']}" if start else
-                      f"? + {r['training']['steps']}" if init else str(r["training"]["steps"] or "-"))
+    for r in runs:
+        r["steps"] = steps_of(r)
     return runs
 
 

@@ -156,6 +156,30 @@ def test_unpack_files_the_kernel_build_log_beside_the_runs(tmp_path):
     assert not (results / "smoke" / "x.json").exists()
 
 
+def test_unpack_keeps_earlier_job_records_of_a_run(tmp_path):
+    """A job filed twice (two leases) keeps both records in run.json; a record filed again (the same job and start,
+    now with its end) replaces its earlier copy instead of being listed twice."""
+    env = dict(os.environ, PYTHONPATH=python_path())
+    results = tmp_path / "results"
+
+    def file_records(name, runs):
+        rec = tmp_path / "run.json"
+        rec.write_text(json.dumps({"runs": runs}))
+        tgz = tmp_path / f"{name}.tgz"
+        with tarfile.open(tgz, "w:gz") as tar:
+            tar.add(rec, arcname="push/ckpt/run.json")
+        r = subprocess.run([sys.executable, LAUNCH, "unpack", str(tgz), "--results", str(results)], capture_output=True, text=True, cwd=ROOT, env=env)
+        assert r.returncode == 0, r.stderr
+        return json.loads((results / "push" / "ckpt" / "run.json").read_text())["runs"]
+
+    first = {"program": "scripts/launch.py job", "job": "push@vm:1", "start": "t1", "end": "t2", "exit_status": 0}
+    second = {"program": "scripts/launch.py job", "job": "push@vm:2", "start": "t3", "end": None}
+    assert file_records("a", [first]) == [first]
+    assert file_records("b", [second]) == [first, second]
+    done = dict(second, end="t4", exit_status=1)
+    assert file_records("c", [done]) == [first, done]
+
+
 def test_checkpoints_record_the_registry_config():
     """Checkpoints record {task, config}: the registry's name for what was trained."""
     from toolssm.tasks import get_task, task_from_spec

@@ -1,0 +1,1 @@
+timeout 540 bash -c 'python3 scripts/probe.py runs/stress_training/addp3-stress30-ft-s0 --device cuda --max-digits 201 --out $RUN_DIR > $RUN_DIR/probe.log 2>&1; test -f $RUN_DIR/addp3-stress30-ft-s0/probe.json'
