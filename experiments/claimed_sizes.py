@@ -62,6 +62,7 @@ STUDY = Study(
         _job("hanoi-recursive-mamba-small", (10, 11, 12, 13, 14), 80, 540, per_class=True, extra="--decode device "),
         # graph 10 and 100 nodes done on CPU on 2026-12-05 (112/112 each, 251 s), 500 too (111/112, 1,674 s)
         _job("logical-graph-mamba-small", (1000, 2000), 112, 540, per_class=True),  # search memory: host loop
+        # n x 2 at 1,000 digits done on CPU on 2026-12-05: 123/128 (3 a_zero_runs, 1 a_nines, 1 a_power_of_10 wrong)
         _job("multiplication-n_x_2_aligned-mamba-small", (2000,), 128, 540, per_class=True, extra="--decode device "),
         _job("addition-mamba-small-lockstep", (2000,), 128, 540, per_class=True, extra="--decode device "),
     ],
