@@ -26,7 +26,8 @@ Run on 2026-12-05 (H200, two calls of four fine-tunes; results/stress_training/R
 1-5 digits = the plain control (16/32 stress at 100 and 1,000, 90/122 corner cases); stress items to 30 digits:
 122/122 corners, 32/32 stress at 100, 29/32 stress and 27/32 test at 1,000. n x 2: every fine-tune 32/32 on test and
 stress to 1,000; stress fine-tunes 116/117 corners (9...9 x 11 fixed, 1...1 x 99 not), the plain one 115/117; 16 per class at 1,000
-digits on CPU: mul2a-stress-ft-s0 124/128 (3 a_zero_runs, 1 a_power_of_10 wrong), the shipped weights 123/128.
+digits on CPU: mul2a-stress-ft-s0 124/128 (3 a_zero_runs, 1 a_power_of_10 wrong), mul2a-stress30-ft-s0 127/128 (1
+a_power_of_10 wrong), the shipped weights 123/128.
 
 Settings [decision, 2026-12-05]: fine-tunes of the shipped checkpoints (--init_from), not fresh runs: the question is
 whether the data mends a model that is already exact on the random split, and a fine-tune costs 5 minutes, not 15.
