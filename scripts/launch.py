@@ -362,14 +362,16 @@ def _merge_run_records(target: str, data: bytes) -> bytes:
             return data
     except (OSError, ValueError):
         return data
+    def key(rec: dict) -> tuple:
+        return rec.get("job"), rec.get("start"), rec.get("program")
+
     runs = list(old["runs"])
     for rec in new["runs"]:
-        key = (rec.get("job"), rec.get("start"), rec.get("program"))
-        same = [i for i, r in enumerate(runs) if (r.get("job"), r.get("start"), r.get("program")) == key]
-        if same:
-            runs[same[0]] = rec  # the same record, later (an end time, an exit status): the newer copy
-        else:
+        same = next((i for i, r in enumerate(runs) if key(r) == key(rec)), None)
+        if same is None:
             runs.append(rec)
+        else:
+            runs[same] = rec  # the same record, later (an end time, an exit status): the newer copy
     return json.dumps(dict(new, runs=runs), indent=1).encode()
 
 

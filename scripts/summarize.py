@@ -83,36 +83,42 @@ def load_runs() -> list[dict]:
             by_dir[out.rstrip("/")] = r
     for r in runs:
         r["speed"] = speed_of(r)
-    def start_of(r: dict) -> dict | None:
-        """The run a continued run started from: another run's output folder, or a shipped checkpoint (its
-        training_args.json names the output folder of the run that made it)."""
+    def init_of(r: dict) -> str | None:
         init = ((r["args"] or {}).get("model") or {}).get("init_from")
+        return init.rstrip("/") if init else None
+
+    def start_of(r: dict) -> dict | None:
+        """The run a continued run started from: another run's output folder, or a shipped checkpoint (the run that
+        made it, named by its training_args.json)."""
+        init = init_of(r)
         if not init:
             return None
-        init = init.rstrip("/")
-        if init in by_dir:
-            return by_dir[init]
-        ckpt_args = os.path.join(ROOT, init, "training_args.json")
-        if init.startswith("checkpoints/") and os.path.exists(ckpt_args):
-            with open(ckpt_args) as f:
-                out = (json.load(f).get("train") or {}).get("output_dir") or ""
-            return by_dir.get(out.rstrip("/"))
-        return None
+        return by_dir.get(init) or (by_dir.get(made_by(os.path.join(ROOT, init)) or "") if init.startswith("checkpoints/") else None)
+
+    starts = {id(r): start_of(r) for r in runs}
 
     def steps_of(r: dict, depth: int = 0) -> str:  # a continued run shows every stage: "a + b (+ c)" steps
-        init = ((r["args"] or {}).get("model") or {}).get("init_from")
-        start = start_of(r) if depth < 8 else None
+        start = starts.get(id(r)) if depth < 8 else None
         if start:
             return f"{steps_of(start, depth + 1)} + {r['training']['steps']}"
-        return f"? + {r['training']['steps']}" if init else str(r["training"]["steps"] or "-")
+        return f"? + {r['training']['steps']}" if init_of(r) else str(r["training"]["steps"] or "-")
 
     for r in runs:
-        start = start_of(r)
-        if start:  # --init_from ignores --preset (left at its default): the model is the start run's
-            r["training"]["preset"] = start["training"]["preset"]
+        if starts[id(r)]:  # --init_from ignores --preset (left at its default): the model is the start run's
+            r["training"]["preset"] = starts[id(r)]["training"]["preset"]
     for r in runs:
         r["steps"] = steps_of(r)
     return runs
+
+
+def made_by(ckpt_dir: str) -> str | None:
+    """The training output folder that made a checkpoint (its training_args.json's train.output_dir), or None."""
+    path = os.path.join(ckpt_dir, "training_args.json")
+    if not os.path.exists(path):
+        return None
+    with open(path) as f:
+        out = (json.load(f).get("train") or {}).get("output_dir")
+    return out.rstrip("/") if out else None
 
 
 def training_of(run: dict) -> dict:
@@ -313,8 +319,7 @@ def checkpoint_sources(runs: list[dict], ckpt: str) -> tuple[dict | None, list[d
     under its own name or NAME--<what> (results/stress/, results/push_length/, results/hidden_input/,
     results/claimed_sizes/NAME--perclass): only the evaluations made the
     way the checkpoint runs by default (input shown, or hidden: ``hide_input`` in its spec and in each result)."""
-    with open(os.path.join(ROOT, "checkpoints", ckpt, "training_args.json")) as f:
-        out_dir = json.load(f)["train"]["output_dir"].rstrip("/")
+    out_dir = made_by(os.path.join(ROOT, "checkpoints", ckpt))
     from toolssm.modeling import read_tool_spec
 
     hidden = bool((read_tool_spec(os.path.join(ROOT, "checkpoints", ckpt)) or {}).get("hide_input"))
