@@ -54,6 +54,29 @@ def test_agent_trajectories_replay_and_fix_the_program(variant):
         assert edits and all(c.startswith("sed -i" if variant.endswith("_sed") else "cat > ") for c in edits)
 
 
+def test_no_sandbox_is_an_error_not_a_zero_score(monkeypatch):
+    """Where the jail cannot be built, an evaluation used to score every episode as failed (its program's output was
+    the tool's refusal) and the interactive builder wrote that refusal into its trajectories: both now stop, naming
+    the reason. Single-turn trajectories never run the program and are still built."""
+    from toolssm.tools import shell as S
+
+    sandbox_available()
+    monkeypatch.setattr(S, "_SANDBOX", False)
+    monkeypatch.setattr(S, "_SANDBOX_WHY", "jail: no chroot")
+    task = get_task("code_fixing", "interactive")
+    p = task.sample(random.Random(0), 4, train=False)
+    with pytest.raises(RuntimeError, match="code_fixing/interactive trajectories.*jail: no chroot"):
+        task.trajectory(p)
+    tool = S.ShellTool(task.codebase(p).files())
+    tool.reset([])
+    try:
+        with pytest.raises(RuntimeError, match="scoring code_fixing.*cannot be built"):
+            task.score(p, "", tool)
+    finally:
+        tool.close()
+    assert get_task("code_fixing", "single_turn").trajectory(p).segments
+
+
 def test_sed_configs_change_only_the_edits_and_write_fewer_tokens():
     """Same codebases (the items' seeds depend on the variant, not the edit style); the sed trace's commands are the
     write trace's with every whole-file write replaced by one sed per changed line, which the model writes far less."""

@@ -1,6 +1,6 @@
 """Hostile programs against the shell tool's sandbox (docs/SECURITY.md): each test is an attack that worked, or a
-fault that failed open, before the jail mounted a fresh /proc, failed closed and ran each episode under its own
-user id."""
+fault that failed open, before the jail mounted a fresh /proc, failed closed, ran each episode under its own
+user id and chroot-ed it into a root of its own."""
 
 import os
 import subprocess
@@ -99,6 +99,35 @@ def test_failed_isolation_step_refuses_to_run(tool, monkeypatch):
     out = run(tool, f"open('{marker}', 'w').write('ran')\nprint('ran')")
     assert out.startswith("error: the sandbox could not be set up (private tmpfs)"), out
     assert not os.path.exists(marker)
+
+
+def test_host_files_are_not_there_to_read(tool):
+    """The program read every world-readable file of the host: the project's own source and .git (a remote URL may
+    hold a token), /etc/passwd, other users' homes, /sys. In its own root only /usr, the interpreter and its
+    workspace are there, read-only."""
+    here = os.path.abspath(__file__)
+    project = os.path.dirname(os.path.dirname(here))
+    src = "\n".join([
+        "import os",
+        "for p in [%r, %r, %r, '/etc/passwd', '/home', '/sys/class/net', '/root/.cache']:" % (here, project, project + "/.git/config"),
+        "    print(p, os.path.exists(p))",
+        "print(sorted(os.listdir('/')))",
+        "print(sorted(os.listdir('/etc')))",
+        "print('workspace', os.path.isfile('/mnt/main.py'))",
+        "try:",
+        "    open('/usr/toolssm_planted', 'w')",
+        "except OSError as e:",
+        "    print('usr', e.errno)",
+    ])
+    out = run(tool, src)
+    assert out.endswith("[exit code 0]"), out
+    for p in (here, project, project + "/.git/config", "/etc/passwd", "/home", "/sys/class/net", "/root/.cache"):
+        assert f"{p} False" in out, out
+    listed = eval(out.split("\n")[7])
+    assert set(listed) <= {"usr", "bin", "sbin", "lib", "lib32", "lib64", "libx32", "mnt", "proc", "dev", "etc", "tmp",
+                           "var", "run"} | {r.strip("/").split("/")[0] for r in S.python_roots()}, listed
+    assert eval(out.split("\n")[8]) in ([], ["ld.so.cache"]), out
+    assert "\nworkspace True\n" in out and ("usr 30" in out or "usr 13" in out), out  # EROFS (30) or EACCES (13): not written
 
 
 def test_output_cannot_forge_special_tokens(tool):

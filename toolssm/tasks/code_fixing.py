@@ -131,7 +131,7 @@ def run_codebase(files: dict[str, str], timeout: float = 10.0) -> subprocess.Com
 # The task: hard-coded agents that produce trajectories against the sandboxed shell, and the evaluator.
 
 from .. import vocab as V  # noqa: E402
-from ..tools.shell import SUBMIT, ShellTool  # noqa: E402
+from ..tools.shell import SUBMIT, ShellTool, require_sandbox  # noqa: E402
 from ..trajectory import Recorder  # noqa: E402
 from .base import Task  # noqa: E402
 
@@ -253,6 +253,8 @@ class CodeFixing(Task):
         return run_codebase(self.codebase(p).files(fixed=True)).stdout.strip()
 
     def trajectory(self, p):
+        if self.variant == "interactive":  # its scripted agent runs the program: observations come from the sandbox
+            require_sandbox("code_fixing/interactive trajectories")
         cb = self.codebase(p)
         tool = ShellTool(cb.files())
         try:
@@ -269,5 +271,6 @@ class CodeFixing(Task):
         """Run the workspace's program in the sandbox: it must exit 0 and print exactly the reference output."""
         if not isinstance(tool, ShellTool) or tool.workspace is None:
             return False
+        require_sandbox("scoring code_fixing")
         out = tool._dispatch("python main.py")
         return out.endswith("[exit code 0]") and out[: -len("[exit code 0]")].strip() == self.solve(p)

@@ -21,8 +21,10 @@ small private tmpfs, so it cannot write anywhere that outlives it), under a user
 (``setpriv``: so the process limit of one episode cannot starve another, and no host process shares its id), with
 limits on CPU time (5 s), wall time, memory (1 GiB), file size, open files and processes (32), its output cut at
 4,000 characters with the exit status kept. Every isolation step must succeed or the program does not run (the jail
-fails closed), and a machine where the jail cannot be built refuses to run code at all. It can still *read*
-world-readable system files (a chroot with its own Python would close that). Program output cannot forge special
+fails closed), and a machine where the jail cannot be built refuses to run code at all. It runs chroot-ed into a
+new root that holds only /usr (and its links), the interpreter's installation, the workspace, private tmpfs and
+its own /proc and four device nodes, all read-only but the tmpfs: the host's other files (the project, homes,
+/etc) are not there to read. Program output cannot forge special
 tokens: their spellings are written with parentheses (``[EOS]`` becomes ``(EOS)``). Anything else, including
 characters the tokenizer cannot represent, gets a clear error or is replaced by ``?``. docs/SECURITY.md says what
 is isolated, what is not, and how it is tested.
@@ -65,10 +67,11 @@ WORKSPACE_PREFIX = "toolssm-shell-"
 
 
 def sandbox_available() -> bool:
-    """Whether the jail below can run a Python program here (checked end to end, once per process)."""
-    global _SANDBOX
+    """Whether the jail below can run a Python program here (checked end to end, once per process); where it cannot,
+    :func:`sandbox_problem` says why."""
+    global _SANDBOX, _SANDBOX_WHY
     if _SANDBOX is None:
-        _SANDBOX = False
+        _SANDBOX, _SANDBOX_WHY = False, "unshare or setpriv is not installed"
         if shutil.which("unshare") and shutil.which("setpriv"):
             ws = tempfile.mkdtemp(prefix=f"{WORKSPACE_PREFIX}{os.getpid()}-check-")
             try:
@@ -78,44 +81,110 @@ def sandbox_available() -> bool:
                 os.chmod(os.path.join(ws, "main.py"), 0o644)
                 r = subprocess.run(_jail_cmd(ws, NOBODY), capture_output=True, text=True, timeout=20, preexec_fn=_limits)
                 _SANDBOX = r.returncode == 0 and r.stdout.strip() == "sandbox ok"
-            except (OSError, subprocess.SubprocessError):
-                _SANDBOX = False
+                _SANDBOX_WHY = None if _SANDBOX else f"the check program exited {r.returncode}: {(r.stderr or r.stdout).strip()[-300:]}"
+            except (OSError, RuntimeError, subprocess.SubprocessError) as e:  # RuntimeError: python_roots refused
+                _SANDBOX, _SANDBOX_WHY = False, f"{type(e).__name__}: {e}"
             finally:
                 shutil.rmtree(ws, ignore_errors=True)
     return _SANDBOX
 
 
+def sandbox_problem() -> str | None:
+    """None where the sandbox works here, else why it cannot be built (for error messages)."""
+    return None if sandbox_available() else _SANDBOX_WHY
+
+
+def require_sandbox(what: str) -> None:
+    """Raise a RuntimeError naming ``what`` and the reason where programs cannot be run in the sandbox here: a task
+    whose scores or trajectories come from running code must not quietly score every episode as failed."""
+    why = sandbox_problem()
+    if why is not None:
+        raise RuntimeError(f"{what} runs programs in the shell tool's sandbox, which cannot be built on this machine "
+                           f"(needs root, unshare, setpriv, chroot and mount namespaces; docs/SECURITY.md): {why}")
+
+
 _SANDBOX: bool | None = None
+_SANDBOX_WHY: str | None = None
 # The real interpreter, not a virtualenv's link to it: the jail hides /tmp (where a venv may live); -S needs no site.
 PYTHON = os.path.realpath(sys.executable)
+#: where the jail's tools live (the episode's PATH is /usr/bin:/bin, and chroot is in sbin on Debian)
+CHROOT = shutil.which("chroot", path="/usr/sbin:/usr/bin:/sbin:/bin")
+#: top-level folders of the host shown to the program (read-only), where they are folders; where one is a link (a
+#: merged /usr: /bin -> usr/bin) the link is made again inside the new root
+SYSTEM_DIRS = ("usr", "bin", "sbin", "lib", "lib32", "lib64", "libx32")
+#: device nodes the program gets (bound from the host's, in a tmpfs /dev of its own)
+DEVICES = ("null", "zero", "random", "urandom")
+
+
+def python_roots() -> list[str]:
+    """The folders outside /usr that the interpreter needs: its installation (``sys.base_prefix``: the standard
+    library and libpython) and the folder above its binary, each bound read-only at the same path in the new root.
+    A root of ``/`` would show the whole host: refused (the sandbox is then unavailable)."""
+    roots = []
+    for d in (os.path.realpath(sys.base_prefix), os.path.dirname(os.path.dirname(PYTHON))):
+        if d == "/usr" or d.startswith("/usr/") or any(d == r or d.startswith(r + "/") for r in roots):
+            continue
+        if d in ("", "/") or not os.path.isabs(d):
+            raise RuntimeError(f"the interpreter's installation {d!r} cannot be shown alone to the sandboxed program")
+        roots = [r for r in roots if not r.startswith(d + "/")] + [d]
+    return roots
 
 
 def _jail_cmd(workspace: str, uid: int) -> list[str]:
     # argv[0] of the jail's shell is its name, which the script checks for as PID 1 of the fresh /proc
     return ["unshare", "--mount", "--net", "--pid", "--fork", "--kill-child", "--mount-proc", "--", "/bin/sh", "-c", _jail_script(),
-            "toolssm-jail", workspace, PYTHON, str(uid)]
+            "toolssm-jail", workspace, PYTHON, str(uid), CHROOT or "/nonexistent/chroot", *python_roots()]
 
 
 JAIL_FAILED = 97  # the jail's exit status when an isolation step failed (the program never ran)
 
 
 def _jail_script() -> str:
-    """Inside new mount/net/PID namespaces with a fresh /proc (``--mount-proc``): the workspace is bound at /mnt, every
-    world-writable directory is replaced by a small private tmpfs (writes outside the workspace land there and
-    vanish), then the program runs under the episode's user id. Any failed step exits with JAIL_FAILED before the
-    program starts. The program is the shell's child, not exec'd: a program killed by a signal becomes an exit status
-    128 + signal (unshare itself only printed "sigprocmask unblock failed" for it). (-I would drop the script's folder
-    from sys.path, hence -E -s -S.)"""
-    mounts = " && ".join(f"{{ [ ! -d {d} ] || mount -t tmpfs -o {TMPFS_OPTS} tmpfs {d}; }}" for d in TMPFS_DIRS)
+    """Inside new mount/net/PID namespaces with a fresh /proc (``--mount-proc``), a new root is built on a small tmpfs
+    (over the host's /mnt, in the private mount namespace) holding only what the program needs, and the program runs
+    chroot-ed into it under the episode's user id:
+
+    - ``/usr`` (and ``/bin``, ``/lib``... as folders or as the host's links into usr) and the interpreter's own
+      installation (``python_roots``), bound read-only; ``/etc`` holds only ``ld.so.cache``; ``/dev`` only
+      null, zero, random, urandom; ``/proc`` is the episode's own; there is no ``/sys``, ``/home``, ``/root`` or
+      project folder, so the host's other files (the project, credentials, other users' homes) cannot be read;
+    - the workspace bound at /mnt (owned by root: read-only for the program);
+    - /tmp, /var/tmp, /dev/shm, /run/lock: small private tmpfs (writes vanish with the episode);
+    - the new root itself is remounted read-only.
+
+    Any failed step exits with JAIL_FAILED before the program starts. The program is the inner shell's child, not
+    exec'd: a program killed by a signal becomes an exit status 128 + signal (unshare itself only printed
+    "sigprocmask unblock failed" for it). (-I would drop the script's folder from sys.path, hence -E -s -S.)"""
+    R = "/mnt"
+    ro = f"mount -o remount,bind,ro"
+    system = " ; ".join(
+        f'if [ -L /{d} ]; then ln -s "$(readlink /{d})" {R}/{d} || fail "link /{d}"; '
+        f'elif [ -d /{d} ]; then {{ mkdir {R}/{d} && mount --bind /{d} {R}/{d} && {ro} {R}/{d}; }} || fail "bind /{d}"; fi'
+        for d in SYSTEM_DIRS)
+    devices = " && ".join(f"touch {R}/dev/{n} && mount --bind /dev/{n} {R}/dev/{n}" for n in DEVICES)
+    tmpfs = " && ".join(f"mkdir -p {R}{d} && mount -t tmpfs -o {TMPFS_OPTS} tmpfs {R}{d}" for d in TMPFS_DIRS)
+    inner = (f'cd /mnt || {{ echo "jail: cd" >&2; exit {JAIL_FAILED}; }}; '
+             'exec 3>&2 2>/dev/null; '  # the shell's own "Killed" notices are not the program's output
+             'setpriv --reuid="$2" --regid="$2" --clear-groups "$1" -E -s -S -B main.py 2>&3 3>&-; exit $?')
     return (
         f'fail() {{ echo "jail: $1" >&2; exit {JAIL_FAILED}; }}; '
         'grep -qa "toolssm-jail" /proc/1/cmdline || fail "no private /proc"; '
+        'WS="$1"; PY="$2"; ID="$3"; CHROOT="$4"; shift 4; '
+        '[ -x "$CHROOT" ] || fail "no chroot"; '
         'mount --make-rprivate / || fail "mount --make-rprivate"; '
-        'mount --bind "$1" /mnt || fail "bind workspace"; '
-        f'{mounts} || fail "private tmpfs"; '
-        'cd /mnt || fail "cd"; '
-        'exec 3>&2 2>/dev/null; '  # the shell's own "Killed" notices are not the program's output
-        'setpriv --reuid="$3" --regid="$3" --clear-groups "$2" -E -s -S -B main.py 2>&3 3>&-; exit $?'
+        f'mount -t tmpfs -o size=1m,mode=755,nosuid,nodev tmpfs {R} || fail "new root"; '
+        f'mkdir -p {R}/mnt {R}/proc {R}/dev {R}/etc || fail "mkdir"; '
+        f'{system}; '
+        f'for P in "$@"; do {{ mkdir -p "{R}$P" && mount --bind "$P" "{R}$P" && {ro} "{R}$P"; }} || fail "bind python"; done; '
+        f'if [ -f /etc/ld.so.cache ]; then {{ touch {R}/etc/ld.so.cache && mount --bind /etc/ld.so.cache {R}/etc/ld.so.cache; }} || fail "ld.so.cache"; fi; '
+        f'mount -t tmpfs -o size=64k,mode=755,nosuid tmpfs {R}/dev || fail "dev"; '
+        f'{{ {devices}; }} || fail "devices"; '
+        f'{{ {tmpfs}; }} || fail "private tmpfs"; '
+        f'mount --bind /proc {R}/proc || fail "proc"; '
+        f'mount --bind "$WS" {R}/mnt || fail "bind workspace"; '
+        f'mount -o remount,ro {R} || fail "read-only root"; '
+        'cd / || fail "cd /"; '
+        f'exec "$CHROOT" {R} /bin/sh -c \'{inner}\' toolssm-jail "$PY" "$ID"'
     )
 
 
@@ -306,3 +375,10 @@ def _status(code: int) -> str:
     why = {signal.SIGXCPU: "CPU time limit", signal.SIGXFSZ: "output size limit", signal.SIGSEGV: "crashed"}
     name = signal.Signals(sig).name if sig in signal.Signals._value2member_map_ else str(sig)
     return f"killed by {name}" + (f" ({why[sig]})" if sig in why else "")
+
+
+if __name__ == "__main__":  # python -m toolssm.tools.shell: does the sandbox work on this machine, and if not, why
+    ok = sandbox_available()
+    print("sandbox: works" if ok else f"sandbox: cannot be built here: {sandbox_problem()}")
+    print(f"interpreter {PYTHON}; shown read-only besides /usr: {python_roots()}; chroot: {CHROOT}")
+    sys.exit(0 if ok else 1)
