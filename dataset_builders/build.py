@@ -12,10 +12,11 @@ Then ``datasets.load_dataset("data/addition", "tool", split="test_1000")``. Run 
 import argparse
 import os
 import sys
+from dataclasses import asdict
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
 
-from toolssm.data import BuildSpec, build_config, check_out_dir, push_to_hub  # noqa: E402
+from toolssm.data import BuildSpec, build_config, check_out_dir, check_same_build, push_to_hub  # noqa: E402
 from toolssm.tasks import TASKS, task_class  # noqa: E402
 
 
@@ -43,7 +44,7 @@ def main(argv=None) -> int:
                    + ", ".join(f"{name} {cls.train_max_n}" for name, cls in TASKS.items()) + ")")
     p.add_argument("--test-lengths", type=_lengths, help="comma-separated test sizes, one split each ('none' for no test split)")
     p.add_argument("--num-proc", type=int, default=1, help="worker processes (spawning costs ~10 s; worth it for long trajectories only)")
-    p.add_argument("--overwrite", action="store_true", help="build into a folder that holds files toolssm did not write (they may be replaced)")
+    p.add_argument("--overwrite", action="store_true", help="build into a folder that holds files toolssm did not write, or a build of the same config with other settings (they may be replaced)")
     p.add_argument("--push-to-hub", metavar="REPO", help="upload the folder to this Hub dataset repo (needs HF_TOKEN and network)")
     p.add_argument("--quiet", action="store_true", help="no progress bars")
     args = p.parse_args(argv)
@@ -62,7 +63,10 @@ def main(argv=None) -> int:
         ]
         for s in specs:
             s.validate()
-        check_out_dir(args.out, args.overwrite)
+        out = check_out_dir(args.out, args.overwrite)
+        if not args.overwrite:  # before building anything: 'all' must not stop half-way
+            for s in specs:
+                check_same_build(os.path.join(out, s.config), asdict(s))
     except ValueError as e:
         p.error(str(e))
     if args.num_proc < 1:

@@ -85,9 +85,30 @@ def test_rebuild_replaces_only_its_own_config_and_a_crash_keeps_the_old_one(tmp_
 
     monkeypatch.setattr(D, "generate_split", crash_on_second_split)
     with pytest.raises(KeyboardInterrupt):
-        build_config(BuildSpec("addition", "tool", **dict(SMALL, seed=5)), str(out), progress=False)
+        build_config(BuildSpec("addition", "tool", **dict(SMALL, seed=5)), str(out), progress=False, overwrite=True)
     assert snapshot(out / "tool") == tool_before  # the previous build is intact
     assert sorted(os.listdir(out)) == ["README.md", "tool", "tool_p3"]  # no temporary folder left
+
+
+def test_rebuild_with_other_settings_is_refused_before_anything_is_built(tmp_path):
+    """A second build into the same folder with other settings (here 4 training rows after 12) replaced the first
+    build: hours of generation for the large configs. It is refused, naming what differs; the same settings rebuild
+    the same rows, and --overwrite replaces."""
+    out = tmp_path / "ds"
+    build_config(BuildSpec("addition", "tool", **SMALL), str(out), progress=False)
+    before = snapshot(out)
+    with pytest.raises(ValueError, match=r"other settings \(train_rows 12 -> 4\)"):
+        build_config(BuildSpec("addition", "tool", **dict(SMALL, train_rows=4)), str(out), progress=False)
+    assert snapshot(out) == before
+    args = ["dataset_builders/build.py", "addition", "--out", str(out), "--quiet", "--train-rows", "4", "--validation-rows", "2",
+            "--test-rows", "2", "--train-max-n", "3", "--test-lengths", "4", "--stress-rows", "0"]
+    r = cli(*args)
+    assert r.returncode == 2 and "train_rows 12 -> 4" in r.stderr and "--overwrite" in r.stderr and snapshot(out) == before
+    build_config(BuildSpec("addition", "tool", **SMALL), str(out), progress=False)  # the same settings: allowed
+    assert {k: v for k, v in snapshot(out).items() if k.endswith(".parquet")} == {k: v for k, v in before.items() if k.endswith(".parquet")}
+    r = cli(*args, "--overwrite")
+    assert r.returncode == 0, r.stderr
+    assert json.load(open(out / "tool" / "build.json"))["splits"]["train"]["rows"] == 4
 
 
 # --- tampered rows -------------------------------------------------------------------------------------------------

@@ -150,20 +150,46 @@ def check_out_dir(out_dir: str, overwrite: bool = False) -> str:
     return out
 
 
+def check_same_build(cfg_dir: str, spec: dict) -> None:
+    """A ValueError where ``cfg_dir`` holds a finished build of other settings: rebuilding it would replace that data
+    (hours of generation for the large configs) by a different dataset. The same settings rebuild the same rows
+    (items are made from seed, split and index), so that is allowed."""
+    path = os.path.join(cfg_dir, "build.json")
+    if not os.path.isfile(path):
+        return
+    try:
+        with open(path) as f:
+            old = json.load(f)["spec"]
+    except (OSError, ValueError, KeyError, TypeError):
+        old = None
+    if old == spec:
+        return
+    if not isinstance(old, dict):
+        diff = "its build.json is unreadable"
+    else:
+        keys = sorted(set(old) | set(spec), key=lambda k: (k not in spec, k))
+        diff = ", ".join(f"{k} {old.get(k)!r} -> {spec.get(k)!r}" for k in keys if old.get(k) != spec.get(k))
+    raise ValueError(f"{cfg_dir!r} already holds a build of {spec.get('task')}/{spec.get('config')} with other settings "
+                     f"({diff}); choose another folder, or pass overwrite (--overwrite) to replace it")
+
+
 def build_config(spec: BuildSpec, out_dir: str, num_proc: int = 1, progress: bool = True, overwrite: bool = False) -> dict:
     """Generate every split of one config into ``out_dir/<config>/`` and (re)write the card. Returns stats.
 
     The config is written into a temporary folder beside it and moved into place only once every split is done, so a
     crash or Ctrl-C leaves the previous build intact; a folder holding files toolssm did not write is refused
-    (:func:`check_out_dir`) unless ``overwrite``."""
+    (:func:`check_out_dir`) unless ``overwrite``, and so is a finished build of the same config with other settings
+    (:func:`check_same_build`); the same settings rebuild the same rows."""
     spec.validate()
     out_dir = check_out_dir(out_dir, overwrite)
+    cfg_dir = os.path.join(out_dir, spec.config)
+    if not overwrite:
+        check_same_build(cfg_dir, asdict(spec))
     if not progress:
         import datasets
 
         datasets.disable_progress_bars()
     os.makedirs(out_dir, exist_ok=True)
-    cfg_dir = os.path.join(out_dir, spec.config)
     tmp_dir = os.path.join(out_dir, f".toolssm-build-{spec.config}-{os.getpid()}")
     shutil.rmtree(tmp_dir, ignore_errors=True)
     os.makedirs(tmp_dir)
