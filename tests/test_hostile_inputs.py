@@ -207,6 +207,7 @@ def test_long_calculator_rows_are_whole_and_a_cut_command_fails_verification(mon
     (["train.py", "--eval_samples", "0"], "--eval_samples must be >= 1"),
     (["train.py", "--eval_lengths", "abc"], "--eval_lengths must be comma-separated integers"),
     (["train.py", "--init_from", "/nonexistent/ckpt"], "no such checkpoint folder"),
+    (["eval.py", "--model", "checkpoints/addition-lstm-small/config.json"], "a file, not a checkpoint folder"),  # was: "the Hub did not provide it"
 ])
 def test_absurd_values_fail_in_one_line(tmp_path, args, message):
     if args[0] == "train.py":

@@ -11,6 +11,8 @@ def checkpoint_path_problem(path: str) -> str | None:
     config.json, or, with HF_HUB_OFFLINE set, a Hub id that is not in the cache."""
     if os.path.isdir(path):
         return None if os.path.exists(os.path.join(path, "config.json")) else "the folder holds no config.json (not a checkpoint)"
+    if os.path.isfile(path):
+        return "a file, not a checkpoint folder (give the folder that holds config.json and the weights)"
     parent = os.path.dirname(os.path.normpath(path))
     if os.path.isabs(path) or path.startswith(".") or (parent and os.path.isdir(parent)):
         return "no such checkpoint folder"
