@@ -176,11 +176,11 @@ def _jail_script() -> str:
         f'mount -t tmpfs -o size=1m,mode=755,nosuid,nodev tmpfs {R} || fail "new root"; '
         f'mkdir -p {R}/mnt {R}/proc {R}/dev {R}/etc || fail "mkdir"; '
         f'{system}; '
-        f'for P in "$@"; do {{ mkdir -p "{R}$P" && mount --bind "$P" "{R}$P" && {ro} "{R}$P"; }} || fail "bind python"; done; '
         f'if [ -f /etc/ld.so.cache ]; then {{ touch {R}/etc/ld.so.cache && mount --bind /etc/ld.so.cache {R}/etc/ld.so.cache; }} || fail "ld.so.cache"; fi; '
         f'mount -t tmpfs -o size=64k,mode=755,nosuid tmpfs {R}/dev || fail "dev"; '
         f'{{ {devices}; }} || fail "devices"; '
         f'{{ {tmpfs}; }} || fail "private tmpfs"; '
+        f'for P in "$@"; do {{ mkdir -p "{R}$P" && mount --bind "$P" "{R}$P" && {ro} "{R}$P"; }} || fail "bind python"; done; '  # after the tmpfs: an interpreter under /tmp stays visible
         f'mount --bind /proc {R}/proc || fail "proc"; '
         f'mount --bind "$WS" {R}/mnt || fail "bind workspace"; '
         f'mount -o remount,ro {R} || fail "read-only root"; '
