@@ -1,6 +1,6 @@
 """The shipped checkpoints far past their claimed sizes (issue: exact on every valid input): the addition LSTMs, exact
 on the stress split to 1,000 digits, at 10,000 and 100,000 digits (a 3.5M-token trajectory), random and stress
-problems; the lockstep Mamba and the n x 2 aligned Mamba at 10,000 digits.
+problems; the lockstep Mamba and the n x 2 aligned Mamba at 10,000 digits; the n x n LSTM at 200 x 200 and 500 x 500.
 
     bash scripts/gpu/run.sh push_length
 
@@ -45,7 +45,7 @@ def _job(ckpt: str, sizes: tuple[int, ...], timeout_s: int, hidden: bool = False
 
 STUDY = Study(
     name="push_length",
-    claim="How far past their claimed sizes the shipped checkpoints stay exact: the addition LSTMs at 10,000 and 100,000 digits, the Mamba ones at 10,000; random and stress problems.",
+    claim="How far past their claimed sizes the shipped checkpoints stay exact: the addition LSTMs at 10,000 and 100,000 digits, the Mamba ones at 10,000, the n x n LSTM at 200 x 200; random and stress problems.",
     runs=[
         # 10,000 digits filed on 2026-12-02 (eval/*-10000, run.json); 100,000 alone now (2026-12-03 and 2026-12-04:
         # started, not finished within the machine's hold; not filed)
@@ -56,6 +56,10 @@ STUDY = Study(
         # 16 + 16 exact each); 100,000 started then (6,780 steps/s at batch 32) and cut by the lease: ~9 minutes alone
         _job("addition-mamba-small-lockstep", (100_000,), 2700, hidden=True),
         _job("multiplication-n_x_2_aligned-mamba-small", (10_000,), 900),
+        # issue 24's stretch: the n x n LSTM (trained to 10 x 10, exact to 100 x 100) at 200 x 200 digits, ~0.8M steps a
+        # problem. Filed on CPU on 2026-12-05 (eval/*-200-cpu, host loop, ~600 steps/s at batch 32); on the GPU the
+        # device loop with the fused LSTM step decodes it in about a minute. 500 x 500 (~5M steps) is the next size.
+        _job("long-multiplication-lstm-small", (200, 500), 900),
     ],
     parallel_jobs=1,  # one evaluation on the GPU at a time (the decision in _job)
     alone=True,  # never beside a training: on 2026-12-03 the 100,000-digit job did not finish beside four trainings
