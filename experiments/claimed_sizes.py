@@ -49,22 +49,21 @@ STUDY = Study(
     name="claimed_sizes",
     claim="Are the shipped checkpoints exact on the stress split at every size their cards claim on the test split?",
     runs=[
-        # 10 problems: the stress split's classes (source and target peg choices, sizes) in turn, as results/stress
-        # 14 disks: done on CPU on 2026-12-04 (10/10, 1.16M tokens a problem, 5,134 s; results/stress/<ckpt>/eval/stress-14-cpu)
-        # 28 problems: 4 of each of the 7 degenerate-shape classes, as results/stress
-        _job("logical-graph-mamba-small", (5000,), 28, 540),  # 2,000: done on CPU (27/28, docstring)
-        # n x 2 at 5,000 digits: done on CPU on 2026-12-04 (15/16, one `a_zero_runs` wrong; 350k tokens, 2,336 s)
-        # [2026-12-05] 16 problems per stress class at each claimed size (issue 20's bar; results/stress holds 2-10 per
-        # class). Done on CPU (128 = 16 x 8 classes, all exact): both addition LSTMs at 10, 100, 1,000; the lockstep
-        # Mamba (hidden) at 10, 100, 1,000 (1,132 s for the 128 at 1,000); n x 2 at 10, 100 (1,000 if filed). Left for the
-        # GPU, device loop:
-        # Hanoi 5-9 disks done on CPU on 2026-12-05 (80/80 each, 640 s; results/stress/<ckpt>/eval/stress-perclass-cpu)
-        _job("hanoi-recursive-mamba-small", (10, 11, 12, 13, 14), 80, 540, per_class=True, extra="--decode device "),
-        # graph 10 and 100 nodes done on CPU on 2026-12-05 (112/112 each, 251 s), 500 too (111/112, 1,674 s)
-        _job("logical-graph-mamba-small", (1000, 2000), 112, 540, per_class=True),  # search memory: host loop
+        # [2026-12-05, eighth session] Cheapest first, so that a cut call still files something: n x 2 per class at
+        # 2,000 digits (~146k steps), Hanoi 10-14 per class (~2.3M steps over the five sizes), the graph per class at
+        # 1,000 and 2,000 nodes, then the graph at 5,000 (its `chain` rows 1.39M steps on the host loop).
         # n x 2 at 1,000 digits done on CPU on 2026-12-05: 123/128 (3 a_zero_runs, 1 a_nines, 1 a_power_of_10 wrong)
         _job("multiplication-n_x_2_aligned-mamba-small", (2000,), 128, 540, per_class=True, extra="--decode device "),
-        _job("addition-mamba-small-lockstep", (2000,), 128, 540, per_class=True, extra="--decode device "),
+        # 16 problems per stress class at each claimed size (issue 20's bar; results/stress holds 2-10 per class):
+        # Hanoi's 5 classes x 16 = 80. Hanoi 5-9 disks done on CPU on 2026-12-05 (80/80 each, 640 s; stress-perclass-cpu)
+        _job("hanoi-recursive-mamba-small", (10, 11, 12, 13, 14), 80, 900, per_class=True, extra="--decode device "),
+        # graph 10 and 100 nodes done on CPU on 2026-12-05 (112/112 each, 251 s), 500 too (111/112, 1,674 s)
+        _job("logical-graph-mamba-small", (1000, 2000), 112, 540, per_class=True),  # search memory: host loop
+        # 28 problems: 4 of each of the 7 degenerate-shape classes, as results/stress; 2,000 done on CPU (27/28)
+        _job("logical-graph-mamba-small", (5000,), 28, 540),
+        # Done on CPU (128 = 16 x 8 classes, all exact): both addition LSTMs at 10, 100, 1,000; the lockstep Mamba
+        # (hidden) at 10, 100, 1,000 and 2,000 (results/hidden_input/.../stress-perclass-2000-hidden-cpu); n x 2 at 10,
+        # 100. Hanoi 14 (10/10) and n x 2 at 5,000 (15/16) in results/stress, on CPU.
     ],
     parallel_jobs=1,  # one evaluation on the GPU at a time (the attempt of 2026-12-04 above)
     alone=True,  # never beside a training (the attempt of 2026-12-03 above)
