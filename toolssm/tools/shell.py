@@ -32,6 +32,7 @@ is isolated, what is not, and how it is tested.
 
 from __future__ import annotations
 
+import functools
 import itertools
 import os
 import re
@@ -116,7 +117,8 @@ SYSTEM_DIRS = ("usr", "bin", "sbin", "lib", "lib32", "lib64", "libx32")
 DEVICES = ("null", "zero", "random", "urandom")
 
 
-def python_roots() -> list[str]:
+@functools.lru_cache(maxsize=None)
+def _python_roots() -> tuple[str, ...]:
     """The folders outside /usr that the interpreter needs: its installation (``sys.base_prefix``: the standard
     library and libpython) and the folder above its binary, each bound read-only at the same path in the new root.
     A root of ``/`` would show the whole host: refused (the sandbox is then unavailable)."""
@@ -127,7 +129,12 @@ def python_roots() -> list[str]:
         if d in ("", "/") or not os.path.isabs(d):
             raise RuntimeError(f"the interpreter's installation {d!r} cannot be shown alone to the sandboxed program")
         roots = [r for r in roots if not r.startswith(d + "/")] + [d]
-    return roots
+    return tuple(roots)
+
+
+def python_roots() -> list[str]:
+    """:func:`_python_roots`, worked out once per process (it depends only on the running interpreter)."""
+    return list(_python_roots())
 
 
 def _jail_cmd(workspace: str, uid: int) -> list[str]:
@@ -156,7 +163,7 @@ def _jail_script() -> str:
     exec'd: a program killed by a signal becomes an exit status 128 + signal (unshare itself only printed
     "sigprocmask unblock failed" for it). (-I would drop the script's folder from sys.path, hence -E -s -S.)"""
     R = "/mnt"
-    ro = f"mount -o remount,bind,ro"
+    ro = "mount -o remount,bind,ro"
     links = " ".join(f"/{d}" for d in SYSTEM_DIRS)
     # one process per step where it can be: each spawn costs ~1-3 ms, and a rollout runs the jail several times
     system = (f'L=""; for d in {links}; do if [ -L $d ]; then L="$L $d"; elif [ -d $d ]; then '
