@@ -1,0 +1,1 @@
+timeout 540 bash -c 's=0; { python3 eval.py --model checkpoints/multiplication-n_x_2_aligned-mamba-small --split stress --lengths 2000 --num-samples 128 --batch-size 128 --device cuda --stop-at-divergence --no-token-accuracy --progress --decode device --out $RUN_DIR/eval/stress-perclass-2000 > $RUN_DIR/eval-stress-perclass-2000.log 2>&1 || s=1; }; exit $s'
