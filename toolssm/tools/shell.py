@@ -118,10 +118,11 @@ DEVICES = ("null", "zero", "random", "urandom")
 
 
 @functools.lru_cache(maxsize=None)
-def _python_roots() -> tuple[str, ...]:
+def python_roots() -> tuple[str, ...]:
     """The folders outside /usr that the interpreter needs: its installation (``sys.base_prefix``: the standard
     library and libpython) and the folder above its binary, each bound read-only at the same path in the new root.
-    A root of ``/`` would show the whole host: refused (the sandbox is then unavailable)."""
+    A root of ``/`` would show the whole host: refused (the sandbox is then unavailable). Worked out once per process:
+    it depends only on the running interpreter."""
     roots = []
     for d in (os.path.realpath(sys.base_prefix), os.path.dirname(os.path.dirname(PYTHON))):
         if d == "/usr" or d.startswith("/usr/") or any(d == r or d.startswith(r + "/") for r in roots):
@@ -130,11 +131,6 @@ def _python_roots() -> tuple[str, ...]:
             raise RuntimeError(f"the interpreter's installation {d!r} cannot be shown alone to the sandboxed program")
         roots = [r for r in roots if not r.startswith(d + "/")] + [d]
     return tuple(roots)
-
-
-def python_roots() -> list[str]:
-    """:func:`_python_roots`, worked out once per process (it depends only on the running interpreter)."""
-    return list(_python_roots())
 
 
 def _jail_cmd(workspace: str, uid: int) -> list[str]:
@@ -388,5 +384,5 @@ def _status(code: int) -> str:
 if __name__ == "__main__":  # python -m toolssm.tools.shell: does the sandbox work on this machine, and if not, why
     ok = sandbox_available()
     print("sandbox: works" if ok else f"sandbox: cannot be built here: {sandbox_problem()}")
-    print(f"interpreter {PYTHON}; shown read-only besides /usr: {python_roots()}; chroot: {CHROOT}")
+    print(f"interpreter {PYTHON}; shown read-only besides /usr: {list(python_roots())}; chroot: {CHROOT}")
     sys.exit(0 if ok else 1)
