@@ -54,7 +54,9 @@ PROBE = ("python3 scripts/probe.py runs/stress_training/{run} --device cuda --ma
          "test -f $RUN_DIR/{run}/probe.json")
 
 
-def _entries(case: str, stress: float, seed: int, keep: bool, stress_max_n: int | None = None) -> list:
+def _entries(case: str, stress: float, seed: int, keep: bool, stress_max_n: int | None = None, per_class: int = 0) -> list:
+    """``per_class``: a size for issue 20's bar, 16 problems per stress class (128 for n x 2's 8 classes), filed as
+    ``eval/stress-perclass/``."""
     ckpt, task, config, batch, sizes, digits = CASES[case]
     arm = ("stress" + (str(stress_max_n) if stress_max_n else "")) if stress else "plain"
     name = f"{case}-{arm}-ft-s{seed}"
@@ -64,6 +66,8 @@ def _entries(case: str, stress: float, seed: int, keep: bool, stress_max_n: int 
         train["stress_max_n"] = stress_max_n
     evals = (Eval("test", sizes, num_samples=32, args=DEVICE, timeout_s=540),
              Eval("stress", sizes, split="stress", num_samples=32, args=DEVICE, timeout_s=540))
+    if per_class:
+        evals += (Eval("stress-perclass", (per_class,), split="stress", num_samples=128, args=DEVICE, timeout_s=540),)
     return [Run(name, train, evals, keep_weights=keep),
             Job(f"probe-{name}", PROBE.format(run=name, digits=digits), timeout_s=540, after=(name,))]
 
@@ -74,7 +78,10 @@ STUDY = Study(
           "n x 2 runs of identical columns, addition's one-pointer phase?",
     runs=[e for case in CASES for seed in (0, 1) for e in _entries(case, 0.25, seed, True)]
     + [e for case in CASES for e in _entries(case, 0.0, 0, False)]
-    + [e for case in CASES for e in _entries(case, 0.25, 0, True, stress_max_n=30)],
+    + [e for case in CASES for e in _entries(case, 0.25, 0, True, stress_max_n=30)]
+    # [2026-12-05, ninth session] the second stress30 n x 2 seed a re-release needs (seed 0 was 128/128 per class at
+    # 2,000 digits on CPU), with that per-class evaluation on the GPU
+    + _entries("mul2a", 0.25, 1, True, stress_max_n=30, per_class=2000),
     parallel=4,
     parallel_evals=3,
     parallel_jobs=3,
