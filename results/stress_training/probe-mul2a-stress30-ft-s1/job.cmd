@@ -1,0 +1,1 @@
+timeout 540 bash -c 'python3 scripts/probe.py runs/stress_training/mul2a-stress30-ft-s1 --device cuda --max-digits 100 --out $RUN_DIR > $RUN_DIR/probe.log 2>&1; test -f $RUN_DIR/mul2a-stress30-ft-s1/probe.json'
