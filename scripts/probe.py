@@ -1,6 +1,6 @@
 #!/usr/bin/env python
 """Probe a checkpoint with hand-picked corner inputs of its task, the kind a user types: edge values, powers of ten,
-runs of identical columns, extreme length disparity. Complements the stress split (random problems per corner class,
+runs of identical columns (of every digit), extreme length disparity. Complements the stress split (random problems per corner class,
 eval.py --split stress) with fixed, readable cases; every answer is checked against an independent oracle (Python's
 integers for arithmetic, a legal-move simulation for Hanoi).
 
@@ -50,6 +50,8 @@ def multiplication_cases(max_digits: int, k: int, rng: random.Random) -> list[tu
         for b in bs:
             out += [("power_of_10", f"{10 ** (n - 1)}×{b}="), ("nines", f"{10**n - 1}×{b}="), ("random", f"{rng.randint(10 ** (n - 1), 10**n - 1)}×{b}=")]
         out.append(("ones", f"{int('1' * n)}×{hi}="))
+        if n >= 10:  # runs of identical columns of every other digit (1...1 and 9...9 above): d...d x 9...9
+            out += [("repdigit", f"{str(d) * n}×{hi}=") for d in range(2, 9)]
     return out
 
 
