@@ -102,6 +102,21 @@ def test_probe_checks_corner_inputs_against_python(tmp_path):
     assert "| `addition-lstm-small` | addition / tool |" in (tmp_path / "README.md").read_text()
 
 
+def test_probe_multiplication_cases_cover_identical_columns_of_every_digit():
+    """n x 2 probes: a run of one digit d...d x 99 for every d = 1..9 at each size from 10 digits (runs of identical
+    columns are where the n x 2 Mambas fail: 1...1 x 99 and 9...9 x 11 at 100 digits), every prompt valid for the task."""
+    sys.path.insert(0, os.path.join(ROOT, "scripts"))
+    import probe
+
+    task = get_task("multiplication", "n_x_2_aligned")
+    cases = probe.cases_for(task, 100)
+    assert all(task.parse_prompt(p) for _, p in cases)
+    for n in (10, 20, 30, 50, 100):
+        runs = {p.split("×")[0] for _, p in cases if p.endswith("×99=") and len(set(p.split("×")[0])) == 1 and len(p.split("×")[0]) == n}
+        assert runs == {str(d) * n for d in range(1, 10)}, (n, sorted(runs))
+    assert not any(len(p.split("×")[0]) > 100 for _, p in cases)
+
+
 def test_divergence_go_on_names_where_an_episode_leaves_its_reference(tmp_path):
     """scripts/divergence.py --go-on (task read from the checkpoint): the shipped LSTM follows its reference on every
     6-digit test problem and is scored right, and the same model with a zeroed head (it then emits token 0 forever)
