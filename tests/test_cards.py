@@ -40,6 +40,23 @@ def test_card_of_a_fresh_run_has_no_init_from(tmp_path):
     assert "900 steps," in text and "--seed 2 --data-seed 2" in text
 
 
+@needs_results
+def test_card_command_keeps_what_shapes_the_data(tmp_path):
+    """A stress fine-tune's card command carries --stress-fraction and --stress-max-n (without them it trains another
+    model); a run with the input hidden carries --hide-input."""
+    run = os.path.join(ROOT, "results", "stress_training", "mul2a-stress30-ft-s0")
+    text = _card(tmp_path, run)
+    assert "--stress-fraction 0.25 --stress-max-n 30 --init-from checkpoints/multiplication-n_x_2_aligned-mamba-small" in text
+    assert "--hide-input" not in text
+    args = json.load(open(os.path.join(run, "training_args.json")))
+    args["data"]["hide_input"] = True
+    d = tmp_path / "hidden"
+    d.mkdir()
+    (d / "training_args.json").write_text(json.dumps(args))
+    shutil.copy(os.path.join(SHIPPED, "config.json"), d / "config.json")
+    assert "--hide-input true --stress-fraction 0.25" in write_model_card(str(d))
+
+
 def _row(n, k):
     return {"n": n, "num_samples": k, "exact_match": 1.0, "exact_match_ci": [0.8, 1.0], "answer_accuracy": 1.0,
             "answer_accuracy_ci": [0.8, 1.0], "token_accuracy": None, "tokens_per_sample": 10.0}

@@ -189,6 +189,12 @@ def write_model_card(ckpt_dir: str, results: dict | None = None, *, config: dict
                     f"--max-steps {t['max_steps']}", f"--batch-size {t['batch_size']}", f"--learning-rate {t['learning_rate']}",
                     f"--weight-decay {t['weight_decay']}", f"--seed {t['seed']}", f"--data-seed {d['data_seed']}"]
                    + ([f"--train-max-n {d['train_max_n']}"] if d.get("train_max_n") else [])
+                   # what else shapes the data or the schedule: without them the command trains another model
+                   + (["--hide-input true"] if d.get("hide_input") else [])
+                   + ([f"--stress-fraction {d['stress_fraction']}"] if d.get("stress_fraction") else [])
+                   + ([f"--stress-max-n {d['stress_max_n']}"] if d.get("stress_fraction") and d.get("stress_max_n") else [])
+                   + ([f"--mixture '{d['mixture']}'", f"--mixture-main-weight {d.get('mixture_main_weight', 1.0)}"] if d.get("mixture") else [])
+                   + ([f"--lr-scheduler {t['lr_scheduler']}"] if t.get("lr_scheduler") not in (None, "cosine") else [])
                    + ([f"--init-from {m['init_from']}", f"--warmup-steps {t['warmup_steps']}"] if m.get("init_from") else [])
                    + ([f"--max-time-minutes {t['max_time_minutes']}"] if t.get("max_time_minutes") else []))
     done = args.get("steps_completed", t["max_steps"])
