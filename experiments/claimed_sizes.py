@@ -54,6 +54,9 @@ STUDY = Study(
         # 1,000 and 2,000 nodes, then the graph at 5,000 (its `chain` rows 1.39M steps on the host loop).
         # n x 2 at 1,000 digits done on CPU on 2026-12-05: 123/128 (3 a_zero_runs, 1 a_nines, 1 a_power_of_10 wrong)
         _job("multiplication-n_x_2_aligned-mamba-small", (2000,), 128, 540, per_class=True, extra="--decode device "),
+        # the stress fine-tune released on 2026-12-05 (input hidden, the way it runs by default): 16 per class past the
+        # 1,000 digits measured on CPU, to its predecessor's claimed 10,000 (~1.2M steps in all, device loop)
+        _job("multiplication-n_x_2_aligned-mamba-small-stress", (2000, 5000, 10000), 128, 900, per_class=True, extra="--decode device "),
         # 16 problems per stress class at each claimed size (issue 20's bar; results/stress holds 2-10 per class):
         # Hanoi's 5 classes x 16 = 80. Hanoi 5-9 disks done on CPU on 2026-12-05 (80/80 each, 640 s; stress-perclass-cpu)
         # 10-13 filed on 2026-12-05 (80/80 each, H100; the eval/ folders stay: unpack merges), 14 cut by that lease

@@ -29,6 +29,14 @@ stress to 1,000; stress fine-tunes 116/117 corners (9...9 x 11 fixed, 1...1 x 99
 digits on CPU: mul2a-stress-ft-s0 124/128 (3 a_zero_runs, 1 a_power_of_10 wrong), mul2a-stress30-ft-s0 127/128 (1
 a_power_of_10 wrong), the shipped weights 123/128.
 
+Second stress30 n x 2 seed (2026-12-05, ninth session, H100, alone: 1,000 steps in 2.6 minutes where seed 0, beside
+three others, stopped at 608): 32/32 test and stress at 10, 100 and 1,000, 128/128 per class at 2,000 (GPU); probes
+151/152 with the input shown (1...1 x 99 at 100 digits wrong, as every n x 2 Mamba so far: the state a prompt of 100
+identical digits leaves) and 152/152 with it hidden (`scripts/probe.py --hide-input`), seed 0 alike. [decision] Seed 1 (its full
+1,000 steps; seed 0 had one `a_power_of_10` problem of 128 wrong at 1,000 digits, shown)
+is released as checkpoints/multiplication-n_x_2_aligned-mamba-small-stress, run with its input hidden (its card
+holds only evaluations made that way); the shipped n x 2 checkpoint stays beside it with its own record.
+
 Settings [decision, 2026-12-05]: fine-tunes of the shipped checkpoints (--init_from), not fresh runs: the question is
 whether the data mends a model that is already exact on the random split, and a fine-tune costs 5 minutes, not 15.
 lr 5e-4 (half the n x 2 continuation's 1e-3), 50 warm-up steps, cosine, up to 1,000 steps or 4 minutes (so that a wave of four and its evaluations fit one 10-minute call), batch 64
