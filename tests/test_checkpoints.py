@@ -112,10 +112,11 @@ def test_probe_multiplication_cases_cover_identical_columns_of_every_digit():
     task = get_task("multiplication", "n_x_2_aligned")
     cases = probe.cases_for(task, 100)
     assert all(task.parse_prompt(p) for _, p in cases)
+    operands = [p[:-1].split("×") for _, p in cases]
+    runs_x99 = {a for a, b in operands if b == "99" and len(set(a)) == 1}
     for n in (10, 20, 30, 50, 100):
-        runs = {p.split("×")[0] for _, p in cases if p.endswith("×99=") and len(set(p.split("×")[0])) == 1 and len(p.split("×")[0]) == n}
-        assert runs == {str(d) * n for d in range(1, 10)}, (n, sorted(runs))
-    assert not any(len(p.split("×")[0]) > 100 for _, p in cases)
+        assert {a for a in runs_x99 if len(a) == n} == {str(d) * n for d in range(1, 10)}, n
+    assert max(len(a) for a, _ in operands) == 100
 
 
 def test_divergence_go_on_names_where_an_episode_leaves_its_reference(tmp_path):
