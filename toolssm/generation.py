@@ -294,13 +294,15 @@ def _pipelined(stepper, state: _Rows, greedy: torch.Tensor, device, bar) -> None
     mask_host = [torch.empty(B, dtype=torch.bool, **pin) for _ in range(2)]
     ids_host = [torch.empty(B, dtype=torch.long, **pin) for _ in range(2)]
     events = [torch.cuda.Event() if cuda else None for _ in range(2)]
+    # numpy views of the host buffers: one slice assignment a step instead of 2B tensor __setitem__ calls (~3.3 us each:
+    # 374 us a step at B=112 against 8 us, measured on this project's CPU machine)
+    mask_np, ids_np = [x.numpy() for x in mask_host], [x.numpy() for x in ids_host]
 
     def launch(t: int, prev_out: torch.Tensor) -> list[tuple[int, int | None]]:
         plans = [state.plan(b) for b in range(B)]
         m, i = mask_host[t % 2], ids_host[t % 2]
-        for b, (_, tok) in enumerate(plans):
-            m[b] = tok is not None
-            i[b] = _PAD_ID if tok is None else tok
+        mask_np[t % 2][:] = [tok is not None for _, tok in plans]
+        ids_np[t % 2][:] = [_PAD_ID if tok is None else tok for _, tok in plans]
         ids = torch.where(m.to(device, non_blocking=True), i.to(device, non_blocking=True), prev_out)
         stepper.step(ids)
         out_host[t % 2].copy_(stepper.greedy_tokens(), non_blocking=True)
