@@ -225,3 +225,36 @@ def test_hidden_input_checkpoint_reads_its_operands_only_through_the_tool():
         model.make_tool()
     with pytest.raises(ValueError, match="not a valid addition problem"):
         model.generate_with_tools(["12+3"])
+
+
+def test_stress_problems_are_batched_class_by_class_and_returned_in_order(monkeypatch):
+    """evaluate_splits groups a stress split's problems by class (their trajectory lengths differ up to 10x: a batch
+    runs as long as its longest row) and returns every split's results in the given order, each result the one a
+    batch of one gives."""
+    from toolssm import evaluation
+    from toolssm.models import build_model
+    from toolssm.tasks import get_task
+
+    task = get_task("logical_graph")
+    torch.manual_seed(0)
+    model = build_model("mamba-tiny").eval()
+    batches = []
+    real = evaluation.evaluate_items
+
+    def spy(model, task, items, **kw):
+        batches.append([it.problem.get("stress") for it in items])
+        return real(model, task, items, **kw)
+
+    monkeypatch.setattr(evaluation, "evaluate_items", spy)
+    kw = dict(stop_at_divergence=True, token_accuracy=False, workers=1)
+    got = evaluation.evaluate_splits(model, task, 8, {"test": [0, 1], "stress": list(range(10))}, batch_size=4, **kw)
+    k = len(task.stress_classes)
+    assert [r.stress for r in got["stress"]] == [task.stress_classes[i % k] for i in range(10)]
+    assert [r.split for r in got["test"]] == ["test", "test"]
+    fed = [c for b in batches for c in b]  # the test problems first, then each stress class in one run
+    assert fed == [None, None] + [c for c in task.stress_classes for i in range(10) if task.stress_classes[i % k] == c]
+    assert [len(b) for b in batches] == [4, 4, 4]
+    alone = {sp: [evaluation.evaluate_splits(model, task, 8, {sp: [i]}, batch_size=1, **kw)[sp][0] for i in idx]
+             for sp, idx in (("test", [0, 1]), ("stress", range(10)))}
+    for sp in got:
+        assert [(r.exact, r.num_tokens, r.finished) for r in got[sp]] == [(r.exact, r.num_tokens, r.finished) for r in alone[sp]]
