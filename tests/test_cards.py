@@ -28,7 +28,7 @@ def _card(tmp_path, run):
 def test_card_of_a_continued_run_names_its_start(tmp_path):
     text = _card(tmp_path, SHIPPED)
     assert "continued from `runs/s5a/mul2a-mamba-s2`" in text
-    assert "--init-from runs/s5a/mul2a-mamba-s2 --warmup-steps 50" in text
+    assert "--preset mamba-small --init-from runs/s5a/mul2a-mamba-s2 --task multiplication" in text and "--warmup-steps 50" in text
     assert "678 steps (of 1000 planned" in text
     assert "base_model" not in text  # a run folder of the training machine is no base model a reader can resolve
 
@@ -46,7 +46,7 @@ def test_card_command_keeps_what_shapes_the_data(tmp_path):
     model); a run with the input hidden carries --hide-input."""
     run = os.path.join(ROOT, "results", "stress_training", "mul2a-stress30-ft-s0")
     text = _card(tmp_path, run)
-    assert "--stress-fraction 0.25 --stress-max-n 30 --init-from checkpoints/multiplication-n_x_2_aligned-mamba-small" in text
+    assert "--init-from checkpoints/multiplication-n_x_2_aligned-mamba-small" in text and "--stress-fraction 0.25 --stress-max-n 30" in text
     assert "--hide-input" not in text
     args = json.load(open(os.path.join(run, "training_args.json")))
     args["data"]["hide_input"] = True
@@ -54,7 +54,7 @@ def test_card_command_keeps_what_shapes_the_data(tmp_path):
     d.mkdir()
     (d / "training_args.json").write_text(json.dumps(args))
     shutil.copy(os.path.join(SHIPPED, "config.json"), d / "config.json")
-    assert "--hide-input true --stress-fraction 0.25" in write_model_card(str(d))
+    assert "--hide-input true --stress-fraction 0.25 --stress-max-n 30" in write_model_card(str(d))
 
 
 def _row(n, k):
@@ -152,3 +152,48 @@ def test_every_filed_run_card_is_what_its_files_say(run_dir, tmp_path):
     from toolssm.cards import write_run_card
 
     assert write_run_card(str(_filed_copy(tmp_path, run_dir))) == open(os.path.join(run_dir, "README.md")).read()
+
+
+ALL_ARGS = sorted(glob.glob(os.path.join(ROOT, "checkpoints", "*", "training_args.json"))
+                  + glob.glob(os.path.join(ROOT, "results", "*", "*", "training_args.json")))
+
+
+@pytest.mark.parametrize("path", ALL_ARGS, ids=[os.path.relpath(os.path.dirname(p), ROOT) for p in ALL_ARGS])
+def test_reproduce_command_parses_back_to_the_recorded_run(path):
+    """The oracle is train.py's own parser: the command a card prints, parsed, gives every option that shapes the
+    weights exactly as training_args.json recorded it (an option the record lacks at today's default)."""
+    import shlex
+    from dataclasses import asdict
+
+    import train
+    from toolssm.arguments import NOT_SHAPING, SECTIONS, reproduce_command
+
+    recorded = json.load(open(path))
+    argv = shlex.split(reproduce_command(recorded))
+    parsed = dict(zip(SECTIONS, (asdict(x) for x in train.parse_args(argv[argv.index("train.py") + 1 :]))))
+    fresh = dict(zip(SECTIONS, (asdict(x) for x in train.parse_args([]))))
+    for section in SECTIONS:
+        for name, value in parsed[section].items():
+            if name not in NOT_SHAPING:
+                assert value == recorded[section].get(name, fresh[section][name]), (section, name)
+
+
+def test_reproduce_command_refuses_an_option_train_py_does_not_have():
+    from toolssm.arguments import reproduce_command
+
+    args = json.load(open(os.path.join(SHIPPED, "training_args.json")))
+    args["data"]["curriculum"] = "ramp"
+    with pytest.raises(ValueError, match="curriculum"):
+        reproduce_command(args)
+
+
+@pytest.mark.parametrize("name", sorted(os.listdir(os.path.join(ROOT, "checkpoints"))))
+def test_every_shipped_card_prints_the_command_its_training_args_give(name):
+    from toolssm.cards import refresh_reproduce_command
+
+    d = os.path.join(ROOT, "checkpoints", name)
+    if not_carried(f"checkpoints/{name}") or not os.path.exists(os.path.join(d, "training_args.json")):
+        pytest.skip(f"checkpoints/{name} is not in this copy of the repo")
+    text = open(os.path.join(d, "README.md")).read()
+    assert "## How to reproduce" in text and "accelerate launch --config_file" in text
+    assert refresh_reproduce_command(text, json.load(open(os.path.join(d, "training_args.json")))) == text

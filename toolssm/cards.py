@@ -7,6 +7,8 @@ import os
 import re
 from importlib import resources
 
+from .arguments import reproduce_command
+
 START, END = "<!-- results:start -->", "<!-- results:end -->"
 STRESS_START, STRESS_END = "<!-- stress:start -->", "<!-- stress:end -->"
 
@@ -174,6 +176,7 @@ def write_model_card(ckpt_dir: str, results: dict | None = None, *, config: dict
             text = re.sub(re.escape(START) + ".*?" + re.escape(END), lambda m: f"{START}\n{results_table(results)}\n{END}", text, flags=re.S)
             stress = [e for e in _existing_eval_results(text) if (e.dataset_split or "").startswith("stress_")]
             text = _replace_card_data(text, _card_data(args, config, results.get("config") or config_name, _eval_results(results, "test") + stress))
+            text = refresh_reproduce_command(text, args)
             with open(path, "w") as f:
                 f.write(text)
             return text
@@ -185,18 +188,8 @@ def write_model_card(ckpt_dir: str, results: dict | None = None, *, config: dict
     item = task.make_item(0, "card", 0, max(task.min_n, 3), train=False)  # a small example for the usage snippet
     tool = type(task.inference_tool(item.problem)).__name__
     arch = (config.get("architectures") or ["?"])[0]
-    cmd = " ".join(["accelerate launch --config_file configs/accelerate/one_process.yaml train.py", f"--preset {m['preset']}", f"--task {d['task']}", f"--config {config_name}",
-                    f"--max-steps {t['max_steps']}", f"--batch-size {t['batch_size']}", f"--learning-rate {t['learning_rate']}",
-                    f"--weight-decay {t['weight_decay']}", f"--seed {t['seed']}", f"--data-seed {d['data_seed']}"]
-                   + ([f"--train-max-n {d['train_max_n']}"] if d.get("train_max_n") else [])
-                   # what else shapes the data or the schedule: without them the command trains another model
-                   + (["--hide-input true"] if d.get("hide_input") else [])
-                   + ([f"--stress-fraction {d['stress_fraction']}"] if d.get("stress_fraction") else [])
-                   + ([f"--stress-max-n {d['stress_max_n']}"] if d.get("stress_fraction") and d.get("stress_max_n") else [])
-                   + ([f"--mixture '{d['mixture']}'", f"--mixture-main-weight {d.get('mixture_main_weight', 1.0)}"] if d.get("mixture") else [])
-                   + ([f"--lr-scheduler {t['lr_scheduler']}"] if t.get("lr_scheduler") not in (None, "cosine") else [])
-                   + ([f"--init-from {m['init_from']}", f"--warmup-steps {t['warmup_steps']}"] if m.get("init_from") else [])
-                   + ([f"--max-time-minutes {t['max_time_minutes']}"] if t.get("max_time_minutes") else []))
+    # every option that shapes the weights and differs from today's default, the task's config spelled out
+    cmd = reproduce_command(dict(args, data=dict(d, config=config_name)))
     done = args.get("steps_completed", t["max_steps"])
     steps_note = "" if done >= t["max_steps"] else f" (of {t['max_steps']} planned: stopped by the --max_time_minutes budget)"
     if m.get("init_from"):
@@ -226,6 +219,19 @@ def write_model_card(ckpt_dir: str, results: dict | None = None, *, config: dict
     with open(path, "w") as f:
         f.write(text)
     return text
+
+
+_REPRODUCE = re.compile(r"(## How to reproduce\n\n```bash\n(?:[^`\n]*\n)*?)(accelerate launch [^\n]*)\n")  # the block's first train command
+
+
+def refresh_reproduce_command(text: str, args: dict) -> str:
+    """``text`` (a card) with its "How to reproduce" train.py command rewritten from ``args`` (training_args.json):
+    cards written before :func:`toolssm.arguments.reproduce_command` named a hand-picked subset of the options."""
+    from .tasks import task_class
+
+    d = args["data"]
+    cmd = reproduce_command(dict(args, data=dict(d, config=task_class(d["task"])(d["config"]).config)))
+    return _REPRODUCE.sub(lambda m: m.group(1) + cmd + "\n", text, count=1)
 
 
 def push_checkpoint(ckpt_dir: str, repo_id: str, token: str | None = None) -> str:
