@@ -62,7 +62,9 @@ STUDY = Study(
         # 10-13 filed on 2026-12-05 (80/80 each, H100; the eval/ folders stay: unpack merges), 14 cut by that lease
         _job("hanoi-recursive-mamba-small", (14,), 80, 900, per_class=True, extra="--decode device "),
         # graph 10 and 100 nodes done on CPU on 2026-12-05 (112/112 each, 251 s), 500 too (111/112, 1,674 s)
-        _job("logical-graph-mamba-small", (1000, 2000), 112, 540, per_class=True),  # search memory: host loop
+        # 1,000 nodes on CPU on 2026-12-05 (tenth session; stress batched class by class, results/stress/.../stress-perclass-1000-cpu).
+        # 2,000: 556k steps for the `chain` rows on the host loop; the job outlives one call (call again while held)
+        _job("logical-graph-mamba-small", (2000,), 112, 1500, per_class=True),  # search memory: host loop
         # 28 problems: 4 of each of the 7 degenerate-shape classes, as results/stress; 2,000 done on CPU (27/28)
         _job("logical-graph-mamba-small", (5000,), 28, 540),
         # Done on CPU (128 = 16 x 8 classes, all exact): both addition LSTMs at 10, 100, 1,000; the lockstep Mamba
