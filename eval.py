@@ -197,6 +197,13 @@ def main(argv=None) -> int:
                                   f"{summary['tokens_per_sample']:.0f} tok/sample, {summary['wall_seconds']:.1f}s"
                                   + ("; failing classes: " + (", ".join(f"{k} {v['samples'] - v['exact']}/{v['samples']}" for k, v in summary["by_class"].items() if v["exact"] < v["samples"]) or "none")
                                      if sp == "stress" else ""))
+                wrong = [f["index"] for f in summary["failures"] if f["index"] is not None]
+                if wrong:  # how to look at them again
+                    shown = ",".join(map(str, wrong[:20])) + (f",... ({len(wrong)} in all, listed in results.json)" if len(wrong) > 20 else "")
+                    same = ((f" --task {args.task}" if args.task else "") + (f" --config {args.config}" if args.config else "")
+                            + ({True: " --hide-input", False: " --no-hide-input"}.get(args.hide_input, "")) + (f" --seed {args.seed}" if args.seed else ""))
+                    accelerator.print(f"  not exact: {sp} indices {shown}; see where: python scripts/divergence.py --model {path}{same} "
+                                      f"--split {sp} --n {n} --indices {','.join(map(str, wrong[:4]))}")
                 if accelerator.is_main_process:  # after every length: a killed or crashed evaluation keeps what it measured
                     write_tables(all_results[sp] + [dict(results[sp], complete=False)], out_dirs[sp])
         for sp in args.splits:

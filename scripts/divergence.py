@@ -29,7 +29,8 @@ def main(argv=None):
     p.add_argument("--config", default=None, help="default: the checkpoint's config when --task is not given")
     p.add_argument("--n", type=int, help="problem size (drawn from --split); not with --prompt")
     p.add_argument("--prompt", action="append", default=[], help="a problem as typed, e.g. 1000+1000= (repeatable)")
-    p.add_argument("--k", type=int, default=4, help="problems (eval seed 0): indices 0..k-1")
+    p.add_argument("--k", type=int, default=4, help="problems: indices 0..k-1")
+    p.add_argument("--seed", type=int, default=0, help="the evaluation's item seed (eval.py --seed)")
     p.add_argument("--split", default="test", choices=["test", "stress"], help="which split's problems")
     p.add_argument("--indices", help="comma-separated item indices instead of 0..k-1 (stress: class = index mod the number of classes)")
     p.add_argument("--context", type=int, default=60, help="reference tokens shown before the divergence")
@@ -68,7 +69,7 @@ def main(argv=None):
         items = [SimpleNamespace(prompt=task.prompt(q), trajectory=task.trajectory(q), problem=q) for q in problems]
     else:
         idx = [int(x) for x in args.indices.split(",")] if args.indices else range(args.k)
-        items = [make_test_items(task, args.n, 1, seed=0, start=i, split=args.split)[0] for i in idx]
+        items = [make_test_items(task, args.n, 1, seed=args.seed, start=i, split=args.split)[0] for i in idx]
     refs = [render(it.trajectory, train_observations=task.train_observations)["input_ids"] for it in items]
     tools = [task.inference_tool(it.problem) for it in items]
     if args.go_on:

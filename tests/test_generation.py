@@ -258,3 +258,38 @@ def test_stress_problems_are_batched_class_by_class_and_returned_in_order(monkey
              for sp, idx in (("test", [0, 1]), ("stress", range(10)))}
     for sp in got:
         assert [(r.exact, r.num_tokens, r.finished) for r in got[sp]] == [(r.exact, r.num_tokens, r.finished) for r in alone[sp]]
+
+
+def test_first_difference_finds_the_first_token_off_the_reference():
+    from toolssm.evaluation import first_difference
+
+    ref = list(range(1000))
+    assert first_difference(list(ref), ref, 10) is None
+    for k in (10, 11, 500, 998, 999):
+        ids = ref[:k] + [-1] + ref[k + 1 :]
+        assert first_difference(ids, ref, 10) == k - 10
+    assert first_difference(ref[:600], ref, 10) == 590  # stopped early: wrong where it ends
+    assert first_difference(ref + [7], ref, 10) == 990  # went on past the reference's end
+
+
+def test_evaluation_lists_every_failing_problem_by_index():
+    """results.json names each problem that is not exact (index, class, first wrong token): findable again with
+    scripts/divergence.py --indices. An untrained model fails them all, each at a token the reference disagrees with."""
+    from toolssm import evaluation
+    from toolssm.models import build_model
+    from toolssm.tokenizer import encode
+    from toolssm.trajectory import render
+
+    task = get_task("addition")
+    torch.manual_seed(0)
+    model = build_model("mamba-tiny").eval()
+    got = evaluation.evaluate_splits(model, task, 6, {"stress": [3, 5, 9]}, batch_size=2, stop_at_divergence=True, token_accuracy=False, workers=1)
+    summary = evaluation.summarize(got["stress"])
+    fails = summary["failures"]
+    assert [f["index"] for f in fails] == [i for i, r in zip([3, 5, 9], got["stress"]) if not r.exact] and fails
+    for f in fails:
+        item = evaluation.make_test_items(task, 6, 1, start=f["index"], split="stress")[0]
+        assert f["class"] == item.problem["stress"] == task.stress_classes[f["index"] % len(task.stress_classes)]
+        ref = render(item.trajectory)["input_ids"]
+        assert f["reference_tokens"] == len(ref) - len(encode(item.prompt))
+        assert 0 <= f["first_wrong_token"] <= f["reference_tokens"]

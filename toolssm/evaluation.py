@@ -68,6 +68,25 @@ class SampleResult:
     finished: bool
     stress: str | None = None  # the stress class of the problem, on stress splits
     split: str = "test"  # the split the problem came from (several splits can share one decoding batch)
+    index: int | None = None  # the problem's index in its split (eval seed, "<split>_<n>", index): how to find it again
+    first_wrong: int | None = None  # not exact: the first generated token off the reference (0 = the first one generated)
+    reference_tokens: int = 0  # generated tokens of the reference trajectory
+
+
+def first_difference(ids: list[int], ref: list[int], start: int) -> int | None:
+    """The first position at or past ``start`` where ``ids`` and ``ref`` differ (one ending counts), minus ``start``;
+    None when they are equal."""
+    m = min(len(ids), len(ref))
+    if ids[start:m] == ref[start:m]:
+        return None if len(ids) == len(ref) else m - start
+    lo, hi = start, m  # the first difference lies in [lo, hi): halve by slice equality (C speed on long trajectories)
+    while hi - lo > 1:
+        mid = (lo + hi) // 2
+        if ids[lo:mid] == ref[lo:mid]:
+            lo = mid
+        else:
+            hi = mid
+    return lo - start
 
 
 #: Mamba-1 sequences longer than this are teacher-forced step by step off the GPU. transformers' CPU scan holds
@@ -149,7 +168,11 @@ def evaluate_items(model, task, items, batch_size: int = 16, budget_factor: floa
         for it, ref, r, tool, (tc, tt), sp in zip(chunk, chunk_refs, res, tools, counts, chunk_splits):
             exact = r.finished and r.ids == ref["input_ids"]
             answer = (not r.diverged) and task.score(it.problem, r.output, tool)
-            out.append(SampleResult(it.n, exact, answer, tc, tt, len(r.generated_ids), dt, r.finished, it.problem.get("stress"), sp))
+            wrong = None if exact else first_difference(r.ids, ref["input_ids"], r.prompt_len)
+            if wrong is None and not exact:  # the same ids but no [EOS] of its own (cut by the budget): wrong at its end
+                wrong = len(r.generated_ids)
+            out.append(SampleResult(it.n, exact, answer, tc, tt, len(r.generated_ids), dt, r.finished, it.problem.get("stress"), sp,
+                                    first_wrong=wrong, reference_tokens=len(ref["input_ids"]) - r.prompt_len))
     model.train(was_training)
     return out
 
@@ -179,6 +202,11 @@ def summarize(samples: list[SampleResult]) -> dict:
         "seconds_per_sample": sum(s.seconds for s in samples) / k if k else 0,
         "finished": sum(s.finished for s in samples),
         **({"by_class": by_class} if by_class else {}),
+        # every problem that is not exact, findable again (scripts/divergence.py --split SPLIT --n N --indices ...):
+        # its index, class, whether its answer was still right, and its first wrong generated token of how many
+        "failures": [{"index": s.index, **({"class": s.stress} if s.stress is not None else {}), "answer_correct": s.answer_correct,
+                      "first_wrong_token": s.first_wrong, "reference_tokens": s.reference_tokens}
+                     for s in sorted(samples, key=lambda s: (s.index is None, s.index or 0)) if not s.exact],
     }
 
 
@@ -280,6 +308,7 @@ def evaluate_splits(model, task, n: int, indices: dict[str, list[int]], seed: in
         chunk = first + build_items(task, n, group[1:], seed, workers) if s == 0 else build_items(task, n, group, seed, workers)
         for g, r in zip(group, evaluate_items(model, task, [it for it, _ in chunk], batch_size=batch, refs=[ref for _, ref in chunk],
                                               splits=[sp for sp, _ in group], **kw)):
+            r.index = g[1]
             done.append((order[g], r))
     for _, r in sorted(done, key=lambda x: x[0]):
         out[r.split].append(r)
