@@ -24,6 +24,8 @@ sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."
 
 import torch  # noqa: E402
 
+from _write import write_json  # noqa: E402  (benchmarks/_write.py)
+
 import toolssm  # noqa: E402,F401
 from toolssm.evaluation import evaluate_items, make_test_items, summarize  # noqa: E402
 from toolssm.generation import generate_with_tools  # noqa: E402
@@ -117,10 +119,7 @@ def main(argv=None):
     h = out["hanoi"]
     what = f"Hanoi {h['disks']} disks, {h['tokens']} tokens, {h['preset']}"
     print(f"{what:>44} {h['new_loop_seconds']:>11.1f} {h['previous_loop']['estimated_seconds']:>18.1f} {h['speedup']:>7.1f}x")
-    if args.out:
-        os.makedirs(os.path.dirname(args.out) or ".", exist_ok=True)
-        with open(args.out, "w") as f:
-            json.dump(out, f, indent=1)
+    write_json(args.out, out)
 
 
 if __name__ == "__main__":

@@ -27,6 +27,8 @@ sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."
 
 import torch  # noqa: E402
 
+from _write import write_json  # noqa: E402  (benchmarks/_write.py)
+
 from toolssm.evaluation import episode_budget  # noqa: E402
 from toolssm.generation import generate_with_tools  # noqa: E402
 from toolssm.trajectory import render  # noqa: E402
@@ -84,10 +86,7 @@ def main(argv=None):
            "command": " ".join(["python", *sys.argv])}
     print(s.getvalue())
     print(json.dumps({k: v for k, v in out.items() if k != "top_own_time"}, indent=1))
-    if args.out:
-        os.makedirs(os.path.dirname(args.out) or ".", exist_ok=True)
-        with open(args.out, "w") as f:
-            json.dump(out, f, indent=1)
+    write_json(args.out, out)
 
 
 if __name__ == "__main__":

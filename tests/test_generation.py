@@ -293,3 +293,27 @@ def test_evaluation_lists_every_failing_problem_by_index():
         ref = render(item.trajectory)["input_ids"]
         assert f["reference_tokens"] == len(ref) - len(encode(item.prompt))
         assert 0 <= f["first_wrong_token"] <= f["reference_tokens"]
+
+
+@pytest.mark.parametrize("pipeline", [False, True])
+def test_rows_without_budget_and_rows_that_finish_early_leave_the_loop(pipeline):
+    """Rows with no token budget feed their prompt and stop; the loop ends when every row is done, and planning only
+    the rows still running (generation.SKIP_FINISHED_ROWS) gives the rows that planning every row gives."""
+    from toolssm import generation
+
+    torch.manual_seed(0)
+    model = build_model("mamba-tiny").eval()
+    budgets = [0, 0, 5, 0, 40]
+    out = {}
+    for skip in (True, False):
+        generation.SKIP_FINISHED_ROWS = skip
+        try:
+            rows = model.generate_with_tools(PROMPTS, _tools(), max_new_tokens=budgets, pipeline=pipeline)
+        finally:
+            generation.SKIP_FINISHED_ROWS = True
+        out[skip] = [(r.ids, r.roles, r.forced, r.finished, r.truncated) for r in rows]
+        assert [len(r.generated_ids) <= b for r, b in zip(rows, budgets)] == [True] * 5
+        assert [r.generated_ids for r, b in zip(rows, budgets) if b == 0] == [[], [], []]
+    assert out[True] == out[False]
+    rows = model.generate_with_tools(PROMPTS[:2], _tools()[:2], max_new_tokens=0, pipeline=pipeline)  # nothing to generate at all
+    assert [r.generated_ids for r in rows] == [[], []]

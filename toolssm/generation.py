@@ -24,6 +24,9 @@ from .tools import Tool
 
 _EOS_ID = V.TOKEN_TO_ID[V.EOS]
 _PAD_ID = V.TOKEN_TO_ID[V.PAD]
+#: the host loops plan and commit only the rows still running (False: every row every step, the loop before
+#: 2026-12-05; kept for benchmarks/bench_host_loop.py, which times both in one process)
+SKIP_FINISHED_ROWS = True
 
 
 @dataclass
@@ -95,6 +98,20 @@ class _Rows:
         self.teacher_ids, self.stop = teacher_ids, stop_at_reference
         self.done = [b == 0 for b in budgets]
         self.pos = [L0] * len(rows)
+        # rows that still feed anything but padding (not done, or done inside its prompt): only these are planned and
+        # committed each step; a finished row's plan is always padding, and its commit records nothing
+        self.live = list(range(len(rows)))
+        self._finished_one = any(self.done)  # a row with no budget is done at once, and leaves once its prompt is fed
+
+    def plan_live(self) -> list[tuple[int, int, int | None]]:
+        """(row, kind, token) for every live row (see :meth:`plan`); rows not listed feed padding."""
+        return [(b, *self.plan(b)) for b in self.live]
+
+    def prune(self) -> None:
+        """Drop the rows that became done (and are past their prompt) from the live list; call after a step's commits."""
+        if self._finished_one and SKIP_FINISHED_ROWS:
+            self.live = [b for b in self.live if not (self.done[b] and self.pos[b] >= self.rows[b].prompt_len)]
+            self._finished_one = any(self.done[b] for b in self.live)  # done inside its prompt: look again next step
 
     def plan(self, b: int) -> tuple[int, int | None]:
         """(kind, token) for row b's next input; the token is None when it is the model's greedy/sampled one."""
@@ -128,16 +145,19 @@ class _Rows:
                 self.queues[b].extend(V.TOKEN_TO_ID[t] for t in obs)
             row.roles.append(role)
             if tok == _EOS_ID:
-                row.finished = self.done[b] = True
+                row.finished = self.done[b] = self._finished_one = True
             if self.stop is not None:
                 ref, k = self.stop[b], len(row.ids)
                 if k >= len(ref) or ref[k] != tok:
-                    row.diverged = self.done[b] = True
+                    row.diverged = self.done[b] = self._finished_one = True
         row.ids.append(tok)
         if not self.done[b] and len(row.ids) - row.prompt_len >= self.budgets[b]:
-            row.truncated = self.done[b] = True
+            row.truncated = self.done[b] = self._finished_one = True
 
     def all_done(self) -> bool:
+        self.prune()
+        if SKIP_FINISHED_ROWS:
+            return not self.live
         return all(d and p >= r.prompt_len for d, p, r in zip(self.done, self.pos, self.rows))
 
 
@@ -251,8 +271,7 @@ def generate_with_tools(
                 sampled = greedy
             sampled = sampled.tolist()  # the one host-device synchronisation per step
             nxt = [_PAD_ID] * B
-            for b in range(B):
-                kind, tok = state.plan(b)
+            for b, kind, tok in state.plan_live():
                 nxt[b] = sampled[b] if tok is None else tok
                 state.commit(b, kind, nxt[b])
             if bar is not None:
@@ -298,11 +317,20 @@ def _pipelined(stepper, state: _Rows, greedy: torch.Tensor, device, bar) -> None
     # 374 us a step at B=112 against 8 us, measured on this project's CPU machine)
     mask_np, ids_np = [x.numpy() for x in mask_host], [x.numpy() for x in ids_host]
 
-    def launch(t: int, prev_out: torch.Tensor) -> list[tuple[int, int | None]]:
-        plans = [state.plan(b) for b in range(B)]
+    def launch(t: int, prev_out: torch.Tensor) -> list[tuple[int, int, int | None]]:
+        plans = state.plan_live()  # rows no longer live feed padding: forced, like a planned PAD
         m, i = mask_host[t % 2], ids_host[t % 2]
-        mask_np[t % 2][:] = [tok is not None for _, tok in plans]
-        ids_np[t % 2][:] = [_PAD_ID if tok is None else tok for _, tok in plans]
+        mn, idn = mask_np[t % 2], ids_np[t % 2]
+        if len(plans) == B:
+            mn[:] = [tok is not None for _, _, tok in plans]
+            idn[:] = [_PAD_ID if tok is None else tok for _, _, tok in plans]
+        else:
+            mn[:] = True
+            idn[:] = _PAD_ID
+            if plans:
+                rows = [b for b, _, _ in plans]
+                mn[rows] = [tok is not None for _, _, tok in plans]
+                idn[rows] = [_PAD_ID if tok is None else tok for _, _, tok in plans]
         ids = torch.where(m.to(device, non_blocking=True), i.to(device, non_blocking=True), prev_out)
         stepper.step(ids)
         out_host[t % 2].copy_(stepper.greedy_tokens(), non_blocking=True)
@@ -314,9 +342,8 @@ def _pipelined(stepper, state: _Rows, greedy: torch.Tensor, device, bar) -> None
     plans = launch(0, greedy)
     t = 0
     while True:  # step t is in flight
-        fed = [prev[b] if tok is None else tok for b, (_, tok) in enumerate(plans)]  # in_t
-        for b, (kind, _) in enumerate(plans):
-            state.commit(b, kind, fed[b])
+        for b, kind, tok in plans:  # in_t of the live rows (the others fed padding)
+            state.commit(b, kind, prev[b] if tok is None else tok)
         if bar is not None:
             bar.update(1)
         if state.all_done():
