@@ -34,6 +34,27 @@ from toolssm.tasks import get_task  # noqa: E402
 from toolssm.trajectory import render  # noqa: E402
 
 
+class NullStepper:
+    """A decoding step that computes nothing: logits and greedy ids are fixed tensors (the teacher supplies the tokens)."""
+
+    kind = "null"
+
+    def __init__(self, B: int, device):
+        from toolssm import vocab as V
+
+        self.logits = torch.zeros(B, len(V.VOCAB), device=device)
+        self.greedy = torch.zeros(B, dtype=torch.long, device=device)
+
+    def prefill(self, ids):
+        return self.logits[:, None].expand(ids.shape[0], ids.shape[1], -1)
+
+    def step(self, ids):
+        return self.logits
+
+    def greedy_tokens(self):
+        return self.greedy
+
+
 def main(argv=None):
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--preset", default="mamba-tiny")
@@ -44,6 +65,8 @@ def main(argv=None):
     p.add_argument("--pipeline", action=argparse.BooleanOptionalAction, default=None, help="default: as generate_with_tools (on for CUDA)")
     p.add_argument("--repeats", type=int, default=3)
     p.add_argument("--threads", type=int, default=None)
+    p.add_argument("--null-model", action="store_true", help="a stand-in step that computes nothing (constant logits): times the "
+                   "loop's own host work alone, as on a GPU where the step runs asynchronously behind it")
     p.add_argument("--out", default=None)
     args = p.parse_args(argv)
     if args.threads:
@@ -51,6 +74,8 @@ def main(argv=None):
     device = torch.device(args.device)
     torch.manual_seed(0)
     model = build_model(args.preset).to(device).eval()
+    if args.null_model:
+        generation.make_stepper = lambda model, B, **kw: NullStepper(B, device)
     task = get_task(args.task)
     k = len(task.stress_classes)
     items = [task.make_item(0, f"stress_{args.n}", i, args.n, train=False, stress=True) for i in range(args.per_class * k)]
@@ -80,7 +105,7 @@ def main(argv=None):
     assert ids[True] == ids[False], "the two variants decoded different rows"
     steps = max(len(r) for r in refs) - min(len(it.prompt) for it in items)  # upper bound, the same for both
     lengths = sorted(len(r) for r in refs)
-    out = {"preset": args.preset, "device": str(device), "gpu": torch.cuda.get_device_name(device) if device.type == "cuda" else None,
+    out = {"preset": "null step (no model)" if args.null_model else args.preset, "device": str(device), "gpu": torch.cuda.get_device_name(device) if device.type == "cuda" else None,
            "machine": platform.processor() or platform.machine(), "threads": torch.get_num_threads(), "task": args.task, "n": args.n,
            "batch": len(items), "trajectory_tokens_min_median_max": [lengths[0], lengths[len(lengths) // 2], lengths[-1]],
            "every_row_s": statistics.median(times[False]), "live_rows_s": statistics.median(times[True]),
