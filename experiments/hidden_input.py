@@ -28,7 +28,8 @@ every corner case to 201 digits on the GPU, beside the evaluations.
 
 Not run on 2026-12-04 (no GPU was lent). 2026-12-05 (tenth session, the end of an H100 lease): seed 0 trained alone
 (3,000 steps in 3.2 minutes, 214k tok/s) and evaluated: 32/32 test and stress at 10, 100 and 1,000 digits, 16/16 + 16/16
-at 10,000, 122/122 corner cases to 201 digits. Seed 1 reached step 2,570 of 3,000 when the lease's device time ran
+at 10,000, 122/122 corner cases to 201 digits; on CPU afterwards 128/128 stress (16 per class) at 10, 100 and 1,000
+(eval/stress-perclass-cpu). Seed 1 reached step 2,570 of 3,000 when the lease's device time ran
 out (the machine went back with it; train.py saves at the end, so nothing came back); seed 2 not started.
 """
 
