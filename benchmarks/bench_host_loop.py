@@ -31,6 +31,7 @@ from _write import write_json  # noqa: E402  (benchmarks/_write.py)
 from toolssm import generation  # noqa: E402
 from toolssm.models import build_model  # noqa: E402
 from toolssm.tasks import get_task  # noqa: E402
+from toolssm.tokenizer import encode  # noqa: E402
 from toolssm.trajectory import render  # noqa: E402
 
 
@@ -103,17 +104,20 @@ def main(argv=None):
             ids.setdefault(skip, [r.ids for r in res])
     generation.SKIP_FINISHED_ROWS = True
     assert ids[True] == ids[False], "the two variants decoded different rows"
-    steps = max(len(r) for r in refs) - min(len(it.prompt) for it in items)  # upper bound, the same for both
+    steps = max(len(r) for r in refs) - min(len(encode(pr)) for pr in prompts)  # loop steps after the shared prefill
     lengths = sorted(len(r) for r in refs)
     out = {"preset": "null step (no model)" if args.null_model else args.preset, "device": str(device), "gpu": torch.cuda.get_device_name(device) if device.type == "cuda" else None,
            "machine": platform.processor() or platform.machine(), "threads": torch.get_num_threads(), "task": args.task, "n": args.n,
            "batch": len(items), "trajectory_tokens_min_median_max": [lengths[0], lengths[len(lengths) // 2], lengths[-1]],
            "every_row_s": statistics.median(times[False]), "live_rows_s": statistics.median(times[True]),
            "all_times_s": {"every_row": times[False], "live_rows": times[True]}, "command": " ".join(["python", *sys.argv])}
+    out["loop_steps"] = steps
+    out["every_row_steps_per_s"], out["live_rows_steps_per_s"] = steps / out["every_row_s"], steps / out["live_rows_s"]
     out["speedup"] = out["every_row_s"] / out["live_rows_s"]
     print(json.dumps(out, indent=1))
     print(f"batch {len(items)}, trajectories {lengths[0]}-{lengths[-1]} tokens: every row {out['every_row_s']:.2f} s, "
-          f"live rows {out['live_rows_s']:.2f} s ({out['speedup']:.2f}x), median of {args.repeats}")
+          f"live rows {out['live_rows_s']:.2f} s ({out['speedup']:.2f}x), median of {args.repeats}; "
+          f"{steps} loop steps: {out['every_row_steps_per_s']:.0f} -> {out['live_rows_steps_per_s']:.0f} steps/s")
     write_json(args.out, out)
 
 

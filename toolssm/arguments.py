@@ -76,7 +76,6 @@ class TrainArguments:
     stop_after: int | None = field(default=None, metadata={"help": "exit (as if killed) after this many steps, for testing --resume"})
 
 
-
 #: options that do not change the trained weights (where files go, how often to log, save or validate, resuming,
 #: trackers, data-loading workers, checks, which kernel runs the same scan): a reproduce command leaves them out
 NOT_SHAPING = frozenset({"output_dir", "eval_every", "eval_samples", "eval_lengths", "save_every", "save_total_limit", "log_every",

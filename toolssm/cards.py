@@ -188,8 +188,7 @@ def write_model_card(ckpt_dir: str, results: dict | None = None, *, config: dict
     item = task.make_item(0, "card", 0, max(task.min_n, 3), train=False)  # a small example for the usage snippet
     tool = type(task.inference_tool(item.problem)).__name__
     arch = (config.get("architectures") or ["?"])[0]
-    # every option that shapes the weights and differs from today's default, the task's config spelled out
-    cmd = reproduce_command(dict(args, data=dict(d, config=config_name)))
+    cmd = _train_command(args)
     done = args.get("steps_completed", t["max_steps"])
     steps_note = "" if done >= t["max_steps"] else f" (of {t['max_steps']} planned: stopped by the --max_time_minutes budget)"
     if m.get("init_from"):
@@ -224,13 +223,18 @@ def write_model_card(ckpt_dir: str, results: dict | None = None, *, config: dict
 _REPRODUCE = re.compile(r"(## How to reproduce\n\n```bash\n(?:[^`\n]*\n)*?)(accelerate launch [^\n]*)\n")  # the block's first train command
 
 
-def refresh_reproduce_command(text: str, args: dict) -> str:
-    """``text`` (a card) with its "How to reproduce" train.py command rewritten from ``args`` (training_args.json):
-    cards written before :func:`toolssm.arguments.reproduce_command` named a hand-picked subset of the options."""
+def _train_command(args: dict) -> str:
+    """The card's train.py command (:func:`toolssm.arguments.reproduce_command`), the task's config spelled out."""
     from .tasks import task_class
 
     d = args["data"]
-    cmd = reproduce_command(dict(args, data=dict(d, config=task_class(d["task"])(d["config"]).config)))
+    return reproduce_command(dict(args, data=dict(d, config=task_class(d["task"])(d["config"]).config)))
+
+
+def refresh_reproduce_command(text: str, args: dict) -> str:
+    """``text`` (a card) with its "How to reproduce" train.py command rewritten from ``args`` (training_args.json):
+    cards written before :func:`toolssm.arguments.reproduce_command` named a hand-picked subset of the options."""
+    cmd = _train_command(args)
     return _REPRODUCE.sub(lambda m: m.group(1) + cmd + "\n", text, count=1)
 
 

@@ -293,10 +293,10 @@ def evaluate_splits(model, task, n: int, indices: dict[str, list[int]], seed: in
     # [decision] stress problems batched class by class (index % classes is the class): the classes of one task differ
     # in trajectory length by up to 10x (the graph at 1,000 nodes: `chain` 276k tokens, `fan_in` 28k), and a batch runs
     # as long as its longest row, so mixed batches spend most steps on a few long rows. Results keep the given order.
+    order = {t: j for j, t in enumerate(todo)}
     k = len(getattr(task, "stress_classes", ()) or ())
     if k > 1:
         todo.sort(key=lambda t: (t[1] % k if t[0] == "stress" else -1))
-    order = {t: j for j, t in enumerate((sp, i) for sp, idx in indices.items() for i in idx)}
     done: list[tuple[int, SampleResult]] = []
     first = build_items(task, n, todo[:1], seed)  # its size sets the batch and whether to build in parallel
     tokens = first[0][0].trajectory.num_tokens()
