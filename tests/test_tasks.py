@@ -19,6 +19,7 @@ CASES = [
     ("hanoi", {"variant": "iterative"}, [1, 2, 3, 4, 6]),
     ("hanoi", {"variant": "recursive"}, [1, 2, 3, 5, 7]),
     ("logical_graph", {}, [4, 5, 10, 60, 300]),
+    ("logical_graph", {"variant": "value_lines"}, [4, 5, 10, 60, 300]),
     ("long_multiplication", {}, [1, 2, 3, 10, 25]),
 ] + [("addition", {"variant": v}, [1, 5, 30]) for v in ("direct", "reversed", "no_tool", "calculator", "tool_p3")]
 
@@ -127,6 +128,7 @@ STRESS_CASES = [
     ("hanoi", {"variant": "iterative"}, [1, 2, 5]),
     ("hanoi", {"variant": "recursive"}, [1, 2, 6]),
     ("logical_graph", {}, [4, 5, 12, 80]),
+    ("logical_graph", {"variant": "value_lines"}, [4, 12, 80]),
     ("long_multiplication", {}, [1, 2, 5, 17]),
 ]
 
@@ -310,3 +312,33 @@ def test_hidden_input_is_refused_where_no_pointer_memory_can_hold_it(name, confi
     with pytest.raises(ValueError, match="already keeps its input"):
         hide_input(hide_input(get_task("addition", "lockstep")))
     assert choose_input(get_task(name, config), False).config == config
+
+
+def test_graph_value_lines_trace_draws_the_default_graphs_and_copies_across_name_free_observations():
+    """The ``value_lines`` trace (docs/FORMATS.md, logical graph): the same graph as the default trace at every
+    (seed, split, index), the same answer, and every observation between a line and the line rewritten from it holds
+    no variable but the one being looked up: a value lookup answers ``c := True`` or nothing, never a definition."""
+    import re
+
+    from toolssm import vocab as V
+
+    a, b = get_task("logical_graph"), get_task("logical_graph", "value_lines")
+    assert b.config == "value_lines" and b.variant == "value_lines"
+    for i, n in enumerate((4, 9, 40)):
+        for stress in (False, True):
+            x = a.make_item(5, f"t_{n}", i, n, train=False, stress=stress)
+            y = b.make_item(5, f"t_{n}", i, n, train=False, stress=stress)
+            assert x.problem == y.problem and x.answer == y.answer == _oracle("logical_graph", y.problem)
+            assert b.verify(y) is None
+            text = "".join(t for t, _ in y.trajectory.tokens())[len(y.prompt):]
+            asks = re.findall(r"\[COMMAND\]find\[VALUE\](v\d{4}) :=\[/COMMAND\]\[OBSERVATION\](.*?)\[/OBSERVATION\]", text, re.S)
+            assert asks, "no value lookups"
+            for name, obs in asks:
+                assert obs in ("", f"{name} := True", f"{name} := False"), (name, obs)
+            # every node is resolved exactly once, and reached through the tool, not the prompt's constants
+            resolved = re.findall(r"(v\d{4}) := (?:True|False)\n", text)
+            assert len(resolved) == len(set(resolved)) and V.ANS in text
+    # the default trace answers a lookup of a resolved gate with its definition (two other names) and its value
+    x = a.make_item(5, "t_40", 0, 40, train=False)
+    assert re.search(r"\[OBSERVATION\]v\d{4} = [^\[]*v\d{4}[^\[]*\nv\d{4} = (True|False)\[/OBSERVATION\]",
+                     "".join(t for t, _ in x.trajectory.tokens()))

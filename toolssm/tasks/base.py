@@ -111,6 +111,11 @@ class Task:
         raise ValueError(f"task {cls.name!r} has no config with {', '.join(f'{k}={v!r}' for k, v in want.items())}; "
                          f"choose a config from {sorted(cls.configs)}")
 
+    #: variant -> the variant whose problems it draws (item_rng's key): a trace added later for the same problems names
+    #: the original, so the two are trained and evaluated on identical items (the logical graph's ``value_lines``);
+    #: by default every variant has problems of its own
+    problem_variants: dict[str, str] = {}
+
     def configure(self) -> None:
         """Take the task parameters of a config (e.g. multiplication's ``k``); tasks without any have none."""
 
@@ -186,7 +191,7 @@ class Task:
         """The item at (seed, split, index): always the same. ``stress``: from stress class
         ``stress_classes[index % len(stress_classes)]`` (recorded in the problem as ``stress``)."""
         self.validate_n(n)
-        rng = item_rng(self.name, self.variant, seed, split, index)
+        rng = item_rng(self.name, self.problem_variants.get(self.variant, self.variant), seed, split, index)
         if stress:
             if not self.stress_classes:
                 raise ValueError(f"task {self.name!r} has no stress split")

@@ -13,6 +13,12 @@ Trajectory (a DFS whose stack lives in memory) [INF, following D.3's description
 - When p's expression has no variables left it is evaluated and ``p = True|False`` written; then
   ``find`` ``p <-`` returns p's parent and the expression to resume, or nothing at the root, after which
   the answer follows ``[ANS]``. The answer is the last line generated.
+
+Config ``value_lines`` (toolssm's, 2026-12-05; the same graphs at every seed, split and index): values are written
+``p := True|False`` and a child is looked up first with ``find c :=`` (its value line, or nothing); only an unresolved
+child's definition is fetched (``find c =``), after its stack line is written. So no observation between a line and the
+line the model rewrites from it holds another variable's name (the shipped checkpoint's wrong 1,000-node trajectories
+copy such a name), and inputs are reached like gates (one descent each).
 """
 
 from __future__ import annotations
@@ -124,11 +130,62 @@ def dfs_trajectory(nodes):
     return rec.traj
 
 
+def dfs_value_lines_trajectory(nodes):
+    """The ``value_lines`` trace (toolssm's, 2026-12-05; docs/FORMATS.md): the same DFS, with every copy made across
+    observations that hold no other variable's name.
+
+    The default trace looks a child up with ``find c =``, whose observation is c's definition (two other names) and,
+    once resolved, its value; the model then rewrites the current expression, copying its remaining operand names from
+    the line before that observation. Every wrong 1,000-node ``and_only`` trajectory of the shipped checkpoint copied a
+    name from the observation instead (results/stress/logical-graph-mamba-small/divergence-*.txt). Here values are
+    written ``c := True`` and looked up first with ``find c :=`` (the value line, or nothing: no definition); only an
+    unresolved child's definition is fetched, with ``find c =`` after its stack line ``c <- p: E`` is written, and the
+    next line copies from that definition itself. Inputs are resolved like gates (descend, evaluate ``True``, write
+    ``c := True``), so the trace never needs to tell an input from a gate before looking it up."""
+    code = graph_code(nodes)
+    rec = Recorder(SearchMemory(), code)
+
+    def value_of(v: str) -> str | None:
+        obs = rec.text_command(f"find{V.VALUE}{v} :=")
+        return obs.split(" := ", 1)[1] if obs else None
+
+    def definition(v: str) -> str:
+        return rec.text_command(f"find{V.VALUE}{v} =").split(" = ", 1)[1]  # one line: values are written with ':='
+
+    cur = nodes[-1][0]
+    expr = definition(cur)
+    while True:
+        m = VAR_RE.search(expr)
+        if m:
+            child = m.group(0)
+            cval = value_of(child)
+            if cval is not None:
+                expr = expr.replace(child, cval, 1)
+                rec.emit(f"{cur}: {expr}\n")
+            else:
+                rec.emit(f"{child} <- {cur}: {expr}\n")
+                cur, expr = child, definition(child)
+            continue
+        value = _eval_literal(expr)
+        rec.emit(f"{cur} := {value}\n")
+        parent = rec.text_command(f"find{V.VALUE}{cur} <-")
+        if not parent:
+            break
+        _, rest = parent.split(" <- ", 1)
+        p, pexpr = rest.split(": ", 1)
+        expr = pexpr.replace(cur, value, 1)
+        rec.emit(f"{p}: {expr}\n")
+        cur = p
+    rec.emit(V.ANS + value)
+    return rec.traj
+
+
 class LogicalGraph(Task):
     """Boolean DAG evaluation with search memory; size n = number of nodes (3 of them inputs)."""
 
     name = "logical_graph"
-    configs = {"default": {"variant": "tool"}}
+    configs = {"default": {"variant": "tool"}, "value_lines": {"variant": "value_lines"}}
+    problem_variants = {"value_lines": "tool"}  # the same graphs as the default trace at every (seed, split, index)
     default_config = "default"
     train_max_n = 10
     test_lengths = (10, 20, 50, 100, 200, 500, 1000)
@@ -191,4 +248,5 @@ class LogicalGraph(Task):
         return lines[-1].strip() == self.solve(p)
 
     def trajectory(self, p):
-        return dfs_trajectory([tuple(x) for x in p["nodes"]])
+        nodes = [tuple(x) for x in p["nodes"]]
+        return dfs_value_lines_trajectory(nodes) if self.variant == "value_lines" else dfs_trajectory(nodes)

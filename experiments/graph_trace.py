@@ -1,0 +1,43 @@
+"""Issue 20, the logical graph's remaining failure: does a trace whose copies never cross another variable's name hold
+on the stress split at 1,000 nodes?
+
+The shipped graph checkpoint (checkpoints/logical-graph-mamba-small, the default trace, table1 seed 0) is exact on the
+random split to 5,000 nodes but not on the stress split past 500: 105/112 at 1,000 nodes (`chain` 11/16, `and_only`
+14/16) and 108/112 at 2,000 (results/stress, results/claimed_sizes). Every wrong `and_only` trajectory decoded
+(scripts/divergence.py: one at 500 nodes, two at 1,000) goes wrong on the first digit of an operand name it copies
+while rewriting an expression after a lookup, and writes instead a name's digit from that lookup's observation (the
+child's definition, which the default trace returns with its value). The `value_lines` trace (docs/FORMATS.md,
+logical graph) looks values up apart from definitions, so every observation a copy crosses names only the variable
+looked up; the same graphs at every (seed, split, index), 1.02x the tokens at 1,000 nodes.
+
+    python scripts/launch.py list graph_trace
+    bash scripts/gpu/run.sh graph_trace        # one call trains three at once (~7 minutes), the next evaluates
+
+Settings [decision, 2026-12-05]: those of the shipped checkpoint (mamba-small, 2,000 steps, batch 48, lr 2e-3, 100
+warm-up steps, trained to 10 nodes), with a 7-minute cap instead of its 4.3 (the new trace's training trajectories
+are 1.45x longer: 777 against 536 tokens on average). Three seeds of the new trace; two more seeds of the default trace
+as controls beside the shipped seed 0, so that "another seed" is not mistaken for "another trace". Evaluation: test at
+10, 100, 1,000 nodes (16 each) and the stress split at 100 and 1,000 nodes, 16 per class (112), the classes decoded one
+batch each on the host loop (search memory has no device loop): ~2 minutes a model at 1,000 nodes on an H100
+(the shipped checkpoint's 2,000-node pass took 166 s).
+
+Not run yet: planned on 2026-12-05 (eleventh session), when no GPU was lent.
+"""
+
+from toolssm.experiments import Eval, Run, Study
+
+TRAIN = dict(preset="mamba-small", task="logical_graph", train_max_n=10, batch_size=48, learning_rate=2e-3, weight_decay=0.01,
+             warmup_steps=100, max_steps=2000, max_time_minutes=7, eval_every=1000000, eval_samples=8, eval_lengths="10,20",
+             save_every=1000000, report_to="none", num_workers=2)
+ARGS = ("--stop-at-divergence", "--no-token-accuracy")
+EVALS = (Eval("test", (10, 100, 1000), num_samples=16, args=ARGS, timeout_s=540),
+         Eval("stress", (100, 1000), split="stress", num_samples=112, args=ARGS, timeout_s=900))
+
+STUDY = Study(
+    name="graph_trace",
+    claim="Does the logical graph's value_lines trace (no copy across another variable's name) hold on the stress split at 1,000 nodes?",
+    runs=[Run(f"graph-vl-mamba-small-s{s}", dict(TRAIN, config="value_lines", seed=s, data_seed=s), EVALS, keep_weights=True) for s in (0, 1, 2)]
+    + [Run(f"graph-default-mamba-small-s{s}", dict(TRAIN, config="default", seed=s, data_seed=s), EVALS, keep_weights=True) for s in (1, 2)],
+    parallel=3,
+    parallel_evals=3,
+)
