@@ -51,11 +51,13 @@ def build_cmd(config: str) -> str:
 
 DATA_CMD = build_cmd("all")
 # each config is built here only when it was not carried (carry what the selected runs need, or all of data/code_fixing);
-# the card and every build record are filed either way
+# the card and every build record are filed either way; CF_CONFIGS (env, space-separated) limits the job to the configs the
+# selected runs train on (2026-12-05: `CF_CONFIGS=interactive_sed bash scripts/gpu/run.sh code_fixing
+# 'data,cf-interactive_sed-*'` with data/code_fixing/interactive_sed built here and carried: nothing is built there)
 # [2026-12-05] first: does the shell tool's jail (since then a chroot of its own) build on this machine? If not, stop
 # here with the reason in build.log: every interactive trajectory and every score runs programs in it
 DATA_JOB = ("python3 -m toolssm.tools.shell > $RUN_DIR/sandbox.log 2>&1 || { cat $RUN_DIR/sandbox.log; exit 1; }; "
-            f"s=0; for c in {' '.join(CONFIGS)}; do if [ -f {DATA}/$c/build.json ]; then echo \"carried: {DATA}/$c\"; "
+            f"s=0; for c in ${{CF_CONFIGS:-{' '.join(CONFIGS)}}}; do if [ -f {DATA}/$c/build.json ]; then echo \"carried: {DATA}/$c\"; "
             f"else {build_cmd('$c')} || s=1; fi; cp {DATA}/$c/build.json $RUN_DIR/build-$c.json || s=1; done > $RUN_DIR/build.log 2>&1; "
             f"cp {DATA}/README.md $RUN_DIR/dataset_card.md; exit $s")
 TRAIN = dict(task="code_fixing", dataset=DATA, verify_data=False, max_length=8192, batch_size=16, max_steps=800,
