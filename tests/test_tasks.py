@@ -342,3 +342,31 @@ def test_graph_value_lines_trace_draws_the_default_graphs_and_copies_across_name
     x = a.make_item(5, "t_40", 0, 40, train=False)
     assert re.search(r"\[OBSERVATION\]v\d{4} = [^\[]*v\d{4}[^\[]*\nv\d{4} = (True|False)\[/OBSERVATION\]",
                      "".join(t for t, _ in x.trajectory.tokens()))
+
+
+def test_graph_copy_kinds_default_trace_copies_across_names_value_lines_never():
+    """scripts/graph_copy_margins.py's classifier: the default trace copies names across observations that name other
+    variables (what the shipped checkpoint gets wrong at 1,000 nodes); the value_lines trace never does."""
+    import importlib.util
+    import os
+
+    path = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "scripts", "graph_copy_margins.py")
+    spec = importlib.util.spec_from_file_location("graph_copy_margins", path)
+    mod = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(mod)
+    counts = {}
+    for config in ("default", "value_lines"):
+        task = get_task("logical_graph", config)
+        c = counts.setdefault(config, {})
+        for i in range(6):
+            item = task.make_item(1, "t_30", i, 30, train=False, stress=i % 2 == 1)
+            toks = list(item.trajectory.tokens())
+            kinds = mod.classify(toks)
+            assert len(kinds) == len(toks)
+            for k, (tok, role) in zip(kinds, toks):
+                if k is not None:
+                    assert tok.isdigit() and role in ("thought", "command")
+                    c[k] = c.get(k, 0) + 1
+    assert counts["default"].get("crossed, other names between", 0) > 100 and counts["default"]["local"] > 100
+    assert "crossed, other names between" not in counts["value_lines"] and counts["value_lines"]["crossed, no other names between"] > 100
+    assert counts["value_lines"]["local"] > 100 and counts["value_lines"]["command"] > 100
