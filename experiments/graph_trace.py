@@ -8,7 +8,10 @@ random split to 5,000 nodes but not on the stress split past 500: 105/112 at 1,0
 while rewriting an expression after a lookup, and writes instead a name's digit from that lookup's observation (the
 child's definition, which the default trace returns with its value). The `value_lines` trace (docs/FORMATS.md,
 logical graph) looks values up apart from definitions, so every observation a copy crosses names only the variable
-looked up; the same graphs at every (seed, split, index), 1.02x the tokens at 1,000 nodes.
+looked up; the same graphs at every (seed, split, index), 1.02x the tokens at 1,000 nodes. Teacher-forced, the only
+two wrong name digits of 42,084 in the 16 `and_only` graphs at 1,000 nodes are such copies
+(scripts/graph_copy_margins.py). The five wrong `chain` graphs are only partly that kind (three of them miscopy a
+name from the observation just before: divergence-chain-1000.txt), so `chain` is the class to watch.
 
     python scripts/launch.py list graph_trace
     bash scripts/gpu/run.sh graph_trace        # one call trains three at once (~7 minutes), the next evaluates
