@@ -92,82 +92,51 @@ def _eval_literal(expr: str) -> str:
     return str(eval(expr, {"__builtins__": {}}))
 
 
-def dfs_trajectory(nodes):
-    code = graph_code(nodes)
-    rec = Recorder(SearchMemory(), code)
-
-    def lookup(v: str) -> tuple[str | None, str]:
-        last = rec.text_command(f"find{V.VALUE}{v} =").split("\n")[-1]
-        rhs = last.split(" = ", 1)[1]
-        return (rhs, "") if rhs in ("True", "False") else (None, rhs)
-
-    cur = nodes[-1][0]
-    value, expr = lookup(cur)
-    if value is None:
-        while True:
-            m = VAR_RE.search(expr)
-            if m:
-                child = m.group(0)
-                cval, cexpr = lookup(child)
-                if cval is not None:
-                    expr = expr.replace(child, cval, 1)
-                    rec.emit(f"{cur}: {expr}\n")
-                else:
-                    rec.emit(f"{child} <- {cur}: {expr}\n")
-                    cur, expr = child, cexpr
-                continue
-            value = _eval_literal(expr)
-            rec.emit(f"{cur} = {value}\n")
-            parent = rec.text_command(f"find{V.VALUE}{cur} <-")
-            if not parent:
-                break
-            _, rest = parent.split(" <- ", 1)
-            p, pexpr = rest.split(": ", 1)
-            expr = pexpr.replace(cur, value, 1)
-            rec.emit(f"{p}: {expr}\n")
-            cur = p
-    rec.emit(V.ANS + value)
-    return rec.traj
-
-
-def dfs_value_lines_trajectory(nodes):
-    """The ``value_lines`` trace (toolssm's, 2026-12-05; docs/FORMATS.md): the same DFS, with every copy made across
-    observations that hold no other variable's name.
+def dfs_trajectory(nodes, value_lines: bool = False):
+    """The DFS trace above. ``value_lines`` (toolssm's, 2026-12-05; docs/FORMATS.md): the same DFS, with every copy made
+    across observations that hold no other variable's name.
 
     The default trace looks a child up with ``find c =``, whose observation is c's definition (two other names) and,
     once resolved, its value; the model then rewrites the current expression, copying its remaining operand names from
     the line before that observation. Every wrong 1,000-node ``and_only`` trajectory of the shipped checkpoint copied a
-    name from the observation instead (results/stress/logical-graph-mamba-small/divergence-*.txt). Here values are
-    written ``c := True`` and looked up first with ``find c :=`` (the value line, or nothing: no definition); only an
-    unresolved child's definition is fetched, with ``find c =`` after its stack line ``c <- p: E`` is written, and the
-    next line copies from that definition itself. Inputs are resolved like gates (descend, evaluate ``True``, write
-    ``c := True``), so the trace never needs to tell an input from a gate before looking it up."""
-    code = graph_code(nodes)
-    rec = Recorder(SearchMemory(), code)
-
-    def value_of(v: str) -> str | None:
-        obs = rec.text_command(f"find{V.VALUE}{v} :=")
-        return obs.split(" := ", 1)[1] if obs else None
+    name from the observation instead (results/stress/logical-graph-mamba-small/divergence-*.txt). With ``value_lines``
+    values are written ``c := True`` and looked up first with ``find c :=`` (the value line, or nothing: no definition);
+    only an unresolved child's definition is fetched, with ``find c =`` after its stack line ``c <- p: E`` is written,
+    and the next line copies from that definition itself. Inputs are resolved like gates (descend, evaluate ``True``,
+    write ``c := True``), so the trace never needs to tell an input from a gate before looking it up."""
+    rec = Recorder(SearchMemory(), graph_code(nodes))
+    assign = " := " if value_lines else " = "  # how a resolved node's value line reads
 
     def definition(v: str) -> str:
-        return rec.text_command(f"find{V.VALUE}{v} =").split(" = ", 1)[1]  # one line: values are written with ':='
+        """The right side of the last line ``find v =`` answers: v's definition, or (default trace, once v is
+        resolved) its value (with ``value_lines`` values are written with ':=' and never match)."""
+        return rec.text_command(f"find{V.VALUE}{v} =").split("\n")[-1].split(" = ", 1)[1]
+
+    def lookup(v: str) -> tuple[str | None, str | None]:
+        """(v's value, None) if v is resolved, else (None, its definition), or (None, None) where ``value_lines``
+        fetches the definition only after the stack line."""
+        if value_lines:
+            obs = rec.text_command(f"find{V.VALUE}{v} :=")
+            return (obs.split(" := ", 1)[1], None) if obs else (None, None)
+        rhs = definition(v)
+        return (rhs, None) if rhs in ("True", "False") else (None, rhs)
 
     cur = nodes[-1][0]
-    expr = definition(cur)
+    expr = definition(cur)  # the last node is a gate (3 inputs first, then at least one gate: parse_prompt, sample)
     while True:
         m = VAR_RE.search(expr)
         if m:
             child = m.group(0)
-            cval = value_of(child)
+            cval, cexpr = lookup(child)
             if cval is not None:
                 expr = expr.replace(child, cval, 1)
                 rec.emit(f"{cur}: {expr}\n")
             else:
                 rec.emit(f"{child} <- {cur}: {expr}\n")
-                cur, expr = child, definition(child)
+                cur, expr = child, cexpr if cexpr is not None else definition(child)
             continue
         value = _eval_literal(expr)
-        rec.emit(f"{cur} := {value}\n")
+        rec.emit(f"{cur}{assign}{value}\n")
         parent = rec.text_command(f"find{V.VALUE}{cur} <-")
         if not parent:
             break
@@ -249,4 +218,4 @@ class LogicalGraph(Task):
 
     def trajectory(self, p):
         nodes = [tuple(x) for x in p["nodes"]]
-        return dfs_value_lines_trajectory(nodes) if self.variant == "value_lines" else dfs_trajectory(nodes)
+        return dfs_trajectory(nodes, value_lines=self.variant == "value_lines")
