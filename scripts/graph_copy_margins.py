@@ -89,6 +89,37 @@ def margins(model, ids: list[int], device) -> tuple[list[float], list[bool]]:
     return [0.0] + (ref - other).tolist(), [True] + (logits.argmax(1) == target).tolist()
 
 
+def stepped_margins(model, seqs: list[list[int]], device) -> list[tuple[list[float], list[bool]]]:
+    """:func:`margins` for several trajectories at once, fed one token a step through the exact Mamba-1 decoding step
+    (toolssm.fast.MambaStepper; right-padded rows, whose padding no earlier position sees): memory stays (rows, vocab)
+    a step, where one full forward of a 276k-token trajectory takes ~9 GB a tensor on CPU."""
+    import torch
+
+    from toolssm.fast import MambaStepper
+
+    L = max(len(s) for s in seqs)
+    ids = torch.zeros(len(seqs), L, dtype=torch.long, device=device)
+    for r, s in enumerate(seqs):
+        ids[r, :len(s)] = torch.tensor(s, device=device)
+    stepper = MambaStepper(model, len(seqs), cuda_graph=False)
+    stepper.max_prefill_tokens = 0
+    marg = torch.zeros(len(seqs), L, device=device)
+    good = torch.ones(len(seqs), L, dtype=torch.bool, device=device)
+    rows = torch.arange(len(seqs), device=device)
+    with torch.no_grad():
+        logits = stepper.prefill(ids[:, :1])[:, 0]
+        for t in range(1, L):
+            if t > 1:
+                logits = stepper.step(ids[:, t - 1])
+            lg = logits.float()
+            target = ids[:, t]
+            ref = lg[rows, target]
+            other = lg.scatter(1, target[:, None], float("-inf")).max(1).values
+            marg[:, t] = ref - other
+            good[:, t] = lg.argmax(1) == target
+    return [(marg[r, :len(s)].tolist(), good[r, :len(s)].tolist()) for r, s in enumerate(seqs)]
+
+
 def main(argv=None):
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--model", required=True)
@@ -99,6 +130,9 @@ def main(argv=None):
     ap.add_argument("--count", type=int, default=8, help="problems per size (and class)")
     ap.add_argument("--seed", type=int, default=0, help="the evaluation's item seed (eval.py --seed)")
     ap.add_argument("--threshold", type=float, default=2.0, help="report the share of digits with a margin below this")
+    ap.add_argument("--stepped", action="store_true",
+                    help="feed a size's problems together through the one-token decoding step (Mamba-1 only): memory "
+                         "stays small at any length, for trajectories a full forward cannot hold (chain at 1,000 nodes)")
     ap.add_argument("--out", default=None, help="JSON file for the table")
     args = ap.parse_args(argv)
 
@@ -136,12 +170,16 @@ def main(argv=None):
             else:
                 first = task.stress_classes.index(c)
                 indices = [first + K * j for j in range(args.count)]
+            problems = []
             for idx in indices:
                 item = task.make_item(args.seed, f"{args.split}_{n}", idx, n, train=False, stress=c is not None)
                 toks = list(item.trajectory.tokens())
-                ids = render(item.trajectory)["input_ids"][:len(toks)]
-                kinds = classify(toks)
-                m, ok = margins(model, ids, device)
+                problems.append((classify(toks), render(item.trajectory)["input_ids"][:len(toks)]))
+            if args.stepped:
+                scored = stepped_margins(model, [ids for _, ids in problems], device)
+            else:
+                scored = [margins(model, ids, device) for _, ids in problems]
+            for (kinds, _), (m, ok) in zip(problems, scored):
                 for k, mm, good in zip(kinds, m, ok):
                     if k is None:
                         continue

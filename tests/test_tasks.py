@@ -370,3 +370,33 @@ def test_graph_copy_kinds_default_trace_copies_across_names_value_lines_never():
     assert counts["default"].get("crossed, other names between", 0) > 100 and counts["default"]["local"] > 100
     assert "crossed, other names between" not in counts["value_lines"] and counts["value_lines"]["crossed, no other names between"] > 100
     assert counts["value_lines"]["local"] > 100 and counts["value_lines"]["command"] > 100
+
+
+def test_graph_copy_margins_stepped_equals_one_forward():
+    """--stepped (several trajectories of unequal length through the one-token Mamba step) gives the margins and argmax
+    hits of one full forward per trajectory."""
+    import importlib.util
+    import os
+
+    import torch
+
+    from toolssm.models import build_model
+    from toolssm.trajectory import render
+
+    path = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "scripts", "graph_copy_margins.py")
+    spec = importlib.util.spec_from_file_location("graph_copy_margins", path)
+    mod = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(mod)
+    torch.manual_seed(0)
+    model = build_model("mamba-tiny").eval()
+    task = get_task("logical_graph")
+    seqs = []
+    for i, n in enumerate((5, 8, 6)):
+        item = task.make_item(0, f"t_{n}", i, n, train=False)
+        seqs.append(render(item.trajectory)["input_ids"][:len(list(item.trajectory.tokens()))])
+    assert len({len(s) for s in seqs}) == 3
+    cpu = torch.device("cpu")
+    for s, (m, ok) in zip(seqs, mod.stepped_margins(model, seqs, cpu)):
+        fm, fok = mod.margins(model, s, cpu)
+        assert len(m) == len(s) and max(abs(a - b) for a, b in zip(m, fm)) < 1e-3
+        assert all(a == b or abs(x) < 1e-3 for a, b, x in zip(ok, fok, fm))  # a hit differs only at a near-tie
