@@ -150,3 +150,15 @@ def test_divergence_go_on_names_where_an_episode_leaves_its_reference(tmp_path):
     assert r.returncode != 0 and "ValueError" in r.stderr and "1.5+2=" in r.stderr, r.stderr[-2000:]
     r = subprocess.run([sys.executable, script, "--model", ckpt], capture_output=True, text=True, cwd=ROOT, timeout=600)
     assert r.returncode == 2 and "either --n" in r.stderr
+
+
+def test_typed_multiplication_sign_is_read_as_the_traces():
+    """A user types `*` or `x`; the model reads the problem as its trace writes it (`×`), and the result names the
+    prompt as typed."""
+    model = AutoModelForCausalLM.from_pretrained(os.path.join(ROOT, "checkpoints", "multiplication-n_x_2_aligned-mamba-small-stress")).eval()
+    typed = ["123456789*99=", "1000000x10=", "40×37="]
+    res = model.generate_with_tools(typed)
+    assert [r.output for r in res] == [str(123456789 * 99), str(1000000 * 10), str(40 * 37)]
+    assert [r.prompt for r in res] == typed
+    with pytest.raises(ValueError, match="exactly one '×' \\(or '\\*' or 'x'\\)"):
+        model.generate_with_tools(["12*34*56="])

@@ -156,6 +156,7 @@ def test_stress_items_replay_keep_their_size_and_answer_correctly(name, kw, size
             assert task.verify(it) is None, (n, it.problem["stress"], task.verify(it))
             assert it.answer == _oracle(name, it.problem) or (name == "hanoi" and task.check(it.problem, it.answer))
             assert task.parse_prompt(it.prompt) == {k2: v for k2, v in it.problem.items() if k2 != "stress"}
+            assert task.prompt(task.parse_prompt(it.prompt)) == it.prompt  # generate_with_tools feeds task.prompt(parsed)
 
 
 def test_addition_stress_covers_the_corners():
@@ -198,10 +199,21 @@ def test_refusals_name_what_is_wrong():
         get_task("logical_graph").parse_prompt("v1000 = True\nprint(v1000)\n")
 
 
+def test_multiplication_prompts_take_the_keyboard_signs():
+    """`*` and `x` read as `×` (the trace's sign, which a keyboard does not have); nothing else changes."""
+    for task in (get_task("multiplication", k=2), get_task("long_multiplication")):
+        for typed in ("123*45=", "123x45=", "123×45="):
+            assert task.parse_prompt(typed) == {"a": 123, "b": 45} and task.prompt(task.parse_prompt(typed)) == "123×45="
+        with pytest.raises(ValueError, match="exactly one"):
+            task.parse_prompt("12*3×45=")
+    with pytest.raises(ValueError, match="exactly one '\\+'"):
+        get_task("addition").parse_prompt("12*3=")
+
+
 @pytest.mark.parametrize("name,kw,bad", [
     ("addition", {}, ["1.5+2=", "-5+3=", "12+34", "12+34=\n", "1+2+3=", "+5=", "007+1=", "１+2="]),
-    ("multiplication", {"k": 2}, ["12×3=", "12×345=", "0×12=", "12*34=", "12×34"]),
-    ("long_multiplication", {}, ["0×12=", "12×0=", "12*34=", "12×34", "012×3=", "1×2×3=", "-1×2="]),
+    ("multiplication", {"k": 2}, ["12×3=", "12×345=", "0×12=", "12+34=", "12÷34=", "12×34"]),
+    ("long_multiplication", {}, ["0×12=", "12×0=", "12+34=", "12×34", "012×3=", "1×2×3=", "1*2x3=", "-1×2="]),
     ("hanoi", {"variant": "iterative"}, ["(7)(5)\n", "A(5)(7)BC\n", "A(0)BC\n", "A(101)BC\n", "A(5)(5)BC\n", "A(5)BC"]),
     ("logical_graph", {}, ["v1000 = True\nprint(v1000)", "v1000 = v1001\nprint(v1000)\n", "x = 1\nprint(x)\n",
                            "v1000 = True\nv1000 = False\nv1001 = True\nv1002 = v1000\nprint(v1002)\n",

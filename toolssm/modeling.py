@@ -148,6 +148,11 @@ class ToolCallingMixin:
         if max_new_tokens is None:
             max_new_tokens = budgets or 4096
         typed = None
+        if problems is not None and not task.input_in_tool:
+            # the model reads each problem written as its trace writes it (a typed `12*34=` becomes `12×34=`)
+            canonical = [task.prompt(pr) for pr in problems]
+            if canonical != list(prompts):
+                typed, prompts = list(prompts), canonical
         if task is not None and task.input_in_tool:
             # the input is in the tool only: each row's tool holds its problem, the model gets the prompt's last token
             if problems is None:

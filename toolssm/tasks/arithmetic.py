@@ -259,12 +259,14 @@ def _number(rng: random.Random, digits: int, alphabet: str = "0123456789", lead:
 
 def _parse_operands(prompt: str, op: str, task: str) -> tuple[int, int]:
     """(a, b) from ``a<op>b=``: decimal digits only, no leading zeros (``0`` itself is fine), or a ValueError that
-    names the bad character."""
+    names the bad character. For ``×`` the ASCII ``*`` and ``x`` are read as the same sign (what a keyboard types; the
+    model is given the prompt written the trace's way, ``Task.prompt``)."""
     if not prompt.endswith("="):
         raise ValueError(f"{task}: a prompt looks like '12{op}34=', got {prompt[:40]!r} (it must end with '=')")
-    parts = prompt[:-1].split(op)
+    parts = (prompt.replace("*", op).replace("x", op) if op == "×" else prompt)[:-1].split(op)
     if len(parts) != 2:
-        raise ValueError(f"{task}: a prompt has exactly one {op!r}, got {prompt[:40]!r}")
+        signs = f"{op!r} (or '*' or 'x')" if op == "×" else repr(op)
+        raise ValueError(f"{task}: a prompt has exactly one {signs}, got {prompt[:40]!r}")
     for x in parts:
         bad = next((c for c in x if c not in "0123456789"), None)
         if bad is not None or not x:
