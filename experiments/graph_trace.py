@@ -26,26 +26,9 @@ batch each on the host loop (search memory has no device loop): ~2 minutes a mod
 
 Not run yet: planned on 2026-12-05 (eleventh session), when no GPU was lent.
 
-[decision, 2026-12-05, twelfth session] The cap is 10 minutes, not 7: the three value_lines seeds train side by side with
-two hidden_input seeds on one GPU (a lease of ~1,500 s holds two calls after a cold start), so each gets a share of
-it; a seed cut short of 2,000 steps says so in its steps column. The two default-trace controls wait for a later
-lease (run them with the pattern 'graph-default-*').
+[decision, 2026-12-05, twelfth session] The cap is 8 minutes, not 7: seven refusals left this lease one call
+(~560 s after a cold start), so seed 0 of value_lines trains beside two hidden_input seeds and must finish inside that
+call (a training running when the machine goes back is lost); a seed cut short of 2,000 steps says so in its steps
+column, and its evaluations run on CPU here when the GPU call has no time left for them. Seeds 1 and 2 and the two
+default-trace controls wait for a later lease ('graph-vl-mamba-small-s1,graph-vl-mamba-small-s2,graph-default-*').
 """
-
-from toolssm.experiments import Eval, Run, Study
-
-TRAIN = dict(preset="mamba-small", task="logical_graph", train_max_n=10, batch_size=48, learning_rate=2e-3, weight_decay=0.01,
-             warmup_steps=100, max_steps=2000, max_time_minutes=10, eval_every=1000000, eval_samples=8, eval_lengths="10,20",
-             save_every=1000000, report_to="none", num_workers=2)
-ARGS = ("--stop-at-divergence", "--no-token-accuracy")
-EVALS = (Eval("test", (10, 100, 1000), num_samples=16, args=ARGS, timeout_s=540),
-         Eval("stress", (100, 1000), split="stress", num_samples=112, args=ARGS, timeout_s=900))
-
-STUDY = Study(
-    name="graph_trace",
-    claim="Does the logical graph's value_lines trace (no copy across another variable's name) hold on the stress split at 1,000 nodes?",
-    runs=[Run(f"graph-vl-mamba-small-s{s}", dict(TRAIN, config="value_lines", seed=s, data_seed=s), EVALS, keep_weights=True) for s in (0, 1, 2)]
-    + [Run(f"graph-default-mamba-small-s{s}", dict(TRAIN, config="default", seed=s, data_seed=s), EVALS, keep_weights=True) for s in (1, 2)],
-    parallel=3,
-    parallel_evals=3,
-)
