@@ -32,3 +32,21 @@ call (a training running when the machine goes back is lost); a seed cut short o
 column, and its evaluations run on CPU here when the GPU call has no time left for them. Seeds 1 and 2 and the two
 default-trace controls wait for a later lease ('graph-vl-mamba-small-s1,graph-vl-mamba-small-s2,graph-default-*').
 """
+
+from toolssm.experiments import Eval, Run, Study
+
+TRAIN = dict(preset="mamba-small", task="logical_graph", train_max_n=10, batch_size=48, learning_rate=2e-3, weight_decay=0.01,
+             warmup_steps=100, max_steps=2000, max_time_minutes=8, eval_every=1000000, eval_samples=8, eval_lengths="10,20",
+             save_every=1000000, report_to="none", num_workers=2)
+ARGS = ("--stop-at-divergence", "--no-token-accuracy")
+EVALS = (Eval("test", (10, 100, 1000), num_samples=16, args=ARGS, timeout_s=540),
+         Eval("stress", (100, 1000), split="stress", num_samples=112, args=ARGS, timeout_s=900))
+
+STUDY = Study(
+    name="graph_trace",
+    claim="Does the logical graph's value_lines trace (no copy across another variable's name) hold on the stress split at 1,000 nodes?",
+    runs=[Run(f"graph-vl-mamba-small-s{s}", dict(TRAIN, config="value_lines", seed=s, data_seed=s), EVALS, keep_weights=True) for s in (0, 1, 2)]
+    + [Run(f"graph-default-mamba-small-s{s}", dict(TRAIN, config="default", seed=s, data_seed=s), EVALS, keep_weights=True) for s in (1, 2)],
+    parallel=3,
+    parallel_evals=3,
+)
