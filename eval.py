@@ -31,8 +31,8 @@ def parse(argv=None):
     p.add_argument("--config", help="task config (default: the checkpoint's)")
     p.add_argument("--lengths", help="comma-separated problem sizes (default: the task's standard test lengths)")
     p.add_argument("--num-samples", type=int, default=100, help="problems per length")
-    p.add_argument("--seed", type=int, default=0, help="test item seed: items are (seed, '<split>_<n>', index), the builder's test and stress splits")
-    p.add_argument("--split", default="test", help="test: the paper's distribution at each size; stress: the corners of the input space at each size (the task's stress classes in turn; docs/FORMATS.md); 'test,stress': both, decoded in shared batches of one tool loop, each written to its own folder (see --out)")
+    p.add_argument("--seed", type=int, default=0, help="test item seed: items are (seed, '<split>_<n>', index), the builder's test, stress and runs splits")
+    p.add_argument("--split", default="test", help="test: the paper's distribution at each size; stress: the corners of the input space at each size (the task's stress classes in turn; docs/FORMATS.md); runs: long runs of one digit (arithmetic tasks; the runs classes in turn); 'test,stress' (any of them comma-separated): all, decoded in shared batches of one tool loop, each written to its own folder (see --out)")
     p.add_argument("--batch-size", type=int, default=16, help="rows decoded together in the tool loop")
     p.add_argument("--stop-at-divergence", action="store_true", help="stop a row at its first token off the reference trajectory (exact match unchanged, much faster for failing models; answer accuracy becomes a lower bound)")
     p.add_argument("--no-token-accuracy", action="store_true", help="skip the teacher-forced pass (saves a full forward per sample; for Mamba-1 off the GPU, past 32,768 tokens, a step-by-step pass as long as decoding: toolssm.evaluation.STEPPED_TEACHER_FORCING_TOKENS)")
@@ -41,7 +41,7 @@ def parse(argv=None):
     p.add_argument("--dtype", default="float32", choices=["auto", "float32", "bfloat16"], help="weights dtype (default float32: the recurrent state of long trajectories stays exact enough; auto: bf16 on GPU)")
     p.add_argument("--out", default=None, help="output folder (default: eval_results/<first model's folder name>/<split>; a checkpoint's own folder changes only with --card); with several splits, '{split}' in it is replaced by each split's name, else each split goes to <out>/<split>")
     p.add_argument("--overwrite", action="store_true", help="replace the results of an earlier evaluation in the output folder (without it such a folder is refused; a partial one an interrupted evaluation left is replaced anyway)")
-    p.add_argument("--card", action="store_true", help="also write the results table and plot into each checkpoint's model card (README.md)")
+    p.add_argument("--card", action="store_true", help="also write the results into each checkpoint's model card (README.md): --split test its results table and plot, stress and runs their own sections (and the model-index)")
     p.add_argument("--no-card", action="store_true", help=argparse.SUPPRESS)  # the old default's opt-out: accepted, does nothing
     p.add_argument("--decode", default="auto", choices=["auto", "cache", "device"], help="decoding step: auto = static state buffers (CUDA graph on GPU) for Mamba-1/LSTM/GRU, the cache API otherwise; cache = always the model's cache API (the slower reference path); device = auto with pointer memory run on the device, 64 steps per graph replay (toolssm.device_loop; pointer-memory tasks only)")
     p.add_argument("--progress", action="store_true", help="progress bar per batch in the tool loop")
@@ -50,9 +50,9 @@ def parse(argv=None):
                         "last token ('='), or --no-hide-input to show it (default: as the checkpoint records; docs/FORMATS.md, 'Hidden input')")
     args = p.parse_args(argv)
     args.splits = [x.strip() for x in args.split.split(",")]
-    bad = [x for x in args.splits if x not in ("test", "stress")]
+    bad = [x for x in args.splits if x not in ("test", "stress", "runs")]
     if bad or len(set(args.splits)) != len(args.splits):
-        p.error(f"--split must be test, stress or both comma-separated (each once), got {args.split!r}")
+        p.error(f"--split must be test, stress, runs or several of them comma-separated (each once), got {args.split!r}")
     if args.num_samples < 1 or args.batch_size < 1:
         p.error("--num-samples and --batch-size must be >= 1")
     if args.lengths:
@@ -129,7 +129,7 @@ def main(argv=None) -> int:
     from transformers import AutoModelForCausalLM
 
     import toolssm  # noqa: F401  (registers the Auto classes)
-    from toolssm.cards import write_model_card
+    from toolssm.cards import write_model_card, write_stress_section
     from toolssm.tasks import choose_input, task_class, task_from_spec
     from toolssm.evaluation import evaluate_splits, plot_results, summarize
 
@@ -196,7 +196,7 @@ def main(argv=None) -> int:
                                   f"token {summary['token_accuracy'] if summary['token_accuracy'] is None else round(summary['token_accuracy'], 4)}, "
                                   f"{summary['tokens_per_sample']:.0f} tok/sample, {summary['wall_seconds']:.1f}s"
                                   + ("; failing classes: " + (", ".join(f"{k} {v['samples'] - v['exact']}/{v['samples']}" for k, v in summary["by_class"].items() if v["exact"] < v["samples"]) or "none")
-                                     if sp == "stress" else ""))
+                                     if sp in ("stress", "runs") else ""))
                 wrong = [f["index"] for f in summary["failures"] if f["index"] is not None]
                 if wrong:  # how to look at them again
                     shown = ",".join(map(str, wrong[:20])) + (f",... ({len(wrong)} in all, listed in results.json)" if len(wrong) > 20 else "")
@@ -217,11 +217,16 @@ def main(argv=None) -> int:
             plot_path = os.path.join(out_dir, "accuracy_vs_length.png")
             plot_results(all_results[sp], plot_path)
             print(f"wrote {out_dir}/results.json, results.csv, accuracy_vs_length.png")
-            if args.card:
+            if args.card:  # the test split is the card's results table and plot; a stress family is its own section
                 for r in all_results[sp]:
                     if os.path.isdir(r["checkpoint"]) and os.path.exists(os.path.join(r["checkpoint"], "training_args.json")):
-                        shutil.copy(plot_path, os.path.join(r["checkpoint"], "accuracy_vs_length.png"))
-                        write_model_card(r["checkpoint"], dict(r, plot="accuracy_vs_length.png"))
+                        if sp == "test":
+                            shutil.copy(plot_path, os.path.join(r["checkpoint"], "accuracy_vs_length.png"))
+                            write_model_card(r["checkpoint"], dict(r, plot="accuracy_vs_length.png"))
+                        elif os.path.exists(os.path.join(r["checkpoint"], "README.md")):
+                            write_stress_section(r["checkpoint"], r, family=sp)
+                        else:
+                            print(f"{r['checkpoint']}: no README.md to add the {sp} section to (evaluate --split test with --card first)")
     accelerator.wait_for_everyone()
     accelerator.end_training()
     return 0

@@ -67,7 +67,7 @@ def build_source(data: DataArguments):
         main = DatasetSource(data.dataset, data.config, "train", data.data_seed, verify=data.verify_data, hide_input=data.hide_input)
     else:
         main = TaskSource(data.task, data.config, data.train_max_n, data.data_seed, hide_input=data.hide_input,
-                          stress_fraction=data.stress_fraction, stress_max_n=data.stress_max_n)
+                          stress_fraction=data.stress_fraction, stress_max_n=data.stress_max_n, stress_family=data.stress_family)
     if not data.mixture:
         return main
     sources, weights = [main], [data.mixture_main_weight]

@@ -40,6 +40,7 @@ def main(argv=None) -> int:
     p.add_argument("--validation-rows", type=int, default=200, help="rows in the validation split")
     p.add_argument("--test-rows", type=int, default=100, help="rows in each test_<n> split")
     p.add_argument("--stress-rows", type=int, default=None, help="rows in each stress_<n> split: problems of size n from the corners of the input space, classes in turn (default: --test-rows where the task has stress classes, else 0)")
+    p.add_argument("--runs-rows", type=int, default=None, help="rows in each runs_<n> split: problems of size n whose operands hold one run of a digit over at least half their digits, classes in turn (default: --test-rows where the task has runs classes, i.e. the arithmetic tasks, else 0)")
     p.add_argument("--train-max-n", type=int, help="largest training size (default, the paper's: "
                    + ", ".join(f"{name} {cls.train_max_n}" for name, cls in TASKS.items()) + ")")
     p.add_argument("--test-lengths", type=_lengths, help="comma-separated test sizes, one split each ('none' for no test split)")
@@ -58,6 +59,7 @@ def main(argv=None) -> int:
                 test_rows=args.test_rows, train_max_n=cls.train_max_n if args.train_max_n is None else args.train_max_n,
                 test_lengths=list(cls.test_lengths) if args.test_lengths is None else args.test_lengths,
                 stress_rows=(args.test_rows if cls.stress_classes else 0) if args.stress_rows is None else args.stress_rows,
+                runs_rows=(args.test_rows if cls.runs_classes else 0) if args.runs_rows is None else args.runs_rows,
             )
             for c in configs
         ]

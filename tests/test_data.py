@@ -1,4 +1,5 @@
 import json
+import os
 import subprocess
 import sys
 
@@ -88,6 +89,39 @@ def test_the_design_cards_hub_id_loads_offline(tmp_path, monkeypatch):
     ds = load_dataset("toolssm/addition", "lockstep", split="stress_7")
     assert len(ds) == 8 and sorted(json.loads(p)["stress"] for p in ds["problem"]) == sorted(get_task("addition", "lockstep").stress_classes)
     assert load_dataset("toolssm/addition", "lockstep", split="test_7")[0]["n"] == 7
+
+
+def test_runs_split_builds_loads_and_is_named_in_the_card(tmp_path):
+    """--runs-rows: a runs_<n> split per test length, its classes in turn, every row Python's answer; the card names
+    the split and the regenerate command carries --runs-rows; a build from before runs splits (no runs_rows in its
+    build.json) still counts as the same build."""
+    import datasets
+
+    from toolssm.data import check_same_build
+
+    spec = BuildSpec("multiplication", "n_x_2_aligned", train_rows=4, validation_rows=2, test_rows=2, train_max_n=3,
+                     test_lengths=[12], stress_rows=0, runs_rows=10)
+    build_config(spec, str(tmp_path), progress=False)
+    ds = datasets.load_dataset(str(tmp_path), "n_x_2_aligned", split="runs_12")
+    task = get_task("multiplication", "n_x_2_aligned")
+    assert [json.loads(p)["stress"] for p in ds["problem"]] == list(task.runs_classes) * 2
+    for row in ds:
+        p = json.loads(row["problem"])
+        assert row["answer"] == str(p["a"] * p["b"]) and row["n"] == 12
+    card = open(tmp_path / "README.md").read()
+    assert "`runs_<n>` splits" in card and "--runs-rows 10" in card
+    old = os.path.join(str(tmp_path), "n_x_2_aligned", "build.json")
+    with open(old) as f:
+        meta = json.load(f)
+    no_runs = dict(spec.__dict__, runs_rows=0)
+    meta["spec"] = {k: v for k, v in no_runs.items() if k != "runs_rows"}
+    with open(old, "w") as f:
+        json.dump(meta, f)
+    check_same_build(os.path.join(str(tmp_path), "n_x_2_aligned"), no_runs)  # no error
+    with pytest.raises(ValueError, match="runs_rows 0 -> 10"):
+        check_same_build(os.path.join(str(tmp_path), "n_x_2_aligned"), dict(no_runs, runs_rows=10))
+    with pytest.raises(ValueError, match="has no runs split"):
+        BuildSpec("hanoi", "recursive", runs_rows=2).validate()
 
 
 def test_card_declares_features_and_split_sizes(tmp_path):

@@ -1,9 +1,10 @@
+import itertools
 import random
 
 import pytest
 
 from toolssm.tasks import TASKS, get_task
-from toolssm.tasks.arithmetic import addition_trajectory
+from toolssm.tasks.arithmetic import addition_trajectory, run_number
 from toolssm.tasks.hanoi import optimal_moves, parse_moves, simulate
 from toolssm.tasks.logical_graph import graph_code, run_code
 from toolssm.trajectory import min_context_window, window_conflict
@@ -157,6 +158,71 @@ def test_stress_items_replay_keep_their_size_and_answer_correctly(name, kw, size
             assert it.answer == _oracle(name, it.problem) or (name == "hanoi" and task.check(it.problem, it.answer))
             assert task.parse_prompt(it.prompt) == {k2: v for k2, v in it.problem.items() if k2 != "stress"}
             assert task.prompt(task.parse_prompt(it.prompt)) == it.prompt  # generate_with_tools feeds task.prompt(parsed)
+
+
+RUNS_CASES = [
+    ("addition", {}, [1, 3, 4, 12, 60]),
+    ("addition", {"variant": "lockstep"}, [2, 5, 40]),
+    ("multiplication", {"variant": "aligned", "k": 2}, [1, 3, 6, 45]),
+    ("multiplication", {"k": 3}, [2, 7, 30]),
+    ("long_multiplication", {}, [1, 3, 9, 16]),
+]
+
+
+@pytest.mark.parametrize("name,kw,sizes", RUNS_CASES, ids=[f"{c[0]}-{c[1]}" for c in RUNS_CASES])
+def test_runs_items_replay_keep_their_size_and_answer_correctly(name, kw, sizes):
+    """The runs split (long runs of one digit): classes in turn, the size kept, every trajectory replays against its
+    tool, every answer is Python's, every prompt parses back; and at 3 digits or more the n-digit operand holds a run
+    of one digit over at least half its digits."""
+    task = get_task(name, **kw)
+    k = len(task.runs_classes)
+    assert k >= 4 and not set(task.runs_classes) & set(task.stress_classes)
+    for n in sizes:
+        items = [task.make_item(5, f"runs_{n}", i, n, train=False, stress="runs") for i in range(3 * k)]
+        assert [it.problem["stress"] for it in items] == list(task.runs_classes) * 3
+        for it in items:
+            assert it.n == n, (n, it.problem)
+            assert task.verify(it) is None, (n, it.problem["stress"], task.verify(it))
+            assert it.answer == _oracle(name, it.problem)
+            assert task.parse_prompt(it.prompt) == {k2: v for k2, v in it.problem.items() if k2 != "stress"}
+            if n >= 3:
+                longest = max(len(str(x)) for x in (it.problem["a"], it.problem["b"]))
+                op = next(str(x) for x in (it.problem["a"], it.problem["b"]) if len(str(x)) == longest)
+                run = max(len(list(g)) for _, g in itertools.groupby(op))
+                assert run >= n // 2, (it.problem, run)
+    assert task.make_item(5, "runs_30", 0, 30, train=False, stress="runs").problem != task.make_item(5, "stress_30", 0, 30, train=False, stress=True).problem
+
+
+def test_run_number_places_one_exact_run():
+    """run_number: exactly `digits` digits, the run at least half of them, where asked, bounded by other digits."""
+    rng = random.Random(1)
+    for digits in (3, 4, 7, 50):
+        for digit in range(10):
+            for where in ("start", "middle", "end"):
+                if where == "start" and digit == 0:
+                    with pytest.raises(ValueError, match="cannot start"):
+                        run_number(rng, digits, digit, where)
+                    continue
+                for _ in range(20):
+                    s = str(run_number(rng, digits, digit, where))
+                    assert len(s) == digits
+                    runs = [(c, len(list(g))) for c, g in itertools.groupby(s)]
+                    at = {"start": 0, "end": len(runs) - 1}.get(where)
+                    hits = [i for i, (c, L) in enumerate(runs) if c == str(digit) and L >= digits // 2]
+                    assert hits, s
+                    if at is not None:
+                        assert at in hits, (where, s)
+                    else:
+                        assert any(0 < i < len(runs) - 1 for i in hits), (where, s)
+    with pytest.raises(ValueError, match="where must be"):
+        run_number(rng, 10, 1, "edge")
+
+
+def test_runs_split_is_refused_where_a_task_has_none():
+    with pytest.raises(ValueError, match="has no runs split"):
+        get_task("hanoi").make_item(0, "runs_3", 0, 3, train=False, stress="runs")
+    with pytest.raises(ValueError, match="stress family must be one of"):
+        get_task("addition").make_item(0, "runs_3", 0, 3, train=False, stress="rungs")
 
 
 def test_addition_stress_covers_the_corners():

@@ -4,6 +4,7 @@ Accuracy is not asserted (a few CPU steps learn nothing); every artifact must ex
 import csv
 import json
 import os
+import shutil
 import subprocess
 import sys
 
@@ -308,6 +309,33 @@ def test_stress_fraction_mixes_verified_stress_problems_into_generated_training_
     assert "stress_fraction" in RUN_DEFINING_ARGS["data"]  # a resume that changes it is refused
 
 
+def test_stress_family_runs_trains_long_runs_of_one_digit():
+    """--stress_family runs: the stress items come from the runs classes (long runs of one digit), replaying with
+    Python's answers; 'stress,runs' draws from both; the default stream is the stress one, unchanged by the option;
+    refused without --stress_fraction or for a task without runs classes."""
+    from toolssm.training import RUN_DEFINING_ARGS, TaskSource
+
+    task_kw = ("multiplication", "n_x_2_aligned", 6)
+    runs = TaskSource(*task_kw, seed=3, stress_fraction=0.3, stress_max_n=40, stress_family="runs")
+    both = TaskSource(*task_kw, seed=3, stress_fraction=0.3, stress_max_n=40, stress_family="stress,runs")
+    default = TaskSource(*task_kw, seed=3, stress_fraction=0.3, stress_max_n=40)
+    same = TaskSource(*task_kw, seed=3, stress_fraction=0.3, stress_max_n=40, stress_family="stress")
+    items = [runs.item(i) for i in range(300)]
+    drawn = [it for it in items if "stress" in it.problem]
+    assert {it.problem["stress"] for it in drawn} == set(runs.task.runs_classes)
+    for it in drawn:
+        assert runs.task.verify(it) is None and it.answer == str(it.problem["a"] * it.problem["b"])
+    assert any(it.n >= 20 and "0" * (it.n // 2) in str(it.problem["a"]) for it in drawn)  # a zero run of half the number
+    mixed = {both.item(i).problem.get("stress") for i in range(300)} - {None}
+    assert mixed & set(both.task.runs_classes) and mixed & set(both.task.stress_classes)
+    assert [default[i]["input_ids"] for i in range(60)] == [same[i]["input_ids"] for i in range(60)]
+    with pytest.raises(ValueError, match="needs stress_fraction"):
+        TaskSource("addition", "tool", 5, 0, stress_family="runs")
+    with pytest.raises(ValueError, match="has no 'runs' classes"):
+        TaskSource("hanoi", "recursive", None, 0, stress_fraction=0.2, stress_family="runs")
+    assert "stress_family" in RUN_DEFINING_ARGS["data"]
+
+
 def test_eval_shards_samples_over_two_processes(tmp_path):
     out = str(tmp_path / "ev2")
     r = subprocess.run(["accelerate", "launch", "--multi_gpu", "--num_processes", "2", "--num_machines", "1", "--main_process_port", _free_port(), "--mixed_precision", "no",
@@ -450,7 +478,32 @@ def test_eval_two_splits_without_a_pattern_write_one_folder_each(tmp_path):
     assert json.load(open(tmp_path / "o" / "stress" / "results.json"))["lengths"][0]["by_class"]
 
 
-@pytest.mark.parametrize("bad", ["train", "test,test", "test,", "stress;test"])
+def test_eval_card_files_each_stress_family_in_its_own_section(tmp_path):
+    """--split stress,runs --card writes each family's section and model-index rows and leaves the card's test
+    results (its table and model-index rows) as they were (before 2026-12-06 a stress evaluation with --card was
+    written over the test table as if it were the test split); the runs classes are the runs split's."""
+    import yaml
+
+    from toolssm.tasks import get_task
+
+    mod = _eval_script()
+    ckpt = shutil.copytree(os.path.join(ROOT, "checkpoints", "addition-lstm-small"), tmp_path / "ck")
+    before = open(ckpt / "README.md").read()
+    mod.main(["--model", str(ckpt), "--lengths", "12", "--num-samples", "10", "--no-token-accuracy", "--device", "cpu",
+              "--split", "stress,runs", "--out", str(tmp_path / "o"), "--card"])
+    runs = json.load(open(tmp_path / "o" / "runs" / "results.json"))
+    assert set(runs["lengths"][0]["by_class"]) == set(get_task("addition").runs_classes)
+    text = open(ckpt / "README.md").read()
+    assert "<!-- runs:start -->" in text and "## Runs split: long runs of one digit" in text and "<!-- stress:start -->" in text
+    split_of = lambda t: [r["dataset"]["split"] for r in yaml.safe_load(t.split("---")[1])["model-index"][0]["results"]]  # noqa: E731
+    assert [s for s in split_of(text) if s.startswith("test_")] == [s for s in split_of(before) if s.startswith("test_")]
+    assert "runs_12" in split_of(text) and "stress_12" in split_of(text)
+    start, end = "<!-- results:start -->", "<!-- results:end -->"
+    if start in before:
+        assert text.split(start)[1].split(end)[0] == before.split(start)[1].split(end)[0]
+
+
+@pytest.mark.parametrize("bad", ["train", "test,test", "test,", "stress;test", "runs,runs"])
 def test_eval_refuses_a_bad_split_list(bad):
     r = run(["eval.py", "--model", os.path.join(ROOT, "checkpoints", "addition-lstm-small"), "--split", bad], check=False)
     assert r.returncode == 2 and "--split" in r.stderr and repr(bad) in r.stderr

@@ -84,13 +84,27 @@ def _existing_eval_results(text: str) -> list:
         return []
 
 
-def stress_table(results: dict) -> str:
-    """Markdown table of one stress-split evaluation (eval.py --split stress): exact match per size and the classes
-    that failed, with how many of their problems."""
+#: each stress family's card section: (what its table says the split is, the section's heading)
+FAMILY_TEXT = {
+    "stress": ("Stress split (`eval.py --split stress`): problems of each size from the corners of the input space, the "
+               "task's stress classes in turn (docs/FORMATS.md, 'Stress splits')",
+               "Stress split: every valid input, not only the typical one"),
+    "runs": ("Runs split (`eval.py --split runs`): problems of each size whose operand holds one run of a digit over at "
+             "least half its digits, the task's runs classes in turn (docs/FORMATS.md, 'Runs splits')",
+             "Runs split: long runs of one digit"),
+}
+
+
+def family_markers(family: str) -> tuple[str, str]:
+    """The comments that open and close a stress family's card section."""
+    return f"<!-- {family}:start -->", f"<!-- {family}:end -->"
+
+
+def stress_table(results: dict, family: str = "stress") -> str:
+    """Markdown table of one stress-family evaluation (eval.py --split stress or runs): exact match per size and the
+    classes that failed, with how many of their problems."""
     lines = [
-        f"Stress split (`eval.py --split stress`): problems of each size from the corners of the input space, the "
-        f"task's stress classes in turn (docs/FORMATS.md, 'Stress splits'); greedy, eval seed {results.get('eval_seed')}, "
-        "95% intervals in brackets.",
+        f"{FAMILY_TEXT[family][0]}; greedy, eval seed {results.get('eval_seed')}, 95% intervals in brackets.",
         "",
         "| n | exact match | problems | failing classes (wrong / problems) |",
         "|---|---|---|---|",
@@ -101,17 +115,20 @@ def stress_table(results: dict) -> str:
     return "\n".join(lines)
 
 
-def write_stress_section(ckpt_dir: str, results: dict, note: str = "", config: dict | None = None) -> str:
-    """Insert or replace the card's stress-split section (before 'How to use'); ``note`` is said above the table;
-    ``config``: the model config when the folder has no config.json (see ``_load_args``)."""
+def write_stress_section(ckpt_dir: str, results: dict, note: str = "", config: dict | None = None, family: str = "stress") -> str:
+    """Insert or replace the card's section of one stress family (``stress`` or ``runs``; before 'How to use');
+    ``note`` is said above the table; ``config``: the model config when the folder has no config.json (see
+    ``_load_args``)."""
+    if family not in FAMILY_TEXT:
+        raise ValueError(f"family must be one of {sorted(FAMILY_TEXT)}, got {family!r}")
     path = os.path.join(ckpt_dir, "README.md")
     text = open(path).read()
-    kept = [e for e in _existing_eval_results(text) if not (e.dataset_split or "").startswith("stress_")]
+    kept = [e for e in _existing_eval_results(text) if not (e.dataset_split or "").startswith(f"{family}_")]
     if os.path.exists(os.path.join(ckpt_dir, "training_args.json")):
         args, config = _load_args(ckpt_dir, config)
-        text = _replace_card_data(text, _card_data(args, config, results.get("config"), kept + _eval_results(results, "stress")))
-    body = f"{note + chr(10) + chr(10) if note else ''}{stress_table(results)}"
-    return _write_section(path, text, STRESS_START, STRESS_END, body, "Stress split: every valid input, not only the typical one")
+        text = _replace_card_data(text, _card_data(args, config, results.get("config"), kept + _eval_results(results, family)))
+    body = f"{note + chr(10) + chr(10) if note else ''}{stress_table(results, family)}"
+    return _write_section(path, text, *family_markers(family), body, FAMILY_TEXT[family][1])
 
 
 def _write_section(path: str, text: str, start: str, end: str, body: str, heading: str) -> str:
@@ -174,7 +191,7 @@ def write_model_card(ckpt_dir: str, results: dict | None = None, *, config: dict
         text = open(path).read()
         if START in text:
             text = re.sub(re.escape(START) + ".*?" + re.escape(END), lambda m: f"{START}\n{results_table(results)}\n{END}", text, flags=re.S)
-            stress = [e for e in _existing_eval_results(text) if (e.dataset_split or "").startswith("stress_")]
+            stress = [e for e in _existing_eval_results(text) if (e.dataset_split or "").startswith(("stress_", "runs_"))]
             text = _replace_card_data(text, _card_data(args, config, results.get("config") or config_name, _eval_results(results, "test") + stress))
             text = refresh_reproduce_command(text, args)
             with open(path, "w") as f:
@@ -276,7 +293,7 @@ def write_run_card(run_dir: str) -> str:
         config = dict(preset_config.to_dict(), architectures=[cls.__name__])
         config_note = f"config of the preset (not filed: `build_model({preset!r})` rebuilds it)"
     evals = {}
-    for tag in ("test", "stress"):
+    for tag in ("test", "stress", "runs"):
         p = os.path.join(run_dir, "eval", tag, "results.json")
         if os.path.exists(p):
             with open(p) as f:
@@ -287,8 +304,9 @@ def write_run_card(run_dir: str) -> str:
     study, run = os.path.basename(os.path.dirname(run_dir)), os.path.basename(run_dir)
     text = write_model_card(run_dir, evals.get("test"), config=config, config_note=config_note,
                             weights_note=WEIGHTS_NOTE.format(study=study, run=run))
-    if "stress" in evals:
-        text = write_stress_section(run_dir, evals["stress"], config=config)
+    for family in ("stress", "runs"):
+        if family in evals:
+            text = write_stress_section(run_dir, evals[family], config=config, family=family)
     return text
 
 

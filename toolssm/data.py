@@ -17,6 +17,7 @@ from dataclasses import asdict, dataclass, field
 from multiprocessing import get_context
 
 from .tasks import DATA_VERSION, task_class
+from .tasks.base import STRESS_FAMILIES
 
 @dataclass
 class BuildSpec:
@@ -31,12 +32,15 @@ class BuildSpec:
     train_max_n: int = 5
     test_lengths: list[int] = field(default_factory=list)
     stress_rows: int = 0  # rows in each stress_<n> split (one per test length; classes cycle over the rows)
+    runs_rows: int = 0  # rows in each runs_<n> split (long runs of one digit; the task's runs classes cycle likewise)
 
     def validate(self) -> None:
         task = task_class(self.task)(self.config)
         if self.stress_rows and not task.stress_classes:
             raise ValueError(f"task {self.task!r} has no stress split; leave stress_rows at 0")
-        for name in ("train_rows", "validation_rows", "test_rows", "stress_rows"):
+        if self.runs_rows and not task.runs_classes:
+            raise ValueError(f"task {self.task!r} has no runs split (only the arithmetic tasks do); leave runs_rows at 0")
+        for name in ("train_rows", "validation_rows", "test_rows", "stress_rows", "runs_rows"):
             if not isinstance(getattr(self, name), int) or getattr(self, name) < 0:
                 raise ValueError(f"{name} must be a non-negative integer, got {getattr(self, name)!r}")
         task.validate_n(self.train_max_n)
@@ -46,10 +50,11 @@ class BuildSpec:
             raise ValueError(f"test lengths must be distinct, got {self.test_lengths}")
 
     def splits(self) -> list[tuple[str, int, int, str]]:
-        """(split name, rows, n, distribution: train / test / stress) in generation order."""
+        """(split name, rows, n, distribution: train / test / stress / runs) in generation order."""
         out = [("train", self.train_rows, self.train_max_n, "train"), ("validation", self.validation_rows, self.train_max_n, "train")]
         out += [(f"test_{n}", self.test_rows, n, "test") for n in self.test_lengths]
         out += [(f"stress_{n}", self.stress_rows, n, "stress") for n in self.test_lengths]
+        out += [(f"runs_{n}", self.runs_rows, n, "runs") for n in self.test_lengths]
         return [s for s in out if s[1] > 0]
 
 
@@ -58,7 +63,7 @@ def _make_rows(args) -> list[dict | str]:
     task = task_class(task_name)(config)
     out = []
     for i in indices:
-        item = task.make_item(seed, split, i, n, train=dist == "train", stress=dist == "stress")
+        item = task.make_item(seed, split, i, n, train=dist == "train", stress=dist if dist in STRESS_FAMILIES else False)
         err = task.verify(item)
         if err is not None:  # never written; reported by the builder
             out.append(f"{split}[{i}]: {err}")
@@ -70,8 +75,8 @@ def _make_rows(args) -> list[dict | str]:
 
 
 def generate_split(spec: BuildSpec, split: str, rows: int, n: int, dist: str, seen: set[str], pool=None, progress: bool = True) -> list[dict]:
-    """``rows`` verified rows for one split (``dist``: train / test / stress); problems in ``seen`` (earlier splits)
-    are skipped and replaced, except in stress splits, whose corner cases (9...9 + 9...9) may repeat a test problem
+    """``rows`` verified rows for one split (``dist``: train / test / stress / runs); problems in ``seen`` (earlier
+    splits) are skipped and replaced, except in stress and runs splits, whose corner cases (9...9 + 9...9) may repeat a test problem
     and whose classes must keep their turns. ``pool`` (a multiprocessing pool) spreads the work over processes."""
     from tqdm.auto import tqdm
 
@@ -93,7 +98,7 @@ def generate_split(spec: BuildSpec, split: str, rows: int, n: int, dist: str, se
                     if isinstance(row, str):
                         raise RuntimeError(f"a generated trajectory failed verification, nothing written: {row}")
                     key = row["prompt"] + "\0" + row["problem"]  # the prompt alone does not identify a code-fixing problem
-                    if len(out) < rows and (dist == "stress" or key not in seen):
+                    if len(out) < rows and (dist in STRESS_FAMILIES or key not in seen):
                         seen.add(key)
                         out.append(row)
                         bar.update(1)
@@ -160,6 +165,7 @@ def check_same_build(cfg_dir: str, spec: dict) -> None:
     try:
         with open(path) as f:
             old = json.load(f)["spec"]
+        old = {"runs_rows": 0, **old}  # builds from before the runs splits had none
     except (OSError, ValueError, KeyError, TypeError):
         old = None
     if old == spec:
@@ -300,7 +306,9 @@ def write_card(out_dir: str, task: str) -> str:
         f"`test_<n>` splits hold problems of exactly size n ({t.size_unit}) to measure length generalization; "
         f"`stress_<n>` splits (where built) hold problems of size n from the corners of the input space, one class "
         f"after another ({', '.join(f'`{c}`' for c in t.stress_classes) or 'none for this task'}; the row's `problem` "
-        "names its class as `stress`; docs/FORMATS.md says why each class is there).",
+        "names its class as `stress`; docs/FORMATS.md says why each class is there)"
+        + (f"; `runs_<n>` splits (where built) hold problems whose operands carry one run of a digit over at least half "
+           f"their digits ({', '.join(f'`{c}`' for c in t.runs_classes)})." if t.runs_classes else "."),
         "",
         "Every row was replayed against its tool (each observation equals the tool's answer) and its output "
         "matched an independent oracle before it was written.",
@@ -345,12 +353,12 @@ def write_card(out_dir: str, task: str) -> str:
             f"- `{config}`: seed {s['seed']}, train/validation sizes 1..{s['train_max_n']}, test lengths {s['test_lengths']}, data version {st['version']}:",
             f"  `python dataset_builders/build.py {task} --config {config} --out FOLDER --seed {s['seed']} --train-rows {s['train_rows']} "
             f"--validation-rows {s['validation_rows']} --test-rows {s['test_rows']} --train-max-n {s['train_max_n']} "
-            f"--test-lengths {','.join(map(str, s['test_lengths'])) or 'none'} --stress-rows {s.get('stress_rows', 0)}`",
+            f"--test-lengths {','.join(map(str, s['test_lengths'])) or 'none'} --stress-rows {s.get('stress_rows', 0)} --runs-rows {s.get('runs_rows', 0)}`",
         ]
     lines += [
         "",
         "Validation and test rows never repeat a training prompt (duplicates are skipped and the next index taken; "
-        "the stored `index` says which). Stress rows may repeat one (their corner cases are few at small sizes).",
+        "the stored `index` says which). Stress and runs rows may repeat one (their corner cases are few at small sizes).",
         "",
         "## Format decisions",
         "",

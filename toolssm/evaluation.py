@@ -17,6 +17,7 @@ from dataclasses import dataclass
 import torch
 
 from .generation import generate_with_tools
+from .tasks.base import STRESS_FAMILIES
 from .trajectory import IGNORE_INDEX, collate, render
 
 Z95 = 1.959963984540054
@@ -93,6 +94,8 @@ def first_difference(ids: list[int], ref: list[int], start: int) -> int | None:
 #: (d_inner, length, d_state) float32 tensors: several of ~5 GiB each for a 146k-token n x 2 trajectory at 2,000
 #: digits with Mamba-small, which killed a 24 GiB machine without a word; a chunked forward through the model's cache
 #: is not exact for Mamba-1 (docs/platform notes: the SSM state restarts at each multi-token chunk).
+#: the evaluation splits: the paper's distribution, then the stress families (docs/FORMATS.md)
+EVAL_SPLITS = ("test",) + STRESS_FAMILIES
 STEPPED_TEACHER_FORCING_TOKENS = 32768
 
 
@@ -294,9 +297,9 @@ def evaluate_splits(model, task, n: int, indices: dict[str, list[int]], seed: in
     # in trajectory length by up to 10x (the graph at 1,000 nodes: `chain` 276k tokens, `fan_in` 28k), and a batch runs
     # as long as its longest row, so mixed batches spend most steps on a few long rows. Results keep the given order.
     order = {t: j for j, t in enumerate(todo)}
-    k = len(getattr(task, "stress_classes", ()) or ())
-    if k > 1:
-        todo.sort(key=lambda t: (t[1] % k if t[0] == "stress" else -1))
+    families = task.stress_families() if hasattr(task, "stress_families") else {}
+    todo.sort(key=lambda t: (t[0] in families, STRESS_FAMILIES.index(t[0]) if t[0] in families else 0,
+                             t[1] % len(families[t[0]]) if t[0] in families else 0))
     done: list[tuple[int, SampleResult]] = []
     first = build_items(task, n, todo[:1], seed)  # its size sets the batch and whether to build in parallel
     tokens = first[0][0].trajectory.num_tokens()
@@ -316,11 +319,12 @@ def evaluate_splits(model, task, n: int, indices: dict[str, list[int]], seed: in
 
 
 def make_test_items(task, n: int, num_samples: int, seed: int = 0, start: int = 0, split: str = "test"):
-    """The problems of size n of split ``test`` or ``stress``: the same (seed, split=<split>_<n>, index) items the
-    dataset builder writes (stress classes in turn, so ``num_samples`` = classes x k gives k of each)."""
-    if split not in ("test", "stress"):
-        raise ValueError(f"split must be 'test' or 'stress', got {split!r}")
-    return [task.make_item(seed, f"{split}_{n}", i, n, train=False, stress=split == "stress") for i in range(start, start + num_samples)]
+    """The problems of size n of split ``test``, ``stress`` or ``runs``: the same (seed, split=<split>_<n>, index) items
+    the dataset builder writes (a stress family's classes in turn, so ``num_samples`` = classes x k gives k of each)."""
+    if split not in EVAL_SPLITS:
+        raise ValueError(f"split must be one of {', '.join(EVAL_SPLITS)}, got {split!r}")
+    return [task.make_item(seed, f"{split}_{n}", i, n, train=False, stress=split if split in STRESS_FAMILIES else False)
+            for i in range(start, start + num_samples)]
 
 
 def plot_results(results: list[dict], path: str, metric: str = "exact_match", title: str | None = None) -> None:

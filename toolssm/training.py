@@ -23,11 +23,12 @@ class TaskSource:
 
     ``stress_fraction``: that share of the items (a seeded draw per index) comes from the task's stress classes
     instead (runs of 9s and 0s, operands of unequal length, ...: docs/FORMATS.md), at a size drawn uniformly in
-    min_n..stress_max_n (default train_max_n) and a class drawn uniformly; the rest are the paper's distribution. The
-    item at an index is still a pure function of (seed, index)."""
+    min_n..stress_max_n (default train_max_n) and a class drawn uniformly; the rest are the paper's distribution.
+    ``stress_family`` (``stress``, ``runs`` or ``stress,runs``) names the classes: the stress split's, the runs split's
+    long runs of one digit, or either at even odds. The item at an index is still a pure function of (seed, index)."""
 
     def __init__(self, task: str, config: str | None, train_max_n: int | None, seed: int, hide_input: bool = False,
-                 stress_fraction: float = 0.0, stress_max_n: int | None = None):
+                 stress_fraction: float = 0.0, stress_max_n: int | None = None, stress_family: str = "stress"):
         self.task = choose_input(task_class(task)(config), True if hide_input else None)
         self.config = self.task.config
         self.train_max_n = self.task.train_max_n if train_max_n is None else train_max_n
@@ -38,6 +39,14 @@ class TaskSource:
         if stress_fraction and not self.task.stress_classes:
             raise ValueError(f"task {self.task.name!r} ({self.config}) has no stress classes to train on; leave stress_fraction at 0")
         self.stress_fraction = stress_fraction
+        self.stress_families = [f.strip() for f in stress_family.split(",")]
+        have = self.task.stress_families()
+        for f in self.stress_families:
+            if f not in have:
+                raise ValueError(f"stress_family {stress_family!r}: task {self.task.name!r} ({self.config}) has no {f!r} classes "
+                                 f"(it has: {', '.join(have) or 'none'})")
+        if stress_family != "stress" and not stress_fraction:
+            raise ValueError(f"stress_family {stress_family!r} picks the stress items' classes: it needs stress_fraction > 0")
         # the stress items' largest size (default train_max_n): longer corners than the random items, when asked
         self.stress_max_n = self.train_max_n if stress_max_n is None else stress_max_n
         if stress_max_n is not None and not stress_fraction:
@@ -51,7 +60,9 @@ class TaskSource:
             rng = item_rng("stress-draw", self.config, self.seed, "train", i)
             if rng.random() < self.stress_fraction:
                 n = rng.randint(self.task.min_n, self.stress_max_n)
-                return self.task.make_item(self.seed, "train-stress", rng.randrange(1 << 30), n, train=True, stress=True)
+                family = self.stress_families[0] if len(self.stress_families) == 1 else rng.choice(self.stress_families)
+                split = "train-stress" if family == "stress" else f"train-{family}"  # the stress stream unchanged by the option
+                return self.task.make_item(self.seed, split, rng.randrange(1 << 30), n, train=True, stress=family)
         return self.task.make_item(self.seed, "train", i, self.train_max_n, train=True)
 
     def __getitem__(self, i: int) -> dict:
@@ -140,13 +151,13 @@ class StepDataset(torch.utils.data.Dataset):
 #: the arguments that define a run: a resume with any of them changed would silently train another run
 RUN_DEFINING_ARGS = {
     "model": ("preset", "init_from", "source_tokenizer", "lora", "lora_r", "lora_alpha", "lora_target_modules"),
-    "data": ("task", "config", "hide_input", "stress_fraction", "stress_max_n", "dataset", "train_max_n", "mixture", "mixture_main_weight", "data_seed", "max_length"),
+    "data": ("task", "config", "hide_input", "stress_fraction", "stress_max_n", "stress_family", "dataset", "train_max_n", "mixture", "mixture_main_weight", "data_seed", "max_length"),
     "train": ("max_steps", "batch_size", "gradient_accumulation_steps", "learning_rate", "weight_decay", "warmup_steps",
               "lr_scheduler", "seed"),
 }
 CHECKSUMS = "checksums.json"
 #: run-defining arguments added after runs were saved without them: a saved run lacking one ran with this value
-ADDED_LATER = {("data", "hide_input"): False, ("data", "stress_fraction"): 0.0, ("data", "stress_max_n"): None}
+ADDED_LATER = {("data", "hide_input"): False, ("data", "stress_fraction"): 0.0, ("data", "stress_max_n"): None, ("data", "stress_family"): "stress"}
 #: what a finished or interrupted run leaves in its output folder (a folder holding any of these holds a run)
 RUN_FILES = ("training_args.json", "model.safetensors", "trainer_state.json", "metrics.jsonl")
 

@@ -257,6 +257,46 @@ def _number(rng: random.Random, digits: int, alphabet: str = "0123456789", lead:
     return int(rng.choice(lead) + "".join(rng.choice(alphabet) for _ in range(digits - 1)))
 
 
+def run_number(rng: random.Random, digits: int, digit: int, where: str) -> int:
+    """A number of exactly ``digits`` digits holding one run of ``digit`` over at least half of them (the ``runs_<n>``
+    splits, docs/FORMATS.md): ``where`` = ``start`` (the run leads; ``digit`` >= 1), ``middle`` (a random head and tail
+    of at least one digit each around it) or ``end`` (the run ends the number: ``digit`` 0 makes head x 10^L). The
+    digits next to the run differ from it, so the run is exactly L long; below 3 digits the number is the digit
+    repeated (or a random one where that would lead with 0)."""
+    if digits < 3:
+        return int(str(digit) * digits) if digit else random_number(rng, digits, allow_zero=False)
+    others = [c for c in "0123456789" if c != str(digit)]
+    if where == "start":
+        if digit == 0:
+            raise ValueError("a number cannot start with a run of zeros")
+        run = rng.randint(max(1, digits // 2), digits - 1)
+        return int(str(digit) * run + rng.choice(others) + _digits(rng, digits - run - 1))
+    if where == "middle":
+        run = rng.randint(max(1, digits // 2), digits - 2)
+        head = rng.randint(1, digits - run - 1)
+        lead = [c for c in others if c != "0"]
+        first = rng.choice(lead) if head == 1 else rng.choice("123456789") + _digits(rng, head - 2) + rng.choice(others)
+        tail = digits - run - head
+        return int(first + str(digit) * run + rng.choice(others) + _digits(rng, tail - 1))
+    if where == "end":
+        run = rng.randint(max(1, digits // 2), digits - 1)
+        head = digits - run
+        lead = [c for c in others if c != "0"]
+        first = rng.choice(lead) if head == 1 else rng.choice("123456789") + _digits(rng, head - 2) + rng.choice(others)
+        return int(first + str(digit) * run)
+    raise ValueError(f"where must be start, middle or end, got {where!r}")
+
+
+def _any_run(rng: random.Random, digits: int) -> int:
+    """A run of a random digit at a random place (:func:`run_number`)."""
+    digit = rng.randint(0, 9)
+    return run_number(rng, digits, digit, rng.choice(("middle", "end") if digit == 0 else ("start", "middle", "end")))
+
+
+def _digits(rng: random.Random, k: int) -> str:
+    return "".join(rng.choice("0123456789") for _ in range(k))
+
+
 def _parse_operands(prompt: str, op: str, task: str) -> tuple[int, int]:
     """(a, b) from ``a<op>b=``: decimal digits only, no leading zeros (``0`` itself is fine), or a ValueError that
     names the bad character. For ``×`` the ASCII ``*`` and ``x`` are read as the same sign (what a keyboard types; the
@@ -291,6 +331,7 @@ class Addition(Task):
     size_unit = "digits"
     max_n = 100_000
     stress_classes = ("lengths", "long_plus_1", "1_plus_long", "plus_zero", "nines", "carry_all", "zero_runs", "lead_1_9")
+    runs_classes = ("zero_run_plus_digit", "zero_run", "nine_run", "repdigits", "digit_runs")
 
     def tool(self, problem=None):
         # no_tool trajectories are the tool trajectories (observations kept as role "observation", but
@@ -326,8 +367,19 @@ class Addition(Task):
             b = _number(rng, m, alphabet="0" * 7 + "1", lead="1")
         elif kind == "lead_1_9":
             a, b = _number(rng, n, lead="19"), _number(rng, m, lead="19")
+        # runs classes: the n-digit operand holds one run of a digit over at least half its digits
+        elif kind == "zero_run_plus_digit":  # 10000000000000000000+7: the short operand ends long before the run does
+            a, b = run_number(rng, n, 0, rng.choice(("middle", "end"))), rng.randint(0, 9)
+        elif kind == "zero_run":
+            a, b = run_number(rng, n, 0, rng.choice(("middle", "end"))), random_number(rng, m)
+        elif kind == "nine_run":  # a carry from below runs through the whole run of nines
+            a, b = run_number(rng, n, 9, rng.choice(("start", "middle", "end"))), random_number(rng, m)
+        elif kind == "repdigits":  # ddd...d + eee...e
+            a, b = int(str(rng.randint(1, 9)) * n), int(str(rng.randint(1, 9)) * m)
+        elif kind == "digit_runs":  # both operands one run each, of any digit, anywhere
+            a, b = _any_run(rng, n), _any_run(rng, m)
         else:
-            raise ValueError(f"addition has no stress class {kind!r}; choose from {self.stress_classes}")
+            raise ValueError(f"addition has no stress class {kind!r}; choose from {self.stress_classes + self.runs_classes}")
         return {"a": a, "b": b} if rng.random() < 0.5 else {"a": b, "b": a}
 
     def parse_prompt(self, prompt):
@@ -378,6 +430,7 @@ class Multiplication(Task):
     size_unit = "digits"
     max_n = 20_000
     stress_classes = ("b_digits_019", "a_nines", "max_both", "a_zero_runs", "a_power_of_10", "b_power_of_10", "a_digits_019", "lead_1_9")
+    runs_classes = ("a_zero_run_middle", "a_zero_run_end", "a_nine_run", "a_repdigit", "a_digit_run")
 
     def configure(self, k: int) -> None:
         self.k = k  # digits of the second operand
@@ -409,8 +462,19 @@ class Multiplication(Task):
             a = _number(rng, n, alphabet="019", lead="19")
         elif kind == "lead_1_9":
             a, b = _number(rng, n, lead="19"), _number(rng, k, lead="19")
+        # runs classes: a holds one run of a digit over at least half its digits (9 x 10^999 x 72 was one)
+        elif kind == "a_zero_run_middle":
+            a = run_number(rng, n, 0, "middle")
+        elif kind == "a_zero_run_end":  # head x 10^L
+            a = run_number(rng, n, 0, "end")
+        elif kind == "a_nine_run":
+            a = run_number(rng, n, 9, rng.choice(("start", "middle", "end")))
+        elif kind == "a_repdigit":
+            a = int(str(rng.randint(1, 9)) * n)
+        elif kind == "a_digit_run":
+            a = _any_run(rng, n)
         else:
-            raise ValueError(f"multiplication has no stress class {kind!r}; choose from {self.stress_classes}")
+            raise ValueError(f"multiplication has no stress class {kind!r}; choose from {self.stress_classes + self.runs_classes}")
         return {"a": a, "b": b}
 
     def parse_prompt(self, prompt):

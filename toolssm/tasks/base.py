@@ -19,6 +19,8 @@ from ..tools import Tool
 from ..trajectory import Trajectory
 
 DATA_VERSION = "1.0.0"
+#: the stress families a split name can start with (``stress_<n>``, ``runs_<n>``); Task.stress_families
+STRESS_FAMILIES = ("stress", "runs")
 
 
 def item_rng(task: str, variant: str, seed: int, split: str, index: int) -> random.Random:
@@ -65,7 +67,7 @@ class Task:
       whose ``variant`` picks the trace and whose other keys are task parameters (``configure`` takes them);
       ``default_config``;
     - ``train_max_n`` (the paper's training maximum) and ``test_lengths`` (the default evaluation sizes);
-    - ``size_unit``, ``min_n``, ``max_n`` and ``stress_classes``.
+    - ``size_unit``, ``min_n``, ``max_n``, ``stress_classes`` and ``runs_classes``.
     """
 
     name = "task"
@@ -80,6 +82,10 @@ class Task:
     #: the corners of the input space at one size, cycled over a ``stress_<n>`` split (docs/FORMATS.md, "Stress
     #: splits"): inputs a model trained on the typical point of each size has rarely or never seen
     stress_classes: tuple[str, ...] = ()
+    #: long runs of one digit (at least half the number), cycled over a ``runs_<n>`` split (docs/FORMATS.md, "Runs
+    #: splits"): the arithmetic traces repeat one column's commands along a run, a phase whose length the training
+    #: sizes bound and a test size does not; ``sample_stress`` draws these classes too
+    runs_classes: tuple[str, ...] = ()
     #: True where the model's prompt is not the problem as typed: the tool holds the input (``tool(problem)`` only) and
     #: the model reads it through its commands (tasks made by :func:`hide_input`); ``problem_text`` is what a user
     #: types, ``prompt`` what the model reads
@@ -141,7 +147,7 @@ class Task:
         raise NotImplementedError
 
     def sample_stress(self, rng: random.Random, n: int, kind: str) -> dict:
-        """A problem of size ``n`` from stress class ``kind`` (one of :attr:`stress_classes`)."""
+        """A problem of size ``n`` from stress class ``kind`` (one of :attr:`stress_classes` or :attr:`runs_classes`)."""
         raise NotImplementedError
 
     def problem_text(self, problem: dict) -> str:
@@ -187,15 +193,24 @@ class Task:
         return False
 
     # shared ------------------------------------------------------------------------------------------
-    def make_item(self, seed: int, split: str, index: int, n: int, train: bool, stress: bool = False) -> Item:
-        """The item at (seed, split, index): always the same. ``stress``: from stress class
-        ``stress_classes[index % len(stress_classes)]`` (recorded in the problem as ``stress``)."""
+    def stress_families(self) -> dict[str, tuple[str, ...]]:
+        """The stress families this task has (``stress``, ``runs``), each its tuple of classes."""
+        return {f: c for f, c in (("stress", self.stress_classes), ("runs", self.runs_classes)) if c}
+
+    def make_item(self, seed: int, split: str, index: int, n: int, train: bool, stress: bool | str = False) -> Item:
+        """The item at (seed, split, index): always the same. ``stress``: True or ``"stress"`` draws from stress class
+        ``stress_classes[index % len(stress_classes)]``, ``"runs"`` likewise from :attr:`runs_classes` (the class is
+        recorded in the problem as ``stress``)."""
         self.validate_n(n)
         rng = item_rng(self.name, self.problem_variants.get(self.variant, self.variant), seed, split, index)
-        if stress:
-            if not self.stress_classes:
-                raise ValueError(f"task {self.name!r} has no stress split")
-            kind = self.stress_classes[index % len(self.stress_classes)]
+        family = "stress" if stress is True else stress
+        if family:
+            if family not in STRESS_FAMILIES:
+                raise ValueError(f"stress family must be one of {STRESS_FAMILIES}, got {family!r}")
+            classes = self.stress_families().get(family)
+            if not classes:
+                raise ValueError(f"task {self.name!r} has no {family} split")
+            kind = classes[index % len(classes)]
             problem = dict(self.sample_stress(rng, n, kind), stress=kind)
             if self.size(problem) != n:  # every stress class keeps the size: per-length tables stay honest
                 raise AssertionError(f"{self.name} stress class {kind} made a problem of size {self.size(problem)}, not {n}")

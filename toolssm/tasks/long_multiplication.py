@@ -34,7 +34,7 @@ from __future__ import annotations
 from .. import vocab as V
 from ..tools import PointerMemory
 from ..trajectory import Recorder, Trajectory
-from .arithmetic import _cmds, _digit, _number, _parse_operands, random_number
+from .arithmetic import _any_run, _cmds, _digit, _number, _parse_operands, random_number, run_number
 from .base import Task
 
 
@@ -131,6 +131,7 @@ class LongMultiplication(Task):
     size_unit = "digits"
     max_n = 2000
     stress_classes = ("lengths", "n_by_1", "1_by_n", "b_digits_019", "nines", "zero_runs", "powers_of_10", "lead_1_9")
+    runs_classes = ("zero_runs_long", "nine_runs", "repdigits", "digit_runs")
 
     def tool(self, problem=None):
         return PointerMemory(3)
@@ -159,8 +160,17 @@ class LongMultiplication(Task):
             a, b = 10 ** (n - 1), 10 ** (rng.randint(1, n) - 1) * rng.randint(1, 9)
         elif kind == "lead_1_9":
             a, b = _number(rng, n, lead="19"), _number(rng, n, lead="19")
+        # runs classes: each operand one run of a digit over at least half its digits
+        elif kind == "zero_runs_long":
+            a, b = run_number(rng, n, 0, rng.choice(("middle", "end"))), run_number(rng, n, 0, rng.choice(("middle", "end")))
+        elif kind == "nine_runs":
+            a, b = run_number(rng, n, 9, rng.choice(("start", "middle", "end"))), run_number(rng, n, 9, rng.choice(("start", "middle", "end")))
+        elif kind == "repdigits":
+            a, b = int(str(rng.randint(1, 9)) * n), int(str(rng.randint(1, 9)) * n)
+        elif kind == "digit_runs":
+            a, b = _any_run(rng, n), _any_run(rng, n)
         else:
-            raise ValueError(f"long_multiplication has no stress class {kind!r}; choose from {self.stress_classes}")
+            raise ValueError(f"long_multiplication has no stress class {kind!r}; choose from {self.stress_classes + self.runs_classes}")
         return {"a": a, "b": b}
 
     def parse_prompt(self, prompt):
