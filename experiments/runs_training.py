@@ -1,0 +1,56 @@
+"""Issue 20, the released n x 2 Mamba's last known failure: long runs of zeros in the multiplicand.
+
+checkpoints/multiplication-n_x_2_aligned-mamba-small-stress is exact on 128/128 stress problems (16 per class) at
+1,000 and 2,000 digits, yet wrong on 9 x 10^999 x 72: d x 10^k x 72 is exact to k = 300 and wrong from k = 310, and at
+400 digits `scripts/mul2_scan.py` finds 3 of 90 multipliers wrong against a power of ten and 16 of 90 where ~250 zeros
+sit between a random head and tail (results/probe/multiplication-n_x_2_aligned-mamba-small-stress/). Its stress
+training drew zero runs of ~2 digits (each digit 0 with probability 7/16) at 1-30 digits, so no run it saw was long.
+The runs split (docs/FORMATS.md, "Runs splits": one run of a digit over at least half the number) measures the
+family; this study asks whether training on it mends it.
+
+`train.py --stress_family stress,runs`: the stress share of each batch (a quarter) drawn half from the stress classes,
+half from the runs classes, at sizes 1..stress_max_n. Three arms, one seed each (a first look; seeds follow for the arm
+that holds): runs to 60 digits (runs up to 59), to 200 (batch 32: its items are 3x longer) and to 400 (batch 16; runs
+up to 399, past the ~310 where the released weights fail). A 2-step CPU smoke run of the 60-digit arm already had loss
+1e-4 on such batches: the released weights handle 60-digit runs, which predicts that arm changes little. The hypothesis
+in experiments/stress_training.py (a slowly decaying channel driven by one column input moves towards its fixed point
+over ~1 / (1 - a) columns) predicts each arm holds to about the runs it saw and fails past them; a model that reads
+the run's end instead of counting would hold in all three.
+
+    python scripts/launch.py list runs_training
+    bash scripts/gpu/run.sh runs_training        # 3 fine-tunes of 4 minutes at once, then evaluations
+
+Settings [decision, 2026-12-06]: fine-tunes of the released checkpoint (--init_from), with its input hidden as it
+runs (hide_input: the model is trained the way it is used), its lr 5e-4, 50 warm-up steps, cosine, up to 1,000 steps or
+4 minutes, stress share 0.25, new data seeds (200 + seed). Evaluated on the runs split at 100, 400 and 1,000 digits
+(40 problems: 8 per class), the stress and test splits at 1,000 (32 each) so that a fix that breaks the rest shows.
+The released weights' own runs-split results (CPU, results/stress/multiplication-n_x_2_aligned-mamba-small-stress/
+eval/runs-cpu) are the baseline. Every seed is filed; weights kept (7 MB each) so one that holds can be re-released.
+"""
+
+from toolssm.experiments import Eval, Run, Study
+
+BASE = "checkpoints/multiplication-n_x_2_aligned-mamba-small-stress"
+DEVICE = ("--stop-at-divergence", "--no-token-accuracy", "--decode", "device")
+TRAIN = dict(preset="mamba-small", init_from=BASE, task="multiplication", config="n_x_2_aligned", hide_input=True,
+             batch_size=64, learning_rate=5e-4, weight_decay=0.01, warmup_steps=50, lr_scheduler="cosine", max_steps=1000,
+             max_time_minutes=4, stress_fraction=0.25, stress_family="stress,runs", eval_every=1000000, save_every=1000000,
+             report_to="none", num_workers=2)
+EVALS = (Eval("runs", (100, 400, 1000), split="runs", num_samples=40, args=DEVICE, timeout_s=540),
+         Eval("stress", (1000,), split="stress", num_samples=32, args=DEVICE, timeout_s=540),
+         Eval("test", (1000,), num_samples=32, args=DEVICE, timeout_s=540))
+
+
+def _run(stress_max_n: int, seed: int, batch: int = 64) -> Run:
+    return Run(f"mul2a-runs{stress_max_n}-ft-s{seed}", dict(TRAIN, stress_max_n=stress_max_n, seed=seed, data_seed=200 + seed, batch_size=batch),
+               EVALS, keep_weights=True)
+
+
+STUDY = Study(
+    name="runs_training",
+    claim="Does training on long runs of one digit (to 60 or 200 digits) mend the released n x 2 Mamba's failures on "
+          "multiplicands with ~300-digit zero runs?",
+    runs=[_run(60, 0), _run(200, 0, batch=32), _run(400, 0, batch=16)],
+    parallel=3,
+    parallel_evals=3,
+)
