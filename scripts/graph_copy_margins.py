@@ -95,6 +95,7 @@ def stepped_margins(model, seqs: list[list[int]], device) -> list[tuple[list[flo
     a step, where one full forward of a 276k-token trajectory takes ~9 GB a tensor on CPU."""
     import torch
 
+    from toolssm.evaluation import stepped_logits
     from toolssm.fast import MambaStepper
 
     L = max(len(s) for s in seqs)
@@ -102,21 +103,17 @@ def stepped_margins(model, seqs: list[list[int]], device) -> list[tuple[list[flo
     for r, s in enumerate(seqs):
         ids[r, :len(s)] = torch.tensor(s, device=device)
     stepper = MambaStepper(model, len(seqs), cuda_graph=False)
-    stepper.max_prefill_tokens = 0
     marg = torch.zeros(len(seqs), L, device=device)
     good = torch.ones(len(seqs), L, dtype=torch.bool, device=device)
     rows = torch.arange(len(seqs), device=device)
     with torch.no_grad():
-        logits = stepper.prefill(ids[:, :1])[:, 0]
-        for t in range(1, L):
-            if t > 1:
-                logits = stepper.step(ids[:, t - 1])
+        for t, logits in stepped_logits(stepper, ids):  # the logits that predict ids[:, t + 1]
             lg = logits.float()
-            target = ids[:, t]
+            target = ids[:, t + 1]
             ref = lg[rows, target]
             other = lg.scatter(1, target[:, None], float("-inf")).max(1).values
-            marg[:, t] = ref - other
-            good[:, t] = lg.argmax(1) == target
+            marg[:, t + 1] = ref - other
+            good[:, t + 1] = lg.argmax(1) == target
     return [(marg[r, :len(s)].tolist(), good[r, :len(s)].tolist()) for r, s in enumerate(seqs)]
 
 

@@ -117,21 +117,31 @@ def teacher_forced(model, refs: list[dict]) -> list[tuple[int, int]]:
     return [out[i] for i in range(len(refs))]
 
 
+def stepped_logits(stepper, ids: torch.Tensor):
+    """Feed ``ids`` (rows, L) through ``stepper`` (a :class:`toolssm.fast.StaticStepper` of that many rows) one token a
+    step from an empty state, never one full forward; yield ``(t, logits)`` for t = 0..L-2, the logits (rows, vocab)
+    after ``ids[:, :t + 1]``, that is the prediction of ``ids[:, t + 1]``. Memory stays (rows, vocab) at any length.
+    Shared by the teacher-forced token accuracy below and scripts/graph_copy_margins.py."""
+    stepper.max_prefill_tokens = 0  # step, never one full forward
+    if ids.shape[1] < 2:
+        return
+    logits = stepper.prefill(ids[:, :1])[:, 0]  # from an empty state
+    yield 0, logits
+    for t in range(1, ids.shape[1] - 1):
+        yield t, stepper.step(ids[:, t])
+
+
 def _teacher_forced_stepped(stepper, refs: list[dict]) -> list[tuple[int, int]]:
     """One row per reference (right-padded: a causal model's positions never see the padding, whose labels are
-    ignored), fed through the stepper from an empty state one token at a time, each step's argmax compared with the
-    next label at once: memory stays (rows, vocab) at any length (keeping every step's logits, as a prefill does,
-    took 4.5 GB for 16 x 44k tokens and grows with both)."""
+    ignored), fed through the stepper from an empty state one token at a time (:func:`stepped_logits`), each step's
+    argmax compared with the next label at once: memory stays (rows, vocab) at any length (keeping every step's
+    logits, as a prefill does, took 4.5 GB for 16 x 44k tokens and grows with both)."""
     batch = collate(refs)
     ids = batch["input_ids"].to(stepper.device)
     gold = batch["labels"][:, 1:].to(stepper.device)
     mask = gold != IGNORE_INDEX
-    stepper.max_prefill_tokens = 0  # step, never one full forward
     right = torch.zeros(len(refs), dtype=torch.long, device=stepper.device)
-    logits = stepper.prefill(ids[:, :1])[:, 0]  # from an empty state
-    for t in range(gold.shape[1]):
-        if t:
-            logits = stepper.step(ids[:, t])
+    for t, logits in stepped_logits(stepper, ids):
         right += (logits.argmax(-1) == gold[:, t]) & mask[:, t]
     return list(zip(right.tolist(), mask.sum(1).tolist()))
 
