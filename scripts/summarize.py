@@ -37,7 +37,7 @@ CLAIMS = {
     "multiplication": "Multiplication with toolssm's aligned trace (no walk ends ambiguously): n x 1 and n x 2 to 2,000 digits.",
     "ablations": "The paper's D.7 ablations (direct, reversed, single-turn calculator, no tool) and the hybrid Mamba-attention baseline, addition trained on 1-5 digits.",
     "mixture": "The paper's D.8 task mixture: n x 2 multiplication with auxiliary addition at weights 0-0.6, budgets 250 / 500 / final.",
-    "stress": "Stress-split evaluations of the shipped checkpoints (the corners of each task's input space at each size).",
+    "stress": "Stress- and runs-split evaluations of the shipped checkpoints (the corners of each task's input space at each size; long runs of one digit).",
 }
 ARCH = {"mamba-small": "Mamba-1 4x256", "mamba-130m": "Mamba-1 130M shape", "mamba-tiny": "Mamba-1 tiny", "lstm-small": "LSTM 2x256",
         "gru-small": "GRU 2x256", "lstm": "LSTM 4x1536", "gru": "GRU 4x1536", "pythia-small": "Pythia-style 4x256",
@@ -343,24 +343,28 @@ def merged_over(sources: list[dict], split: str) -> dict[int, dict]:
     return dict(sorted(rows.items()))
 
 
-def shipped_checkpoints(runs: list[dict]) -> list[tuple[str, dict, dict, dict]]:
-    """(checkpoint, its training run, test rows, stress rows) for every folder in checkpoints/."""
+def shipped_checkpoints(runs: list[dict]) -> list[tuple[str, dict, dict, dict, dict]]:
+    """(checkpoint, its training run, test rows, stress rows, runs rows) for every folder in checkpoints/."""
     out = []
     for ckpt in sorted(os.listdir(os.path.join(ROOT, "checkpoints"))):
         run, extra = checkpoint_sources(runs, ckpt)
         sources = ([run] if run else []) + extra
-        out.append((ckpt, run, merged_over(sources, "test"), merged_over(sources, "stress")))
+        out.append((ckpt, run, merged_over(sources, "test"), merged_over(sources, "stress"), merged_over(sources, "runs")))
     return out
 
 
 def readme_checkpoints(runs):
+    from toolssm.tasks import task_class
+
     rows = []
-    for ckpt, run, test, st in shipped_checkpoints(runs):
+    for ckpt, run, test, st, rn in shipped_checkpoints(runs):
         t = run["training"] if run else {}
+        has_runs = bool(t.get("task") and getattr(task_class(t["task"]), "runs_classes", ()))
         rows.append([f"[`{ckpt}`](checkpoints/{ckpt})", arch_of(run) if run else "?", f"{t.get('task')} / {t.get('config') or 'default'}",
                      f"{run['steps']} steps" if run else "-", describe(test), describe(st) if st else "not evaluated",
+                     describe(rn) if rn else ("not evaluated" if has_runs else "-"),
                      f"[{run['study']}/{run['name']}](results/{run['study']}/{run['name']})" if run else "-"])
-    return table(["checkpoint", "model", "task / config", "training", "test split", "stress split", "run"], rows)
+    return table(["checkpoint", "model", "task / config", "training", "test split", "stress split", "runs split", "run"], rows)
 
 
 def readme_addition(runs):
