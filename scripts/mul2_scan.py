@@ -10,7 +10,8 @@ two-digit multipliers, and checks every answer against Python's integers.
         --out results/probe/multiplication-n_x_2_aligned-mamba-small-stress/mul2-scan.json
 
 Families (a has n digits): `power_of_10` (d x 10^(n-1), d cycling 1-9 with b), `zero_run_end` (a random head of
-n/5 digits, then zeros), `zero_run_middle` (random head and tail of n/5 digits each, zeros between), `random`.
+n/5 digits, then zeros), `zero_run_middle` (random head and tail of n/5 digits each, zeros between), `repdigit`
+(d...d, d cycling 1-9 with b: every column of the trace the same), `random`.
 """
 
 import argparse
@@ -20,7 +21,7 @@ import random
 import sys
 import time
 
-FAMILIES = ("power_of_10", "zero_run_end", "zero_run_middle", "random")
+FAMILIES = ("power_of_10", "zero_run_end", "zero_run_middle", "repdigit", "random")
 
 
 def multiplicand(family: str, n: int, b: int, rng: random.Random) -> int:
@@ -36,6 +37,8 @@ def multiplicand(family: str, n: int, b: int, rng: random.Random) -> int:
         h = max(1, n // 5)
         tail = "".join(rng.choice("123456789") for _ in range(h))
         return int(digits(h) + "0" * (n - 2 * h) + tail)
+    if family == "repdigit":
+        return int(str(b % 9 + 1) * n)
     if family == "random":
         return int(digits(n))
     raise ValueError(f"unknown family {family!r}; choose from {FAMILIES}")
