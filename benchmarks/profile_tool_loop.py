@@ -37,7 +37,7 @@ from toolssm.trajectory import render  # noqa: E402
 def main(argv=None):
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--model", required=True, help="a checkpoint folder")
-    p.add_argument("--split", default="stress", choices=["test", "stress"])
+    p.add_argument("--split", default="stress", choices=["test", "stress", "runs"])
     p.add_argument("--n", type=int, required=True, help="problem size (the task's unit)")
     p.add_argument("--batch", type=int, default=64)
     p.add_argument("--steps", type=int, default=5000, help="decode steps per row timed (the window)")

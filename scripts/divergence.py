@@ -31,7 +31,7 @@ def main(argv=None):
     p.add_argument("--prompt", action="append", default=[], help="a problem as typed, e.g. 1000+1000= (repeatable)")
     p.add_argument("--k", type=int, default=4, help="problems: indices 0..k-1")
     p.add_argument("--seed", type=int, default=0, help="the evaluation's item seed (eval.py --seed)")
-    p.add_argument("--split", default="test", choices=["test", "stress"], help="which split's problems")
+    p.add_argument("--split", default="test", choices=["test", "stress", "runs"], help="which split's problems")
     p.add_argument("--indices", help="comma-separated item indices instead of 0..k-1 (stress: class = index mod the number of classes)")
     p.add_argument("--context", type=int, default=60, help="reference tokens shown before the divergence")
     p.add_argument("--hide-input", action=argparse.BooleanOptionalAction, default=None,
