@@ -130,7 +130,7 @@ def training_of(run: dict) -> dict:
                 "task": a["data"]["task"], "config": a["data"]["config"], "steps": a.get("steps_completed", a["train"]["max_steps"]),
                 "max_steps": a["train"]["max_steps"], "batch": a["train"]["batch_size"], "lr": a["train"]["learning_rate"],
                 "seed": a["train"]["seed"], "train_max_n": a["data"].get("train_max_n"), "stress_fraction": a["data"].get("stress_fraction") or 0,
-                "stress_max_n": a["data"].get("stress_max_n")}
+                "stress_max_n": a["data"].get("stress_max_n"), "stress_family": a["data"].get("stress_family") or "stress"}
     for res in run["evals"].values():
         t = res.get("training")
         if t:
@@ -294,7 +294,7 @@ def study_readme(study: str, runs: list[dict], claim: str) -> tuple[str, list[di
                 m = merged(r, split, c)
                 steps = c.split("-", 1)[1] if c else r["steps"]
                 rows.append([f"`{r['name']}`" + (f" at {c}" if c else "") + input_note(r, m), arch_of(r),
-                             (t["config"] or "default") + (f" + {t['stress_fraction']:.0%} stress" + (f" to {t['stress_max_n']}" if t.get("stress_max_n") else "")
+                             (t["config"] or "default") + (f" + {t['stress_fraction']:.0%} {(t.get('stress_family') or 'stress').replace(',', ' + ')}" + (f" to {t['stress_max_n']}" if t.get("stress_max_n") else "")
                                                            if t.get("stress_fraction") else ""), steps, str(t["batch"] or "-"),
                              str(t["lr"] or "-"), str(t["seed"] if t["seed"] is not None else "-"), r["speed"]] + [cell(m.get(n), task) for n in ns]
                             + ([failing_classes(m)] if split != "test" else []))
