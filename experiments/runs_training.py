@@ -20,6 +20,21 @@ the run's end instead of counting would hold in all three.
     python scripts/launch.py list runs_training
     bash scripts/gpu/run.sh runs_training        # 3 fine-tunes of 4 minutes at once, then evaluations
 
+Run on 2026-12-06 (thirteenth session, H100; results/runs_training/README.md). The three arms started together and
+the 200- and 400-digit ones ran out of GPU memory at their first step (80 GB shared by three; the 400-digit arm was
+re-run alone, the 200-digit one not: the lease had 272 s left). Input hidden as they run; the released weights on the
+same problems (CPU) in brackets:
+
+| arm | steps | runs 100 | runs 400 | runs 1,000 | stress 1,000 | test 1,000 |
+|---|---|---|---|---|---|---|
+| `mul2a-runs60-ft-s0` | 1,000 (189k tok/s) | 40/40 (39/40) | 40/40 (36/40) | **40/40** (29/40) | 32/32 | 32/32 |
+| `mul2a-runs400-ft-s0` | 520 of 1,000 (4-minute cap) | 40/40 | 40/40 | 40/40 | 31/32 (one `a_zero_runs`) | 32/32 |
+
+The prediction was wrong: runs of at most 59 digits in training mend the 1,000-digit problems whose zero runs are
+500-999 long (every middle and end zero run, the repdigit). Not separated here: these fine-tunes train with the input
+hidden, the released weights were trained with it shown (and run hidden); a hidden fine-tune on the stress classes
+alone is the control this table lacks. One seed per arm.
+
 Settings [decision, 2026-12-06]: fine-tunes of the released checkpoint (--init_from), with its input hidden as it
 runs (hide_input: the model is trained the way it is used), its lr 5e-4, 50 warm-up steps, cosine, up to 1,000 steps or
 4 minutes, stress share 0.25, new data seeds (200 + seed). Evaluated on the runs split at 100, 400 and 1,000 digits
@@ -48,7 +63,7 @@ def _run(stress_max_n: int, seed: int, batch: int = 64) -> Run:
 
 STUDY = Study(
     name="runs_training",
-    claim="Does training on long runs of one digit (to 60 or 200 digits) mend the released n x 2 Mamba's failures on "
+    claim="Does training on long runs of one digit (to 60 or 400 digits) mend the released n x 2 Mamba's failures on "
           "multiplicands with ~300-digit zero runs?",
     runs=[_run(60, 0), _run(200, 0, batch=32), _run(400, 0, batch=16)],
     parallel=3,
