@@ -56,16 +56,31 @@ EVALS = (Eval("runs", (100, 400, 1000), split="runs", num_samples=40, args=DEVIC
          Eval("test", (1000,), num_samples=32, args=DEVICE, timeout_s=540))
 
 
-def _run(stress_max_n: int, seed: int, batch: int = 64) -> Run:
-    return Run(f"mul2a-runs{stress_max_n}-ft-s{seed}", dict(TRAIN, stress_max_n=stress_max_n, seed=seed, data_seed=200 + seed, batch_size=batch),
+def _run(stress_max_n: int, seed: int, batch: int = 64, family: str = "stress,runs") -> Run:
+    arm = "runs" if "runs" in family else "stress"
+    return Run(f"mul2a-{arm}{stress_max_n}-ft-s{seed}",
+               dict(TRAIN, stress_max_n=stress_max_n, seed=seed, data_seed=200 + seed, batch_size=batch, stress_family=family),
                EVALS, keep_weights=True)
+
+
+# [2026-12-06, for the next lease] the addition checkpoints fail long runs of one non-9 digit too (runs split: the
+# lockstep Mamba 39/40 at 100 and 1,000 digits): the same fine-tune for the lockstep Mamba, input hidden as it runs
+ADD_TRAIN = dict(TRAIN, init_from="checkpoints/addition-mamba-small-lockstep", task="addition", config="lockstep", batch_size=128)
+ADD_EVALS = (Eval("runs", (100, 1000), split="runs", num_samples=40, args=DEVICE, timeout_s=540),
+             Eval("stress", (1000,), split="stress", num_samples=32, args=DEVICE, timeout_s=540),
+             Eval("test", (1000,), num_samples=32, args=DEVICE, timeout_s=540))
 
 
 STUDY = Study(
     name="runs_training",
     claim="Does training on long runs of one digit (to 60 or 400 digits) mend the released n x 2 Mamba's failures on "
           "multiplicands with ~300-digit zero runs?",
-    runs=[_run(60, 0), _run(200, 0, batch=32), _run(400, 0, batch=16)],
-    parallel=3,
+    runs=[_run(60, 0), _run(200, 0, batch=32), _run(400, 0, batch=16),
+          # [2026-12-06, for the next lease] the second seed; the control that separates the runs data from training
+          # with the input hidden (stress classes only, same sizes); the addition arm
+          _run(60, 1), _run(60, 0, family="stress"),
+          Run("add-lockstep-runs60-ft-s0", dict(ADD_TRAIN, stress_max_n=60, seed=0, data_seed=200), ADD_EVALS, keep_weights=True)],
+    # three at once ran the 200- and 400-digit arms out of the H100's 80 GB at their first step (2026-12-06): two
+    parallel=2,
     parallel_evals=3,
 )
