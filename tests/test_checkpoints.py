@@ -20,6 +20,7 @@ CKPTS = {"addition-lstm-small": ("addition", 5), "addition-lstm-small-p3": ("add
          "addition-mamba-small-p3": ("addition", 5), "addition-mamba-small-lockstep": ("addition", 5), "logical-graph-mamba-small": ("logical_graph", 10),
          "hanoi-recursive-mamba-small": ("hanoi", 4), "multiplication-n_x_2_aligned-mamba-small": ("multiplication", 10),
          "multiplication-n_x_2_aligned-mamba-small-stress": ("multiplication", 10),
+         "multiplication-n_x_2_aligned-mamba-small-runs": ("multiplication", 10),
          "long-multiplication-lstm-small": ("long_multiplication", 5)}
 
 # a GPU machine gets a copy of the tree without what scripts/gpu/slim.sh dropped (the copy is capped at 64 MiB)

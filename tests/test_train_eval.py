@@ -333,6 +333,7 @@ def test_stress_family_runs_trains_long_runs_of_one_digit():
         TaskSource("addition", "tool", 5, 0, stress_family="runs")
     with pytest.raises(ValueError, match="has no 'runs' classes"):
         TaskSource("hanoi", "recursive", None, 0, stress_fraction=0.2, stress_family="runs")
+    assert TaskSource("code_fixing", "single_turn", None, 0).item(0).n >= 1  # no stress classes: the default trains plain
     assert "stress_family" in RUN_DEFINING_ARGS["data"]
 
 

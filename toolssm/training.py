@@ -41,7 +41,7 @@ class TaskSource:
         self.stress_fraction = stress_fraction
         self.stress_families = [f.strip() for f in stress_family.split(",")]
         have = self.task.stress_families()
-        for f in self.stress_families:
+        for f in self.stress_families if stress_fraction else ():  # a task without stress classes trains plain
             if f not in have:
                 raise ValueError(f"stress_family {stress_family!r}: task {self.task.name!r} ({self.config}) has no {f!r} classes "
                                  f"(it has: {', '.join(have) or 'none'})")
