@@ -31,6 +31,19 @@ Not run yet: planned on 2026-12-05 (eleventh session), when no GPU was lent.
 call (a training running when the machine goes back is lost); a seed cut short of 2,000 steps says so in its steps
 column, and its evaluations run on CPU here when the GPU call has no time left for them. Seeds 1 and 2 and the two
 default-trace controls wait for a later lease ('graph-vl-mamba-small-s1,graph-vl-mamba-small-s2,graph-default-*').
+
+Run on 2026-12-06 (fourteenth session, H100): seeds 0 and 1 of value_lines, trained together (2,000 steps each in 6
+minutes, ~124k tok/s), evaluated in the next call (stress at 1,000 nodes: 140 s and 124 s). Both exact everywhere:
+
+| run | test 10 / 100 / 1,000 | stress 100 | stress 1,000 |
+|---|---|---|---|
+| `graph-vl-mamba-small-s0` | 16/16, 16/16, 16/16 | 112/112 | **112/112** |
+| `graph-vl-mamba-small-s1` | 16/16, 16/16, 16/16 | 112/112 | **112/112** |
+| shipped default trace, seed 0 (results/stress) | | | 105/112 (`chain` 11/16, `and_only` 14/16) |
+
+Not run: seed 2 and the two default-trace controls (the lease ran out), so "another seed of the default trace would
+also hold" is not excluded by runs; the shipped seed's failures are the copies this trace removes
+(scripts/graph_copy_margins.py), which is the evidence for the trace and not for the seed.
 """
 
 from toolssm.experiments import Eval, Run, Study

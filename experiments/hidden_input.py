@@ -31,6 +31,14 @@ Not run on 2026-12-04 (no GPU was lent). 2026-12-05 (tenth session, the end of a
 at 10,000, 122/122 corner cases to 201 digits; on CPU afterwards 128/128 stress (16 per class) at 10, 100 and 1,000
 (eval/stress-perclass-cpu). Seed 1 reached step 2,570 of 3,000 when the lease's device time ran
 out (the machine went back with it; train.py saves at the end, so nothing came back); seed 2 not started.
+
+2026-12-06 (fourteenth session, H100): seed 1 trained (3,000 steps in 1.5 minutes, 456k tok/s) and evaluated; its
+probe ran on CPU here (add-hidden-mamba-small-s1/probe-cpu). Seed 1 does **not** hold: test 32/32 at 10 and 1,000,
+31/32 at 100, 16/16 at 10,000; stress 32/32 at 10 and 100 but **22/32 at 1,000** (`long_plus_1` 4/4 wrong,
+`plus_zero` 3/4, `nines` 2/4, `lengths` 1/4) and 9/16 at 10,000. So hiding the input is not by itself what makes
+seed 0 exact on the corners: one seed of two holds. Seed 2 not run (the lease ran out). The runs fine-tune of the
+lockstep Mamba (experiments/runs_training.py, `add-lockstep-runs60-ft-s0`: input hidden plus stress and runs
+classes in training) is the fix that trains on the corners instead of hoping a seed finds them.
 """
 
 from toolssm.experiments import Eval, Job, Run, Study

@@ -35,6 +35,23 @@ The prediction was wrong: runs of at most 59 digits in training mend the 1,000-d
 hidden, the released weights were trained with it shown (and run hidden); a hidden fine-tune on the stress classes
 alone is the control this table lacks. One seed per arm.
 
+Run on 2026-12-06 (fourteenth session, H100, one call of 541 s; the three below trained at once, so each did ~470 of
+its 1,000 steps in the 4 minutes): the second seed, the control, and the same fine-tune for the addition lockstep Mamba.
+
+| arm | steps | runs 100 | runs 400 | runs 1,000 | stress 1,000 | test 1,000 |
+|---|---|---|---|---|---|---|
+| `mul2a-runs60-ft-s1` (stress + runs) | 475 | 40/40 | 40/40 | **40/40** | 32/32 | 32/32 |
+| `mul2a-stress60-ft-s0` (control: stress only) | 474 | 39/40 (a_repdigit) | 40/40 | **33/40** (a_zero_run_middle 6/8, a_repdigit 1/8) | 32/32 | 32/32 |
+| `add-lockstep-runs60-ft-s0` (addition, lockstep) | 748 | 40/40 | - | 40/40 | 32/32 | 32/32 |
+
+So the runs data is what mends the n x 2 model, not the hidden-input fine-tune: the control, same sizes, same share,
+input hidden, keeps part of the released weights' failure (middle zero runs at 1,000 digits: released 0/8 right,
+control 2/8; results/stress/multiplication-n_x_2_aligned-mamba-small-stress/eval/runs-cpu), while both runs seeds
+hold 40/40, the second one after under half the first one's steps. One control seed.
+The addition arm mends the lockstep Mamba's runs-split failures (released: 39/40 at 100 and at 1,000, runs of one
+non-9 digit; CPU); its per-class stress check at 10, 100 and 1,000 digits (16 per class, CPU) is in
+add-lockstep-runs60-ft-s0/eval/stress-perclass-cpu.
+
 Settings [decision, 2026-12-06]: fine-tunes of the released checkpoint (--init_from), with its input hidden as it
 runs (hide_input: the model is trained the way it is used), its lr 5e-4, 50 warm-up steps, cosine, up to 1,000 steps or
 4 minutes, stress share 0.25, new data seeds (200 + seed). Evaluated on the runs split at 100, 400 and 1,000 digits
