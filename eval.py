@@ -50,9 +50,11 @@ def parse(argv=None):
                         "last token ('='), or --no-hide-input to show it (default: as the checkpoint records; docs/FORMATS.md, 'Hidden input')")
     args = p.parse_args(argv)
     args.splits = [x.strip() for x in args.split.split(",")]
-    bad = [x for x in args.splits if x not in ("test", "stress", "runs")]
+    from toolssm.evaluation import EVAL_SPLITS
+
+    bad = [x for x in args.splits if x not in EVAL_SPLITS]
     if bad or len(set(args.splits)) != len(args.splits):
-        p.error(f"--split must be test, stress, runs or several of them comma-separated (each once), got {args.split!r}")
+        p.error(f"--split must be {', '.join(EVAL_SPLITS)} or several of them comma-separated (each once), got {args.split!r}")
     if args.num_samples < 1 or args.batch_size < 1:
         p.error("--num-samples and --batch-size must be >= 1")
     if args.lengths:
@@ -132,6 +134,7 @@ def main(argv=None) -> int:
     from toolssm.cards import write_model_card, write_stress_section
     from toolssm.tasks import choose_input, task_class, task_from_spec
     from toolssm.evaluation import evaluate_splits, plot_results, summarize
+    from toolssm.tasks.base import STRESS_FAMILIES
 
     accelerator = Accelerator()
     device = torch.device(args.device) if args.device else accelerator.device
@@ -196,7 +199,7 @@ def main(argv=None) -> int:
                                   f"token {summary['token_accuracy'] if summary['token_accuracy'] is None else round(summary['token_accuracy'], 4)}, "
                                   f"{summary['tokens_per_sample']:.0f} tok/sample, {summary['wall_seconds']:.1f}s"
                                   + ("; failing classes: " + (", ".join(f"{k} {v['samples'] - v['exact']}/{v['samples']}" for k, v in summary["by_class"].items() if v["exact"] < v["samples"]) or "none")
-                                     if sp in ("stress", "runs") else ""))
+                                     if sp in STRESS_FAMILIES else ""))
                 wrong = [f["index"] for f in summary["failures"] if f["index"] is not None]
                 if wrong:  # how to look at them again
                     shown = ",".join(map(str, wrong[:20])) + (f",... ({len(wrong)} in all, listed in results.json)" if len(wrong) > 20 else "")

@@ -29,7 +29,7 @@ import torch  # noqa: E402
 
 from _write import write_json  # noqa: E402  (benchmarks/_write.py)
 
-from toolssm.evaluation import episode_budget  # noqa: E402
+from toolssm.evaluation import EVAL_SPLITS, episode_budget  # noqa: E402
 from toolssm.generation import generate_with_tools  # noqa: E402
 from toolssm.trajectory import render  # noqa: E402
 
@@ -37,7 +37,7 @@ from toolssm.trajectory import render  # noqa: E402
 def main(argv=None):
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--model", required=True, help="a checkpoint folder")
-    p.add_argument("--split", default="stress", choices=["test", "stress", "runs"])
+    p.add_argument("--split", default="stress", choices=EVAL_SPLITS)
     p.add_argument("--n", type=int, required=True, help="problem size (the task's unit)")
     p.add_argument("--batch", type=int, default=64)
     p.add_argument("--steps", type=int, default=5000, help="decode steps per row timed (the window)")

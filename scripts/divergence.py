@@ -23,6 +23,8 @@ sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."
 
 
 def main(argv=None):
+    from toolssm.evaluation import EVAL_SPLITS
+
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--model", required=True)
     p.add_argument("--task", default=None, help="default: the checkpoint's task")
@@ -31,7 +33,7 @@ def main(argv=None):
     p.add_argument("--prompt", action="append", default=[], help="a problem as typed, e.g. 1000+1000= (repeatable)")
     p.add_argument("--k", type=int, default=4, help="problems: indices 0..k-1")
     p.add_argument("--seed", type=int, default=0, help="the evaluation's item seed (eval.py --seed)")
-    p.add_argument("--split", default="test", choices=["test", "stress", "runs"], help="which split's problems")
+    p.add_argument("--split", default="test", choices=EVAL_SPLITS, help="which split's problems")
     p.add_argument("--indices", help="comma-separated item indices instead of 0..k-1 (stress: class = index mod the number of classes)")
     p.add_argument("--context", type=int, default=60, help="reference tokens shown before the divergence")
     p.add_argument("--hide-input", action=argparse.BooleanOptionalAction, default=None,

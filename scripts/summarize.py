@@ -25,6 +25,7 @@ ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, ROOT)
 
 from toolssm.experiments import read_study  # noqa: E402
+from toolssm.evaluation import EVAL_SPLITS  # noqa: E402
 
 RESULTS = os.path.join(ROOT, "results")
 Z = 1.959963984540054
@@ -281,7 +282,7 @@ def study_readme(study: str, runs: list[dict], claim: str) -> tuple[str, list[di
     tasks = sorted({r["training"]["task"] or "?" for r in runs})
     for task in tasks:
         mine = [r for r in runs if (r["training"]["task"] or "?") == task]
-        for split in ("test", "stress", "runs"):
+        for split in EVAL_SPLITS:
             states = [(r, None) for r in mine] + [(r, tag) for r in mine for tag in sorted(r["evals"]) if tag.startswith("checkpoint-")]
             states = sorted(((r, c) for r, c in states if merged(r, split, c)), key=lambda rc: (rc[0]["name"], rc[1] or "~"))
             if not states:

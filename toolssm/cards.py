@@ -10,7 +10,6 @@ from importlib import resources
 from .arguments import reproduce_command
 
 START, END = "<!-- results:start -->", "<!-- results:end -->"
-STRESS_START, STRESS_END = "<!-- stress:start -->", "<!-- stress:end -->"
 
 
 def results_table(results: dict) -> str:

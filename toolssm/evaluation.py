@@ -308,8 +308,7 @@ def evaluate_splits(model, task, n: int, indices: dict[str, list[int]], seed: in
     # as long as its longest row, so mixed batches spend most steps on a few long rows. Results keep the given order.
     order = {t: j for j, t in enumerate(todo)}
     families = task.stress_families() if hasattr(task, "stress_families") else {}
-    todo.sort(key=lambda t: (t[0] in families, STRESS_FAMILIES.index(t[0]) if t[0] in families else 0,
-                             t[1] % len(families[t[0]]) if t[0] in families else 0))
+    todo.sort(key=lambda t: (STRESS_FAMILIES.index(t[0]) + 1, t[1] % len(families[t[0]])) if t[0] in families else (0, 0))
     done: list[tuple[int, SampleResult]] = []
     first = build_items(task, n, todo[:1], seed)  # its size sets the batch and whether to build in parallel
     tokens = first[0][0].trajectory.num_tokens()

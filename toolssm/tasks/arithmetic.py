@@ -274,17 +274,20 @@ def run_number(rng: random.Random, digits: int, digit: int, where: str) -> int:
     if where == "middle":
         run = rng.randint(max(1, digits // 2), digits - 2)
         head = rng.randint(1, digits - run - 1)
-        lead = [c for c in others if c != "0"]
-        first = rng.choice(lead) if head == 1 else rng.choice("123456789") + _digits(rng, head - 2) + rng.choice(others)
+        first = _head(rng, head, others)
         tail = digits - run - head
         return int(first + str(digit) * run + rng.choice(others) + _digits(rng, tail - 1))
     if where == "end":
         run = rng.randint(max(1, digits // 2), digits - 1)
-        head = digits - run
-        lead = [c for c in others if c != "0"]
-        first = rng.choice(lead) if head == 1 else rng.choice("123456789") + _digits(rng, head - 2) + rng.choice(others)
-        return int(first + str(digit) * run)
+        return int(_head(rng, digits - run, others) + str(digit) * run)
     raise ValueError(f"where must be start, middle or end, got {where!r}")
+
+
+def _head(rng: random.Random, head: int, others: list[str]) -> str:
+    """The ``head`` digits before a run: no leading zero, and the last one (next to the run) from ``others``."""
+    if head == 1:
+        return rng.choice([c for c in others if c != "0"])
+    return rng.choice("123456789") + _digits(rng, head - 2) + rng.choice(others)
 
 
 def _any_run(rng: random.Random, digits: int) -> int:
