@@ -87,6 +87,11 @@ ADD_EVALS = (Eval("runs", (100, 1000), split="runs", num_samples=40, args=DEVICE
              Eval("stress", (1000,), split="stress", num_samples=32, args=DEVICE, timeout_s=540),
              Eval("test", (1000,), num_samples=32, args=DEVICE, timeout_s=540))
 
+# [2026-12-06, fourteenth session, for the next lease] the addition LSTM fails the runs split too (38/40 at 100 and at
+# 1,000 digits: it walks pointer 2 past the end of a run of 54-63 sevens): the same fine-tune, with its input shown as it
+# was trained and as it runs (its trace, `tool`, is the paper's 2-pointer one), lr 5e-4 like the Mamba fine-tunes
+LSTM_TRAIN = dict(ADD_TRAIN, preset="lstm-small", init_from="checkpoints/addition-lstm-small", config="tool", hide_input=False)
+
 
 STUDY = Study(
     name="runs_training",
@@ -96,7 +101,8 @@ STUDY = Study(
           # [2026-12-06, for the next lease] the second seed; the control that separates the runs data from training
           # with the input hidden (stress classes only, same sizes); the addition arm
           _run(60, 1), _run(60, 0, family="stress"),
-          Run("add-lockstep-runs60-ft-s0", dict(ADD_TRAIN, stress_max_n=60, seed=0, data_seed=200), ADD_EVALS, keep_weights=True)],
+          Run("add-lockstep-runs60-ft-s0", dict(ADD_TRAIN, stress_max_n=60, seed=0, data_seed=200), ADD_EVALS, keep_weights=True),
+          Run("add-lstm-runs60-ft-s0", dict(LSTM_TRAIN, stress_max_n=60, seed=0, data_seed=200), ADD_EVALS, keep_weights=True)],
     # three at once ran the 200- and 400-digit arms out of the H100's 80 GB at their first step (2026-12-06): two
     parallel=2,
     parallel_evals=3,
