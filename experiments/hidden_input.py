@@ -35,7 +35,8 @@ out (the machine went back with it; train.py saves at the end, so nothing came b
 2026-12-06 (fourteenth session, H100): seed 1 trained (3,000 steps in 1.5 minutes, 456k tok/s) and evaluated; its
 probe ran on CPU here (add-hidden-mamba-small-s1/probe-cpu). Seed 1 does **not** hold: test 32/32 at 10 and 1,000,
 31/32 at 100, 16/16 at 10,000; stress 32/32 at 10 and 100 but **22/32 at 1,000** (`long_plus_1` 4/4 wrong,
-`plus_zero` 3/4, `nines` 2/4, `lengths` 1/4) and 9/16 at 10,000. So hiding the input is not by itself what makes
+`plus_zero` 3/4, `nines` 2/4, `lengths` 1/4) and 9/16 at 10,000, though it answers all 122 corner cases to 201
+digits (CPU, 1,258 s): its failures start past the probe's sizes. So hiding the input is not by itself what makes
 seed 0 exact on the corners: one seed of two holds. Seed 2 not run (the lease ran out). The runs fine-tune of the
 lockstep Mamba (experiments/runs_training.py, `add-lockstep-runs60-ft-s0`: input hidden plus stress and runs
 classes in training) is the fix that trains on the corners instead of hoping a seed finds them.
