@@ -71,16 +71,23 @@ def test_demo_quick_runs():
     assert "correct: True" in r.stdout and "exact match" in r.stdout
 
 
+def wrong_classes(model, task, n: int, family: str) -> list[str]:
+    """Decode one size-``n`` problem of each class of the stress family (items from seed 11, not the evaluation's seed
+    0); return the classes answered wrong."""
+    classes = task.stress_families()[family]
+    items = make_test_items(task, n, len(classes), seed=11, split=family)
+    assert sorted(it.problem["stress"] for it in items) == sorted(classes)
+    res = evaluate_items(model, task, items, batch_size=len(items), token_accuracy=False, stop_at_divergence=True)
+    return [it.problem["stress"] for it, r in zip(items, res) if not r.exact]
+
+
 def test_lockstep_checkpoint_is_exact_on_every_stress_class():
     """The shipped lockstep Mamba on one 30-digit problem of each addition stress class (lengths far apart, n + 1
     digit, 1 + n digits, + 0, 9-runs, carries through the whole number, zero runs, leading 1/9): 6x its training
     size. The tool_p3 checkpoint it replaces fails n + 1-digit problems from 20 digits."""
     model = AutoModelForCausalLM.from_pretrained(os.path.join(ROOT, "checkpoints", "addition-mamba-small-lockstep")).eval()
     task = get_task("addition", "lockstep")
-    items = make_test_items(task, 30, len(task.stress_classes), seed=11, split="stress")
-    assert sorted(it.problem["stress"] for it in items) == sorted(task.stress_classes)
-    res = evaluate_items(model, task, items, batch_size=len(items), token_accuracy=False, stop_at_divergence=True)
-    assert [it.problem["stress"] for it, r in zip(items, res) if not r.exact] == []
+    assert wrong_classes(model, task, 30, "stress") == []
 
 
 def test_lockstep_runs_checkpoint_is_exact_on_every_runs_class():
@@ -90,22 +97,16 @@ def test_lockstep_runs_checkpoint_is_exact_on_every_runs_class():
     model = AutoModelForCausalLM.from_pretrained(os.path.join(ROOT, "checkpoints", "addition-mamba-small-lockstep-runs")).eval()
     task = model.task()
     assert task.input_in_tool  # input hidden, as it was trained
-    items = make_test_items(task, 150, len(task.runs_classes), seed=11, split="runs")
-    assert sorted(it.problem["stress"] for it in items) == sorted(task.runs_classes)
-    res = evaluate_items(model, task, items, batch_size=len(items), token_accuracy=False, stop_at_divergence=True)
-    assert [it.problem["stress"] for it, r in zip(items, res) if not r.exact] == []
+    assert wrong_classes(model, task, 150, "runs") == []
 
 
 def test_value_lines_graph_checkpoint_is_exact_on_every_stress_class():
     """The value_lines graph Mamba (trained to 10 nodes) on one 30-node graph of each stress class (one long chain,
-    wide fan-in, constants only, each gate type at depth, ...), items from seed 11, not the evaluation's seed 0."""
+    wide fan-in, constants only, each gate type at depth, ...)."""
     model = AutoModelForCausalLM.from_pretrained(os.path.join(ROOT, "checkpoints", "logical-graph-mamba-small-value-lines")).eval()
     task = model.task()
     assert task.config == "value_lines"
-    items = make_test_items(task, 30, len(task.stress_classes), seed=11, split="stress")
-    assert sorted(it.problem["stress"] for it in items) == sorted(task.stress_classes)
-    res = evaluate_items(model, task, items, batch_size=len(items), token_accuracy=False, stop_at_divergence=True)
-    assert [it.problem["stress"] for it, r in zip(items, res) if not r.exact] == []
+    assert wrong_classes(model, task, 30, "stress") == []
 
 
 def test_demo_answers_the_users_own_problems():
