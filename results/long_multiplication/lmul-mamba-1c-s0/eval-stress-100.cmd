@@ -1,0 +1,1 @@
+timeout 1200 bash -c '/opt/torch/.venv/bin/python3 eval.py --model runs/long_multiplication/lmul-mamba-1c-s0 --split stress --lengths 100 --num-samples 16 --batch-size 16 --stop-at-divergence --no-token-accuracy --out runs/long_multiplication/lmul-mamba-1c-s0/eval/stress-100'

@@ -1,0 +1,1 @@
+timeout 540 bash -c '/opt/torch/.venv/bin/python3 eval.py --model runs/runs_training/add-lstm-runs60-ft-s0 --split stress --lengths 1000 --num-samples 32 --batch-size 32 --stop-at-divergence --no-token-accuracy --decode device --out runs/runs_training/add-lstm-runs60-ft-s0/eval/stress'
