@@ -41,9 +41,16 @@ minutes, ~124k tok/s), evaluated in the next call (stress at 1,000 nodes: 140 s 
 | `graph-vl-mamba-small-s1` | 16/16, 16/16, 16/16 | 112/112 | **112/112** |
 | shipped default trace, seed 0 (results/stress) | | | 105/112 (`chain` 11/16, `and_only` 14/16) |
 
-Not run: seed 2 and the two default-trace controls (the lease ran out), so "another seed of the default trace would
-also hold" is not excluded by runs; the shipped seed's failures are the copies this trace removes
-(scripts/graph_copy_margins.py), which is the evidence for the trace and not for the seed.
+Run on 2026-12-06 (fifteenth session, H100, one call beside the n x n Mamba evaluations, then one to collect): seed 2
+of value_lines and the first default-trace control, trained together (2,000 steps each; 119k and 86k tok/s):
+
+| run | test 10 / 100 / 1,000 | stress 100 | stress 1,000 |
+|---|---|---|---|
+| `graph-vl-mamba-small-s2` | 16/16, 16/16, 16/16 | 112/112 | **112/112** |
+| `graph-default-mamba-small-s1` (control) | 16/16, 16/16, 16/16 | 103/112 (`chain` 7/16 wrong) | **79/112** (`chain` 16/16, `not_chain` 11/16, `and_only` 5/16, `or_only` 1/16 wrong) |
+
+Three value_lines seeds hold; the default trace retrained with the same settings fails the stress split, worse than
+the shipped seed. `graph-default-mamba-small-s2` (the second control) has not run.
 """
 
 from toolssm.experiments import Eval, Run, Study
