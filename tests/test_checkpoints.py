@@ -16,7 +16,7 @@ from toolssm.evaluation import evaluate_items, make_test_items
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 # checkpoint -> (task, an in-distribution size)
-CKPTS = {"addition-lstm-small": ("addition", 5), "addition-lstm-small-p3": ("addition", 5), "addition-mamba-small": ("addition", 5),
+CKPTS = {"addition-lstm-small": ("addition", 5), "addition-lstm-small-runs": ("addition", 5), "addition-lstm-small-p3": ("addition", 5), "addition-mamba-small": ("addition", 5),
          "addition-mamba-small-p3": ("addition", 5), "addition-mamba-small-lockstep": ("addition", 5),
          "addition-mamba-small-lockstep-runs": ("addition", 5), "logical-graph-mamba-small": ("logical_graph", 10),
          "logical-graph-mamba-small-value-lines": ("logical_graph", 10),
@@ -98,6 +98,21 @@ def test_lockstep_runs_checkpoint_is_exact_on_every_runs_class():
     task = model.task()
     assert task.input_in_tool  # input hidden, as it was trained
     assert wrong_classes(model, task, 150, "runs") == []
+
+
+def test_lstm_runs_checkpoint_is_exact_on_every_runs_class():
+    """The runs fine-tune of the addition LSTM on one 150-digit problem of each runs class (runs of 75-149 digits, past
+    the 60 it trained on), input shown as it runs. Its predecessor walks pointer 2 past the end of a run of 54-63
+    sevens at 100 digits (5...5 + 7...7)."""
+    model = AutoModelForCausalLM.from_pretrained(os.path.join(ROOT, "checkpoints", "addition-lstm-small-runs")).eval()
+    task = model.task()
+    assert not task.input_in_tool  # input shown, as it was trained
+    assert wrong_classes(model, task, 150, "runs") == []
+    # the two 100-digit runs problems the predecessor gets wrong (results/stress/addition-lstm-small/eval/runs-cpu)
+    items = [make_test_items(task, 100, 1, start=i, split="runs")[0] for i in (3, 28)]
+    assert [it.problem["stress"] for it in items] == ["repdigits", "repdigits"]
+    res = evaluate_items(model, task, items, batch_size=2, token_accuracy=False, stop_at_divergence=True)
+    assert [r.exact for r in res] == [True, True]
 
 
 def test_value_lines_graph_checkpoint_is_exact_on_every_stress_class():
