@@ -19,6 +19,17 @@ That pass (2026-12-03, four calls): both LSTMs 2,000 steps, 16/16 test and stres
 1,775-1,776 steps (the cap), validation 8/8 at 10 and 20, seed 0 stress 16/16 at 10; the rest of their evaluations and
 every 100 x 100 one were running when the machine went back, and the weights did not come back (one 21.6 MB archive;
 the launcher now splits them). A rerun retrains all four (~20 minutes) and evaluates them alone.
+
+The one-call Mamba seeds (2026-12-06, fifteenth session, H100; `lmul-mamba-1c-*`, 1,200 steps in ~7 minutes side by
+side at 142k tok/s each, evaluated in the next call with the host loop):
+
+| run | test 10 / 20 / 50 / 100 | stress 10 / 20 / 50 / 100 | failing stress classes |
+|---|---|---|---|
+| `lmul-mamba-1c-s0` | 16/16 each | 16, 16, 14, 11 of 16 | powers_of_10 from 50; nines, lead_1_9 (1/2) at 100 |
+| `lmul-mamba-1c-s1` | 16/16 each | 16, 14, 14, 14 of 16 | nines from 20 |
+
+Exact on every random problem to 100 x 100 (205k-token trajectories), like the LSTMs, and not on the corners: the
+divergences (`divergence-stress-*.txt` in each run's folder) and the queued fix are below and in docs/FORMATS.md.
 """
 
 from toolssm.experiments import Eval, Run, Study
