@@ -81,14 +81,17 @@ MAMBA_ONE_CALL = dict(max_steps=1200, max_time_minutes=8.5)
 
 # [decision, 2026-12-06] The one-call seeds are exact on every random problem to 100 x 100 but not on the stress split:
 # seed 0 fails powers of ten from 50 digits (it leaves the trace at the prompt's first zero: a 49-zero run in the
-# prompt, where training's 10-digit operands hold runs of at most 9), seed 1 fails 9...9 x 9...9 from 20 digits (the
-# row's columns all alike; results/long_multiplication/*/divergence-stress-*.txt). The same fine-tune that mended the
-# n x 2 and addition Mambas (experiments/runs_training.py): a quarter of each batch from the stress and runs classes
-# at 1-20 digits (runs of 10-19, 2x training's longest, and 20 x 20 trajectories of ~9k tokens), batch 32 (rows up to
-# 3.5x training's longest: the n x 2 arms at 200 and 400 digits ran out of memory three to a GPU), lr 5e-4, at most
-# 600 steps or 4 minutes, both seeds at once; evaluated on stress and runs at 20 to 100 and on test at 100 (does the fix
-# break the rest?). The input stays shown: long_multiplication has no hidden-input form.
-RUNS_FT = dict(TRAIN, preset="mamba-small", batch_size=32, learning_rate=5e-4, warmup_steps=50, max_steps=600, max_time_minutes=4,
+# prompt, where training's 10-digit operands hold runs of at most 9), seed 1 fails 9...9 x 9...9 from 16 digits (typed),
+# ~3,200 tokens into a stretch of identical columns where training's longest is ~2,500
+# (results/long_multiplication/*/divergence-*.txt). The same fine-tune that mended the n x 2 and addition Mambas
+# (experiments/runs_training.py): a quarter of each batch from the stress and runs classes at 1-20 digits (runs of
+# 10-19, 2x training's longest, and 20 x 20 trajectories of ~9k tokens), batch 24 (rows up to 3.5x training's longest,
+# and a batch is padded to its longest row: 24 x 9.1k tokens is ~25 GiB on the Triton scan at the 0.11 MiB a token
+# measured for this size (3.7 GiB at 64 x 512, benchmarks/bench_mamba_train.py), two runs fit an 80 GB H100; the n x 2
+# arms at 200 and 400 digits ran out of memory three to a GPU), lr 5e-4, at most 600 steps or 4 minutes, both seeds at
+# once; evaluated on stress and runs at 20 to 100 and on test at 100 (does the fix break the rest?). The input stays
+# shown: long_multiplication has no hidden-input form.
+RUNS_FT = dict(TRAIN, preset="mamba-small", batch_size=24, learning_rate=5e-4, warmup_steps=50, max_steps=600, max_time_minutes=4,
                stress_fraction=0.25, stress_family="stress,runs", stress_max_n=20, eval_every=1_000_000,
                save_every=1_000_000)
 RUNS_FT_ARGS = ("--stop-at-divergence", "--no-token-accuracy")
