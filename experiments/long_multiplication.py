@@ -89,10 +89,11 @@ MAMBA_ONE_CALL = dict(max_steps=1200, max_time_minutes=8.5)
 # and a batch is padded to its longest row: 24 x 9.1k tokens is ~25 GiB on the Triton scan at the 0.11 MiB a token
 # measured for this size (3.7 GiB at 64 x 512, benchmarks/bench_mamba_train.py), two runs fit an 80 GB H100; the n x 2
 # arms at 200 and 400 digits ran out of memory three to a GPU), lr 5e-4, at most 600 steps or 4 minutes, both seeds at
-# once; evaluated on stress and runs at 20 to 100 and on test at 100 (does the fix break the rest?). The input stays
-# shown: long_multiplication has no hidden-input form.
+# once; evaluated on stress and runs at 20 to 100 and on test at 100 (does the fix break the rest?). Input hidden, as in
+# the n x 2 and addition fine-tunes (the model is trained the way it then runs): run hidden, seed 0's own weights are
+# already exact on the powers of ten it fails shown (CPU, eval.py --hide-input), while seed 1's nines fail either way.
 RUNS_FT = dict(TRAIN, preset="mamba-small", batch_size=24, learning_rate=5e-4, warmup_steps=50, max_steps=600, max_time_minutes=4,
-               stress_fraction=0.25, stress_family="stress,runs", stress_max_n=20, eval_every=1_000_000,
+               stress_fraction=0.25, stress_family="stress,runs", stress_max_n=20, hide_input=True, eval_every=1_000_000,
                save_every=1_000_000)
 RUNS_FT_ARGS = ("--stop-at-divergence", "--no-token-accuracy")
 RUNS_FT_EVALS = (Eval("stress", (20, 50), split="stress", num_samples=16, args=RUNS_FT_ARGS),
