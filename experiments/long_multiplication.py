@@ -95,11 +95,13 @@ MAMBA_ONE_CALL = dict(max_steps=1200, max_time_minutes=8.5)
 RUNS_FT = dict(TRAIN, preset="mamba-small", batch_size=24, learning_rate=5e-4, warmup_steps=50, max_steps=600, max_time_minutes=4,
                stress_fraction=0.25, stress_family="stress,runs", stress_max_n=20, hide_input=True, eval_every=1_000_000,
                save_every=1_000_000)
+# In order of what the fix is for (the study runs two evaluations at a time): stress first, then whether random
+# problems still hold at 100 x 100, then the runs classes; no runs class at 100 (a 205k-step host loop each, ~7 minutes
+# on an H100 beside other work: the stress split's nines and powers of ten at 100 are the inputs that failed).
 RUNS_FT_EVALS = (Eval("stress", (20, 50), split="stress", num_samples=16),
-                 Eval("runs", (20, 50), split="runs", num_samples=16),
                  Eval("stress-100", (100,), split="stress", num_samples=16, timeout_s=900),
-                 Eval("runs-100", (100,), split="runs", num_samples=16, timeout_s=900),
-                 Eval("test-100", (100,), num_samples=16, timeout_s=900))
+                 Eval("test-100", (100,), num_samples=16, timeout_s=900),
+                 Eval("runs", (20, 50), split="runs", num_samples=16))
 
 
 def _runs_ft(seed: int) -> dict:
