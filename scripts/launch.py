@@ -42,6 +42,7 @@ MAX_FILED_BYTES = 1 << 20  # a job's files above this are not filed
 #: on 2026-12-03 one 21.6 MB weights archive of four small runs did not come back. Weights are split across archives
 #: of whole runs under this bound (safetensors barely compress, so the files' own sizes bound the archive's)
 MAX_ARCHIVE_BYTES = 15 << 20
+WEIGHT_FILES = ("model.safetensors", "config.json", "generation_config.json", "tokenizer.json", "tokenizer_config.json")
 
 
 # --- processes --------------------------------------------------------------------------------------------------------
@@ -306,14 +307,30 @@ def weight_groups(runs: list[list[tuple[str, str]]], limit: int = MAX_ARCHIVE_BY
     return groups
 
 
+def rescued(runs: list[list[tuple[str, str]]], limit: int = MAX_ARCHIVE_BYTES) -> list[tuple[str, str]]:
+    """The weight files of the first whole runs, in order, that fit in one archive of ``limit`` bytes: runs whose
+    weights are not kept but whose evaluations had not all finished when the call packed. A lease can end with runs
+    trained and unevaluated (on 2026-12-06 the lease ran out with seven trained runs of table1_full not or not fully
+    evaluated, and their weights stayed on the machine); with these, ``eval.py`` finishes them here."""
+    out, size = [], 0
+    for files in runs:
+        run_bytes = sum(os.path.getsize(src) for src, _ in files)
+        if size + run_bytes <= limit:
+            out += files
+            size += run_bytes
+    return out
+
+
 def pack(study, entries: list, runs_root: str, out_dir: str) -> list[str]:
     """``<study>.tgz`` (the filed files), ``<study>-logs.tgz`` (console logs) and, where runs keep weights,
     ``<study>-weights.tgz`` (then ``-weights-2.tgz``, ...: archives of whole runs of at most MAX_ARCHIVE_BYTES each)
+    and ``<study>-rescue.tgz`` (weights of trained runs whose evaluations have not all finished; see ``rescued``)
     into ``out_dir``; returns the paths written."""
     os.makedirs(out_dir, exist_ok=True)
     written = []
     paths = {"": [], "-logs": []}
     weights = []  # per run: its weight files
+    rescue = []  # runs that do not keep weights, trained but not yet fully evaluated
     for e in entries:
         folder = os.path.join(runs_root, e.name)
         if not os.path.isdir(folder):
@@ -323,15 +340,20 @@ def pack(study, entries: list, runs_root: str, out_dir: str) -> list[str]:
         for f in sorted(os.listdir(d)) if os.path.isdir(d) else []:
             if f.endswith((".log", ".cmd", ".rc")):
                 paths["-logs"].append((os.path.join(d, f), os.path.join(study.name, e.name, f)))
-        if isinstance(e, Run) and e.keep_weights and os.path.exists(os.path.join(folder, "model.safetensors")):
-            weights.append([(os.path.join(folder, f), os.path.join(study.name, e.name, f))
-                            for f in ("model.safetensors", "config.json", "generation_config.json", "tokenizer.json", "tokenizer_config.json")
-                            if os.path.exists(os.path.join(folder, f))])
+        if isinstance(e, Run) and os.path.exists(os.path.join(folder, "model.safetensors")):
+            files = [(os.path.join(folder, f), os.path.join(study.name, e.name, f)) for f in WEIGHT_FILES
+                     if os.path.exists(os.path.join(folder, f))]
+            if e.keep_weights:
+                weights.append(files)
+            elif _state(folder, "train") == "done" and any(_state(folder, f"eval-{ev.tag}") != "done" for ev in e.evals):
+                rescue.append(files)
     build_log = os.path.join(os.path.dirname(os.path.abspath(runs_root)), ".kernels", ".launch", "build.log")
     if os.path.exists(build_log):
         paths["-logs"].append((build_log, os.path.join(study.name, STUDY_LOG)))
     for i, group in enumerate(weight_groups(weights)):
         paths["-weights" + (f"-{i + 1}" if i else "")] = group
+    if rescue:  # one archive at most (the device returns 8 files a call): the first runs in table order that fit
+        paths["-rescue"] = rescued(rescue, MAX_ARCHIVE_BYTES)
     for suffix, items in paths.items():
         if not items:
             continue

@@ -414,6 +414,34 @@ def table1_cells(runs):
     return cells
 
 
+def full_budget_cells(runs, task: str, configs: tuple, train_max: int) -> dict[str, str]:
+    """family -> every seed of study table1_full (the paper's 2,000 steps) for one Table 1 row, in seed order: each
+    evaluated seed's n→m (p%, k) and the largest size evaluated where it stopped short of the study's largest; seeds
+    trained but not evaluated are counted."""
+    by_fam: dict[str, list] = {}
+    for r in runs:
+        t = r["training"]
+        if r["study"] == "table1_full" and t["task"] == task and t["config"] in configs:
+            by_fam.setdefault(family_of(r), []).append(r)
+    out = {}
+    for fam, rs in by_fam.items():
+        parts, unevaluated = [], 0
+        for r in sorted(rs, key=lambda r: r["training"].get("seed") or 0):
+            rows = merged(r)
+            if not rows:
+                unevaluated += 1
+                continue
+            note = paper_notation(train_max, rows)
+            top = max(rows)
+            if top < (1000 if task != "hanoi" else top):
+                note += f", evaluated to {size(top)}"
+            parts.append(f"s{r['training'].get('seed')}: {note}" + (f" [{r['steps']}]" if str(r["steps"]) != "2000" else ""))
+        if unevaluated:
+            parts.append(f"{unevaluated}{' more' if parts else ''} trained, not evaluated")
+        out[fam] = "; ".join(parts)
+    return out
+
+
 def readme_table1(runs):
     cells = table1_cells(runs)
     rows = []
@@ -435,6 +463,9 @@ def readme_table1(runs):
             note = f" [{best[1]['steps']}]" + (f", best of {len(rs)} runs" if len(rs) > 1 else "")
             ours.append(best[0] + note)
         rows.append([f"{label}, ours"] + ours)
+        full = full_budget_cells(runs, task, configs, tm)
+        if full:
+            rows.append([f"{label}, 2,000 steps"] + [full.get(fam, "-") for fam in FAMILIES])
         base = label.split(",")[0]
         if base in PAPER_TABLE1 and "aligned" not in label:
             rows.append([f"{label}, paper"] + [f"*{PAPER_TABLE1[base][f]}*" for f in FAMILIES])

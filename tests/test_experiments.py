@@ -90,6 +90,7 @@ def test_launcher_trains_evaluates_packs_and_files_a_run(tmp_path):
                               "smoke/add-tiny-s0/metrics.jsonl", "smoke/add-tiny-s0/run.json", "smoke/add-tiny-s0/training_args.json",
                               "smoke/hello/hello.txt", "smoke/hello/run.json"]
     assert "smoke/add-tiny-s0/train.log" in tarfile.open(out / "smoke-logs.tgz").getnames()
+    assert not (out / "smoke-rescue.tgz").exists()  # every evaluation finished: no weights to rescue
 
     results = tmp_path / "results"
     r = subprocess.run([sys.executable, LAUNCH, "unpack", str(out / "smoke.tgz"), "--results", str(results)], capture_output=True,
@@ -258,3 +259,29 @@ def test_pack_splits_weights_into_archives_the_device_returns(tmp_path, capsys):
     assert all(sum(os.path.getsize(src) for src, _ in g) <= 16 for g in groups[:2])
     assert "s/d: weights of" in capsys.readouterr().err
     assert launch.weight_groups([]) == []
+
+
+def test_pack_rescues_weights_of_trained_runs_left_unevaluated(tmp_path):
+    """A lease can end with runs trained but not (fully) evaluated: their weights come back in <study>-rescue.tgz (one
+    archive, whole runs in table order under the bound), so eval.py can finish them here; runs that keep weights, runs
+    still training and fully evaluated runs are not in it."""
+    launch = _launch_module()
+    runs = tmp_path / "runs" / "s"
+    ev = (Eval("test", (2,)),)
+    entries = [Run(n, {}, ev, keep_weights=(n == "kept")) for n in ("done", "failed", "big", "unevaluated", "training", "kept")]
+    states = {"done": ("0", "0"), "failed": ("0", "124"), "big": ("0", None), "unevaluated": ("0", None), "training": (None, None),
+              "kept": ("0", None)}
+    for name, (train_rc, eval_rc) in states.items():
+        d = runs / name / ".launch"
+        d.mkdir(parents=True)
+        (runs / name / "model.safetensors").write_bytes(b"\0" * (40 if name == "big" else 8))
+        (runs / name / "config.json").write_text("{}")
+        for what, rc in (("train", train_rc), ("eval-test", eval_rc)):
+            if rc is not None:
+                (d / f"{what}.rc").write_text(rc + "\n")
+    launch.MAX_ARCHIVE_BYTES = 30
+    study = Study(name="s", claim="c", runs=entries)
+    launch.pack(study, entries, str(tmp_path / "runs" / "s"), str(tmp_path / "out"))
+    rescued = sorted(tarfile.open(tmp_path / "out" / "s-rescue.tgz").getnames())
+    assert rescued == ["s/failed/config.json", "s/failed/model.safetensors", "s/unevaluated/config.json", "s/unevaluated/model.safetensors"]
+    assert sorted(tarfile.open(tmp_path / "out" / "s-weights.tgz").getnames()) == ["s/kept/config.json", "s/kept/model.safetensors"]
