@@ -82,6 +82,7 @@ def load_runs() -> list[dict]:
         out = (r["args"] or {}).get("train", {}).get("output_dir")
         if out:
             by_dir[out.rstrip("/")] = r
+            by_dir[f"results/{r['study']}/{r['name']}"] = r  # --init_from a filed run (its weights carried to the GPU)
     for r in runs:
         r["speed"] = speed_of(r)
     def init_of(r: dict) -> str | None:
@@ -131,7 +132,8 @@ def training_of(run: dict) -> dict:
                 "task": a["data"]["task"], "config": a["data"]["config"], "steps": a.get("steps_completed", a["train"]["max_steps"]),
                 "max_steps": a["train"]["max_steps"], "batch": a["train"]["batch_size"], "lr": a["train"]["learning_rate"],
                 "seed": a["train"]["seed"], "train_max_n": a["data"].get("train_max_n"), "stress_fraction": a["data"].get("stress_fraction") or 0,
-                "stress_max_n": a["data"].get("stress_max_n"), "stress_family": a["data"].get("stress_family") or "stress"}
+                "stress_max_n": a["data"].get("stress_max_n"), "stress_family": a["data"].get("stress_family") or "stress",
+                "hide_input": bool(a["data"].get("hide_input"))}
     for res in run["evals"].values():
         t = res.get("training")
         if t:
@@ -157,13 +159,19 @@ def speed_of(run: dict) -> str:
     return f"{statistics.median(tps) / 1e3:.1f}k" + (f", {mins:.1f}" if mins is not None else "") if tps else "-"
 
 
-def merged(run: dict, split: str = "test", checkpoint: str | None = None) -> dict[int, dict]:
+def merged(run: dict, split: str = "test", checkpoint: str | None = None, hidden: bool | None = None) -> dict[int, dict]:
     """n -> the row of ``split`` with the most problems (ties: complete over console-log rows, then tag order), over the
-    evaluations of the final model, or with ``checkpoint`` of that intermediate checkpoint (tags ``checkpoint-<step>``)."""
+    evaluations of the final model, or with ``checkpoint`` of that intermediate checkpoint (tags ``checkpoint-<step>``).
+    Only evaluations made with the input as the run was trained (shown or hidden), or as ``hidden`` says: a run trained
+    with the input shown and also evaluated hidden has two sets of results, never mixed per size."""
+    if hidden is None:
+        hidden = (run.get("training") or {}).get("hide_input")
     out = {}
     for tag in sorted(run["evals"]):
         res = run["evals"][tag]
         if (res.get("split") or "test") != split or (tag != checkpoint if checkpoint else tag.startswith("checkpoint-")):
+            continue
+        if hidden is not None and bool(res.get("hide_input")) != hidden:
             continue
         for L in res["lengths"]:
             key = (L["num_samples"], L.get("source") != "console log")
@@ -283,16 +291,19 @@ def study_readme(study: str, runs: list[dict], claim: str) -> tuple[str, list[di
     for task in tasks:
         mine = [r for r in runs if (r["training"]["task"] or "?") == task]
         for split in EVAL_SPLITS:
-            states = [(r, None) for r in mine] + [(r, tag) for r in mine for tag in sorted(r["evals"]) if tag.startswith("checkpoint-")]
-            states = sorted(((r, c) for r, c in states if merged(r, split, c)), key=lambda rc: (rc[0]["name"], rc[1] or "~"))
+            # per run: its final model as trained (input shown or hidden), then in the other input mode where it was
+            # also evaluated so (a row of its own), then its intermediate checkpoints
+            states = ([(r, None, None) for r in mine] + [(r, None, not r["training"]["hide_input"]) for r in mine if r["training"].get("hide_input") is not None]
+                      + [(r, tag, None) for r in mine for tag in sorted(r["evals"]) if tag.startswith("checkpoint-")])
+            states = sorted(((r, c, h) for r, c, h in states if merged(r, split, c, h)), key=lambda rc: (rc[0]["name"], rc[1] or "~", rc[2] is not None))
             if not states:
                 continue
-            sel = [r for r, _ in states]
-            ns = sorted({n for r, c in states for n in merged(r, split, c)})
+            sel = [r for r, _, _ in states]
+            ns = sorted({n for r, c, h in states for n in merged(r, split, c, h)})
             rows = []
-            for r, c in states:
+            for r, c, h in states:
                 t = r["training"]
-                m = merged(r, split, c)
+                m = merged(r, split, c, h)
                 steps = c.split("-", 1)[1] if c else r["steps"]
                 rows.append([f"`{r['name']}`" + (f" at {c}" if c else "") + input_note(r, m), arch_of(r),
                              (t["config"] or "default") + (f" + {t['stress_fraction']:.0%} {(t.get('stress_family') or 'stress').replace(',', ' + ')}" + (f" to {t['stress_max_n']}" if t.get("stress_max_n") else "")
@@ -311,8 +322,9 @@ def study_readme(study: str, runs: list[dict], claim: str) -> tuple[str, list[di
             lines += [f"## {task}, {split} split ({what}; sizes in {unit})", "", *how, table(header, rows), "",
                       f"![{task}: {metric.replace('_', ' ')} against size, {split} split]({png})", ""]
             plots.append({"png": png, "metric": metric, "title": f"{study + ': ' if study != task else ''}{task}, {split} split", "results": [
-                {"label": r["name"] + (f" at {c}" if c else ""), "task": task, "size_unit": unit, "lengths": list(merged(r, split, c).values())}
-                for r, c in states]})
+                {"label": r["name"] + (f" at {c}" if c else "") + input_note(r, merged(r, split, c, h)), "task": task, "size_unit": unit,
+                 "lengths": list(merged(r, split, c, h).values())}
+                for r, c, h in states]})
     return "\n".join(lines), plots
 
 
@@ -327,7 +339,8 @@ def checkpoint_sources(runs: list[dict], ckpt: str) -> tuple[dict | None, list[d
     hidden = bool((read_tool_spec(os.path.join(ROOT, "checkpoints", ckpt)) or {}).get("hide_input"))
 
     def same_mode(r):
-        return dict(r, evals={t: e for t, e in r["evals"].items() if bool(e.get("hide_input")) == hidden})
+        return dict(r, evals={t: e for t, e in r["evals"].items() if bool(e.get("hide_input")) == hidden},
+                    training=dict(r.get("training") or {}, hide_input=hidden))  # merged(): the checkpoint's mode, not training's
 
     run = next((r for r in runs if r["args"] and r["args"].get("train", {}).get("output_dir", "").rstrip("/") == out_dir), None)
     # a job filed under the checkpoint's name, or under NAME--<what> (results/claimed_sizes/NAME--perclass)

@@ -40,6 +40,22 @@ def test_merge_takes_the_evaluation_with_most_problems_and_keeps_checkpoints_apa
     assert summarize.merged(run, checkpoint="checkpoint-250")[10]["num_samples"] == 64
 
 
+def test_merge_never_mixes_input_modes_per_size():
+    """A run trained with the input shown and also evaluated hidden (eval.py --hide-input) has two sets of results:
+    merged() keeps the trained mode unless asked for the other, even where the other has more problems (the
+    n x n Mamba seed 0: 128 hidden problems at 20 digits beside 16 shown ones)."""
+    row = lambda n, em, k: dict(n=n, exact_match=em, num_samples=k, exact_match_ci=[0, 1])  # noqa: E731
+    run = {"training": {"hide_input": False}, "evals": {
+        "shown": {"split": "stress", "hide_input": False, "lengths": [row(20, 0.5, 16)]},
+        "hidden-cpu": {"split": "stress", "hide_input": True, "lengths": [row(20, 1.0, 128), row(50, 1.0, 16)]}}}
+    assert {n: r["num_samples"] for n, r in summarize.merged(run, "stress").items()} == {20: 16}
+    assert {n: r["exact_match"] for n, r in summarize.merged(run, "stress", hidden=True).items()} == {20: 1.0, 50: 1.0}
+    trained_hidden = dict(run, training={"hide_input": True})
+    assert summarize.merged(trained_hidden, "stress")[20]["num_samples"] == 128
+    no_training = {"evals": run["evals"]}  # an evaluation-only folder: every mode, as before
+    assert summarize.merged(no_training, "stress")[20]["num_samples"] == 128
+
+
 def test_describe_and_paper_notation():
     rows = {n: dict(n=n, exact_match=em, num_samples=k) for n, em, k in [(10, 1.0, 16), (100, 1.0, 32), (1000, 31 / 32, 32), (2000, 0.0, 16)]}
     assert summarize.describe(rows) == "exact at every size from 10 to 100 (16-32 problems each); then 31/32 at 1,000, 0/16 at 2,000"
