@@ -4,6 +4,7 @@
     python scripts/launch.py list paper_scale                # the runs and the exact commands they will run
     python scripts/launch.py run paper_scale 'add-*'          # start, evaluate, pack into --out; call again to go on
     python scripts/launch.py unpack out/paper_scale.tgz       # file packed results under results/<study>/<run>/
+    python scripts/launch.py finish table1_full 'mul1-*'      # here: the evaluations a lease left undone (rescued weights)
     bash scripts/gpu/run.sh paper_scale                       # on the GPU machine: set up, then `run` into $OUT
 
 ``run`` is idempotent and made for device calls of a few minutes on a machine that stays held between them: each call
@@ -33,7 +34,7 @@ sys.path.insert(0, ROOT)
 
 # (imports torch and transformers through the toolssm package: over a minute on a GPU machine whose cores are busy,
 # which is why the deadline counts from TOOLSSM_CALL_START, set before any import)
-from toolssm.experiments import FILED, Job, Run, load_study  # noqa: E402
+from toolssm.experiments import FILED, Eval, Job, Run, load_study  # noqa: E402
 
 KERNELS_DIR = os.environ.get("KERNELS_DIR", "/tmp/kernels")
 STUDY_LOG = "kernel-build.log"  # the kernel build's log, packed with a study's logs beside its runs' folders
@@ -429,6 +430,51 @@ def unpack(path: str, results: str) -> list[str]:
     return written
 
 
+def missing_evals(run: Run, folder: str) -> list[Eval]:
+    """The part of each of ``run``'s evaluations that its filed folder lacks: sizes of its split with no row in any of
+    the folder's evaluations (eval/*/results.json: the study's tags may have changed since, and an earlier ``finish``
+    writes eval/<tag>-finish/)."""
+    done: dict[str, set] = {}
+    d = os.path.join(folder, "eval")
+    for tag in sorted(os.listdir(d)) if os.path.isdir(d) else []:
+        try:
+            with open(os.path.join(d, tag, "results.json")) as f:
+                res = json.load(f)
+        except (OSError, ValueError):
+            continue
+        done.setdefault(res.get("split") or "test", set()).update(L["n"] for L in res.get("lengths", []))
+    out = []
+    for ev in run.evals:
+        rest = tuple(n for n in ev.lengths if n not in done.get(ev.split, set()))
+        if rest:
+            out.append(Eval(f"{ev.tag}-finish", rest, ev.split, ev.num_samples, ev.args, ev.timeout_s))
+    return out
+
+
+def finish(study, entries: list, results: str, extra: list[str], dry_run: bool = False) -> int:
+    """Run here, one at a time, the evaluations of filed runs (results/<study>/<run>/ with its weights: kept, or
+    rescued from a lease that ended first) that the lease did not finish, into eval/<tag>-finish/ (summarize merges
+    them with the rest by size). Returns how many failed."""
+    failed = 0
+    for e in entries:
+        if not isinstance(e, Run):
+            continue
+        folder = os.path.join(results, study.name, e.name)
+        todo = missing_evals(e, folder)
+        if not todo:
+            continue
+        if not os.path.exists(os.path.join(folder, "model.safetensors")):
+            print(f"{e.name}: {', '.join(f'{ev.split} {list(ev.lengths)}' for ev in todo)} not evaluated, and no weights here")
+            continue
+        for ev in todo:
+            argv = [sys.executable, *ev.argv(folder, os.path.join(folder, "eval", ev.tag)), *extra]
+            print(f"{e.name}: {shlex.join(argv[1:])}", flush=True)
+            if not dry_run and subprocess.run(argv, cwd=ROOT).returncode != 0:
+                failed += 1
+                print(f"{e.name}: {ev.tag} failed", file=sys.stderr)
+    return failed
+
+
 # --- command line -----------------------------------------------------------------------------------------------------
 
 def main(argv=None) -> int:
@@ -446,10 +492,20 @@ def main(argv=None) -> int:
     rp.add_argument("--out", default=os.environ.get("OUT", "out"), help="where the packed .tgz files go (env OUT)")
     rp.add_argument("--poll", type=float, default=10.0, help="seconds between passes")
     rp.add_argument("--job", default=os.environ.get("TOOLSSM_JOB"), help="the GPU job, recorded in every run.json (env TOOLSSM_JOB)")
+    fp = sub.add_parser("finish", help="evaluate here what a lease left unevaluated (filed runs with their weights)",
+                        description="Run the sizes each selected run's evaluations lack, from its filed folder under results/, "
+                                    "into eval/<tag>-finish/; arguments after -- go to eval.py (e.g. -- --device cpu).")
+    fp.add_argument("study", help="experiments/<study>.py (or a path to a study file)")
+    fp.add_argument("pattern", nargs="?", help="run names to select: shell globs, comma-separated")
+    fp.add_argument("--results", default=os.path.join(ROOT, "results"))
+    fp.add_argument("--dry-run", action="store_true", help="print the commands only")
     up = sub.add_parser("unpack", help="file packed results under results/")
     up.add_argument("files", nargs="+")
     up.add_argument("--results", default=os.path.join(ROOT, "results"))
-    args = p.parse_args(argv)
+    argv = list(sys.argv[1:] if argv is None else argv)
+    extra = argv[argv.index("--") + 1:] if "--" in argv else []  # finish: eval.py's own arguments
+    args = p.parse_args(argv[:len(argv) - len(extra) - 1] if "--" in argv else argv)
+    args.eval_args = extra
 
     if args.cmd == "unpack":
         for f in args.files:
@@ -461,6 +517,8 @@ def main(argv=None) -> int:
         entries = study.select(args.pattern)
     except ValueError as e:
         p.error(str(e))
+    if args.cmd == "finish":
+        return 1 if finish(study, entries, args.results, args.eval_args, args.dry_run) else 0
     runs_root = os.path.join(args.runs, study.name)
     if args.cmd == "list":
         print(f"# {study.name}: {study.claim}")

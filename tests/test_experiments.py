@@ -121,6 +121,23 @@ def test_launcher_trains_evaluates_packs_and_files_a_run(tmp_path):
     with open(runs / "smoke" / "add-tiny-s0" / ".launch" / "train.rc") as f:
         assert f.read().strip() == "0"
 
+    # `finish` evaluates here what a lease left undone, from the filed folder and its (rescued) weights
+    filed = results / "smoke" / "add-tiny-s0"
+    os.remove(filed / "eval" / "stress" / "results.json")
+    finish = [sys.executable, LAUNCH, "finish", str(study_file), "add-*", "--results", str(results), "--", "--device", "cpu"]
+    r = subprocess.run(finish, capture_output=True, text=True, cwd=ROOT, env=env, timeout=300)
+    assert r.returncode == 0 and "stress [3] not evaluated, and no weights here" in r.stdout, r.stdout + r.stderr
+    for f in ("model.safetensors", "generation_config.json", "tokenizer.json", "tokenizer_config.json"):
+        if (runs / "smoke" / "add-tiny-s0" / f).exists():
+            (filed / f).write_bytes((runs / "smoke" / "add-tiny-s0" / f).read_bytes())
+    r = subprocess.run(finish, capture_output=True, text=True, cwd=ROOT, env=env, timeout=300)
+    assert r.returncode == 0, r.stdout + r.stderr
+    with open(filed / "eval" / "stress-finish" / "results.json") as f:
+        res = json.load(f)
+    assert res["split"] == "stress" and [L["n"] for L in res["lengths"]] == [3] and res["lengths"][0]["num_samples"] == 2
+    r = subprocess.run(finish, capture_output=True, text=True, cwd=ROOT, env=env, timeout=300)
+    assert r.returncode == 0 and r.stdout == "", r.stdout  # nothing left to do
+
 
 def test_unpack_refuses_paths_outside_a_study(tmp_path):
     bad = tmp_path / "bad.tgz"
