@@ -433,7 +433,7 @@ def unpack(path: str, results: str) -> list[str]:
 def missing_evals(run: Run, folder: str) -> list[Eval]:
     """The part of each of ``run``'s evaluations that its filed folder lacks: sizes of its split with no row in any of
     the folder's evaluations (eval/*/results.json: the study's tags may have changed since, and an earlier ``finish``
-    writes eval/<tag>-finish/)."""
+    writes eval/<tag>-finish/), each into a folder of its own (eval/<tag>-finish-2/ where that one exists)."""
     done: dict[str, set] = {}
     d = os.path.join(folder, "eval")
     for tag in sorted(os.listdir(d)) if os.path.isdir(d) else []:
@@ -447,7 +447,10 @@ def missing_evals(run: Run, folder: str) -> list[Eval]:
     for ev in run.evals:
         rest = tuple(n for n in ev.lengths if n not in done.get(ev.split, set()))
         if rest:
-            out.append(Eval(f"{ev.tag}-finish", rest, ev.split, ev.num_samples, ev.args, ev.timeout_s))
+            tag, i = f"{ev.tag}-finish", 2
+            while os.path.exists(os.path.join(d, tag)):  # never over an earlier finish's (partial) results
+                tag, i = f"{ev.tag}-finish-{i}", i + 1
+            out.append(Eval(tag, rest, ev.split, ev.num_samples, ev.args, ev.timeout_s))
     return out
 
 

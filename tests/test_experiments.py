@@ -137,6 +137,9 @@ def test_launcher_trains_evaluates_packs_and_files_a_run(tmp_path):
     assert res["split"] == "stress" and [L["n"] for L in res["lengths"]] == [3] and res["lengths"][0]["num_samples"] == 2
     r = subprocess.run(finish, capture_output=True, text=True, cwd=ROOT, env=env, timeout=300)
     assert r.returncode == 0 and r.stdout == "", r.stdout  # nothing left to do
+    launch = _launch_module()  # a later finish never writes over an earlier one's folder (its results may be partial)
+    (rest,) = launch.missing_evals(Run("x", {}, (Eval("stress", (3, 4), split="stress"),)), str(filed))
+    assert (rest.tag, rest.lengths) == ("stress-finish-2", (4,))
 
 
 def test_unpack_refuses_paths_outside_a_study(tmp_path):
