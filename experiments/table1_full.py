@@ -37,11 +37,12 @@ CELLS = [  # (name, task, config, train max, batch, test sizes, stress sizes, ar
 def _run(cell, arch, seed):
     name, task, config, tmax, batch, test, stress, _ = cell
     k = 8 if task == "hanoi" else 16  # Hanoi's trajectories are long (12 disks: 385k tokens): 8 problems per size
+    short, long = tuple(n for n in test if n <= 200), tuple(n for n in test if n > 200)
     return Run(f"{name}-{arch}-s{seed}",
                dict(COMMON, preset=PRESETS[arch], task=task, config=config, train_max_n=tmax, batch_size=batch, learning_rate=LR[arch],
                     seed=seed, data_seed=seed, eval_lengths=f"{tmax},{2 * tmax if task != 'hanoi' else tmax + 1}"),
-               (Eval("test", test[:5], num_samples=k, timeout_s=540),
-                *([Eval("test-long", test[5:], num_samples=k, timeout_s=1200)] if test[5:] else []),
+               (Eval("test", short, num_samples=k, timeout_s=540),
+                *([Eval("test-long", long, num_samples=k, timeout_s=1200)] if long else []),
                 Eval("stress", stress, split="stress", num_samples=16, timeout_s=900)),
                kernels=False)
 

@@ -506,9 +506,9 @@ def main(argv=None) -> int:
     up.add_argument("files", nargs="+")
     up.add_argument("--results", default=os.path.join(ROOT, "results"))
     argv = list(sys.argv[1:] if argv is None else argv)
-    extra = argv[argv.index("--") + 1:] if "--" in argv else []  # finish: eval.py's own arguments
-    args = p.parse_args(argv[:len(argv) - len(extra) - 1] if "--" in argv else argv)
-    args.eval_args = extra
+    cut = argv.index("--") if "--" in argv else len(argv)  # finish: what follows -- goes to eval.py
+    args = p.parse_args(argv[:cut])
+    args.eval_args = argv[cut + 1:]
 
     if args.cmd == "unpack":
         for f in args.files:

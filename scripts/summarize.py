@@ -295,15 +295,14 @@ def study_readme(study: str, runs: list[dict], claim: str) -> tuple[str, list[di
             # also evaluated so (a row of its own), then its intermediate checkpoints
             states = ([(r, None, None) for r in mine] + [(r, None, not r["training"]["hide_input"]) for r in mine if r["training"].get("hide_input") is not None]
                       + [(r, tag, None) for r in mine for tag in sorted(r["evals"]) if tag.startswith("checkpoint-")])
-            states = sorted(((r, c, h) for r, c, h in states if merged(r, split, c, h)), key=lambda rc: (rc[0]["name"], rc[1] or "~", rc[2] is not None))
+            states = sorted(((r, c, h, m) for r, c, h in states if (m := merged(r, split, c, h))), key=lambda s: (s[0]["name"], s[1] or "~", s[2] is not None))
             if not states:
                 continue
-            sel = [r for r, _, _ in states]
-            ns = sorted({n for r, c, h in states for n in merged(r, split, c, h)})
+            sel = [r for r, *_ in states]
+            ns = sorted({n for *_, m in states for n in m})
             rows = []
-            for r, c, h in states:
+            for r, c, _, m in states:
                 t = r["training"]
-                m = merged(r, split, c, h)
                 steps = c.split("-", 1)[1] if c else r["steps"]
                 rows.append([f"`{r['name']}`" + (f" at {c}" if c else "") + input_note(r, m), arch_of(r),
                              (t["config"] or "default") + (f" + {t['stress_fraction']:.0%} {(t.get('stress_family') or 'stress').replace(',', ' + ')}" + (f" to {t['stress_max_n']}" if t.get("stress_max_n") else "")
@@ -322,9 +321,8 @@ def study_readme(study: str, runs: list[dict], claim: str) -> tuple[str, list[di
             lines += [f"## {task}, {split} split ({what}; sizes in {unit})", "", *how, table(header, rows), "",
                       f"![{task}: {metric.replace('_', ' ')} against size, {split} split]({png})", ""]
             plots.append({"png": png, "metric": metric, "title": f"{study + ': ' if study != task else ''}{task}, {split} split", "results": [
-                {"label": r["name"] + (f" at {c}" if c else "") + input_note(r, merged(r, split, c, h)), "task": task, "size_unit": unit,
-                 "lengths": list(merged(r, split, c, h).values())}
-                for r, c, h in states]})
+                {"label": r["name"] + (f" at {c}" if c else "") + input_note(r, m), "task": task, "size_unit": unit, "lengths": list(m.values())}
+                for r, c, _, m in states]})
     return "\n".join(lines), plots
 
 
@@ -429,26 +427,28 @@ def table1_cells(runs):
 
 def full_budget_cells(runs, task: str, configs: tuple, train_max: int) -> dict[str, str]:
     """family -> every seed of study table1_full (the paper's 2,000 steps) for one Table 1 row, in seed order: each
-    evaluated seed's n→m (p%, k) and the largest size evaluated where it stopped short of the study's largest; seeds
-    trained but not evaluated are counted."""
+    evaluated seed's n→m (p%, k), the largest size it was evaluated at where that is short of the row's largest, its
+    steps where short of its schedule; seeds trained but not evaluated are counted."""
     by_fam: dict[str, list] = {}
     for r in runs:
         t = r["training"]
         if r["study"] == "table1_full" and t["task"] == task and t["config"] in configs:
             by_fam.setdefault(family_of(r), []).append(r)
+    rows_of = {id(r): merged(r) for rs in by_fam.values() for r in rs}
+    largest = max((n for rows in rows_of.values() for n in rows), default=0)  # the row's largest size evaluated
     out = {}
     for fam, rs in by_fam.items():
         parts, unevaluated = [], 0
         for r in sorted(rs, key=lambda r: r["training"].get("seed") or 0):
-            rows = merged(r)
+            rows = rows_of[id(r)]
             if not rows:
                 unevaluated += 1
                 continue
             note = paper_notation(train_max, rows)
-            top = max(rows)
-            if top < (1000 if task != "hanoi" else top):
-                note += f", evaluated to {size(top)}"
-            parts.append(f"s{r['training'].get('seed')}: {note}" + (f" [{r['steps']}]" if str(r["steps"]) != "2000" else ""))
+            if max(rows) < largest:
+                note += f", evaluated to {size(max(rows))}"
+            t = r["training"]
+            parts.append(f"s{t.get('seed')}: {note}" + (f" [{r['steps']}]" if t["steps"] != t["max_steps"] else ""))
         if unevaluated:
             parts.append(f"{unevaluated}{' more' if parts else ''} trained, not evaluated")
         out[fam] = "; ".join(parts)
