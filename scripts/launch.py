@@ -19,6 +19,9 @@ State lives beside the outputs in ``runs/<study>/<run>/.launch/`` (pid, exit sta
 from __future__ import annotations
 
 import argparse
+import fcntl
+import gzip
+import hashlib
 import io
 import json
 import os
@@ -43,6 +46,10 @@ MAX_FILED_BYTES = 1 << 20  # a job's files above this are not filed
 #: on 2026-12-03 one 21.6 MB weights archive of four small runs did not come back. Weights are split across archives
 #: of whole runs under this bound (safetensors barely compress, so the files' own sizes bound the archive's)
 MAX_ARCHIVE_BYTES = 15 << 20
+#: the most files one device call returns (../.library/device: 8, the first in name order). On 2026-12-06 three
+#: launchers in one call packed 11 archives; the three left behind held the results of long_multiplication and
+#: table1_full (six evaluated runs lost with the lease). ``trim`` keeps this many, results first.
+MAX_RETURNED_FILES = 8
 WEIGHT_FILES = ("model.safetensors", "config.json", "generation_config.json", "tokenizer.json", "tokenizer_config.json")
 
 
@@ -323,13 +330,14 @@ def rescued(runs: list[list[tuple[str, str]]], limit: int = MAX_ARCHIVE_BYTES) -
 
 
 def pack(study, entries: list, runs_root: str, out_dir: str) -> list[str]:
-    """``<study>.tgz`` (the filed files), ``<study>-logs.tgz`` (console logs) and, where runs keep weights,
-    ``<study>-weights.tgz`` (then ``-weights-2.tgz``, ...: archives of whole runs of at most MAX_ARCHIVE_BYTES each)
-    and ``<study>-rescue.tgz`` (weights of trained runs whose evaluations have not all finished; see ``rescued``)
-    into ``out_dir``; returns the paths written."""
+    """``<study>.tgz`` (the filed files and the console logs) and, where runs keep weights, ``<study>-weights.tgz``
+    (then ``-weights-2.tgz``, ...: archives of whole runs of at most MAX_ARCHIVE_BYTES each) and ``<study>-rescue.tgz``
+    (weights of trained runs whose evaluations have not all finished; see ``rescued``) into ``out_dir``; returns the
+    paths written. (Until 2026-12-06 the logs had an archive of their own: one of the device's 8 files a study.)"""
     os.makedirs(out_dir, exist_ok=True)
     written = []
-    paths = {"": [], "-logs": []}
+    paths = {"": []}
+    logs = set()  # arcnames of console logs (their progress bars are flattened)
     weights = []  # per run: its weight files
     rescue = []  # runs that do not keep weights, trained but not yet fully evaluated
     for e in entries:
@@ -340,7 +348,8 @@ def pack(study, entries: list, runs_root: str, out_dir: str) -> list[str]:
         d = os.path.join(folder, ".launch")
         for f in sorted(os.listdir(d)) if os.path.isdir(d) else []:
             if f.endswith((".log", ".cmd", ".rc")):
-                paths["-logs"].append((os.path.join(d, f), os.path.join(study.name, e.name, f)))
+                paths[""].append((os.path.join(d, f), os.path.join(study.name, e.name, f)))
+                logs.add(paths[""][-1][1])
         if isinstance(e, Run) and os.path.exists(os.path.join(folder, "model.safetensors")):
             files = [(os.path.join(folder, f), os.path.join(study.name, e.name, f)) for f in WEIGHT_FILES
                      if os.path.exists(os.path.join(folder, f))]
@@ -350,7 +359,8 @@ def pack(study, entries: list, runs_root: str, out_dir: str) -> list[str]:
                 rescue.append(files)
     build_log = os.path.join(os.path.dirname(os.path.abspath(runs_root)), ".kernels", ".launch", "build.log")
     if os.path.exists(build_log):
-        paths["-logs"].append((build_log, os.path.join(study.name, STUDY_LOG)))
+        paths[""].append((build_log, os.path.join(study.name, STUDY_LOG)))
+        logs.add(paths[""][-1][1])
     for i, group in enumerate(weight_groups(weights)):
         paths["-weights" + (f"-{i + 1}" if i else "")] = group
     if rescue:  # one archive at most (the device returns 8 files a call): the first runs in table order that fit
@@ -360,8 +370,8 @@ def pack(study, entries: list, runs_root: str, out_dir: str) -> list[str]:
             continue
         target = os.path.join(out_dir, f"{study.name}{suffix}.tgz")
         with tarfile.open(target, "w:gz") as tar:
-            for src, arc in items:
-                if suffix == "-logs":  # progress bars redraw with carriage returns: keep the last frame of each line
+            for arc, src in {arc: src for src, arc in items}.items():  # a file both filed and logged: once
+                if arc in logs:  # progress bars redraw with carriage returns: keep the last frame of each line
                     with open(src, "rb") as f:
                         text = b"\n".join(line.rsplit(b"\r", 1)[-1] for line in f.read().split(b"\n"))
                     info = tarfile.TarInfo(arc)
@@ -371,6 +381,49 @@ def pack(study, entries: list, runs_root: str, out_dir: str) -> list[str]:
                     tar.add(src, arcname=arc)
         written.append(target)
     return written
+
+
+def _archive_digest(path: str) -> str:
+    """The digest of an archive's tar stream (gzip's header holds the packing time; the stream holds the files)."""
+    h = hashlib.sha1()
+    with gzip.open(path) as f:
+        for chunk in iter(lambda: f.read(1 << 20), b""):
+            h.update(chunk)
+    return h.hexdigest()
+
+
+def trim(out_dir: str, record: str, call: str, limit: int = MAX_RETURNED_FILES) -> tuple[list[str], list[str]]:
+    """Keep at most ``limit`` files in ``out_dir`` (the device returns 8 a call), removing the rest; returns (kept,
+    removed). Kept first: every study's results (``<study>.tgz``), then rescued weights, then weight archives that no
+    earlier call returned, then the rest, by name within each rank. ``record`` (a JSON file on the machine, outside
+    ``out_dir``) holds per call (``call``: its start) the digests of the archives it kept, so that weights already
+    returned by an earlier call go last; the last trim of a call writes that call's entry."""
+    try:
+        with open(record) as f:
+            sent = json.load(f)
+    except (OSError, ValueError):
+        sent = {}
+    before = {d for c, ds in sent.items() if c != call for d in ds}
+    files = sorted(f for f in os.listdir(out_dir) if os.path.isfile(os.path.join(out_dir, f)))
+    digests = {f: _archive_digest(os.path.join(out_dir, f)) if f.endswith(".tgz") else "" for f in files}
+
+    def rank(f: str) -> tuple:
+        if "-weights" not in f and "-rescue" not in f:
+            r = 0
+        elif "-rescue" in f:
+            r = 1
+        else:
+            r = 2 if digests[f] not in before else 3
+        return r, f
+
+    ordered = sorted(files, key=rank)
+    kept, removed = ordered[:limit], ordered[limit:]
+    for f in removed:
+        os.remove(os.path.join(out_dir, f))
+    sent[call] = [digests[f] for f in kept if digests[f]]
+    with open(record, "w") as f:
+        json.dump(sent, f)
+    return kept, removed
 
 
 def _merge_run_records(target: str, data: bytes) -> bytes:
@@ -547,8 +600,14 @@ def main(argv=None) -> int:
     print(f"{study.name} after {time.time() - t0:.0f} s (kernels: {_kernels(runs_root, dict(os.environ), False)}):")
     for name, (_, s) in states.items():
         print(f"  {name:<{width}}  {s}  {progress(os.path.join(runs_root, name))}")
-    for path in pack(study, entries, runs_root, args.out):
-        print(f"packed {path} ({os.path.getsize(path) / 1e6:.1f} MB)")
+    # several launchers can share one call (and its $OUT): pack and trim one at a time, so the last sees every file
+    with open(os.path.join(args.runs, ".pack.lock"), "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        for path in pack(study, entries, runs_root, args.out):
+            print(f"packed {path} ({os.path.getsize(path) / 1e6:.1f} MB)")
+        kept, removed = trim(args.out, os.path.join(args.runs, ".returned.json"), call=str(int(t0)))
+    for f in removed:
+        print(f"left on the machine (the device returns {MAX_RETURNED_FILES} files a call; the next call packs it again): {f}")
     return 0
 
 

@@ -1,6 +1,7 @@
 """Experiments as data: a study file, the launcher end to end on CPU (train, evaluate, pack, file), the filed layout."""
 
 import contextlib
+import io
 import json
 import os
 import re
@@ -85,11 +86,11 @@ def test_launcher_trains_evaluates_packs_and_files_a_run(tmp_path):
     # the run waited for the job it names in `after`: it started once hello.txt existed
     assert os.path.getmtime(runs / "smoke" / "hello" / "hello.txt") <= os.path.getmtime(runs / "smoke" / "add-tiny-s0" / ".launch" / "train.pid")
     packed = tarfile.open(out / "smoke.tgz").getnames()
-    assert sorted(packed) == ["smoke/add-tiny-s0/config.json",
+    assert sorted(p for p in packed if not p.endswith((".log", ".cmd", ".rc"))) == ["smoke/add-tiny-s0/config.json",
                               "smoke/add-tiny-s0/eval/stress/results.json", "smoke/add-tiny-s0/eval/test/results.json",
                               "smoke/add-tiny-s0/metrics.jsonl", "smoke/add-tiny-s0/run.json", "smoke/add-tiny-s0/training_args.json",
                               "smoke/hello/hello.txt", "smoke/hello/run.json"]
-    assert "smoke/add-tiny-s0/train.log" in tarfile.open(out / "smoke-logs.tgz").getnames()
+    assert "smoke/add-tiny-s0/train.log" in tarfile.open(out / "smoke.tgz").getnames()  # the console logs travel with it
     assert not (out / "smoke-rescue.tgz").exists()  # every evaluation finished: no weights to rescue
 
     results = tmp_path / "results"
@@ -279,6 +280,43 @@ def test_pack_splits_weights_into_archives_the_device_returns(tmp_path, capsys):
     assert all(sum(os.path.getsize(src) for src, _ in g) <= 16 for g in groups[:2])
     assert "s/d: weights of" in capsys.readouterr().err
     assert launch.weight_groups([]) == []
+
+
+def test_trim_keeps_what_the_device_returns_results_first(tmp_path):
+    """The device returns 8 files a call, the first in name order: on 2026-12-06 three launchers in one call packed 11
+    and the results of two studies were left behind (their weights, already returned, came back instead). trim keeps
+    the results, then rescued weights, then weights no earlier call returned, then the rest, and removes the others."""
+    launch = _launch_module()
+    out, record = tmp_path / "out", str(tmp_path / "returned.json")
+    out.mkdir()
+
+    def archive(name: str, payload: bytes) -> None:
+        with tarfile.open(out / name, "w:gz") as tar:
+            info = tarfile.TarInfo(f"s/r/{name}.bin")
+            info.size = len(payload)
+            tar.addfile(info, io.BytesIO(payload))
+
+    for i in range(4):
+        archive(f"a{i}-weights.tgz", b"old%d" % i)
+    kept, removed = launch.trim(str(out), record, call="1", limit=3)
+    assert kept == ["a0-weights.tgz", "a1-weights.tgz", "a2-weights.tgz"] and removed == ["a3-weights.tgz"]
+    assert sorted(os.listdir(out)) == kept
+    # the next call: the same weights (packed again, new gzip time stamps) go last, new weights before them, results first
+    for f in os.listdir(out):
+        os.remove(out / f)
+    for i in range(4):
+        archive(f"a{i}-weights.tgz", b"old%d" % i)
+    archive("b-weights.tgz", b"new")
+    archive("b-rescue.tgz", b"rescue")
+    archive("z_study.tgz", b"results")
+    archive("b.tgz", b"results")
+    kept, removed = launch.trim(str(out), record, call="2", limit=6)
+    assert kept == ["b.tgz", "z_study.tgz", "b-rescue.tgz", "a3-weights.tgz", "b-weights.tgz", "a0-weights.tgz"]
+    assert removed == ["a1-weights.tgz", "a2-weights.tgz"]
+    # a second trim in the same call (another launcher) replaces that call's entry, not the earlier call's
+    kept2, removed2 = launch.trim(str(out), record, call="2", limit=6)
+    assert kept2 == kept and removed2 == []
+    assert set(json.load(open(record))) == {"1", "2"}
 
 
 def test_pack_rescues_weights_of_trained_runs_left_unevaluated(tmp_path):

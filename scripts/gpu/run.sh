@@ -8,7 +8,8 @@
 # again (same arguments) in the next call until every run reads done, then file what came back here with
 #   python scripts/launch.py unpack <files_at>/STUDY.tgz
 # Carry .whl (pinned wheels, scripts/gpu/setup.sh) and, for studies that need the kernels, .kernels-src (the two
-# sdists, scripts/gpu/build_kernels.sh). DEADLINE (default 540 s) is when this call packs and returns.
+# sdists, scripts/gpu/build_kernels.sh). DEADLINE (default 540 s) is when this call packs and returns. Several launchers
+# (studies) can share one call: they pack one at a time and keep $OUT to the device's 8 files, results first.
 # TOOLSSM_GIT_COMMIT names the commit the copy was made from (the copy has no .git): it goes into every run.json.
 set -uo pipefail
 export TOOLSSM_CALL_START=${TOOLSSM_CALL_START:-$(date +%s)}  # the deadline counts from here, setup included

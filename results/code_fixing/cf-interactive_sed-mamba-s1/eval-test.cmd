@@ -1,0 +1,1 @@
+timeout 900 bash -c '/opt/torch/.venv/bin/python3 eval.py --model runs/code_fixing/cf-interactive_sed-mamba-s1 --split test --lengths 4,8,16,24,32,40 --num-samples 32 --batch-size 32 --no-token-accuracy --out runs/code_fixing/cf-interactive_sed-mamba-s1/eval/test'
