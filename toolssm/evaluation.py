@@ -359,6 +359,13 @@ def plot_results(results: list[dict], path: str, metric: str = "exact_match", ti
     if results and results[0].get("train_max_n"):
         ax.axvline(results[0]["train_max_n"], color="gray", ls=":", lw=1, label="max training size")
     ax.set_xscale("log")
+    xs_all = sorted({r["n"] for res in results for r in res["lengths"]})
+    if 0 < len(xs_all) <= 12:  # the sizes evaluated as plain numbers, not powers of ten
+        from matplotlib.ticker import NullFormatter, ScalarFormatter
+
+        ax.set_xticks(xs_all)
+        ax.xaxis.set_major_formatter(ScalarFormatter())
+        ax.xaxis.set_minor_formatter(NullFormatter())
     ax.set_ylim(-0.03, 1.03)
     ax.set_xlabel(f"problem size ({results[0].get('size_unit', 'n')})" if results else "n")
     ax.set_ylabel(metric.replace("_", " "))
