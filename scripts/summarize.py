@@ -225,11 +225,14 @@ def paper_notation(train_max: int, rows: dict[int, dict]) -> str:
     return f"{train_max}→{size(r['n'])} ({100 * r['exact_match']:.0f}%, {r['num_samples']})"
 
 
-def describe(rows: dict[int, dict]) -> str:
-    """'k/k at every size from a to b; then x/k at n, ...' for one run's rows of one split."""
+def describe(rows: dict[int, dict], task: str | None = None) -> str:
+    """'k/k at every size from a to b; then x/k at n, ...' for one run's rows of one split (for a task scored by
+    execution: 'repaired k/n at n, ...')."""
     if not rows:
         return "not evaluated"
     ns = sorted(rows)
+    if task in EXECUTION_SCORED:
+        return "repaired " + ", ".join(f"{round(rows[n]['answer_accuracy'] * rows[n]['num_samples'])}/{rows[n]['num_samples']} at {n:,}" for n in ns)
     prefix = []
     for n in ns:
         if rows[n]["exact_match"] != 1.0:
@@ -374,7 +377,7 @@ def readme_checkpoints(runs):
         t = run["training"] if run else {}
         has_runs = bool(t.get("task") and getattr(task_class(t["task"]), "runs_classes", ()))
         rows.append([f"[`{ckpt}`](checkpoints/{ckpt})", arch_of(run) if run else "?", f"{t.get('task')} / {t.get('config') or 'default'}",
-                     f"{run['steps']} steps" if run else "-", describe(test), describe(st) if st else "not evaluated",
+                     f"{run['steps']} steps" if run else "-", describe(test, t.get("task")), describe(st) if st else ("not evaluated" if t.get("task") not in EXECUTION_SCORED else "-"),
                      describe(rn) if rn else ("not evaluated" if has_runs else "-"),
                      f"[{run['study']}/{run['name']}](results/{run['study']}/{run['name']})" if run else "-"])
     return table(["checkpoint", "model", "task / config", "training", "test split", "stress split", "runs split", "run"], rows)

@@ -23,7 +23,11 @@ CKPTS = {"addition-lstm-small": ("addition", 5), "addition-lstm-small-runs": ("a
          "hanoi-recursive-mamba-small": ("hanoi", 4), "multiplication-n_x_2_aligned-mamba-small": ("multiplication", 10),
          "multiplication-n_x_2_aligned-mamba-small-stress": ("multiplication", 10),
          "multiplication-n_x_2_aligned-mamba-small-runs": ("multiplication", 10),
-         "long-multiplication-lstm-small": ("long_multiplication", 5)}
+         "long-multiplication-lstm-small": ("long_multiplication", 5), "code-fixing-mamba-small-sed": ("code_fixing", 4)}
+
+# the code-fixing checkpoint repairs 29/32 four-function codebases (its card), not all: at least 5 of 8 here (6 of
+# these 8 on the 2-core CPU it was checked on; at its card's rate, 4 or fewer of 8 has probability 0.5%)
+REPAIR_RATE = {"code_fixing": (5, 8)}
 
 # a GPU machine gets a copy of the tree without what scripts/gpu/slim.sh dropped (the copy is capped at 64 MiB)
 NOT_CARRIED = {name for name in CKPTS if not_carried(f"checkpoints/{name}")}
@@ -43,6 +47,11 @@ def test_shipped_checkpoint_loads_and_solves_in_distribution(name):
     task_name, n = CKPTS[name]
     assert model.tool_spec["task"] == task_name and model.tokenizer is not None
     task = model.task()
+    if task_name in REPAIR_RATE:  # a rate, not exactness: the repaired program's output, as its card scores it
+        floor, k = REPAIR_RATE[task_name]
+        res = evaluate_items(model, task, make_test_items(task, n, k, seed=11), batch_size=k, token_accuracy=False)
+        assert sum(r.answer_correct for r in res) >= floor, [r.answer_correct for r in res]
+        return
     res = evaluate_items(model, task, make_test_items(task, n, 3, seed=11), batch_size=3, token_accuracy=False)
     assert all(r.exact and r.answer_correct for r in res)
 
