@@ -546,6 +546,9 @@ def main(argv=None) -> int:
                     help="seconds before this call packs and returns (running processes go on), counted from TOOLSSM_CALL_START "
                          "(epoch seconds; scripts/gpu/run.sh sets it before its setup) or else from now; env DEADLINE")
     rp.add_argument("--out", default=os.environ.get("OUT", "out"), help="where the packed .tgz files go (env OUT)")
+    rp.add_argument("--max-files", type=int, default=MAX_RETURNED_FILES if os.environ.get("OUT") else 0,
+                    help="keep at most this many files in --out, results first (see trim; 0: all); default: the device's 8 "
+                         "where $OUT is set (a device call), else 0")
     rp.add_argument("--poll", type=float, default=10.0, help="seconds between passes")
     rp.add_argument("--job", default=os.environ.get("TOOLSSM_JOB"), help="the GPU job, recorded in every run.json (env TOOLSSM_JOB)")
     fp = sub.add_parser("finish", help="evaluate here what a lease left unevaluated (filed runs with their weights)",
@@ -605,7 +608,7 @@ def main(argv=None) -> int:
         fcntl.flock(lock, fcntl.LOCK_EX)
         for path in pack(study, entries, runs_root, args.out):
             print(f"packed {path} ({os.path.getsize(path) / 1e6:.1f} MB)")
-        kept, removed = trim(args.out, os.path.join(args.runs, ".returned.json"), call=str(int(t0)))
+        removed = trim(args.out, os.path.join(args.runs, ".returned.json"), str(int(t0)), args.max_files)[1] if args.max_files else []
     for f in removed:
         print(f"left on the machine (the device returns {MAX_RETURNED_FILES} files a call; the next call packs it again): {f}")
     return 0

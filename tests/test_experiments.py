@@ -78,7 +78,7 @@ def test_launcher_trains_evaluates_packs_and_files_a_run(tmp_path):
     env = {k: v for k, v in os.environ.items() if not k.startswith("TOOLSSM_") and k != "RUN_DIR"}
     env.update(PYTHONPATH=python_path(), TOOLSSM_JOB="test-job", HF_HUB_OFFLINE="1", OMP_NUM_THREADS="1")
     r = subprocess.run([sys.executable, LAUNCH, "run", str(study_file), "--runs", str(runs), "--out", str(out), "--deadline", "300",
-                        "--poll", "1"], capture_output=True, text=True, cwd=ROOT, env=env, timeout=420)
+                        "--poll", "1", "--max-files", "8"], capture_output=True, text=True, cwd=ROOT, env=env, timeout=420)
     assert r.returncode == 0, r.stdout + r.stderr
     if "add-tiny-s0  trained; test done, stress done" not in r.stdout:  # say why: every console log of the run
         logs = sorted((runs / "smoke" / "add-tiny-s0" / ".launch").glob("*.log"))
@@ -92,6 +92,7 @@ def test_launcher_trains_evaluates_packs_and_files_a_run(tmp_path):
                               "smoke/hello/hello.txt", "smoke/hello/run.json"]
     assert "smoke/add-tiny-s0/train.log" in tarfile.open(out / "smoke.tgz").getnames()  # the console logs travel with it
     assert not (out / "smoke-rescue.tgz").exists()  # every evaluation finished: no weights to rescue
+    assert json.loads((runs / ".returned.json").read_text())  # trimmed (nothing to remove): what the call returns, recorded
 
     results = tmp_path / "results"
     r = subprocess.run([sys.executable, LAUNCH, "unpack", str(out / "smoke.tgz"), "--results", str(results)], capture_output=True,
