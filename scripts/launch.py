@@ -531,6 +531,37 @@ def finish(study, entries: list, results: str, extra: list[str], dry_run: bool =
     return failed
 
 
+def seed_from_results(study, entries: list, results: str, runs_root: str) -> list[str]:
+    """Start the selected runs from their filed folders (results/<study>/<run>/, carried with their weights) instead
+    of training them again: each run with no folder under ``runs_root`` yet and with ``model.safetensors`` filed is
+    copied there, marked trained, and each of its evaluations whose results are filed whole is marked done; ``run``
+    then runs the rest of its evaluations on this machine. Returns the runs seeded. (2026-12-06: the n x n runs
+    fine-tune trained in one lease and its evaluations at 100 x 100 can only run on a GPU: this is how the next lease
+    does them without retraining.)"""
+    import shutil
+
+    seeded = []
+    for e in entries:
+        src, dst = os.path.join(results, study.name, e.name), os.path.join(runs_root, e.name)
+        if not isinstance(e, Run) or os.path.exists(dst) or not os.path.exists(os.path.join(src, "model.safetensors")):
+            continue
+        shutil.copytree(src, dst)
+        os.makedirs(os.path.join(dst, ".launch"), exist_ok=True)
+        marks = ["train"]
+        for ev in e.evals:
+            try:
+                with open(os.path.join(dst, "eval", ev.tag, "results.json")) as f:
+                    if json.load(f).get("complete", True):
+                        marks.append(f"eval-{ev.tag}")
+            except (OSError, ValueError):
+                pass
+        for what in marks:
+            with open(os.path.join(dst, ".launch", f"{what}.rc"), "w") as f:
+                f.write("0\n")
+        seeded.append(e.name)
+    return seeded
+
+
 # --- command line -----------------------------------------------------------------------------------------------------
 
 def main(argv=None) -> int:
@@ -549,6 +580,9 @@ def main(argv=None) -> int:
     rp.add_argument("--max-files", type=int, default=MAX_RETURNED_FILES if os.environ.get("OUT") else 0,
                     help="keep at most this many files in --out, results first (see trim; 0: all); default: the device's 8 "
                          "where $OUT is set (a device call), else 0")
+    rp.add_argument("--from-results", nargs="?", const=os.path.join(ROOT, "results"), default=None, metavar="RESULTS",
+                    help="start runs that have no folder here from their filed folders under RESULTS (default results/), "
+                         "carried with their weights: marked trained, their filed evaluations done (seed_from_results)")
     rp.add_argument("--poll", type=float, default=10.0, help="seconds between passes")
     rp.add_argument("--job", default=os.environ.get("TOOLSSM_JOB"), help="the GPU job, recorded in every run.json (env TOOLSSM_JOB)")
     fp = sub.add_parser("finish", help="evaluate here what a lease left unevaluated (filed runs with their weights)",
@@ -593,6 +627,9 @@ def main(argv=None) -> int:
 
     job = args.job or f"{study.name}@{socket.gethostname()}:{time.strftime('%Y-%m-%dT%H:%M')}"
     os.makedirs(runs_root, exist_ok=True)
+    if args.from_results:
+        for name in seed_from_results(study, entries, args.from_results, runs_root):
+            print(f"{name}: started from {os.path.join(args.from_results, study.name, name)} (trained there)")
     t0 = float(os.environ.get("TOOLSSM_CALL_START") or time.time())
     while True:
         states = step(study, entries, runs_root, job)

@@ -320,6 +320,31 @@ def test_trim_keeps_what_the_device_returns_results_first(tmp_path):
     assert set(json.load(open(record))) == {"1", "2"}
 
 
+def test_runs_start_from_their_filed_folders_without_training_again(tmp_path):
+    """run --from-results: a filed run carried with its weights is copied into runs/, marked trained, its whole filed
+    evaluations marked done and the rest left to run; a run with no weights filed, or already under runs/, is left."""
+    launch = _launch_module()
+    results, runs_root = tmp_path / "results", tmp_path / "runs" / "s"
+    evs = (Eval("stress", (20,)), Eval("test-100", (100,)), Eval("runs", (20,)))
+    entries = [Run(n, {}, evs) for n in ("filed", "no-weights", "here")]
+    for name in ("filed", "no-weights", "here"):
+        d = results / "s" / name
+        (d / "eval" / "stress").mkdir(parents=True)
+        (d / "eval" / "stress" / "results.json").write_text(json.dumps({"split": "stress", "lengths": []}))
+        (d / "eval" / "runs").mkdir()
+        (d / "eval" / "runs" / "results.json").write_text(json.dumps({"complete": False, "lengths": []}))  # interrupted
+        if name != "no-weights":
+            (d / "model.safetensors").write_bytes(b"\0")
+    (runs_root / "here").mkdir(parents=True)
+    study = Study(name="s", claim="c", runs=entries)
+    assert launch.seed_from_results(study, entries, str(results), str(runs_root)) == ["filed"]
+    assert (runs_root / "filed" / "model.safetensors").exists()
+    assert sorted(p.name for p in (runs_root / "filed" / ".launch").iterdir()) == ["eval-stress.rc", "train.rc"]
+    states = launch.step(study, entries[:1], str(runs_root), job="t")  # the rest of its evaluations start
+    assert states["filed"][1].startswith("trained; stress done, test-100 running")
+    assert launch.seed_from_results(study, entries, str(results), str(runs_root)) == []  # once
+
+
 def test_pack_rescues_weights_of_trained_runs_left_unevaluated(tmp_path):
     """A lease can end with runs trained but not (fully) evaluated: their weights come back in <study>-rescue.tgz (one
     archive, whole runs in table order under the bound), so eval.py can finish them here; runs that keep weights, runs
