@@ -66,6 +66,39 @@ def test_long_prompt_prefill_steps_token_by_token_with_the_same_logits(arch, mon
         torch.testing.assert_close(a.logits, b.logits, atol=1e-5, rtol=1e-5)
 
 
+@pytest.mark.parametrize("arch", ["pythia-tiny", "mistral-tiny"])
+def test_growing_kv_cache_equals_full_forward_and_dynamic_cache(arch):
+    """The attention models' tool-loop cache (toolssm.fast.growing_cache: a buffer that doubles, not a torch.cat a
+    step) gives the logits of one full forward, across several doublings (64 -> 128 -> 256 positions), and of
+    transformers' own DynamicCache; the tool loop uses it."""
+    from transformers import DynamicCache
+
+    from toolssm.fast import growing_cache
+
+    torch.manual_seed(0)
+    model = build_model(arch).eval()
+    ids = torch.randint(0, 40, (3, 200))
+    with torch.no_grad():
+        full = model(input_ids=ids).logits
+        outs = {}
+        for name, cache in (("growing", growing_cache(model)), ("dynamic", DynamicCache(config=model.config))):
+            cache = model(input_ids=ids[:, :30], cache=cache, use_cache=True).cache
+            steps = []
+            for t in range(30, 200):
+                o = model(input_ids=ids[:, t:t + 1], cache=cache, use_cache=True)
+                cache = o.cache
+                steps.append(o.logits[:, -1])
+            outs[name] = torch.stack(steps, 1)
+            assert cache.get_seq_length() == 200
+    assert type(growing_cache(model).layers[0]).__name__ == "GrowingLayer"
+    torch.testing.assert_close(outs["growing"], full[:, 30:], atol=1e-4, rtol=1e-4)
+    torch.testing.assert_close(outs["growing"], outs["dynamic"], atol=1e-5, rtol=1e-5)
+    stepper = make_stepper(model, 3)
+    stepper.prefill(ids[:, :5])
+    assert type(stepper.cache.layers[0]).__name__ == "GrowingLayer"
+    assert growing_cache(build_model("mamba-tiny")) is None  # recurrent models keep their own cache
+
+
 def test_stepper_choice():
     assert isinstance(make_stepper(build_model("mamba-tiny"), 2), MambaStepper)
     assert isinstance(make_stepper(build_model("gru-tiny"), 2), RNNStepper)

@@ -27,8 +27,52 @@ import torch
 import torch.nn.functional as F
 
 
+def _growing_layer_class():
+    from transformers.cache_utils import DynamicLayer
+
+    class GrowingLayer(DynamicLayer):
+        """transformers' DynamicLayer with its keys and values in a buffer that doubles when full: a decoding step
+        writes one position instead of copying the whole cache (DynamicLayer's ``torch.cat``, O(length) a step).
+        Measured 2026-12-06 (2-core CPU, Pythia-style small, code fixing at 8 functions, batch 4): that copy was 74%
+        of the evaluation's time. ``keys`` / ``values`` stay views of the filled part, so the masks and
+        ``get_seq_length`` of the parent class hold."""
+
+        def update(self, key_states, value_states, *args, **kwargs):
+            if not self.is_initialized:
+                self.lazy_initialization(key_states, value_states)
+                self._buf = None
+            n, m = self.keys.shape[-2] if self.keys.dim() == 4 else 0, key_states.shape[-2]
+            if self._buf is None or n + m > self._buf[0].shape[-2]:
+                cap = max(2 * (n + m), 64)
+                new = [x.new_empty(*x.shape[:-2], cap, x.shape[-1]) for x in (key_states, value_states)]
+                if n:
+                    new[0][..., :n, :], new[1][..., :n, :] = self.keys, self.values
+                self._buf = new
+            self._buf[0][..., n:n + m, :] = key_states
+            self._buf[1][..., n:n + m, :] = value_states
+            self.keys, self.values = self._buf[0][..., :n + m, :], self._buf[1][..., :n + m, :]
+            return self.keys, self.values
+
+        def crop(self, tokens_to_remove: int) -> None:
+            super().crop(tokens_to_remove)  # views of the buffer: the next update writes after the kept part
+
+    return GrowingLayer
+
+
+def growing_cache(model):
+    """A transformers cache for an attention model (GPT-NeoX, Mistral, Llama-like) whose layers grow by doubling
+    (:func:`_growing_layer_class`); None for models with another cache (Mamba, hybrids, the RNN baselines)."""
+    if getattr(model.config, "model_type", None) not in ("gpt_neox", "mistral", "llama"):
+        return None
+    from transformers.cache_utils import Cache
+
+    layer = _growing_layer_class()
+    return Cache(layers=[layer() for _ in range(model.config.num_hidden_layers)])
+
+
 class CacheStepper:
-    """One step = the model's forward on one token per row through its cache (any causal LM)."""
+    """One step = the model's forward on one token per row through its cache (any causal LM; for attention models
+    a cache whose layers grow by doubling, :func:`growing_cache`)."""
 
     kind = "cache"
 
@@ -41,7 +85,8 @@ class CacheStepper:
 
     def prefill(self, ids: torch.Tensor) -> torch.Tensor:
         """Run ``ids`` (B, L) from an empty state; return logits (B, L, V)."""
-        out = self.model(input_ids=ids, use_cache=True)
+        cache = growing_cache(self.model)
+        out = self.model(input_ids=ids, use_cache=True, **({"cache": cache} if cache is not None else {}))
         self.cache = out.cache
         return out.logits
 
