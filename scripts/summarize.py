@@ -714,7 +714,8 @@ def refresh_cards(runs: list[dict], names: list[str]) -> None:
             raise SystemExit(f"--cards: no checkpoint {ckpt!r} in checkpoints/")
         test = checkpoint_evaluations(runs, ckpt, "test")
         if test:
-            plot_results([test], os.path.join(d, "accuracy_vs_length.png"))
+            plot_results([test], os.path.join(d, "accuracy_vs_length.png"),
+                         metric="answer_accuracy" if test.get("task") in EXECUTION_SCORED else "exact_match")
             write_model_card(d, dict(test, plot="accuracy_vs_length.png"))
         sizes = {}
         for family in FAMILY_TEXT:
