@@ -176,3 +176,23 @@ def test_study_rows_name_a_stress_trained_run():
     assert "| `plain` | Mamba-1 4x256 | n_x_2_aligned |" in text
     assert "| `stress` | Mamba-1 4x256 | n_x_2_aligned + 25% stress |" in text
     assert "| `stress30` | Mamba-1 4x256 | n_x_2_aligned + 25% stress to 30 |" in text
+
+
+def test_code_fixing_pooled_sums_seeds_per_size_with_wilson_intervals():
+    """README's code-fixing table pools every run of a model and trace kind per size (successes and codebases summed),
+    with the Wilson interval of the pooled rate; a size one seed lacks counts the others only."""
+    def run(seed, rates, preset="mamba-small", config="interactive_sed"):
+        rows = [{"n": n, "exact_match": 0.0, "answer_accuracy": k / 32, "num_samples": 32} for n, k in rates.items()]
+        return {"study": "code_fixing", "name": f"cf-{config}-{preset}-s{seed}", "steps": "800", "metrics": [{"loss": 0.5}],
+                "training": {"task": "code_fixing", "config": config, "preset": preset, "seed": seed, "train_max_n": 16, "hide_input": None},
+                "evals": {"test": {"split": "test", "lengths": rows}}}
+
+    runs = [run(0, {4: 30, 16: 10}), run(1, {4: 29, 16: 12, 40: 6}), run(0, {4: 7}, preset="pythia-small"),
+            dict(run(2, {4: 1}), study="other")]
+    pooled = {(g["family"], g["config"]): g for g in summarize.code_fixing_pooled(runs)}
+    assert set(pooled) == {("Mamba", "interactive_sed"), ("Pythia", "interactive_sed")}
+    mamba = {L["n"]: L for L in pooled[("Mamba", "interactive_sed")]["lengths"]}
+    assert (mamba[4]["successes"], mamba[4]["num_samples"]) == (59, 64) and (mamba[40]["successes"], mamba[40]["num_samples"]) == (6, 32)
+    assert mamba[16]["answer_accuracy_ci"] == summarize.wilson(22, 64)
+    table = summarize.readme_code_fixing(runs)
+    assert "59/64 [" in table and "| 7/32 [" in table and "s0 800 steps, loss 0.500; s1 800 steps" in table
