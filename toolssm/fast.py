@@ -62,7 +62,7 @@ def _growing_layer_class():
 def growing_cache(model):
     """A transformers cache for an attention model (GPT-NeoX, Mistral, Llama-like) whose layers grow by doubling
     (:func:`_growing_layer_class`); None for models with another cache (Mamba, hybrids, the RNN baselines)."""
-    if getattr(model.config, "model_type", None) not in ("gpt_neox", "mistral", "llama"):
+    if getattr(getattr(model, "config", None), "model_type", None) not in ("gpt_neox", "mistral", "llama"):
         return None
     from transformers.cache_utils import Cache
 
