@@ -50,7 +50,13 @@ of value_lines and the first default-trace control, trained together (2,000 step
 | `graph-default-mamba-small-s1` (control) | 16/16, 16/16, 16/16 | 103/112 (`chain` 7/16 wrong) | **79/112** (`chain` 16/16, `not_chain` 11/16, `and_only` 5/16, `or_only` 1/16 wrong) |
 
 Three value_lines seeds hold; the default trace retrained with the same settings fails the stress split, worse than
-the shipped seed. `graph-default-mamba-small-s2` (the second control) has not run.
+the shipped seed.
+
+2026-12-06 (eighteenth session, H100, beside four other launchers): the second control, `graph-default-mamba-small-s2`
+(2,000 steps, 87.6k tok/s, 4.2 minutes): test 16/16 at 10, 100 and 1,000; stress 111/112 at 100 (`not_chain` 1/16
+wrong) and **108/112** at 1,000 (`not_chain` 4/16 wrong; `chain` 16/16 right). The default trace's failures on stress
+are seed-dependent in size (7 to 33 of 112 wrong at 1,000 over the shipped seed and two controls) and present in
+every seed; the value_lines trace has none in three.
 """
 
 from toolssm.experiments import Eval, Run, Study

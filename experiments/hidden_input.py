@@ -40,6 +40,13 @@ digits (CPU, 1,258 s): its failures start past the probe's sizes. So hiding the 
 seed 0 exact on the corners: one seed of two holds. Seed 2 not run (the lease ran out). The runs fine-tune of the
 lockstep Mamba (experiments/runs_training.py, `add-lockstep-runs60-ft-s0`: input hidden plus stress and runs
 classes in training) is the fix that trains on the corners instead of hoping a seed finds them.
+
+2026-12-06 (eighteenth session, H100, beside four other launchers): seed 2 trained (3,000 steps in 3.6 minutes, 190k
+tok/s) and evaluated, and its probe ran on the GPU. Seed 2 is the worst of the three: test 32/32 at 10 but 17/32 at
+100, 0/32 at 1,000 and 0/16 at 10,000; stress 32/32 at 10, 28/32 at 100, 11/32 at 1,000, 6/16 at 10,000; corner
+cases 116/122 to 201 digits (long + short and equal-length sums at 100 and 200 digits come back as garbage). Over
+three seeds, hiding the input gives one release (seed 0), one that holds the paper's distribution but not its corners
+(seed 1) and one that does not generalize past 10x (seed 2).
 """
 
 from toolssm.experiments import Eval, Job, Run, Study

@@ -196,3 +196,14 @@ def test_code_fixing_pooled_sums_seeds_per_size_with_wilson_intervals():
     assert mamba[16]["answer_accuracy_ci"] == summarize.wilson(22, 64)
     table = summarize.readme_code_fixing(runs)
     assert "59/64 [" in table and "| 7/32 [" in table and "s0 800 steps, loss 0.500; s1 800 steps" in table
+
+
+def test_failing_classes_names_each_failure_and_summarizes_a_size_where_none_held():
+    cls = lambda exact, samples=2: {"exact": exact, "samples": samples}  # noqa: E731
+    rows = {20: {"by_class": {"a_nines": cls(2), "a_zero_runs": cls(1), "lead_1_9": cls(2)}},
+            100: {"by_class": {"a_nines": cls(0), "a_zero_runs": cls(0), "lead_1_9": cls(0)}}}
+    assert summarize.failing_classes(rows) == "20: `a_zero_runs` 1/2; 100: all 3 classes"
+    assert summarize.failing_classes({20: rows[20]}) == "20: `a_zero_runs` 1/2"
+    assert summarize.failing_classes({20: {"by_class": {"a": cls(2), "b": cls(2)}}}) == "none"
+    # two classes both failing are still named: "all 2 classes" would hide which
+    assert summarize.failing_classes({5: {"by_class": {"a": cls(0), "b": cls(0)}}}) == "5: `a` 2/2; 5: `b` 2/2"

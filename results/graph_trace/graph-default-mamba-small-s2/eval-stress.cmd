@@ -1,0 +1,1 @@
+timeout 900 bash -c '/opt/torch/.venv/bin/python3 eval.py --model runs/graph_trace/graph-default-mamba-small-s2 --split stress --lengths 100,1000 --num-samples 112 --batch-size 112 --stop-at-divergence --no-token-accuracy --out runs/graph_trace/graph-default-mamba-small-s2/eval/stress'

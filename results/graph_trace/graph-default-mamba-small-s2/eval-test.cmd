@@ -1,0 +1,1 @@
+timeout 540 bash -c '/opt/torch/.venv/bin/python3 eval.py --model runs/graph_trace/graph-default-mamba-small-s2 --split test --lengths 10,100,1000 --num-samples 16 --batch-size 16 --stop-at-divergence --no-token-accuracy --out runs/graph_trace/graph-default-mamba-small-s2/eval/test'

@@ -1,0 +1,1 @@
+timeout 540 bash -c '/opt/torch/.venv/bin/python3 eval.py --model runs/hidden_input/add-hidden-mamba-small-s2 --split stress --lengths 10000 --num-samples 16 --batch-size 16 --stop-at-divergence --no-token-accuracy --decode device --out runs/hidden_input/add-hidden-mamba-small-s2/eval/stress-10000'

@@ -1,0 +1,1 @@
+timeout 540 bash -c '/opt/torch/.venv/bin/python3 eval.py --model runs/hidden_input/add-hidden-mamba-small-s2 --split test --lengths 10,100,1000 --num-samples 32 --batch-size 32 --stop-at-divergence --no-token-accuracy --decode device --out runs/hidden_input/add-hidden-mamba-small-s2/eval/test'

@@ -1,0 +1,1 @@
+/opt/torch/.venv/bin/python3 train.py --preset mamba-small --task addition --config lockstep --hide-input true --batch-size 128 --learning-rate 0.002 --weight-decay 0.01 --warmup-steps 100 --max-steps 3000 --max-time-minutes 7 --eval-every 1000000 --save-every 1000000 --report-to none --num-workers 2 --seed 2 --data-seed 2 --output-dir runs/hidden_input/add-hidden-mamba-small-s2

@@ -1,0 +1,1 @@
+timeout 540 bash -c 'python3 scripts/probe.py runs/hidden_input/add-hidden-mamba-small-s2 --device cuda --max-digits 201 --out $RUN_DIR > $RUN_DIR/probe.log 2>&1; test -f $RUN_DIR/add-hidden-mamba-small-s2/probe.json'

@@ -1,0 +1,1 @@
+timeout 900 bash -c '/opt/torch/.venv/bin/python3 eval.py --model runs/long_multiplication/lmul-mamba-runs20-ft8-s0 --split stress --lengths 100 --num-samples 16 --batch-size 16 --stop-at-divergence --no-token-accuracy --out runs/long_multiplication/lmul-mamba-runs20-ft8-s0/eval/stress-100'

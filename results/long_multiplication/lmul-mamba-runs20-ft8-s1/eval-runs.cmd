@@ -1,0 +1,1 @@
+timeout 600 bash -c '/opt/torch/.venv/bin/python3 eval.py --model runs/long_multiplication/lmul-mamba-runs20-ft8-s1 --split runs --lengths 20,50 --num-samples 16 --batch-size 16 --stop-at-divergence --no-token-accuracy --out runs/long_multiplication/lmul-mamba-runs20-ft8-s1/eval/runs'
