@@ -17,8 +17,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import platform
-import statistics
 import sys
 import time
 
@@ -26,7 +24,7 @@ sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."
 
 import torch  # noqa: E402
 
-from _write import write_json  # noqa: E402  (benchmarks/_write.py)
+from _write import ab_record, write_json  # noqa: E402  (benchmarks/_write.py)
 
 from toolssm import generation  # noqa: E402
 from toolssm.models import build_model  # noqa: E402
@@ -94,26 +92,20 @@ def main(argv=None):
             torch.cuda.synchronize()
         return res, time.perf_counter() - t0
 
-    times = {True: [], False: []}
+    times = {"every_row": [], "live_rows": []}
     ids = {}
     for rep in range(args.repeats):
         for skip in (False, True):
             generation.SKIP_FINISHED_ROWS = skip
             res, dt = run()
-            times[skip].append(dt)
+            times["live_rows" if skip else "every_row"].append(dt)
             ids.setdefault(skip, [r.ids for r in res])
     generation.SKIP_FINISHED_ROWS = True
     assert ids[True] == ids[False], "the two variants decoded different rows"
-    steps = max(len(r) for r in refs) - min(len(encode(pr)) for pr in prompts)  # loop steps after the shared prefill
     lengths = sorted(len(r) for r in refs)
-    out = {"preset": "null step (no model)" if args.null_model else args.preset, "device": str(device), "gpu": torch.cuda.get_device_name(device) if device.type == "cuda" else None,
-           "machine": platform.processor() or platform.machine(), "threads": torch.get_num_threads(), "task": args.task, "n": args.n,
-           "batch": len(items), "trajectory_tokens_min_median_max": [lengths[0], lengths[len(lengths) // 2], lengths[-1]],
-           "every_row_s": statistics.median(times[False]), "live_rows_s": statistics.median(times[True]),
-           "all_times_s": {"every_row": times[False], "live_rows": times[True]}, "command": " ".join(["python", *sys.argv])}
-    out["loop_steps"] = steps
-    out["every_row_steps_per_s"], out["live_rows_steps_per_s"] = steps / out["every_row_s"], steps / out["live_rows_s"]
-    out["speedup"] = out["every_row_s"] / out["live_rows_s"]
+    out = ab_record(args, device, "null step (no model)" if args.null_model else args.preset, len(items), refs,
+                    [len(encode(pr)) for pr in prompts], times, "every_row", "live_rows")
+    steps = out["loop_steps"]
     print(json.dumps(out, indent=1))
     print(f"batch {len(items)}, trajectories {lengths[0]}-{lengths[-1]} tokens: every row {out['every_row_s']:.2f} s, "
           f"live rows {out['live_rows_s']:.2f} s ({out['speedup']:.2f}x), median of {args.repeats}; "

@@ -16,8 +16,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import platform
-import statistics
 import sys
 import time
 
@@ -25,7 +23,7 @@ sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."
 
 import torch  # noqa: E402
 
-from _write import write_json  # noqa: E402  (benchmarks/_write.py)
+from _write import ab_record, write_json  # noqa: E402  (benchmarks/_write.py)
 
 from toolssm import fast, generation  # noqa: E402
 from toolssm.models import build_model  # noqa: E402
@@ -69,23 +67,18 @@ def main(argv=None):
         fast.growing_cache = growing
         return res, time.perf_counter() - t0
 
-    times, logits = {"dynamic": [], "growing": []}, {}
+    times, logits = {"dynamic_cache": [], "growing_cache": []}, {}
     for _ in range(args.repeats):
         for kind in ("dynamic", "growing"):
             res, dt = run(kind)
-            times[kind].append(dt)
+            times[f"{kind}_cache"].append(dt)
             logits.setdefault(kind, [r.logits for r in res])
     err = max((a - b).abs().max().item() for a, b in zip(logits["dynamic"], logits["growing"]))
     assert err < 1e-3, f"the two caches disagree: max logit difference {err}"
-    steps = max(len(r) for r in refs) - min(len(encode(pr)) for pr in prompts)  # loop steps after the shared prefill
     lengths = sorted(len(r) for r in refs)
-    out = {"preset": args.preset, "device": str(device), "gpu": torch.cuda.get_device_name(device) if device.type == "cuda" else None,
-           "machine": platform.processor() or platform.machine(), "threads": torch.get_num_threads(), "task": args.task, "n": args.n,
-           "batch": len(items), "trajectory_tokens_min_median_max": [lengths[0], lengths[len(lengths) // 2], lengths[-1]],
-           "loop_steps": steps, "dynamic_cache_s": statistics.median(times["dynamic"]), "growing_cache_s": statistics.median(times["growing"]),
-           "all_times_s": times, "max_logit_difference": err, "command": " ".join(["python", *sys.argv])}
-    out["dynamic_steps_per_s"], out["growing_steps_per_s"] = steps / out["dynamic_cache_s"], steps / out["growing_cache_s"]
-    out["speedup"] = out["dynamic_cache_s"] / out["growing_cache_s"]
+    out = ab_record(args, device, args.preset, len(items), refs, [len(encode(pr)) for pr in prompts], times, "dynamic_cache",
+                    "growing_cache", max_logit_difference=err)
+    steps = out["loop_steps"]
     print(json.dumps(out, indent=1))
     print(f"{args.preset}, batch {len(items)}, trajectories {lengths[0]}-{lengths[-1]} tokens: DynamicCache {out['dynamic_cache_s']:.1f} s, "
           f"growing cache {out['growing_cache_s']:.1f} s ({out['speedup']:.2f}x), median of {args.repeats}; {steps} loop steps; "

@@ -340,6 +340,11 @@ def pack(study, entries: list, runs_root: str, out_dir: str) -> list[str]:
     logs = set()  # arcnames of console logs (their progress bars are flattened)
     weights = []  # per run: its weight files
     rescue = []  # runs that do not keep weights, trained but not yet fully evaluated
+
+    def add_log(src: str, arc: str) -> None:
+        paths[""].append((src, arc))
+        logs.add(arc)
+
     for e in entries:
         folder = os.path.join(runs_root, e.name)
         if not os.path.isdir(folder):
@@ -348,8 +353,7 @@ def pack(study, entries: list, runs_root: str, out_dir: str) -> list[str]:
         d = os.path.join(folder, ".launch")
         for f in sorted(os.listdir(d)) if os.path.isdir(d) else []:
             if f.endswith((".log", ".cmd", ".rc")):
-                paths[""].append((os.path.join(d, f), os.path.join(study.name, e.name, f)))
-                logs.add(paths[""][-1][1])
+                add_log(os.path.join(d, f), os.path.join(study.name, e.name, f))
         if isinstance(e, Run) and os.path.exists(os.path.join(folder, "model.safetensors")):
             files = [(os.path.join(folder, f), os.path.join(study.name, e.name, f)) for f in WEIGHT_FILES
                      if os.path.exists(os.path.join(folder, f))]
@@ -359,8 +363,7 @@ def pack(study, entries: list, runs_root: str, out_dir: str) -> list[str]:
                 rescue.append(files)
     build_log = os.path.join(os.path.dirname(os.path.abspath(runs_root)), ".kernels", ".launch", "build.log")
     if os.path.exists(build_log):
-        paths[""].append((build_log, os.path.join(study.name, STUDY_LOG)))
-        logs.add(paths[""][-1][1])
+        add_log(build_log, os.path.join(study.name, STUDY_LOG))
     for i, group in enumerate(weight_groups(weights)):
         paths["-weights" + (f"-{i + 1}" if i else "")] = group
     if rescue:  # one archive at most (the device returns 8 files a call): the first runs in table order that fit

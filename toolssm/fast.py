@@ -35,7 +35,8 @@ def _growing_layer_class():
         writes one position instead of copying the whole cache (DynamicLayer's ``torch.cat``, O(length) a step).
         Measured 2026-12-06 (2-core CPU, Pythia-style small, code fixing at 8 functions, batch 4): that copy was 74%
         of the evaluation's time. ``keys`` / ``values`` stay views of the filled part, so the masks and
-        ``get_seq_length`` of the parent class hold."""
+        ``get_seq_length`` of the parent class hold, and so does its ``crop`` (a shorter view: the next update writes
+        after the kept part)."""
 
         def update(self, key_states, value_states, *args, **kwargs):
             if not self.is_initialized:
@@ -52,9 +53,6 @@ def _growing_layer_class():
             self._buf[1][..., n:n + m, :] = value_states
             self.keys, self.values = self._buf[0][..., :n + m, :], self._buf[1][..., :n + m, :]
             return self.keys, self.values
-
-        def crop(self, tokens_to_remove: int) -> None:
-            super().crop(tokens_to_remove)  # views of the buffer: the next update writes after the kept part
 
     return GrowingLayer
 
