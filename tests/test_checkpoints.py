@@ -23,7 +23,8 @@ CKPTS = {"addition-lstm-small": ("addition", 5), "addition-lstm-small-runs": ("a
          "hanoi-recursive-mamba-small": ("hanoi", 4), "multiplication-n_x_2_aligned-mamba-small": ("multiplication", 10),
          "multiplication-n_x_2_aligned-mamba-small-stress": ("multiplication", 10),
          "multiplication-n_x_2_aligned-mamba-small-runs": ("multiplication", 10),
-         "long-multiplication-lstm-small": ("long_multiplication", 5), "code-fixing-mamba-small-sed": ("code_fixing", 4)}
+         "long-multiplication-lstm-small": ("long_multiplication", 5),
+         "long-multiplication-mamba-small-runs": ("long_multiplication", 5), "code-fixing-mamba-small-sed": ("code_fixing", 4)}
 
 # the code-fixing checkpoint repairs 29/32 four-function codebases (its card), not all: at least 5 of 8 here (6 of
 # these 8 on the 2-core CPU it was checked on; at its card's rate, 4 or fewer of 8 has probability 0.5%)
@@ -203,6 +204,25 @@ def test_divergence_go_on_names_where_an_episode_leaves_its_reference(tmp_path):
     assert r.returncode != 0 and "ValueError" in r.stderr and "1.5+2=" in r.stderr, r.stderr[-2000:]
     r = subprocess.run([sys.executable, script, "--model", ckpt], capture_output=True, text=True, cwd=ROOT, timeout=600)
     assert r.returncode == 2 and "either --n" in r.stderr
+
+
+def test_nxn_runs_checkpoint_answers_typed_nines_its_predecessor_fails():
+    """The n x n Mamba's runs fine-tune (operands to 10 digits, then stress and runs classes to 20) on 9...9 x 9...9 typed
+    by a user at 16 digits, input hidden as it runs: its predecessor (lmul-mamba-1c-s1) fails the nines from 16
+    digits, ~3,200 tokens into identical columns (results/long_multiplication/lmul-mamba-1c-s1/divergence-*.txt)."""
+    model = AutoModelForCausalLM.from_pretrained(os.path.join(ROOT, "checkpoints", "long-multiplication-mamba-small-runs")).eval()
+    assert model.task().input_in_tool  # input hidden, as it was trained
+    nines = 10**16 - 1
+    res = model.generate_with_tools([f"{nines}*{nines}="])
+    assert res[0].output == str(nines * nines) and not res[0].truncated
+
+
+@pytest.mark.slow
+def test_nxn_runs_checkpoint_is_exact_on_every_stress_class():
+    """The same checkpoint on one 24 x 24-digit problem of each stress class (past the 20 its fine-tune saw): ~100k
+    tokens, 3-8 minutes on a 2-core CPU."""
+    model = AutoModelForCausalLM.from_pretrained(os.path.join(ROOT, "checkpoints", "long-multiplication-mamba-small-runs")).eval()
+    assert wrong_classes(model, model.task(), 24, "stress") == []
 
 
 def test_typed_multiplication_sign_is_read_as_the_traces():
