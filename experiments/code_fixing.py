@@ -35,6 +35,12 @@ Outcome, 2026-12-04 (two device calls; README "Code fixing"): at 800 steps from 
 the training size: the best, interactive Mamba seed 0, 18/32 at 4 functions, 3/32 at 8, 0/32 at 16; every
 single-turn run 0/32 everywhere. The second call came on a fresh machine, so `cf-interactive-pythia-s0` was trained
 twice (both filed: `-rerun`); two Pythia evaluations were still running when the lease's time ran out.
+
+Outcome, 2026-12-06 (README "Code fixing", generated table): the sed traces. Mamba s0/s1 repair 59/64 codebases at 4
+functions, 22/64 at 16 (training maximum) and 11/64 at 40; Pythia s0/s1 10/64 at 4 and 0 from 16 on. Pythia s1's
+evaluation at 24-40 (`code_fixing 'data,cf-interactive_sed-pythia-s1' --from-results` with `CF_CONFIGS=interactive_sed`;
+a run's codebases are not carried with --from-results: select `data` or carry data/code_fixing/<config>) reached 24
+functions on the H100 (0/32) before the lease ended; 32 and 40 wait.
 """
 
 from toolssm.experiments import Eval, Job, Run, Study
@@ -51,7 +57,9 @@ def build_cmd(config: str) -> str:
 
 DATA_CMD = build_cmd("all")
 # each config is built here only when it was not carried (carry what the selected runs need, or all of data/code_fixing);
-# the card and every build record are filed either way; CF_CONFIGS (env, space-separated) limits the job to the configs the
+# every build record is filed either way, the dataset card only when every config was built or carried (the builder's
+# card names the configs in the folder: on 2026-12-06 a CF_CONFIGS=interactive_sed job filed a one-config card over
+# the four-config one); CF_CONFIGS (env, space-separated) limits the job to the configs the
 # selected runs train on (2026-12-05: `CF_CONFIGS=interactive_sed bash scripts/gpu/run.sh code_fixing
 # 'data,cf-interactive_sed-*'` with data/code_fixing/interactive_sed built here and carried: nothing is built there)
 # [2026-12-05] first: does the shell tool's jail (since then a chroot of its own) build on this machine? If not, stop
@@ -59,7 +67,7 @@ DATA_CMD = build_cmd("all")
 DATA_JOB = ("python3 -m toolssm.tools.shell > $RUN_DIR/sandbox.log 2>&1 || { cat $RUN_DIR/sandbox.log; exit 1; }; "
             f"s=0; for c in ${{CF_CONFIGS:-{' '.join(CONFIGS)}}}; do if [ -f {DATA}/$c/build.json ]; then echo \"carried: {DATA}/$c\"; "
             f"else {build_cmd('$c')} || s=1; fi; cp {DATA}/$c/build.json $RUN_DIR/build-$c.json || s=1; done > $RUN_DIR/build.log 2>&1; "
-            f"cp {DATA}/README.md $RUN_DIR/dataset_card.md; exit $s")
+            f"if [ -z \"${{CF_CONFIGS:-}}\" ]; then cp {DATA}/README.md $RUN_DIR/dataset_card.md; fi; exit $s")
 TRAIN = dict(task="code_fixing", dataset=DATA, verify_data=False, max_length=8192, batch_size=16, max_steps=800,
              max_time_minutes=5.5, warmup_steps=50, weight_decay=0.01, eval_every=0, eval_samples=4, eval_lengths="8",
              save_every=100000, report_to="none", num_workers=2)
