@@ -182,7 +182,7 @@ def test_shipped_checkpoints_decode_the_same_trajectories(name, n, split, k):
 
 
 @pytest.mark.parametrize("name,n,k,fused_kernel", [("addition-mamba-small-lockstep", 12, 16, False), ("addition-lstm-small", 9, 8, False),
-                                                     pytest.param("addition-lstm-small", 9, 8, True, marks=needs_fused),
+                                                     pytest.param("addition-lstm-small", 9, 8, True, marks=[needs_fused, pytest.mark.slow]),
                                                      pytest.param("addition-mamba-small-lockstep", 12, 8, True, marks=[needs_fused, pytest.mark.slow])])
 def test_hidden_inputs_decode_the_same_on_the_device(name, n, k, fused_kernel, monkeypatch):
     """Rows whose input is hidden (the operands in the pointer memory before the prompt '='; the lockstep checkpoint's
