@@ -102,12 +102,11 @@ def main(argv=None):
             ids.setdefault(skip, [r.ids for r in res])
     generation.SKIP_FINISHED_ROWS = True
     assert ids[True] == ids[False], "the two variants decoded different rows"
-    lengths = sorted(len(r) for r in refs)
     out = ab_record(args, device, "null step (no model)" if args.null_model else args.preset, len(items), refs,
                     [len(encode(pr)) for pr in prompts], times, "every_row", "live_rows")
-    steps = out["loop_steps"]
+    steps, (shortest, _, longest) = out["loop_steps"], out["trajectory_tokens_min_median_max"]
     print(json.dumps(out, indent=1))
-    print(f"batch {len(items)}, trajectories {lengths[0]}-{lengths[-1]} tokens: every row {out['every_row_s']:.2f} s, "
+    print(f"batch {len(items)}, trajectories {shortest}-{longest} tokens: every row {out['every_row_s']:.2f} s, "
           f"live rows {out['live_rows_s']:.2f} s ({out['speedup']:.2f}x), median of {args.repeats}; "
           f"{steps} loop steps: {out['every_row_steps_per_s']:.0f} -> {out['live_rows_steps_per_s']:.0f} steps/s")
     write_json(args.out, out)

@@ -75,12 +75,11 @@ def main(argv=None):
             logits.setdefault(kind, [r.logits for r in res])
     err = max((a - b).abs().max().item() for a, b in zip(logits["dynamic"], logits["growing"]))
     assert err < 1e-3, f"the two caches disagree: max logit difference {err}"
-    lengths = sorted(len(r) for r in refs)
     out = ab_record(args, device, args.preset, len(items), refs, [len(encode(pr)) for pr in prompts], times, "dynamic_cache",
                     "growing_cache", max_logit_difference=err)
-    steps = out["loop_steps"]
+    steps, (shortest, _, longest) = out["loop_steps"], out["trajectory_tokens_min_median_max"]
     print(json.dumps(out, indent=1))
-    print(f"{args.preset}, batch {len(items)}, trajectories {lengths[0]}-{lengths[-1]} tokens: DynamicCache {out['dynamic_cache_s']:.1f} s, "
+    print(f"{args.preset}, batch {len(items)}, trajectories {shortest}-{longest} tokens: DynamicCache {out['dynamic_cache_s']:.1f} s, "
           f"growing cache {out['growing_cache_s']:.1f} s ({out['speedup']:.2f}x), median of {args.repeats}; {steps} loop steps; "
           f"logits differ by at most {err:.1e}")
     write_json(args.out, out)
