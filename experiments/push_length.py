@@ -45,12 +45,16 @@ def _job(ckpt: str, sizes: tuple[int, ...], timeout_s: int, hidden: bool = False
 
 STUDY = Study(
     name="push_length",
-    claim="How far past their claimed sizes the shipped checkpoints stay exact: the addition LSTMs at 10,000 and 100,000 digits, the Mamba ones at 10,000, the n x n LSTM at 200 x 200; random and stress problems.",
+    claim="How far past their claimed sizes the shipped checkpoints stay exact: the addition LSTMs (the released one included) at 10,000 and 100,000 digits, the Mamba ones at 10,000, the n x n LSTM at 200 x 200; random and stress problems.",
     runs=[
         # 10,000 digits filed on 2026-12-02 (eval/*-10000, run.json); 100,000 alone now (2026-12-03 and 2026-12-04:
         # started, not finished within the machine's hold; not filed)
         _job("addition-lstm-small", (100_000,), 2700),
         _job("addition-lstm-small-p3", (10_000,), 900),
+        # the released addition LSTM since 2026-12-06 (addition-lstm-small mended for long runs of 9s and 0s: exact on
+        # every stress class to 10,000 digits, checkpoints/addition-lstm-small-runs/README.md); its predecessor took
+        # 4 minutes at 100,000 on an H200 (2026-12-04)
+        _job("addition-lstm-small-runs", (100_000,), 1500),
         # 10,000 digits with the input shown filed on 2026-12-02; since 2026-12-04 it runs with its input hidden
         # (2,000 digits on CPU: stress 16/16); 2,000 and 10,000 hidden filed on 2026-12-05 (H200, fused device loop:
         # 16 + 16 exact each); 100,000 started then (6,780 steps/s at batch 32) and cut by the lease: ~9 minutes alone
