@@ -19,6 +19,7 @@ State lives beside the outputs in ``runs/<study>/<run>/.launch/`` (pid, exit sta
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import fcntl
 import gzip
 import hashlib
@@ -486,10 +487,8 @@ def unpack(path: str, results: str) -> list[str]:
     return written
 
 
-def missing_evals(run: Run, folder: str) -> list[Eval]:
-    """The part of each of ``run``'s evaluations that its filed folder lacks: sizes of its split with no row in any of
-    the folder's evaluations (eval/*/results.json: the study's tags may have changed since, and an earlier ``finish``
-    writes eval/<tag>-finish/), each into a folder of its own (eval/<tag>-finish-2/ where that one exists)."""
+def _filed_sizes(folder: str) -> dict[str, set]:
+    """{split: sizes with a row in any of the folder's evaluations} (eval/*/results.json; every row is a whole size)."""
     done: dict[str, set] = {}
     d = os.path.join(folder, "eval")
     for tag in sorted(os.listdir(d)) if os.path.isdir(d) else []:
@@ -499,15 +498,46 @@ def missing_evals(run: Run, folder: str) -> list[Eval]:
         except (OSError, ValueError):
             continue
         done.setdefault(res.get("split") or "test", set()).update(L["n"] for L in res.get("lengths", []))
+    return done
+
+
+def _finish_tag(folder: str, ev: Eval) -> str:
+    tag, i = f"{ev.tag}-finish", 2
+    while os.path.exists(os.path.join(folder, "eval", tag)):  # never over an earlier finish's (partial) results
+        tag, i = f"{ev.tag}-finish-{i}", i + 1
+    return tag
+
+
+def missing_evals(run: Run, folder: str) -> list[Eval]:
+    """The part of each of ``run``'s evaluations that its filed folder lacks: sizes of its split with no row in any of
+    the folder's evaluations (eval/*/results.json: the study's tags may have changed since, and an earlier ``finish``
+    writes eval/<tag>-finish/), each into a folder of its own (eval/<tag>-finish-2/ where that one exists)."""
+    done = _filed_sizes(folder)
     out = []
     for ev in run.evals:
         rest = tuple(n for n in ev.lengths if n not in done.get(ev.split, set()))
         if rest:
-            tag, i = f"{ev.tag}-finish", 2
-            while os.path.exists(os.path.join(d, tag)):  # never over an earlier finish's (partial) results
-                tag, i = f"{ev.tag}-finish-{i}", i + 1
-            out.append(Eval(tag, rest, ev.split, ev.num_samples, ev.args, ev.timeout_s))
+            out.append(Eval(_finish_tag(folder, ev), rest, ev.split, ev.num_samples, ev.args, ev.timeout_s))
     return out
+
+
+def resumed_evals(run: Run, folder: str) -> tuple[list[Eval], list[str]]:
+    """What a run started from its filed folder still evaluates: ``(evals, tags filed whole)``. An evaluation every size
+    of which is filed (in its own folder or any other of its split) is kept and counted done; one with nothing filed
+    runs as the study has it; one filed in part runs only the sizes it lacks, into eval/<tag>-finish/ (as ``finish``).
+    (2026-12-06: a code-fixing evaluation filed to 24 of 40 functions ran again from 4 on the GPU and timed out
+    before 32.) Decided from the filed folder alone, so every call of a lease gets the same answer."""
+    done, evals, whole = _filed_sizes(folder), [], []
+    for ev in run.evals:
+        rest = tuple(n for n in ev.lengths if n not in done.get(ev.split, set()))
+        if not rest:
+            evals.append(ev)
+            whole.append(ev.tag)
+        elif rest == ev.lengths and not os.path.exists(os.path.join(folder, "eval", ev.tag)):
+            evals.append(ev)
+        else:
+            evals.append(Eval(_finish_tag(folder, ev), rest, ev.split, ev.num_samples, ev.args, ev.timeout_s))
+    return evals, whole
 
 
 def finish(study, entries: list, results: str, extra: list[str], dry_run: bool = False) -> int:
@@ -534,11 +564,14 @@ def finish(study, entries: list, results: str, extra: list[str], dry_run: bool =
     return failed
 
 
+SEEDED = "seeded"  # .launch/seeded: the run was started from its filed folder (its path inside)
+
+
 def seed_from_results(study, entries: list, results: str, runs_root: str) -> list[str]:
     """Start the selected runs from their filed folders (results/<study>/<run>/, carried with their weights) instead
     of training them again: each run with no folder under ``runs_root`` yet and with ``model.safetensors`` filed is
-    copied there, marked trained, and each of its evaluations whose results are filed whole is marked done; ``run``
-    then runs the rest of its evaluations on this machine. Returns the runs seeded. (2026-12-06: the n x n runs
+    copied there, marked trained, and each of its evaluations filed whole is marked done (``resumed_evals``); ``run``
+    then runs the rest on this machine (``from_results_entries``). Returns the runs seeded. (2026-12-06: the n x n runs
     fine-tune trained in one lease and its evaluations at 100 x 100 can only run on a GPU: this is how the next lease
     does them without retraining.)"""
     import shutil
@@ -550,19 +583,26 @@ def seed_from_results(study, entries: list, results: str, runs_root: str) -> lis
             continue
         shutil.copytree(src, dst)
         os.makedirs(os.path.join(dst, ".launch"), exist_ok=True)
-        marks = ["train"]
-        for ev in e.evals:
-            try:
-                with open(os.path.join(dst, "eval", ev.tag, "results.json")) as f:
-                    if json.load(f).get("complete", True):
-                        marks.append(f"eval-{ev.tag}")
-            except (OSError, ValueError):
-                pass
-        for what in marks:
+        for what in ["train", *(f"eval-{tag}" for tag in resumed_evals(e, src)[1])]:
             with open(os.path.join(dst, ".launch", f"{what}.rc"), "w") as f:
                 f.write("0\n")
+        with open(os.path.join(dst, ".launch", SEEDED), "w") as f:
+            f.write(os.path.abspath(src) + "\n")
         seeded.append(e.name)
     return seeded
+
+
+def from_results_entries(entries: list, runs_root: str) -> list:
+    """The entries with each run that was started from its filed folder (``seed_from_results``, this call or an
+    earlier one) evaluating only what that folder lacks (``resumed_evals``)."""
+    out = []
+    for e in entries:
+        marker = os.path.join(runs_root, e.name, ".launch", SEEDED)
+        if isinstance(e, Run) and os.path.exists(marker):
+            with open(marker) as f:
+                e = dataclasses.replace(e, evals=tuple(resumed_evals(e, f.read().strip())[0]))
+        out.append(e)
+    return out
 
 
 # --- command line -----------------------------------------------------------------------------------------------------
@@ -633,6 +673,7 @@ def main(argv=None) -> int:
     if args.from_results:
         for name in seed_from_results(study, entries, args.from_results, runs_root):
             print(f"{name}: started from {os.path.join(args.from_results, study.name, name)} (trained there)")
+        entries = from_results_entries(entries, runs_root)
     t0 = float(os.environ.get("TOOLSSM_CALL_START") or time.time())
     while True:
         states = step(study, entries, runs_root, job)

@@ -321,28 +321,38 @@ def test_trim_keeps_what_the_device_returns_results_first(tmp_path):
 
 
 def test_runs_start_from_their_filed_folders_without_training_again(tmp_path):
-    """run --from-results: a filed run carried with its weights is copied into runs/, marked trained, its whole filed
-    evaluations marked done and the rest left to run; a run with no weights filed, or already under runs/, is left."""
+    """run --from-results: a filed run carried with its weights is copied into runs/, marked trained, its evaluations
+    filed whole marked done, one filed in part narrowed to the sizes it lacks (into eval/<tag>-finish/), one never
+    filed run as the study has it, the same answer in every call; a run with no weights filed, or already under
+    runs/, is left as it is."""
     launch = _launch_module()
     results, runs_root = tmp_path / "results", tmp_path / "runs" / "s"
-    evs = (Eval("stress", (20,)), Eval("test-100", (100,)), Eval("runs", (20,)))
+    evs = (Eval("stress", (20,), split="stress"), Eval("test", (10, 100)), Eval("runs", (20,), split="runs"), Eval("test-long", (1000,)))
     entries = [Run(n, {}, evs) for n in ("filed", "no-weights", "here")]
     for name in ("filed", "no-weights", "here"):
         d = results / "s" / name
-        (d / "eval" / "stress").mkdir(parents=True)
-        (d / "eval" / "stress" / "results.json").write_text(json.dumps({"split": "stress", "lengths": []}))
-        (d / "eval" / "runs").mkdir()
-        (d / "eval" / "runs" / "results.json").write_text(json.dumps({"complete": False, "lengths": []}))  # interrupted
+        for tag, res in (("stress", {"split": "stress", "lengths": [{"n": 20}]}),
+                         ("test", {"split": "test", "complete": False, "lengths": [{"n": 10}]}),  # cut after 10
+                         ("runs", {"split": "runs", "complete": False, "lengths": []})):  # cut before its first size
+            (d / "eval" / tag).mkdir(parents=True)
+            (d / "eval" / tag / "results.json").write_text(json.dumps(res))
         if name != "no-weights":
             (d / "model.safetensors").write_bytes(b"\0")
     (runs_root / "here").mkdir(parents=True)
     study = Study(name="s", claim="c", runs=entries)
     assert launch.seed_from_results(study, entries, str(results), str(runs_root)) == ["filed"]
     assert (runs_root / "filed" / "model.safetensors").exists()
-    assert sorted(p.name for p in (runs_root / "filed" / ".launch").iterdir()) == ["eval-stress.rc", "train.rc"]
-    states = launch.step(study, entries[:1], str(runs_root), job="t")  # the rest of its evaluations start
-    assert states["filed"][1].startswith("trained; stress done, test-100 running")
+    assert sorted(p.name for p in (runs_root / "filed" / ".launch").iterdir()) == ["eval-stress.rc", "seeded", "train.rc"]
+    resumed = launch.from_results_entries(entries, str(runs_root))
+    want = [("stress", (20,)), ("test-finish", (100,)), ("runs-finish", (20,)), ("test-long", (1000,))]
+    assert [(ev.tag, ev.lengths) for ev in resumed[0].evals] == want
+    assert resumed[1:] == entries[1:]  # not seeded here: as the study has them
+    states = launch.step(study, resumed[:1], str(runs_root), job="t")  # the rest of its evaluations start
+    assert states["filed"][1].startswith("trained; stress done, test-finish running"), states["filed"]
     assert launch.seed_from_results(study, entries, str(results), str(runs_root)) == []  # once
+    # a later call of the lease: the filed folder decides, not what this machine has written since
+    (runs_root / "filed" / "eval" / "test-finish").mkdir(parents=True, exist_ok=True)
+    assert [(ev.tag, ev.lengths) for ev in launch.from_results_entries(entries, str(runs_root))[0].evals] == want
 
 
 def test_pack_rescues_weights_of_trained_runs_left_unevaluated(tmp_path):
