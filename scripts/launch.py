@@ -673,7 +673,7 @@ def main(argv=None) -> int:
     if args.from_results:
         for name in seed_from_results(study, entries, args.from_results, runs_root):
             print(f"{name}: started from {os.path.join(args.from_results, study.name, name)} (trained there)")
-        entries = from_results_entries(entries, runs_root)
+    entries = from_results_entries(entries, runs_root)  # also in a later call that forgot --from-results
     t0 = float(os.environ.get("TOOLSSM_CALL_START") or time.time())
     while True:
         states = step(study, entries, runs_root, job)
