@@ -40,7 +40,9 @@ Outcome, 2026-12-06 (README "Code fixing", generated table): the sed traces. Mam
 functions, 22/64 at 16 (training maximum) and 11/64 at 40; Pythia s0/s1 10/64 at 4 and 0 from 16 on. Pythia s1's
 evaluation at 24-40 (`code_fixing 'data,cf-interactive_sed-pythia-s1' --from-results` with `CF_CONFIGS=interactive_sed`;
 a run's codebases are not carried with --from-results: select `data` or carry data/code_fixing/<config>) reached 24
-functions on the H100 (0/32) before the lease ended; 32 and 40 wait.
+functions on the H100 (0/32) before the lease ended. The next lease (carrying the codebases) ran it from 4 again and
+timed out before 32 (launch.py --from-results now runs only the sizes a filed evaluation lacks); 32 and 40 ran on the
+2-core CPU (`launch.py finish code_fixing cf-interactive_sed-pythia-s1 -- --device cpu`: 43 and 35 minutes): 0/32 each.
 """
 
 from toolssm.experiments import Eval, Job, Run, Study
