@@ -434,14 +434,21 @@ def table1_cells(runs):
     return cells
 
 
-def full_budget_cells(runs, task: str, configs: tuple, train_max: int) -> dict[str, str]:
+def lr_variant(r) -> str:
+    """'' for a table1_full run at its cell's learning rate, else the variant's tag ('lr5e-4', from the run's name)."""
+    m = re.search(r"-(lr[0-9.e-]+)-s\d+$", r["name"])
+    return m.group(1) if m else ""
+
+
+def full_budget_cells(runs, task: str, configs: tuple, train_max: int, variant: str = "") -> dict[str, str]:
     """family -> every seed of study table1_full (the paper's 2,000 steps) for one Table 1 row, in seed order: each
     evaluated seed's n→m (p%, k), the largest size it was evaluated at where that is short of the row's largest, its
-    steps where short of its schedule; seeds trained but not evaluated are counted."""
+    steps where short of its schedule; seeds trained but not evaluated are counted. ``variant`` selects the runs of
+    one learning-rate variation ('lr5e-4') instead of the cell's own."""
     by_fam: dict[str, list] = {}
     for r in runs:
         t = r["training"]
-        if r["study"] == "table1_full" and t["task"] == task and t["config"] in configs:
+        if r["study"] == "table1_full" and t["task"] == task and t["config"] in configs and lr_variant(r) == variant:
             by_fam.setdefault(family_of(r), []).append(r)
     rows_of = {id(r): merged(r) for rs in by_fam.values() for r in rs}
     largest = max((n for rows in rows_of.values() for n in rows), default=0)  # the row's largest size evaluated
@@ -488,6 +495,11 @@ def readme_table1(runs):
         full = full_budget_cells(runs, task, configs, tm)
         if full:
             rows.append([f"{label}, 2,000 steps"] + [full.get(fam, "-") for fam in FAMILIES])
+        variants = sorted({lr_variant(r) for r in runs if r["study"] == "table1_full" and r["training"]["task"] == task
+                           and r["training"]["config"] in configs} - {""})
+        for v in variants:
+            var = full_budget_cells(runs, task, configs, tm, variant=v)
+            rows.append([f"{label}, 2,000 steps, {v[:2]} {v[2:]}"] + [var.get(fam, "-") for fam in FAMILIES])
         base = label.split(",")[0]
         if base in PAPER_TABLE1 and "aligned" not in label:
             rows.append([f"{label}, paper"] + [f"*{PAPER_TABLE1[base][f]}*" for f in FAMILIES])
