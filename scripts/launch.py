@@ -605,6 +605,16 @@ def from_results_entries(entries: list, runs_root: str) -> list:
     return out
 
 
+def packed_entries(study, entries: list, runs_root: str) -> list:
+    """What a call packs into ``<study>.tgz``: the selected entries, then every other run of the study that has a
+    folder on this machine (narrowed as ``from_results_entries`` narrows it). Two launchers of one study in one call
+    (two selections, one ``$OUT``) write one archive name; each packs the union, so whichever packs last holds both
+    (2026-12-06: the second launcher's archive replaced the first's; a later call packed both again)."""
+    chosen = {e.name for e in entries}
+    others = [e for e in study.runs if e.name not in chosen and os.path.isdir(os.path.join(runs_root, e.name))]
+    return list(entries) + from_results_entries(others, runs_root)
+
+
 # --- command line -----------------------------------------------------------------------------------------------------
 
 def main(argv=None) -> int:
@@ -687,7 +697,7 @@ def main(argv=None) -> int:
     # several launchers can share one call (and its $OUT): pack and trim one at a time, so the last sees every file
     with open(os.path.join(args.runs, ".pack.lock"), "w") as lock:
         fcntl.flock(lock, fcntl.LOCK_EX)
-        for path in pack(study, entries, runs_root, args.out):
+        for path in pack(study, packed_entries(study, entries, runs_root), runs_root, args.out):
             print(f"packed {path} ({os.path.getsize(path) / 1e6:.1f} MB)")
         removed = trim(args.out, os.path.join(args.runs, ".returned.json"), str(int(t0)), args.max_files)[1] if args.max_files else []
     for f in removed:

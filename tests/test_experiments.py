@@ -379,3 +379,25 @@ def test_pack_rescues_weights_of_trained_runs_left_unevaluated(tmp_path):
     rescued = sorted(tarfile.open(tmp_path / "out" / "s-rescue.tgz").getnames())
     assert rescued == ["s/failed/config.json", "s/failed/model.safetensors", "s/unevaluated/config.json", "s/unevaluated/model.safetensors"]
     assert sorted(tarfile.open(tmp_path / "out" / "s-weights.tgz").getnames()) == ["s/kept/config.json", "s/kept/model.safetensors"]
+
+
+def test_two_launchers_of_one_study_pack_the_union(tmp_path):
+    """Two selections of one study in one call write the same <study>.tgz: each launcher packs every run of the study
+    that has a folder on the machine, so the archive packed last holds both selections (and no run never started)."""
+    launch = _launch_module()
+    runs = tmp_path / "runs" / "s"
+    ev = (Eval("test", (2,)),)
+    entries = [Run(n, {}, ev) for n in ("a1", "a2", "b1", "never")]
+    for name in ("a1", "a2", "b1"):
+        d = runs / name
+        (d / ".launch").mkdir(parents=True)
+        (d / ".launch" / "train.rc").write_text("0\n")
+        (d / "metrics.jsonl").write_text("{}\n")
+        (d / ".launch" / "train.log").write_text(name + "\n")
+    study = Study(name="s", claim="c", runs=entries)
+    out = tmp_path / "out"
+    for selection in (entries[:2], entries[2:3]):  # launcher A ('a*'), then launcher B ('b*'), one $OUT
+        launch.pack(study, launch.packed_entries(study, selection, str(runs)), str(runs), str(out))
+    names = tarfile.open(out / "s.tgz").getnames()
+    assert {n.split("/")[1] for n in names} == {"a1", "a2", "b1"}, names
+    assert [e.name for e in launch.packed_entries(study, entries[2:3], str(runs))] == ["b1", "a1", "a2"]
