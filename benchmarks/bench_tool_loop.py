@@ -128,7 +128,7 @@ def step_times(model, B, device, reps=200) -> dict:
                     "reference_eager": dict(cuda_graph=False, fused=False)}
     if cls is MambaStepper:
         variants = {"fused_graph": dict(cuda_graph=True, fused=True), "reference_graph": dict(cuda_graph=True, fused=False),
-                    "fused_eager": dict(cuda_graph=False, fused=True)}
+                    "fused_eager": dict(cuda_graph=False, fused=True), "layer_graph": dict(cuda_graph=True, fused="layer")}
     from toolssm import rnn_kernel
 
     threshold = rnn_kernel.ROW_BLOCK_MIN_BATCH
@@ -210,22 +210,29 @@ def main(argv=None):
                 if args.device_tools:  # the tools on the device, many steps per replay (graph capture inside the timing)
                     from toolssm import device_loop, device_loop_kernel
 
-                    from toolssm.fast import RNNStepper
+                    from toolssm.fast import MambaStepper, RNNStepper
 
                     dts = {}
                     can_fuse = device_loop_kernel.triton is not None and (device.type == "cuda" or os.environ.get("TRITON_INTERPRET") == "1")
                     rnn = model.config.model_type == "toolssm_rnn"
                     # (bookkeeping fused, model step fused): the bookkeeping as ~120 PyTorch ops or one Triton kernel;
-                    # for the LSTM/GRU also its step as ~14 PyTorch ops a layer or toolssm.rnn_kernel (Mamba: its default)
-                    combos = ([(False, False), (True, False)] + ([(True, True)] if rnn else [])) if can_fuse else [(False, False)]
+                    # for the LSTM/GRU also its step as ~14 PyTorch ops a layer or toolssm.rnn_kernel; for Mamba its
+                    # default step (six kernels a layer on CUDA) or the three-kernel one ("layer": toolssm.mamba_kernel)
+                    combos = ([(False, False), (True, False), (True, True if rnn else "layer")]) if can_fuse else [(False, False)]
                     for fused, step_fused in combos:
                         device_loop.DEFAULT_FUSED = fused
                         RNNStepper.default_fused = step_fused if rnn else None
+                        MambaStepper.default_fused = "layer" if step_fused == "layer" else None
                         loop(None, 8, device_tools=True)
                         res_d, dts[fused, step_fused] = timed(lambda: loop(None, T, device_tools=True))
                         assert [r.ids for r in res_d] == [r.ids for r in res], f"device loop (fused={fused}, step fused={step_fused}) differs"
+                    if can_fuse and not rnn:  # the host loop with the three-kernel step
+                        loop(None, 8)
+                        res_l, dt_host_layer = timed(lambda: loop(None, T))
+                        assert [r.ids for r in res_l] == [r.ids for r in res], "host loop with the three-kernel step differs"
                     device_loop.DEFAULT_FUSED = None
                     RNNStepper.default_fused = None
+                    MambaStepper.default_fused = None
                     dt_dev = dts[False, False]
                 _, dt_prev = timed(lambda: loop(False, Ts))
                 ids = torch.tensor([encode(pp)[:plen] for pp in prompts], device=device)
@@ -252,10 +259,15 @@ def main(argv=None):
                     if (True, False) in dts:
                         row["device_fused_loop_tok_s"] = B * T / dts[True, False]
                         row["device_fused_vs_new"] = dt_new / dts[True, False]
-                    if (True, True) in dts:  # LSTM/GRU: the fused step too (toolssm.rnn_kernel)
-                        row["device_fused_step_loop_tok_s"] = B * T / dts[True, True]
-                        row["device_fused_step_vs_new"] = dt_new / dts[True, True]
-                        row["device_fused_step_us"] = dts[True, True] / (T + plen) * 1e6
+                    for key in ((True, True), (True, "layer")):  # the fused step too (toolssm.rnn_kernel / mamba_kernel)
+                        if key in dts:
+                            row["device_fused_step_loop_tok_s"] = B * T / dts[key]
+                            row["device_fused_step_vs_new"] = dt_new / dts[key]
+                            row["device_fused_step_us"] = dts[key] / (T + plen) * 1e6
+                            row["device_fused_step_kind"] = "rnn_kernel" if key[1] is True else "mamba_kernel (three kernels a layer)"
+                    if (True, "layer") in dts:
+                        row["host_layer_step_loop_tok_s"] = B * T / dt_host_layer
+                        row["host_layer_step_vs_new"] = dt_new / dt_host_layer
                 row["new_vs_previous"] = row["new_loop_tok_s"] / row["previous_loop_tok_s"]
                 row["new_vs_hf_generate"] = row["new_loop_tok_s"] / row["hf_generate_no_tools_tok_s"]
                 row.update(step_times(model, B, device))
@@ -268,7 +280,7 @@ def main(argv=None):
                         row["device_share_of_floor"] = row["device_loop_tok_s"] / row["floor_tok_s"]
                         if (True, False) in dts:
                             row["device_fused_share_of_floor"] = row["device_fused_loop_tok_s"] / row["floor_tok_s"]
-                        if (True, True) in dts:
+                        if "device_fused_step_loop_tok_s" in row:
                             row["device_fused_step_share_of_floor"] = row["device_fused_step_loop_tok_s"] / row["floor_tok_s"]
                 rows.append(row)
                 print(json.dumps({k: (round(v, 2) if isinstance(v, float) else v) for k, v in row.items()}), flush=True)

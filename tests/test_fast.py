@@ -211,6 +211,28 @@ def test_device_loop_kernel_compiles_for_the_h200():
     assert got["_tool_step/model-ref"][0] > got["_tool_step/model"][0]  # the reference is read only where HAS_REF
 
 
+def test_three_kernel_mamba_step_compiles_for_the_h200():
+    """The three-kernel Mamba step (toolssm.mamba_kernel) is tested on CPU in Triton's interpreter, which does not
+    compile it: here its four launch variants compile for sm_90 at the 130M shape (Triton's compiler and ptxas, no
+    GPU), in a process of its own since conftest switches the interpreter on."""
+    import json
+    import os
+    import subprocess
+    import sys
+
+    pytest.importorskip("triton")
+    root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+    env = {k: v for k, v in os.environ.items() if k != "TRITON_INTERPRET"}
+    code = ("import json; from toolssm import mamba_kernel as k; v = k.compile_variants(90); "
+            "print(json.dumps({n: [p.count('ld.global'), p.count('st.global'), '.target sm_90' in p] for n, p in v.items()}))")
+    r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env, timeout=600, cwd=root)
+    assert r.returncode == 0, r.stderr[-3000:]
+    got = json.loads(r.stdout.strip().splitlines()[-1])
+    assert sorted(got) == ["_in_kernel", "_in_kernel/first", "_out_kernel", "_residual_kernel"]
+    assert all(sm90 and loads >= 1 and stores >= 1 for loads, stores, sm90 in got.values()), got
+    assert got["_in_kernel/first"][1] > got["_in_kernel"][1]  # the first layer also writes the residual stream
+
+
 def _assert_steppers_agree(a, b, n_ids: int, tol: float, state_tol: float, steps: int = 4, vocab: int | None = None):
     """Two steppers of one model started from the same random state: equal logits (``tol``), states (``state_tol``)
     and greedy ids after each of ``steps`` random inputs; the greedy ids below ``vocab`` where it is given."""
@@ -240,6 +262,49 @@ def test_fused_triton_step_matches_reference_step():
     a = MambaStepper(model, 3, cuda_graph=False, fused=True)
     b = MambaStepper(model, 3, cuda_graph=False, fused=False)
     _assert_steppers_agree(a, b, n_ids=100, tol=1e-4, state_tol=1e-5)
+
+
+@pytest.mark.parametrize("preset,batch", [("mamba-tiny", 3), ("mamba-tiny", 1), ("mamba-small", 2)])
+def test_three_kernel_mamba_step_matches_reference_step(preset, batch):
+    """The three-kernel Mamba step (fused="layer", toolssm.mamba_kernel; on CPU in Triton's interpreter) computes the
+    same logits, states and greedy ids as the reference PyTorch step, from random states over several steps: widths
+    that are not multiples of the kernel's blocks (mamba-tiny: 32 wide, 64 channels, dt rank 2) and the small preset's
+    (256, 512, rank 16: 32 channel blocks, x_proj summed from 32 partial sums)."""
+    _triton_or_skip()
+    device = "cuda" if torch.cuda.is_available() else "cpu"
+    torch.manual_seed(0)
+    model = build_model(preset).to(device).eval()
+    with torch.no_grad():
+        for p in model.parameters():
+            p.add_(torch.randn_like(p) * 0.05)
+    a = MambaStepper(model, batch, cuda_graph=False, fused="layer", vocab_size=40)
+    b = MambaStepper(model, batch, cuda_graph=False, fused=False, vocab_size=40)
+    assert a.fused == "layer" and a._layer.nblk == model.config.intermediate_size // a._layer.BE
+    _assert_steppers_agree(a, b, n_ids=100, tol=1e-4, state_tol=1e-5, steps=3, vocab=40)
+
+
+def test_three_kernel_mamba_step_is_deterministic_and_refuses_what_it_does_not_cover():
+    """Partial sums, not atomics: the same ids from the same state give the same logits bit for bit; a model with
+    biased projections (use_bias=True) is refused with a message that names the fix, and so is an unknown mode."""
+    _triton_or_skip()
+    torch.manual_seed(1)
+    model = build_model("mamba-tiny").eval()
+    st = MambaStepper(model, 2, cuda_graph=False, fused="layer")
+    for s in st.states:
+        s.copy_(torch.randn_like(s))
+    saved = [s.clone() for s in st.states]
+    ids = torch.tensor([5, 17])
+    first = st.step(ids).clone()
+    for s, v in zip(st.states, saved):
+        s.copy_(v)
+    assert torch.equal(st.step(ids), first)
+    with pytest.raises(ValueError, match="fused"):
+        MambaStepper(model, 2, cuda_graph=False, fused="fast")
+    from transformers import MambaConfig, MambaForCausalLM
+
+    biased = MambaForCausalLM(MambaConfig(vocab_size=64, hidden_size=16, state_size=4, num_hidden_layers=1, use_bias=True))
+    with pytest.raises(ValueError, match="use_bias=True"):
+        MambaStepper(biased, 1, cuda_graph=False, fused="layer")
 
 
 def test_long_sequence_teacher_forcing_steps_and_matches_one_forward(monkeypatch):
@@ -398,3 +463,31 @@ def test_fused_rnn_step_decodes_the_shipped_lstm_exactly_on_gpu(monkeypatch):
             got = model.generate_with_tools(batch, tools(), max_new_tokens=3000, device_tools=device_tools)
             assert [r.ids for r in got] == [r.ids for r in want]
         assert [r.output for r in want] == ["1" + "0" * 25, "999", "5", "1" + "0" * 39 + "7"] * (len(batch) // 4)
+
+
+@pytest.mark.gpu
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="needs CUDA")
+def test_three_kernel_mamba_step_decodes_a_shipped_mamba_exactly_on_gpu(monkeypatch):
+    """Whole greedy decodes of the shipped 3-pointer addition Mamba with the three-kernel step (CUDA graphs, host and
+    device tool loops) equal the six-kernel step's at batch 1 and 8, and the answers are right."""
+    from pathlib import Path
+
+    from transformers import AutoModelForCausalLM
+
+    import toolssm  # noqa: F401  (registers the architectures)
+
+    ckpt = Path(__file__).resolve().parents[1] / "checkpoints" / "addition-mamba-small-p3"
+    model = AutoModelForCausalLM.from_pretrained(str(ckpt)).cuda().eval()
+    torch.backends.cuda.matmul.allow_tf32 = False
+    task = get_task("addition", variant="tool_p3")
+    items = [task.make_item(0, "test", i, n, train=False) for i, n in enumerate((3, 20, 57, 100, 5, 31, 80, 12))]
+    for batch in (items[:1], items):
+        prompts = [it.prompt for it in batch]
+        tools = lambda: [task.tool() for _ in batch]  # noqa: E731
+        monkeypatch.setattr(MambaStepper, "default_fused", True)
+        want = model.generate_with_tools(prompts, tools(), max_new_tokens=6000)
+        monkeypatch.setattr(MambaStepper, "default_fused", "layer")
+        for device_tools in (False, True):
+            got = model.generate_with_tools(prompts, tools(), max_new_tokens=6000, device_tools=device_tools)
+            assert [r.ids for r in got] == [r.ids for r in want]
+        assert [r.output for r in want] == [it.answer for it in batch]

@@ -197,14 +197,30 @@ class MambaStepper(StaticStepper):
 
     ``fused`` (default: on CUDA when triton is available) runs each layer as RMSNorm, in_proj, conv step, x_proj,
     SSM step, out_proj + residual: three Triton kernels (toolssm.kernels) and three matrix products, instead of the
-    ~30 small PyTorch operations of the reference step (which is what ``fused=False`` runs).
+    ~30 small PyTorch operations of the reference step (which is what ``fused=False`` runs). ``fused="layer"`` runs
+    each layer as three Triton kernels and no matrix-product call (:mod:`toolssm.mamba_kernel`: every product split
+    over blocks of channels, one row a program; made for small batches). ``fused=None`` takes :attr:`default_fused`
+    (env ``TOOLSSM_FUSED_MAMBA=layer`` / ``1`` / ``0``), else the ``"layer"`` step on CUDA up to
+    ``mamba_kernel.LAYER_MAX_BATCH`` rows (0 until it is timed on a GPU), else ``True`` on CUDA.
     """
 
-    def __init__(self, model, batch_size: int, cuda_graph: bool | None = None, vocab_size: int | None = None, fused: bool | None = None):
-        if fused is None:
-            from . import kernels
+    #: what ``fused=None`` means when set: "layer", True or False for every stepper of the process
+    default_fused: bool | str | None = {"1": True, "0": False, "layer": "layer"}.get(os.environ.get("TOOLSSM_FUSED_MAMBA", ""))
 
+    def __init__(self, model, batch_size: int, cuda_graph: bool | None = None, vocab_size: int | None = None,
+                 fused: bool | str | None = None):
+        from . import kernels, mamba_kernel
+
+        if fused is None:
+            fused = self.default_fused
+        if fused is None:
             fused = kernels.triton is not None and next(model.parameters()).device.type == "cuda"
+            if fused and batch_size <= mamba_kernel.LAYER_MAX_BATCH:
+                fused = "layer"
+        if fused not in (True, False, "layer"):
+            raise ValueError(f'fused must be True, False, "layer" or None, not {fused!r}')
+        if fused == "layer":
+            mamba_kernel.check_model(model)
         self.fused = fused
         super().__init__(model, batch_size, cuda_graph=cuda_graph, vocab_size=vocab_size)
 
@@ -214,6 +230,10 @@ class MambaStepper(StaticStepper):
         self.conv = torch.zeros(cfg.num_hidden_layers, B, E, K, dtype=self.dtype, device=self.device)
         self.ssm = torch.zeros(cfg.num_hidden_layers, B, E, N, dtype=torch.float32, device=self.device)
         self.states = [self.conv, self.ssm]
+        if self.fused == "layer":  # the three-kernel step's scratch (static, so the step is capturable)
+            from .mamba_kernel import LayerStep
+
+            self._layer = LayerStep(self.model, B)
 
     def _load_cache(self, cache):
         for i in range(self.conv.shape[0]):
@@ -228,7 +248,17 @@ class MambaStepper(StaticStepper):
             self.ssm[i].copy_(ssm)
 
     def _step(self) -> torch.Tensor:
+        if self.fused == "layer":
+            return self._step_layer()
         return self._step_fused() if self.fused else self._step_reference()
+
+    def _step_layer(self) -> torch.Tensor:
+        from . import kernels as K
+
+        m, bb = self.model, self.model.backbone
+        h = self._layer(self.ids, self.conv, self.ssm)  # (B, D) float32, after every layer
+        h = K.rmsnorm(h, bb.norm_f.weight, bb.norm_f.variance_epsilon)
+        return m.lm_head(h.to(m.lm_head.weight.dtype)).float()
 
     def _step_fused(self) -> torch.Tensor:
         from . import kernels as K
