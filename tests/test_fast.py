@@ -283,9 +283,10 @@ def test_three_kernel_mamba_step_matches_reference_step(preset, batch):
     _assert_steppers_agree(a, b, n_ids=100, tol=1e-4, state_tol=1e-5, steps=3, vocab=40)
 
 
-def test_three_kernel_mamba_step_is_deterministic_and_refuses_what_it_does_not_cover():
+def test_three_kernel_mamba_step_is_deterministic_and_refuses_what_it_does_not_cover(monkeypatch):
     """Partial sums, not atomics: the same ids from the same state give the same logits bit for bit; a model with
-    biased projections (use_bias=True) is refused with a message that names the fix, and so is an unknown mode."""
+    biased projections (use_bias=True) is refused with a message that names the fix, and so is an unknown mode and a
+    CPU model without Triton's interpreter (where the process-wide TOOLSSM_FUSED_MAMBA=layer falls back instead)."""
     _triton_or_skip()
     torch.manual_seed(1)
     model = build_model("mamba-tiny").eval()
@@ -305,6 +306,11 @@ def test_three_kernel_mamba_step_is_deterministic_and_refuses_what_it_does_not_c
     biased = MambaForCausalLM(MambaConfig(vocab_size=64, hidden_size=16, state_size=4, num_hidden_layers=1, use_bias=True))
     with pytest.raises(ValueError, match="use_bias=True"):
         MambaStepper(biased, 1, cuda_graph=False, fused="layer")
+    monkeypatch.setenv("TRITON_INTERPRET", "0")  # a CPU model, Triton's interpreter off
+    with pytest.raises(ValueError, match="interpreter"):
+        MambaStepper(model, 1, cuda_graph=False, fused="layer")
+    monkeypatch.setattr(MambaStepper, "default_fused", "layer")
+    assert MambaStepper(model, 1, cuda_graph=False).fused is False
 
 
 def test_long_sequence_teacher_forcing_steps_and_matches_one_forward(monkeypatch):

@@ -211,15 +211,19 @@ class MambaStepper(StaticStepper):
                  fused: bool | str | None = None):
         from . import kernels, mamba_kernel
 
+        cuda = next(model.parameters()).device.type == "cuda"
+        can_triton = kernels.triton is not None and (cuda or os.environ.get("TRITON_INTERPRET") == "1")
+        if fused is None and self.default_fused is not None:
+            fused = self.default_fused if can_triton else False  # the process-wide choice, where Triton can run
         if fused is None:
-            fused = self.default_fused
-        if fused is None:
-            fused = kernels.triton is not None and next(model.parameters()).device.type == "cuda"
+            fused = kernels.triton is not None and cuda
             if fused and batch_size <= mamba_kernel.LAYER_MAX_BATCH:
                 fused = "layer"
         if fused not in (True, False, "layer"):
             raise ValueError(f'fused must be True, False, "layer" or None, not {fused!r}')
         if fused == "layer":
+            if not can_triton:
+                raise ValueError('fused="layer" needs triton, and on CPU Triton\'s interpreter (TRITON_INTERPRET=1 before triton is imported)')
             mamba_kernel.check_model(model)
         self.fused = fused
         super().__init__(model, batch_size, cuda_graph=cuda_graph, vocab_size=vocab_size)
