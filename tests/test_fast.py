@@ -264,22 +264,29 @@ def test_fused_triton_step_matches_reference_step():
     _assert_steppers_agree(a, b, n_ids=100, tol=1e-4, state_tol=1e-5)
 
 
-@pytest.mark.parametrize("preset,batch", [("mamba-tiny", 3), ("mamba-tiny", 1), ("mamba-small", 2)])
+@pytest.mark.parametrize("preset,batch", [("mamba-tiny", 3), ("mamba-tiny", 1), ("odd", 2)])
 def test_three_kernel_mamba_step_matches_reference_step(preset, batch):
     """The three-kernel Mamba step (fused="layer", toolssm.mamba_kernel; on CPU in Triton's interpreter) computes the
-    same logits, states and greedy ids as the reference PyTorch step, from random states over several steps: widths
-    that are not multiples of the kernel's blocks (mamba-tiny: 32 wide, 64 channels, dt rank 2) and the small preset's
-    (256, 512, rank 16: 32 channel blocks, x_proj summed from 32 partial sums)."""
+    same logits, states and greedy ids as the reference PyTorch step, from random states over several steps: the tiny
+    preset (32 wide, 64 channels: 4 blocks, dt rank 2) and a width of 200 with 408 channels (two chunks of the width,
+    the second partial; 26 channel blocks, the last partial, so the partial sums take two loads, the second masked;
+    dt rank 13, state 16)."""
     _triton_or_skip()
     device = "cuda" if torch.cuda.is_available() else "cpu"
     torch.manual_seed(0)
-    model = build_model(preset).to(device).eval()
+    if preset == "odd":
+        from transformers import MambaConfig, MambaForCausalLM
+
+        model = MambaForCausalLM(MambaConfig(vocab_size=132, hidden_size=200, intermediate_size=408, state_size=16,
+                                             time_step_rank=13, num_hidden_layers=2)).to(device).eval()
+    else:
+        model = build_model(preset).to(device).eval()
     with torch.no_grad():
         for p in model.parameters():
             p.add_(torch.randn_like(p) * 0.05)
     a = MambaStepper(model, batch, cuda_graph=False, fused="layer", vocab_size=40)
     b = MambaStepper(model, batch, cuda_graph=False, fused=False, vocab_size=40)
-    assert a.fused == "layer" and a._layer.nblk == model.config.intermediate_size // a._layer.BE
+    assert a.fused == "layer" and a._layer.nblk == -(-model.config.intermediate_size // a._layer.BE)
     _assert_steppers_agree(a, b, n_ids=100, tol=1e-4, state_tol=1e-5, steps=3, vocab=40)
 
 
