@@ -19,12 +19,13 @@ is three kernels and no cuBLAS call:
 
 The model's width and the number of channel blocks are compile-time constants, so the loops over them are unrolled
 and a program issues its loads without waiting for each other (a loop over a runtime bound waits for each chunk's
-load, ~0.5-1 us from L2, before the next: 96 partial sums added one by one would cost more than the launches saved).
+load before the next; at an estimated 0.5-1 us a load from L2, 96 partial sums added one by one would cost more than
+the launches saved: not measured).
 Partial sums in buffers, not atomics: the sums are added in a fixed order, so a step is deterministic (the same ids
 give the same logits bit for bit). Everything is computed in float32 and the residual stream is float32; with float32
 weights the logits equal the reference step's up to the order of the sums (tests/test_fast.py, Triton's interpreter on
 CPU; the GPU suite and the benchmark on CUDA). One row a program: a block of weights is read once a row, so this is a
-small-batch kernel; from :data:`LAYER_MAX_BATCH` rows on the stepper keeps the six-kernel step (the products as
+small-batch kernel; above :data:`LAYER_MAX_BATCH` rows the stepper keeps the six-kernel step (the products as
 cuBLAS matrix products read the weights once for all rows).
 """
 
