@@ -186,11 +186,10 @@ def test_fused_rnn_kernels_compile_for_the_h200():
     assert r.stdout.count("_layer") == 16 and "_head_rows" in r.stdout
 
 
-def test_device_loop_kernel_compiles_for_the_h200():
-    """The device loop's fused bookkeeping kernel (toolssm.device_loop_kernel) is tested on CPU in Triton's interpreter,
-    which does not compile it: here its four launch variants compile for sm_90 (Triton's compiler and ptxas, no GPU),
-    in a process of its own since conftest switches the interpreter on. The memory row stride is an argument of its own
-    (a hidden input makes memory rows wider than id rows): the PTX indexes the two with different strides."""
+def _compiled_for_sm90(module: str) -> dict:
+    """{variant: [global loads, global stores, targets sm_90]} of ``toolssm.<module>.compile_variants(90)``: Triton's
+    compiler and ptxas, no GPU, in a process of its own (conftest switches the interpreter on in this one)."""
+    import json
     import os
     import subprocess
     import sys
@@ -198,13 +197,19 @@ def test_device_loop_kernel_compiles_for_the_h200():
     pytest.importorskip("triton")
     root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
     env = {k: v for k, v in os.environ.items() if k != "TRITON_INTERPRET"}
-    code = ("import json; from toolssm import device_loop_kernel as k; v = k.compile_variants(90); "
+    code = (f"import json; from toolssm import {module} as k; v = k.compile_variants(90); "
             "print(json.dumps({n: [p.count('ld.global'), p.count('st.global'), '.target sm_90' in p] for n, p in v.items()}))")
     r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env, timeout=600, cwd=root)
     assert r.returncode == 0, r.stderr[-3000:]
-    import json
+    return json.loads(r.stdout.strip().splitlines()[-1])
 
-    got = json.loads(r.stdout.strip().splitlines()[-1])
+
+def test_device_loop_kernel_compiles_for_the_h200():
+    """The device loop's fused bookkeeping kernel (toolssm.device_loop_kernel) is tested on CPU in Triton's interpreter,
+    which does not compile it: here its four launch variants compile for sm_90 (Triton's compiler and ptxas, no GPU),
+    in a process of its own since conftest switches the interpreter on. The memory row stride is an argument of its own
+    (a hidden input makes memory rows wider than id rows): the PTX indexes the two with different strides."""
+    got = _compiled_for_sm90("device_loop_kernel")
     assert sorted(got) == ["_tool_step/model", "_tool_step/model-ref", "_tool_step/teacher", "_tool_step/teacher-ref"]
     for name, (loads, stores, sm90) in got.items():
         assert sm90 and loads >= 20 and stores >= 15, (name, loads, stores)
@@ -215,19 +220,7 @@ def test_three_kernel_mamba_step_compiles_for_the_h200():
     """The three-kernel Mamba step (toolssm.mamba_kernel) is tested on CPU in Triton's interpreter, which does not
     compile it: here its four launch variants compile for sm_90 at the 130M shape (Triton's compiler and ptxas, no
     GPU), in a process of its own since conftest switches the interpreter on."""
-    import json
-    import os
-    import subprocess
-    import sys
-
-    pytest.importorskip("triton")
-    root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-    env = {k: v for k, v in os.environ.items() if k != "TRITON_INTERPRET"}
-    code = ("import json; from toolssm import mamba_kernel as k; v = k.compile_variants(90); "
-            "print(json.dumps({n: [p.count('ld.global'), p.count('st.global'), '.target sm_90' in p] for n, p in v.items()}))")
-    r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env, timeout=600, cwd=root)
-    assert r.returncode == 0, r.stderr[-3000:]
-    got = json.loads(r.stdout.strip().splitlines()[-1])
+    got = _compiled_for_sm90("mamba_kernel")
     assert sorted(got) == ["_in_kernel", "_in_kernel/first", "_out_kernel", "_residual_kernel"]
     assert all(sm90 and loads >= 1 and stores >= 1 for loads, stores, sm90 in got.values()), got
     assert got["_in_kernel/first"][1] > got["_in_kernel"][1]  # the first layer also writes the residual stream
