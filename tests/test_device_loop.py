@@ -92,9 +92,9 @@ def test_random_models_decode_the_same_rows(preset):
 
 
 def _fused_on_cpu() -> bool:
-    from toolssm import device_loop_kernel
+    from toolssm.kernels import triton_runs_on
 
-    return device_loop_kernel.triton is not None and os.environ.get("TRITON_INTERPRET") == "1"
+    return triton_runs_on("cpu")
 
 
 # These two run CPU models, so the kernel runs in Triton's interpreter, which is switched on before triton is imported

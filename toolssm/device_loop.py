@@ -60,6 +60,7 @@ class DevicePointerLoop:
         # fused: the tool bookkeeping of a step as one Triton kernel (toolssm.device_loop_kernel) instead of ~120
         # PyTorch operations (default: DEFAULT_FUSED, else fused on CUDA; on CPU it needs Triton's interpreter)
         from . import device_loop_kernel
+        from .kernels import triton_runs_on
 
         # a hidden input (InputPointerMemory) is memory in front of the prompt: the memory rows are then wider than the
         # ids rows by the longest hidden input (both versions of the bookkeeping take the memory's own row width)
@@ -67,7 +68,7 @@ class DevicePointerLoop:
         P = max(len(x) for x in preload)
         if fused is None:
             fused = DEFAULT_FUSED if DEFAULT_FUSED is not None else (stepper.device.type == "cuda" and device_loop_kernel.triton is not None)
-        if fused and (device_loop_kernel.triton is None or (stepper.device.type != "cuda" and os.environ.get("TRITON_INTERPRET") != "1")):
+        if fused and not triton_runs_on(stepper.device):
             raise ValueError("fused=True needs triton, and on CPU Triton's interpreter (TRITON_INTERPRET=1 before triton is imported)")
         self.fused = bool(fused)
         self._bookkeep = (lambda: device_loop_kernel.tool_step(self)) if self.fused else self._bookkeeping

@@ -211,12 +211,12 @@ class MambaStepper(StaticStepper):
                  fused: bool | str | None = None):
         from . import kernels, mamba_kernel
 
-        cuda = next(model.parameters()).device.type == "cuda"
-        can_triton = kernels.triton is not None and (cuda or os.environ.get("TRITON_INTERPRET") == "1")
+        device = next(model.parameters()).device
+        can_triton = kernels.triton_runs_on(device)
         if fused is None and self.default_fused is not None:
             fused = self.default_fused if can_triton else False  # the process-wide choice, where Triton can run
         if fused is None:
-            fused = kernels.triton is not None and cuda
+            fused = kernels.triton is not None and device.type == "cuda"
             if fused and batch_size <= mamba_kernel.LAYER_MAX_BATCH:
                 fused = "layer"
         if fused not in (True, False, "layer"):

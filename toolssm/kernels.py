@@ -37,6 +37,12 @@ except ImportError:  # pragma: no cover - CPU machines without triton
     triton = None
 
 
+def triton_runs_on(device) -> bool:
+    """Whether Triton kernels can run on tensors of ``device``: on CUDA with triton, on CPU only in Triton's
+    interpreter (TRITON_INTERPRET=1, set before triton is imported)."""
+    return triton is not None and (torch.device(device).type == "cuda" or os.environ.get("TRITON_INTERPRET") == "1")
+
+
 if triton is not None:
 
     @triton.jit
@@ -419,14 +425,11 @@ if triton is not None:
         tl.store(y_ptr + row * D + d, (w * xn).to(y_ptr.dtype.element_ty), mask=m)
 
     @triton.jit
-    def _conv_step_kernel(xz_ptr, state_ptr, w_ptr, b_ptr, out_ptr, E, HAS_BIAS: tl.constexpr, K: tl.constexpr, BE: tl.constexpr):
-        # state (B, E, K) holds the last K inputs; shift left, append x, depthwise conv, SiLU
-        row = tl.program_id(0)
-        e = tl.program_id(1) * BE + tl.arange(0, BE)
+    def conv_silu(state_ptr, w_ptr, b_ptr, x, row, e, me, E, HAS_BIAS: tl.constexpr, K: tl.constexpr):
+        """One causal depthwise-conv step of channels ``e`` of one row (the state (rows, E, K) holds the last K inputs:
+        shift left, append ``x``, conv, + bias), then SiLU; float32 (BE,). Shared by both fused Mamba steps."""
         k = tl.arange(0, K)
-        me = e < E
         m2 = me[:, None] & (k[None, :] < K)
-        x = tl.load(xz_ptr + row * 2 * E + e, mask=me, other=0.0)
         sp = state_ptr + (row * E + e[:, None]) * K + k[None, :]
         shifted = tl.load(sp + 1, mask=m2 & (k[None, :] < K - 1), other=0.0)
         new = tl.where(k[None, :] == K - 1, x[:, None].to(shifted.dtype), shifted)
@@ -435,13 +438,37 @@ if triton is not None:
         acc = tl.sum(new.to(tl.float32) * w, axis=1)
         if HAS_BIAS:
             acc += tl.load(b_ptr + e, mask=me, other=0.0).to(tl.float32)
-        acc = acc * tl.sigmoid(acc)
+        return acc * tl.sigmoid(acc)
+
+    @triton.jit
+    def ssm_update(dtr, bv, cv, x, z, dtw_ptr, dtb_ptr, alog_ptr, d_ptr, state_ptr, row, e, r, n, me, mr, mn, E, R, N):
+        """One selective-SSM step of channels ``e`` of one row from its x_proj outputs (``dtr`` (BR,), ``bv``, ``cv``
+        (BN,), float32): dt = softplus(W_dt @ dtr + b_dt); h = exp(dt A) h + dt x B (float32 state (rows, E, N), in
+        place); returns y = (C . h + D x) * silu(z), float32 (BE,). Shared by both fused Mamba steps."""
+        wdt = tl.load(dtw_ptr + e[:, None] * R + r[None, :], mask=me[:, None] & mr[None, :], other=0.0).to(tl.float32)
+        dt = tl.sum(wdt * dtr[None, :], axis=1) + tl.load(dtb_ptr + e, mask=me, other=0.0).to(tl.float32)
+        dt = tl.where(dt > 20.0, dt, tl.log(1.0 + tl.exp(dt)))  # torch.nn.functional.softplus (threshold 20)
+        m2 = me[:, None] & mn[None, :]
+        A = -tl.exp(tl.load(alog_ptr + e[:, None] * N + n[None, :], mask=m2, other=0.0).to(tl.float32))
+        sp = state_ptr + (row * E + e[:, None]) * N + n[None, :]
+        h = tl.load(sp, mask=m2, other=0.0)
+        h = tl.exp(dt[:, None] * A) * h + (dt * x)[:, None] * bv[None, :]
+        tl.store(sp, h, mask=m2)
+        y = tl.sum(h * cv[None, :], axis=1) + x * tl.load(d_ptr + e, mask=me, other=0.0).to(tl.float32)
+        return y * (z * tl.sigmoid(z))
+
+    @triton.jit
+    def _conv_step_kernel(xz_ptr, state_ptr, w_ptr, b_ptr, out_ptr, E, HAS_BIAS: tl.constexpr, K: tl.constexpr, BE: tl.constexpr):
+        row = tl.program_id(0)
+        e = tl.program_id(1) * BE + tl.arange(0, BE)
+        me = e < E
+        x = tl.load(xz_ptr + row * 2 * E + e, mask=me, other=0.0)
+        acc = conv_silu(state_ptr, w_ptr, b_ptr, x, row, e, me, E, HAS_BIAS, K)
         tl.store(out_ptr + row * E + e, acc.to(out_ptr.dtype.element_ty), mask=me)
 
     @triton.jit
     def _ssm_step_kernel(xc_ptr, xz_ptr, dbc_ptr, dtw_ptr, dtb_ptr, alog_ptr, d_ptr, state_ptr, y_ptr, E, R, N,
                          BE: tl.constexpr, BR: tl.constexpr, BN: tl.constexpr):
-        # dt = softplus(W_dt @ dbc[:R] + b_dt); h = exp(dt A) h + dt x B; y = (C . h + D x) * silu(z)
         row = tl.program_id(0)
         e = tl.program_id(1) * BE + tl.arange(0, BE)
         r = tl.arange(0, BR)
@@ -449,21 +476,11 @@ if triton is not None:
         me, mr, mn = e < E, r < R, n < N
         W = R + 2 * N
         dtr = tl.load(dbc_ptr + row * W + r, mask=mr, other=0.0).to(tl.float32)
-        wdt = tl.load(dtw_ptr + e[:, None] * R + r[None, :], mask=me[:, None] & mr[None, :], other=0.0).to(tl.float32)
-        dt = tl.sum(wdt * dtr[None, :], axis=1) + tl.load(dtb_ptr + e, mask=me, other=0.0).to(tl.float32)
-        dt = tl.where(dt > 20.0, dt, tl.log(1.0 + tl.exp(dt)))  # torch.nn.functional.softplus (threshold 20)
         bv = tl.load(dbc_ptr + row * W + R + n, mask=mn, other=0.0).to(tl.float32)
         cv = tl.load(dbc_ptr + row * W + R + N + n, mask=mn, other=0.0).to(tl.float32)
-        m2 = me[:, None] & mn[None, :]
-        A = -tl.exp(tl.load(alog_ptr + e[:, None] * N + n[None, :], mask=m2, other=0.0).to(tl.float32))
         x = tl.load(xc_ptr + row * E + e, mask=me, other=0.0).to(tl.float32)
         z = tl.load(xz_ptr + row * 2 * E + E + e, mask=me, other=0.0).to(tl.float32)
-        sp = state_ptr + (row * E + e[:, None]) * N + n[None, :]
-        h = tl.load(sp, mask=m2, other=0.0)
-        h = tl.exp(dt[:, None] * A) * h + (dt * x)[:, None] * bv[None, :]
-        tl.store(sp, h, mask=m2)
-        y = tl.sum(h * cv[None, :], axis=1) + x * tl.load(d_ptr + e, mask=me, other=0.0).to(tl.float32)
-        y = y * (z * tl.sigmoid(z))
+        y = ssm_update(dtr, bv, cv, x, z, dtw_ptr, dtb_ptr, alog_ptr, d_ptr, state_ptr, row, e, r, n, me, mr, mn, E, R, N)
         tl.store(y_ptr + row * E + e, y.to(y_ptr.dtype.element_ty), mask=me)
 
 

@@ -43,6 +43,7 @@ except ImportError:  # pragma: no cover - CPU machines without triton
 LAYER_MAX_BATCH = 0  # 0 = opt-in only (``fused="layer"``) until timed on a GPU
 
 if triton is not None:
+    from .kernels import conv_silu, ssm_update  # the conv step and the SSM update, shared with the six-kernel step
 
     @triton.jit
     def _in_kernel(ids_ptr, emb_ptr, h_ptr, nw_ptr, win_ptr, cw_ptr, cb_ptr, wx_ptr, conv_ptr, xc_ptr, z_ptr, q_ptr,
@@ -77,19 +78,7 @@ if triton is not None:
             wz = tl.load(win_ptr + (E + e[:, None]) * D + k[None, :], mask=m2, other=0.0).to(tl.float32)
             ax += tl.sum(wx * v[None, :], axis=1)
             az += tl.sum(wz * v[None, :], axis=1)
-        # causal conv step: the state (rows, E, K) holds the last K inputs; shift left, append x, conv, SiLU
-        kk = tl.arange(0, K)
-        mc = me[:, None] & (kk[None, :] < K)
-        sp = conv_ptr + (b * E + e[:, None]) * K + kk[None, :]
-        shifted = tl.load(sp + 1, mask=mc & (kk[None, :] < K - 1), other=0.0)
-        new = tl.where(kk[None, :] == K - 1, ax[:, None].to(shifted.dtype), shifted)
-        tl.store(sp, new, mask=mc)
-        cw = tl.load(cw_ptr + e[:, None] * K + kk[None, :], mask=mc, other=0.0).to(tl.float32)
-        xc = tl.sum(new.to(tl.float32) * cw, axis=1)
-        if HAS_CONV_BIAS:
-            xc += tl.load(cb_ptr + e, mask=me, other=0.0).to(tl.float32)
-        xc = xc * tl.sigmoid(xc)
-        xc = tl.where(me, xc, 0.0)
+        xc = tl.where(me, conv_silu(conv_ptr, cw_ptr, cb_ptr, ax, b, e, me, E, HAS_CONV_BIAS, K), 0.0)  # conv step + SiLU
         tl.store(xc_ptr + b * E + e, xc, mask=me)
         tl.store(z_ptr + b * E + e, az, mask=me)
         # this block's share of x_proj: q[j, b, :] = W_x[:, e] @ xc[e]
@@ -120,20 +109,10 @@ if triton is not None:
             dtr += tl.sum(tl.load(qrow + r[None, :], mask=mi[:, None] & mr[None, :], other=0.0), axis=0)
             bv += tl.sum(tl.load(qrow + R + n[None, :], mask=mi[:, None] & mn[None, :], other=0.0), axis=0)
             cv += tl.sum(tl.load(qrow + R + N + n[None, :], mask=mi[:, None] & mn[None, :], other=0.0), axis=0)
-        # dt = softplus(W_dt @ dt_raw + b_dt); h = exp(dt A) h + dt x B; y = (C . h + D x) * silu(z)
-        wdt = tl.load(dtw_ptr + e[:, None] * R + r[None, :], mask=me[:, None] & mr[None, :], other=0.0).to(tl.float32)
-        dt = tl.sum(wdt * dtr[None, :], axis=1) + tl.load(dtb_ptr + e, mask=me, other=0.0).to(tl.float32)
-        dt = tl.where(dt > 20.0, dt, tl.log(1.0 + tl.exp(dt)))  # torch.nn.functional.softplus (threshold 20)
-        m2 = me[:, None] & mn[None, :]
-        A = -tl.exp(tl.load(alog_ptr + e[:, None] * N + n[None, :], mask=m2, other=0.0).to(tl.float32))
+        # dt_proj + softplus, the state update, the D skip and the gate (toolssm.kernels.ssm_update)
         x = tl.load(xc_ptr + b * E + e, mask=me, other=0.0)
         z = tl.load(z_ptr + b * E + e, mask=me, other=0.0)
-        sp = ssm_ptr + (b * E + e[:, None]) * N + n[None, :]
-        h = tl.load(sp, mask=m2, other=0.0)
-        h = tl.exp(dt[:, None] * A) * h + (dt * x)[:, None] * bv[None, :]
-        tl.store(sp, h, mask=m2)
-        y = tl.sum(h * cv[None, :], axis=1) + x * tl.load(dskip_ptr + e, mask=me, other=0.0).to(tl.float32)
-        y = y * (z * tl.sigmoid(z))
+        y = ssm_update(dtr, bv, cv, x, z, dtw_ptr, dtb_ptr, alog_ptr, dskip_ptr, ssm_ptr, b, e, r, n, me, mr, mn, E, R, N)
         y = tl.where(me, y, 0.0)
         # this block's share of out_proj: p[j, b, :] = W_out[:, e] @ y[e] (the chunks of d unrolled)
         for d0 in tl.static_range(0, D, BD):
