@@ -290,11 +290,13 @@ def test_three_kernel_mamba_step_is_deterministic_and_refuses_what_it_does_not_c
     _triton_or_skip()
     torch.manual_seed(1)
     model = build_model("mamba-tiny").eval()
-    st = MambaStepper(model, 2, cuda_graph=False, fused="layer")
+    # on a GPU machine the kernels run on CUDA (Triton's interpreter is off there: a CPU model is refused, below)
+    dev = "cuda" if torch.cuda.is_available() else "cpu"
+    st = MambaStepper(model.to(dev), 2, cuda_graph=False, fused="layer")
     for s in st.states:
         s.copy_(torch.randn_like(s))
     saved = [s.clone() for s in st.states]
-    ids = torch.tensor([5, 17])
+    ids = torch.tensor([5, 17], device=dev)
     first = st.step(ids).clone()
     for s, v in zip(st.states, saved):
         s.copy_(v)
@@ -303,10 +305,11 @@ def test_three_kernel_mamba_step_is_deterministic_and_refuses_what_it_does_not_c
         MambaStepper(model, 2, cuda_graph=False, fused="fast")
     from transformers import MambaConfig, MambaForCausalLM
 
-    biased = MambaForCausalLM(MambaConfig(vocab_size=64, hidden_size=16, state_size=4, num_hidden_layers=1, use_bias=True))
+    biased = MambaForCausalLM(MambaConfig(vocab_size=64, hidden_size=16, state_size=4, num_hidden_layers=1, use_bias=True)).to(dev)
     with pytest.raises(ValueError, match="use_bias=True"):
         MambaStepper(biased, 1, cuda_graph=False, fused="layer")
     monkeypatch.setenv("TRITON_INTERPRET", "0")  # a CPU model, Triton's interpreter off
+    model = model.cpu()
     with pytest.raises(ValueError, match="interpreter"):
         MambaStepper(model, 1, cuda_graph=False, fused="layer")
     monkeypatch.setattr(MambaStepper, "default_fused", "layer")
@@ -482,6 +485,10 @@ def test_three_kernel_mamba_step_decodes_a_shipped_mamba_exactly_on_gpu(monkeypa
 
     import toolssm  # noqa: F401  (registers the architectures)
 
+    from conftest import not_carried
+
+    if not_carried("checkpoints/addition-mamba-small-p3"):  # 2026-12-07: slimmed away, the test failed on a config-less folder
+        pytest.skip("checkpoints/addition-mamba-small-p3 was not carried to this machine (.slimmed, scripts/gpu/slim.sh)")
     ckpt = Path(__file__).resolve().parents[1] / "checkpoints" / "addition-mamba-small-p3"
     model = AutoModelForCausalLM.from_pretrained(str(ckpt)).cuda().eval()
     torch.backends.cuda.matmul.allow_tf32 = False
