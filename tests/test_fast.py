@@ -316,6 +316,25 @@ def test_three_kernel_mamba_step_is_deterministic_and_refuses_what_it_does_not_c
     assert MambaStepper(model, 1, cuda_graph=False).fused is False
 
 
+def test_three_kernel_mamba_step_is_the_default_only_where_it_was_measured_faster():
+    """On CUDA ``fused=None`` takes the three-kernel step for narrow models at small batches (the shipped small
+    Mambas, width 256, batch <= 8: 1.5-2.5x the six-kernel step on an H100) and keeps the six-kernel step for the 130M
+    width (768: 0.93x at batch 1), for larger batches and for models it does not cover (biased projections)."""
+    from transformers import MambaConfig, MambaForCausalLM
+
+    from toolssm import mamba_kernel
+
+    small = build_model("mamba-small")
+    assert small.config.hidden_size == 256
+    assert mamba_kernel.by_default(small, 1) and mamba_kernel.by_default(small, 8)
+    assert not mamba_kernel.by_default(small, 9) and not mamba_kernel.by_default(small, 64)
+    wide = MambaForCausalLM(MambaConfig(vocab_size=64, hidden_size=768, state_size=16, num_hidden_layers=1))
+    assert not mamba_kernel.by_default(wide, 1)
+    biased = MambaForCausalLM(MambaConfig(vocab_size=64, hidden_size=16, state_size=4, num_hidden_layers=1, use_bias=True))
+    assert not mamba_kernel.by_default(biased, 1)
+    assert MambaStepper(small, 1, cuda_graph=False).fused is False  # on CPU the reference step, whatever the shape
+
+
 def test_long_sequence_teacher_forcing_steps_and_matches_one_forward(monkeypatch):
     """eval.py's token accuracy: past STEPPED_TEACHER_FORCING_TOKENS a Mamba-1 model off CUDA is teacher-forced with the
     one-token step (a full CPU forward over a 146k-token trajectory ran the machine out of memory); the counts equal

@@ -201,7 +201,8 @@ class MambaStepper(StaticStepper):
     each layer as three Triton kernels and no matrix-product call (:mod:`toolssm.mamba_kernel`: every product split
     over blocks of channels, one row a program; made for small batches). ``fused=None`` takes :attr:`default_fused`
     (env ``TOOLSSM_FUSED_MAMBA=layer`` / ``1`` / ``0``), else the ``"layer"`` step on CUDA up to
-    ``mamba_kernel.LAYER_MAX_BATCH`` rows (0 until it is timed on a GPU), else ``True`` on CUDA.
+    ``mamba_kernel.LAYER_MAX_BATCH`` rows for models up to ``LAYER_MAX_WIDTH`` wide (where it was measured faster:
+    ``mamba_kernel.by_default``), else ``True`` on CUDA.
     """
 
     #: what ``fused=None`` means when set: "layer", True or False for every stepper of the process
@@ -217,7 +218,7 @@ class MambaStepper(StaticStepper):
             fused = self.default_fused if can_triton else False  # the process-wide choice, where Triton can run
         if fused is None:
             fused = kernels.triton is not None and device.type == "cuda"
-            if fused and batch_size <= mamba_kernel.LAYER_MAX_BATCH:
+            if fused and mamba_kernel.by_default(model, batch_size):
                 fused = "layer"
         if fused not in (True, False, "layer"):
             raise ValueError(f'fused must be True, False, "layer" or None, not {fused!r}')

@@ -25,8 +25,9 @@ Partial sums in buffers, not atomics: the sums are added in a fixed order, so a 
 give the same logits bit for bit). Everything is computed in float32 and the residual stream is float32; with float32
 weights the logits equal the reference step's up to the order of the sums (tests/test_fast.py, Triton's interpreter on
 CPU; the GPU suite and the benchmark on CUDA). One row a program: a block of weights is read once a row, so this is a
-small-batch kernel; above :data:`LAYER_MAX_BATCH` rows the stepper keeps the six-kernel step (the products as
-cuBLAS matrix products read the weights once for all rows).
+small-batch kernel; above :data:`LAYER_MAX_BATCH` rows, and for models wider than :data:`LAYER_MAX_WIDTH` (where it
+was measured slower), the stepper keeps the six-kernel step (the products as cuBLAS matrix products read the weights
+once for all rows).
 """
 
 from __future__ import annotations
@@ -39,8 +40,12 @@ try:
 except ImportError:  # pragma: no cover - CPU machines without triton
     triton = None
 
-#: rows up to which ``fused=None`` picks this step on CUDA (the six-kernel step above it); see the module docstring
-LAYER_MAX_BATCH = 0  # 0 = opt-in only (``fused="layer"``) until timed on a GPU
+#: where ``fused=None`` picks this step on CUDA: up to this many rows and a model at most this wide, from the first
+#: timing (H100, 2026-12-07, results/h200_benchmarks/mamba-layer-step, us a step under CUDA graphs against the
+#: six-kernel step): the small preset (width 256) 48 vs 72 at batch 1, 105 vs 267 at 8, 118 vs 135 at 64 (but its host
+#: loop was 0.87x at 64); the 130M shape (width 768) 649 vs 602 at 1, 1,007 vs 1,120 at 8, 4,948 vs 1,419 at 64.
+LAYER_MAX_BATCH = 8
+LAYER_MAX_WIDTH = 256
 
 if triton is not None:
     from .kernels import conv_silu, ssm_update  # the conv step and the SSM update, shared with the six-kernel step
@@ -182,6 +187,18 @@ class LayerStep:
                               BN=triton.next_power_of_2(self.N), BD=self.BD, BQ=self.BQ)
             _residual_kernel[(B, triton.cdiv(D, self.BD))](self.h, self.p, B, D, NP=self.nblk, BD=self.BD, BQ=self.BQ)
         return self.h
+
+
+def by_default(model, batch_size: int) -> bool:
+    """Whether ``MambaStepper(fused=None)`` on CUDA takes this step: small batches of narrow models (where it was
+    measured faster, :data:`LAYER_MAX_BATCH`, :data:`LAYER_MAX_WIDTH`) that it covers (no biases on the projections)."""
+    if batch_size > LAYER_MAX_BATCH or model.config.hidden_size > LAYER_MAX_WIDTH:
+        return False
+    try:
+        check_model(model)
+    except ValueError:
+        return False
+    return True
 
 
 def check_model(model) -> None:
