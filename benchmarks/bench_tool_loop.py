@@ -115,8 +115,9 @@ def state_bytes(model, B) -> int:
     return 2 * B * per_row
 
 
-def step_times(model, B, device, reps=200) -> dict:
-    """Median device time of one decoding step alone (no tool loop around it), per stepper variant, in microseconds."""
+def step_times(model, B, device, reps=200, layer_blocks=()) -> dict:
+    """Median device time of one decoding step alone (no tool loop around it), per stepper variant, in microseconds.
+    ``layer_blocks``: Mamba's three-kernel step also with these channel-block widths (``step_us_layer_be{w}_graph``)."""
     from toolssm.fast import MambaStepper, RNNStepper, make_stepper, static_stepper_class
 
     cls = static_stepper_class(model)
@@ -129,6 +130,7 @@ def step_times(model, B, device, reps=200) -> dict:
     if cls is MambaStepper:
         variants = {"fused_graph": dict(cuda_graph=True, fused=True), "reference_graph": dict(cuda_graph=True, fused=False),
                     "fused_eager": dict(cuda_graph=False, fused=True), "layer_graph": dict(cuda_graph=True, fused="layer")}
+        variants.update({f"layer_be{w}_graph": dict(cuda_graph=True, fused="layer", block=w) for w in layer_blocks})
     from toolssm import rnn_kernel
 
     threshold = rnn_kernel.ROW_BLOCK_MIN_BATCH
@@ -140,6 +142,7 @@ def step_times(model, B, device, reps=200) -> dict:
     try:
         for name, kw in variants.items():
             rnn_kernel.ROW_BLOCK_MIN_BATCH = kw.pop("min_batch", threshold)  # read when the graph is captured (first steps)
+            MambaStepper.layer_block_channels = kw.pop("block", None)  # read when the stepper allocates its scratch
             st = make_stepper(model, B, fast=True, **kw)
             for _ in range(10):
                 st.step(ids)
@@ -152,6 +155,7 @@ def step_times(model, B, device, reps=200) -> dict:
             out[f"step_us_{name}"] = a.elapsed_time(b) * 1e3 / reps
     finally:
         rnn_kernel.ROW_BLOCK_MIN_BATCH = threshold
+        MambaStepper.layer_block_channels = None
     return out
 
 
@@ -165,6 +169,8 @@ def main(argv=None):
                    "--steps-per-sync steps per CUDA graph replay), and its share of the byte floor")
     p.add_argument("--steps-per-sync", type=int, default=64, help="device loop: decode steps per replay")
     p.add_argument("--tf32", action="store_true", help="float32 matrix products on TF32 tensor cores (torch.backends.cuda.matmul.allow_tf32)")
+    p.add_argument("--layer-block-channels", default="", help="Mamba's three-kernel step: also time its step with these channel-block "
+                   "widths, comma-separated powers of two (default 16 only; issue 25's sweep: 4,8,32)")
     p.add_argument("--lengths", default="100,1000", help="addition digits")
     p.add_argument("--batch-sizes", default="1,64")
     p.add_argument("--max-tokens", type=int, default=4000, help="tokens per row for the new tool loop (the trajectory prefix)")
@@ -270,7 +276,7 @@ def main(argv=None):
                         row["host_layer_step_vs_new"] = dt_new / dt_host_layer
                 row["new_vs_previous"] = row["new_loop_tok_s"] / row["previous_loop_tok_s"]
                 row["new_vs_hf_generate"] = row["new_loop_tok_s"] / row["hf_generate_no_tools_tok_s"]
-                row.update(step_times(model, B, device))
+                row.update(step_times(model, B, device, layer_blocks=[int(w) for w in args.layer_block_channels.split(",") if w]))
                 if bw:  # physical floor: every weight byte and the state read once per step, at the measured bandwidth
                     step_s = (weight_bytes + state_bytes(model, B)) / bw
                     row["floor_step_us"] = step_s * 1e6

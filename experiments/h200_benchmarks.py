@@ -27,8 +27,9 @@ STUDY = Study(
             timeout_s=180),  # the LSTM's step fused (toolssm.rnn_kernel) against its written-out cell, in the device loop
         Job("mamba-layer-step", "python3 -m pytest -q -m 'gpu or not gpu' -p no:cacheprovider tests/test_fast.py -k three_kernel "
             "> $RUN_DIR/pytest.log 2>&1; python3 benchmarks/bench_tool_loop.py --device-tools --presets mamba-130m,mamba-small --device cuda "
-            "--lengths 100 --batch-sizes 1,8,64 --max-tokens 2000 --slow-tokens 100 --naive-tokens 0 --out $RUN_DIR/tool_loop_mamba_layer.json",
-            timeout_s=300),  # issue 25: the three-kernel Mamba step (toolssm.mamba_kernel) against the six-kernel one, host and device loops
+            "--lengths 100 --batch-sizes 1,8,64 --max-tokens 2000 --slow-tokens 100 --naive-tokens 0 --layer-block-channels 4,8,32 "
+            "--out $RUN_DIR/tool_loop_mamba_layer.json",
+            timeout_s=360),  # issue 25: the three-kernel Mamba step (toolssm.mamba_kernel) against the six-kernel one, host and device loops
         Job("device-loop-tests", "python3 -m pytest -q -m gpu -p no:cacheprovider tests/test_device_loop.py tests/test_fast.py > $RUN_DIR/pytest.log 2>&1",
             timeout_s=300),
         Job("tool-loop-precision", "for p in '' '--tf32' '--dtype bfloat16'; do python3 benchmarks/bench_tool_loop.py --pipeline "

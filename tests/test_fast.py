@@ -257,14 +257,17 @@ def test_fused_triton_step_matches_reference_step():
     _assert_steppers_agree(a, b, n_ids=100, tol=1e-4, state_tol=1e-5)
 
 
-@pytest.mark.parametrize("preset,batch", [("mamba-tiny", 3), ("mamba-tiny", 1), ("odd", 2)])
-def test_three_kernel_mamba_step_matches_reference_step(preset, batch):
+@pytest.mark.parametrize("preset,batch,block", [("mamba-tiny", 3, None), ("mamba-tiny", 1, None), ("odd", 2, None),
+                                                 ("mamba-tiny", 2, 4), ("mamba-tiny", 2, 64)])
+def test_three_kernel_mamba_step_matches_reference_step(preset, batch, block, monkeypatch):
     """The three-kernel Mamba step (fused="layer", toolssm.mamba_kernel; on CPU in Triton's interpreter) computes the
     same logits, states and greedy ids as the reference PyTorch step, from random states over several steps: the tiny
     preset (32 wide, 64 channels: 4 blocks, dt rank 2) and a width of 200 with 408 channels (two chunks of the width,
     the second partial; 26 channel blocks, the last partial, so the partial sums take two loads, the second masked;
-    dt rank 13, state 16)."""
+    dt rank 13, state 16); and other widths of the channel blocks (the benchmark's sweep): 4 (16 blocks, one load of
+    partial sums) and 64 (one block)."""
     _triton_or_skip()
+    monkeypatch.setattr(MambaStepper, "layer_block_channels", block)
     device = "cuda" if torch.cuda.is_available() else "cpu"
     torch.manual_seed(0)
     if preset == "odd":
@@ -279,7 +282,7 @@ def test_three_kernel_mamba_step_matches_reference_step(preset, batch):
             p.add_(torch.randn_like(p) * 0.05)
     a = MambaStepper(model, batch, cuda_graph=False, fused="layer", vocab_size=40)
     b = MambaStepper(model, batch, cuda_graph=False, fused=False, vocab_size=40)
-    assert a.fused == "layer" and a._layer.nblk == -(-model.config.intermediate_size // a._layer.BE)
+    assert a.fused == "layer" and a._layer.BE == (block or 16) and a._layer.nblk == -(-model.config.intermediate_size // a._layer.BE)
     _assert_steppers_agree(a, b, n_ids=100, tol=1e-4, state_tol=1e-5, steps=3, vocab=40)
 
 
@@ -308,6 +311,10 @@ def test_three_kernel_mamba_step_is_deterministic_and_refuses_what_it_does_not_c
     biased = MambaForCausalLM(MambaConfig(vocab_size=64, hidden_size=16, state_size=4, num_hidden_layers=1, use_bias=True)).to(dev)
     with pytest.raises(ValueError, match="use_bias=True"):
         MambaStepper(biased, 1, cuda_graph=False, fused="layer")
+    from toolssm.mamba_kernel import LayerStep
+
+    with pytest.raises(ValueError, match="power of two"):
+        LayerStep(model, 1, block_channels=12)
     monkeypatch.setenv("TRITON_INTERPRET", "0")  # a CPU model, Triton's interpreter off
     model = model.cpu()
     with pytest.raises(ValueError, match="interpreter"):

@@ -205,6 +205,8 @@ class MambaStepper(StaticStepper):
     ``mamba_kernel.by_default``), else ``True`` on CUDA.
     """
 
+    #: channels a program of the three-kernel step (None: ``mamba_kernel.LayerStep.BE``, 16); a power of two
+    layer_block_channels: int | None = None
     #: what ``fused=None`` means when set: "layer", True or False for every stepper of the process
     default_fused: bool | str | None = {"1": True, "0": False, "layer": "layer"}.get(os.environ.get("TOOLSSM_FUSED_MAMBA", ""))
 
@@ -238,7 +240,7 @@ class MambaStepper(StaticStepper):
         if self.fused == "layer":  # the three-kernel step's scratch (static, so the step is capturable)
             from .mamba_kernel import LayerStep
 
-            self._layer = LayerStep(self.model, B)
+            self._layer = LayerStep(self.model, B, block_channels=self.layer_block_channels)
 
     def _load_cache(self, cache):
         for i in range(self.conv.shape[0]):

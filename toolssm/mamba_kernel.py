@@ -147,9 +147,13 @@ class LayerStep:
     BD = 128
     BQ = 16  # partial sums added BQ blocks a load
 
-    def __init__(self, model, batch_size: int):
+    def __init__(self, model, batch_size: int, block_channels: int | None = None):
         if triton is None:
             raise ValueError('fused="layer" needs triton')
+        if block_channels is not None:  # a power of two (tl.arange); the benchmark's sweep (--layer-block-channels)
+            if block_channels < 1 or block_channels & (block_channels - 1):
+                raise ValueError(f"block_channels must be a power of two, not {block_channels}")
+            self.BE = block_channels
         cfg = model.config
         self.model = model
         B, D, E = batch_size, cfg.hidden_size, cfg.intermediate_size
