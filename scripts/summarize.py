@@ -332,7 +332,51 @@ def study_readme(study: str, runs: list[dict], claim: str) -> tuple[str, list[di
             plots.append({"png": png, "metric": metric, "title": f"{study + ': ' if study != task else ''}{task}, {split} split", "results": [
                 {"label": r["name"] + (f" at {c}" if c else "") + input_note(r, m), "task": task, "size_unit": unit, "lengths": list(m.values())}
                 for r, c, _, m in states]})
+    cut = unfinished_runs(os.path.join(RESULTS, study))
+    if cut:
+        lines += ["## Runs filed before their training ended", "",
+                  "Folders with a training log and no weights, settings or evaluations: the files were packed while the run was",
+                  "still training (a lease ended). No table above uses them; the in-training evaluation is train.py's own",
+                  "(`--eval-samples` problems a size).", "",
+                  table(["run", "last step logged", "steps asked", "last in-training exact match", "started"], cut), ""]
     return "\n".join(lines), plots
+
+
+def unfinished_runs(folder: str) -> list[list[str]]:
+    """Rows for the run folders of ``folder`` that read_study skips (no training_args.json, no eval/) but that hold a
+    training log (metrics.jsonl): runs packed before their training ended (2026-12-07: six table1_full runs cut by a
+    lease's end, no weights). Per run: the last step logged, the steps its command asked for, its last in-training
+    evaluation, and when it started."""
+    rows = []
+    for name in sorted(os.listdir(folder)) if os.path.isdir(folder) else []:
+        d = os.path.join(folder, name)
+        metrics = os.path.join(d, "metrics.jsonl")
+        if not os.path.isdir(d) or os.path.exists(os.path.join(d, "training_args.json")) or os.path.isdir(os.path.join(d, "eval")) \
+                or not os.path.exists(metrics):
+            continue
+        records = []
+        with open(metrics) as f:
+            for line in f:
+                try:
+                    records.append(json.loads(line))
+                except ValueError:
+                    continue  # a line cut by the packing
+        last_step = max((r.get("step", 0) for r in records), default=0)
+        val = [r for r in records if any(k.startswith("val_exact_match") for k in r)]
+        evaluation = ", ".join(f"n={k.rsplit('_n', 1)[1]}: {v:.2f}" for k, v in val[-1].items() if k.startswith("val_exact_match")) \
+            + f" (step {val[-1]['step']})" if val else "-"
+        asked = "-"
+        if os.path.exists(os.path.join(d, "train.cmd")):
+            m = re.search(r"--max[-_]steps[ =](\d+)", open(os.path.join(d, "train.cmd")).read())
+            asked = m.group(1) if m else "-"
+        start = "-"
+        try:
+            with open(os.path.join(d, "run.json")) as f:
+                start = (json.load(f).get("runs") or [{}])[-1].get("start") or "-"
+        except (OSError, ValueError):
+            pass
+        rows.append([f"`{name}`", str(last_step), asked, evaluation, start])
+    return rows
 
 
 def checkpoint_sources(runs: list[dict], ckpt: str) -> tuple[dict | None, list[dict]]:

@@ -207,3 +207,26 @@ def test_failing_classes_names_each_failure_and_summarizes_a_size_where_none_hel
     assert summarize.failing_classes({20: {"by_class": {"a": cls(2), "b": cls(2)}}}) == "none"
     # two classes both failing are still named: "all 2 classes" would hide which
     assert summarize.failing_classes({5: {"by_class": {"a": cls(0), "b": cls(0)}}}) == "5: `a` 2/2; 5: `b` 2/2"
+
+
+def test_runs_packed_before_their_training_ended_are_listed_not_tabled(tmp_path):
+    """A run folder with a training log but no settings, weights or evaluations (a lease ended mid-training) gets a
+    row in its study's list of unfinished runs (last step, steps asked, last in-training evaluation, start), a line
+    cut by the packing is skipped, and a finished run (training_args.json) or a folder without a log is not listed."""
+    import json
+
+    cut = tmp_path / "mul1a-mamba-s0"
+    cut.mkdir()
+    (cut / "metrics.jsonl").write_text(
+        json.dumps({"step": 500, "val_token_accuracy": 1.0, "val_exact_match_n10": 1.0, "val_exact_match_n20": 0.875}) + "\n"
+        + json.dumps({"step": 510, "loss": 0.1}) + "\n" + '{"step": 52')
+    (cut / "train.cmd").write_text("python train.py --max-steps 2000 --preset mamba-small\n")
+    (cut / "run.json").write_text(json.dumps({"runs": [{"start": "2026-12-07T01:30:30+0000", "exit_status": None}]}))
+    done = tmp_path / "mul1a-lstm-s0"
+    done.mkdir()
+    (done / "metrics.jsonl").write_text(json.dumps({"step": 2000, "loss": 0.0}) + "\n")
+    (done / "training_args.json").write_text("{}")
+    (tmp_path / "empty").mkdir()
+    assert summarize.unfinished_runs(str(tmp_path)) == [
+        ["`mul1a-mamba-s0`", "510", "2000", "n=10: 1.00, n=20: 0.88 (step 500)", "2026-12-07T01:30:30+0000"]]
+    assert summarize.unfinished_runs(str(tmp_path / "missing")) == []
