@@ -25,7 +25,9 @@ LR = {"mamba": 2e-3, "lstm": 2e-3, "gru": 2e-3, "pythia": 1e-3, "mistral": 1e-3}
 # (n x 1 and n x 2, the paper's traces: exact to 20-50 digits in every seed at 2e-3, the paper 10→1K): 4x lower, the
 # middle of the paper's searched grid (5e-5 ... 5e-3), two seeds each. Filed as its own row of the README's Table 1.
 LR_VARIANT = 5e-4
-COMMON = dict(max_steps=2000, warmup_steps=100, weight_decay=0.01, eval_every=500, eval_samples=8, save_every=100000, report_to="none",
+# save_every=500: a run the lease's end cuts still comes back as its newest checkpoint (launch.py --last-call; 2026-12-07
+# six Mamba runs cut at 1,090-1,800 steps came back with their logs only, under save_every=100000)
+COMMON = dict(max_steps=2000, warmup_steps=100, weight_decay=0.01, eval_every=500, eval_samples=8, save_every=500, report_to="none",
               num_workers=2)
 CELLS = [  # (name, task, config, train max, batch, test sizes, stress sizes, architectures)
     ("mul1", "multiplication", "n_x_1", 10, 128, (10, 20, 50, 100, 200, 500, 1000), (20, 100, 500), tuple(PRESETS)),

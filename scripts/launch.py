@@ -22,6 +22,7 @@ import argparse
 import dataclasses
 import fcntl
 import gzip
+import glob
 import hashlib
 import io
 import json
@@ -330,17 +331,36 @@ def rescued(runs: list[list[tuple[str, str]]], limit: int = MAX_ARCHIVE_BYTES) -
     return out
 
 
-def pack(study, entries: list, runs_root: str, out_dir: str) -> list[str]:
+CUT_FILES = WEIGHT_FILES + ("training_args.json", "trainer_state.json")
+
+
+def cut_checkpoint(folder: str) -> tuple[str, list[str]] | None:
+    """For a run still training: its newest checkpoint whose save finished (``checkpoint-<step>`` with a
+    trainer_state.json, as train.py's ``complete_checkpoints``) and the files of it that make a model (no optimizer
+    state); None without one."""
+    ckpts = sorted(glob.glob(os.path.join(folder, "checkpoint-*")), key=lambda p: int(p.rsplit("-", 1)[1]) if p.rsplit("-", 1)[1].isdigit() else -1)
+    for c in reversed(ckpts):
+        if os.path.exists(os.path.join(c, "trainer_state.json")) and os.path.exists(os.path.join(c, "model.safetensors")):
+            return os.path.basename(c), [f for f in CUT_FILES if os.path.exists(os.path.join(c, f))]
+    return None
+
+
+def pack(study, entries: list, runs_root: str, out_dir: str, last_call: bool = False) -> list[str]:
     """``<study>.tgz`` (the filed files and the console logs) and, where runs keep weights, ``<study>-weights.tgz``
     (then ``-weights-2.tgz``, ...: archives of whole runs of at most MAX_ARCHIVE_BYTES each) and ``<study>-rescue.tgz``
     (weights of trained runs whose evaluations have not all finished; see ``rescued``) into ``out_dir``; returns the
-    paths written. (Until 2026-12-06 the logs had an archive of their own: one of the device's 8 files a study.)"""
+    paths written. (Until 2026-12-06 the logs had an archive of their own: one of the device's 8 files a study.)
+    ``last_call`` (the lease's last call: ``--last-call``): also ``<study>-cut.tgz``, the newest saved checkpoint of each
+    run still training (``cut_checkpoint``, as ``<run>/checkpoint-<step>/``; whole runs in table order up to
+    MAX_ARCHIVE_BYTES), so that a run the lease's end cuts can still be evaluated here, as the checkpoint it is
+    (2026-12-07: six runs cut at 1,090-1,800 of 2,000 steps came back with nothing but their logs)."""
     os.makedirs(out_dir, exist_ok=True)
     written = []
     paths = {"": []}
     logs = set()  # arcnames of console logs (their progress bars are flattened)
     weights = []  # per run: its weight files
     rescue = []  # runs that do not keep weights, trained but not yet fully evaluated
+    cut = []  # runs still training at the lease's last call: their newest checkpoint
 
     def add_log(src: str, arc: str) -> None:
         paths[""].append((src, arc))
@@ -362,6 +382,9 @@ def pack(study, entries: list, runs_root: str, out_dir: str) -> list[str]:
                 weights.append(files)
             elif _state(folder, "train") == "done" and any(_state(folder, f"eval-{ev.tag}") != "done" for ev in e.evals):
                 rescue.append(files)
+        if last_call and isinstance(e, Run) and _state(folder, "train") != "done" and (found := cut_checkpoint(folder)):
+            tag, names = found
+            cut.append([(os.path.join(folder, tag, f), os.path.join(study.name, e.name, tag, f)) for f in names])
     build_log = os.path.join(os.path.dirname(os.path.abspath(runs_root)), ".kernels", ".launch", "build.log")
     if os.path.exists(build_log):
         add_log(build_log, os.path.join(study.name, STUDY_LOG))
@@ -369,6 +392,8 @@ def pack(study, entries: list, runs_root: str, out_dir: str) -> list[str]:
         paths["-weights" + (f"-{i + 1}" if i else "")] = group
     if rescue:  # one archive at most (the device returns 8 files a call): the first runs in table order that fit
         paths["-rescue"] = rescued(rescue, MAX_ARCHIVE_BYTES)
+    if cut:  # the same rule
+        paths["-cut"] = rescued(cut, MAX_ARCHIVE_BYTES)
     for suffix, items in paths.items():
         if not items:
             continue
@@ -412,9 +437,9 @@ def trim(out_dir: str, record: str, call: str, limit: int = MAX_RETURNED_FILES) 
     digests = {f: _archive_digest(os.path.join(out_dir, f)) if f.endswith(".tgz") else "" for f in files}
 
     def rank(f: str) -> tuple:
-        if "-weights" not in f and "-rescue" not in f:
+        if "-weights" not in f and "-rescue" not in f and "-cut" not in f:
             r = 0
-        elif "-rescue" in f:
+        elif "-rescue" in f or "-cut" in f:
             r = 1
         else:
             r = 2 if digests[f] not in before else 3
@@ -630,6 +655,10 @@ def main(argv=None) -> int:
                     help="seconds before this call packs and returns (running processes go on), counted from TOOLSSM_CALL_START "
                          "(epoch seconds; scripts/gpu/run.sh sets it before its setup) or else from now; env DEADLINE")
     rp.add_argument("--out", default=os.environ.get("OUT", "out"), help="where the packed .tgz files go (env OUT)")
+    rp.add_argument("--last-call", action="store_true", default=os.environ.get("LAST_CALL") == "1",
+                    help="the lease's last call: also pack the newest checkpoint of every run still training (<study>-cut.tgz; "
+                         "runs save one every --save-every steps) so that a run cut by the lease's end can be evaluated as "
+                         "that checkpoint; env LAST_CALL=1")
     rp.add_argument("--max-files", type=int, default=MAX_RETURNED_FILES if os.environ.get("OUT") else 0,
                     help="keep at most this many files in --out, results first (see trim; 0: all); default: the device's 8 "
                          "where $OUT is set (a device call), else 0")
@@ -697,7 +726,7 @@ def main(argv=None) -> int:
     # several launchers can share one call (and its $OUT): pack and trim one at a time, so the last sees every file
     with open(os.path.join(args.runs, ".pack.lock"), "w") as lock:
         fcntl.flock(lock, fcntl.LOCK_EX)
-        for path in pack(study, packed_entries(study, entries, runs_root), runs_root, args.out):
+        for path in pack(study, packed_entries(study, entries, runs_root), runs_root, args.out, last_call=args.last_call):
             print(f"packed {path} ({os.path.getsize(path) / 1e6:.1f} MB)")
         removed = trim(args.out, os.path.join(args.runs, ".returned.json"), str(int(t0)), args.max_files)[1] if args.max_files else []
     for f in removed:

@@ -381,6 +381,51 @@ def test_pack_rescues_weights_of_trained_runs_left_unevaluated(tmp_path):
     assert sorted(tarfile.open(tmp_path / "out" / "s-weights.tgz").getnames()) == ["s/kept/config.json", "s/kept/model.safetensors"]
 
 
+def test_last_call_packs_the_newest_checkpoint_of_runs_still_training(tmp_path):
+    """At the lease's last call (--last-call) a run still training sends its newest finished checkpoint (model files
+    and settings, not the optimizer state) in <study>-cut.tgz, filed by unpack as <run>/checkpoint-<step>/; a save that
+    had not finished (no trainer_state.json) and finished runs are skipped; without --last-call nothing is cut."""
+    launch = _launch_module()
+    runs = tmp_path / "runs" / "s"
+    entries = [Run(n, {}, (Eval("test", (2,)),)) for n in ("training", "trained", "unsaved")]
+    for name in ("training", "trained", "unsaved"):
+        (runs / name / ".launch").mkdir(parents=True)
+    (runs / "trained" / ".launch" / "train.rc").write_text("0\n")
+    for name, step, finished in (("training", 500, True), ("training", 1000, False), ("trained", 500, True), ("unsaved", 500, False)):
+        c = runs / name / f"checkpoint-{step}"
+        (c / "accelerate_state").mkdir(parents=True)
+        (c / "accelerate_state" / "optimizer.bin").write_bytes(b"\0" * 16)
+        (c / "model.safetensors").write_bytes(b"\1" * 8)
+        (c / "config.json").write_text("{}")
+        (c / "training_args.json").write_text("{}")
+        if finished:
+            (c / "trainer_state.json").write_text(json.dumps({"step": step, "final": False}))
+    study = Study(name="s", claim="c", runs=entries)
+    launch.pack(study, entries, str(runs), str(tmp_path / "out"))
+    assert not (tmp_path / "out" / "s-cut.tgz").exists()
+    launch.pack(study, entries, str(runs), str(tmp_path / "out"), last_call=True)
+    assert sorted(tarfile.open(tmp_path / "out" / "s-cut.tgz").getnames()) == [
+        "s/training/checkpoint-500/config.json", "s/training/checkpoint-500/model.safetensors",
+        "s/training/checkpoint-500/trainer_state.json", "s/training/checkpoint-500/training_args.json"]
+    written = launch.unpack(str(tmp_path / "out" / "s-cut.tgz"), str(tmp_path / "results"))
+    assert os.path.join(str(tmp_path / "results"), "s", "training", "checkpoint-500", "model.safetensors") in written
+
+
+def test_a_cut_run_reads_its_settings_from_its_newest_checkpoint(tmp_path):
+    """A run filed without its final save (cut by a lease's end; launch.py --last-call sent its newest checkpoint) reads
+    its settings from that checkpoint's training_args.json, and a metrics line cut by the packing is skipped."""
+    d = tmp_path / "s" / "cut-run"
+    for step, lr in ((500, 1e-3), (1500, 2e-3)):
+        (d / f"checkpoint-{step}").mkdir(parents=True)
+        (d / f"checkpoint-{step}" / "training_args.json").write_text(json.dumps({"train": {"learning_rate": lr}}))
+    (d / "checkpoint-x").mkdir()
+    (d / "metrics.jsonl").write_text(json.dumps({"step": 10, "loss": 1.0}) + "\n\n" + '{"step": 2')
+    run = read_run(str(d))
+    assert run["args"] == {"train": {"learning_rate": 2e-3}} and run["metrics"] == [{"step": 10, "loss": 1.0}]
+    (d / "training_args.json").write_text(json.dumps({"train": {"learning_rate": 5e-4}}))
+    assert read_run(str(d))["args"]["train"]["learning_rate"] == 5e-4  # the final save's settings first
+
+
 def test_two_launchers_of_one_study_pack_the_union(tmp_path):
     """Two selections of one study in one call write the same <study>.tgz: each launcher packs every run of the study
     that has a folder on the machine, so the archive packed last holds both selections (and no run never started)."""

@@ -149,7 +149,16 @@ def read_run(folder: str) -> dict:
     metrics = []
     if os.path.exists(os.path.join(folder, "metrics.jsonl")):
         with open(os.path.join(folder, "metrics.jsonl")) as f:
-            metrics = [json.loads(line) for line in f if line.strip()]
+            for line in f:
+                try:
+                    metrics.append(json.loads(line))
+                except ValueError:  # blank, or the last line of a log packed mid-write (a run cut by a lease's end)
+                    continue
+    args = load("training_args.json")
+    if args is None:  # a run cut before its final save, filed with its newest checkpoint (launch.py --last-call)
+        ckpts = sorted((d for d in os.listdir(folder) if d.startswith("checkpoint-") and d[11:].isdigit()), key=lambda d: int(d[11:]))
+        args = next((load(os.path.join(c, "training_args.json")) for c in reversed(ckpts)
+                     if os.path.exists(os.path.join(folder, c, "training_args.json"))), None)
     evals = {}
     eval_dir = os.path.join(folder, "eval")
     for tag in sorted(os.listdir(eval_dir)) if os.path.isdir(eval_dir) else []:
@@ -158,7 +167,7 @@ def read_run(folder: str) -> dict:
             evals[tag] = res
     norm = os.path.normpath(folder)
     return {"name": os.path.basename(norm), "study": os.path.basename(os.path.dirname(norm)), "folder": folder,
-            "args": load("training_args.json"), "provenance": (run or {}).get("runs", [None])[-1] if run else None,
+            "args": args, "provenance": (run or {}).get("runs", [None])[-1] if run else None,
             "metrics": metrics, "evals": evals}
 
 

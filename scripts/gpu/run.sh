@@ -11,6 +11,8 @@
 # sdists, scripts/gpu/build_kernels.sh). DEADLINE (default 540 s) is when this call packs and returns. Several launchers
 # (studies) can share one call: they pack one at a time and keep $OUT to the device's 8 files, results first.
 # TOOLSSM_GIT_COMMIT names the commit the copy was made from (the copy has no .git): it goes into every run.json.
+# LAST_CALL=1 on the lease's last call: runs still training also send their newest checkpoint (<study>-cut.tgz), to
+# evaluate here as the checkpoint it is (the study must save some: --save-every).
 set -uo pipefail
 export TOOLSSM_CALL_START=${TOOLSSM_CALL_START:-$(date +%s)}  # the deadline counts from here, setup included
 cd "$(dirname "$0")/../.."
