@@ -195,8 +195,11 @@ class LayerStep:
 
 def by_default(model, batch_size: int) -> bool:
     """Whether ``MambaStepper(fused=None)`` on CUDA takes this step: small batches of narrow models (where it was
-    measured faster, :data:`LAYER_MAX_BATCH`, :data:`LAYER_MAX_WIDTH`) that it covers (no biases on the projections)."""
+    measured faster, :data:`LAYER_MAX_BATCH`, :data:`LAYER_MAX_WIDTH`; float32 weights, as timed and tested) that it
+    covers (no biases on the projections)."""
     if batch_size > LAYER_MAX_BATCH or model.config.hidden_size > LAYER_MAX_WIDTH:
+        return False
+    if next(model.parameters()).dtype != torch.float32:
         return False
     try:
         check_model(model)
