@@ -19,7 +19,6 @@ Every option has a help string: ``python train.py --help``. Unknown options are 
 
 from __future__ import annotations
 
-import glob
 import json
 import math
 import os
@@ -31,6 +30,7 @@ from dataclasses import asdict
 from transformers import HfArgumentParser
 
 from toolssm.arguments import DataArguments, ModelArguments, TrainArguments  # noqa: F401  (train.DataArguments etc.)
+from toolssm.experiments import checkpoints, complete_checkpoints  # checkpoint-<step> folders (whose save finished), oldest first
 
 def parse_args(argv=None):
     parser = HfArgumentParser((ModelArguments, DataArguments, TrainArguments))
@@ -49,12 +49,6 @@ def parse_args(argv=None):
         except Exception as e:  # noqa: BLE001 - yaml's own errors are not ValueErrors
             parser.error(f"config file {path!r}: {type(e).__name__}: {e}")
     return parser.parse_args_into_dataclasses(args=argv)
-
-
-def complete_checkpoints(output_dir: str) -> list[str]:
-    """checkpoint-<step> folders whose save finished, oldest first."""
-    ckpts = sorted(glob.glob(os.path.join(output_dir, "checkpoint-*")), key=lambda p: int(p.rsplit("-", 1)[1]))
-    return [c for c in ckpts if os.path.exists(os.path.join(c, "trainer_state.json"))]
 
 
 def build_source(data: DataArguments):
@@ -325,7 +319,7 @@ def main(argv=None) -> int:
                 from toolssm.training import write_checksums
 
                 write_checksums(path)
-                old = sorted(glob.glob(os.path.join(targs.output_dir, "checkpoint-*")), key=lambda p: int(p.rsplit("-", 1)[1]))
+                old = checkpoints(targs.output_dir)
                 for p in old[: max(0, len(old) - targs.save_total_limit)]:
                     shutil.rmtree(p, ignore_errors=True)
         accelerator.wait_for_everyone()

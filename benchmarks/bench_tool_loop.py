@@ -214,12 +214,12 @@ def main(argv=None):
                     res_p, dt_pipe = timed(lambda: loop(None, T, pipeline=True))
                     assert [r.ids for r in res_p] == [r.ids for r in res], "pipelined loop differs"
                 if args.device_tools:  # the tools on the device, many steps per replay (graph capture inside the timing)
-                    from toolssm import device_loop, device_loop_kernel
+                    from toolssm import device_loop, kernels
 
                     from toolssm.fast import MambaStepper, RNNStepper
 
                     dts = {}
-                    can_fuse = device_loop_kernel.triton is not None and (device.type == "cuda" or os.environ.get("TRITON_INTERPRET") == "1")
+                    can_fuse = kernels.triton_runs_on(device)
                     rnn = model.config.model_type == "toolssm_rnn"
                     # (bookkeeping fused, model step fused): the bookkeeping as ~120 PyTorch ops or one Triton kernel;
                     # for the LSTM/GRU also its step as ~14 PyTorch ops a layer or toolssm.rnn_kernel; for Mamba its

@@ -22,7 +22,6 @@ import argparse
 import dataclasses
 import fcntl
 import gzip
-import glob
 import hashlib
 import io
 import json
@@ -39,7 +38,7 @@ sys.path.insert(0, ROOT)
 
 # (imports torch and transformers through the toolssm package: over a minute on a GPU machine whose cores are busy,
 # which is why the deadline counts from TOOLSSM_CALL_START, set before any import)
-from toolssm.experiments import FILED, Eval, Job, Run, load_study  # noqa: E402
+from toolssm.experiments import FILED, Eval, Job, Run, complete_checkpoints, load_study  # noqa: E402
 
 KERNELS_DIR = os.environ.get("KERNELS_DIR", "/tmp/kernels")
 STUDY_LOG = "kernel-build.log"  # the kernel build's log, packed with a study's logs beside its runs' folders
@@ -335,12 +334,10 @@ CUT_FILES = WEIGHT_FILES + ("training_args.json", "trainer_state.json")
 
 
 def cut_checkpoint(folder: str) -> tuple[str, list[str]] | None:
-    """For a run still training: its newest checkpoint whose save finished (``checkpoint-<step>`` with a
-    trainer_state.json, as train.py's ``complete_checkpoints``) and the files of it that make a model (no optimizer
-    state); None without one."""
-    ckpts = sorted(glob.glob(os.path.join(folder, "checkpoint-*")), key=lambda p: int(p.rsplit("-", 1)[1]) if p.rsplit("-", 1)[1].isdigit() else -1)
-    for c in reversed(ckpts):
-        if os.path.exists(os.path.join(c, "trainer_state.json")) and os.path.exists(os.path.join(c, "model.safetensors")):
+    """For a run still training: its newest checkpoint whose save finished (``complete_checkpoints``) and the files of
+    it that make a model (no optimizer state); None without one."""
+    for c in reversed(complete_checkpoints(folder)):
+        if os.path.exists(os.path.join(c, "model.safetensors")):
             return os.path.basename(c), [f for f in CUT_FILES if os.path.exists(os.path.join(c, f))]
     return None
 

@@ -24,7 +24,7 @@ import sys
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, ROOT)
 
-from toolssm.experiments import read_study  # noqa: E402
+from toolssm.experiments import read_run, read_study  # noqa: E402
 from toolssm.evaluation import EVAL_SPLITS  # noqa: E402
 
 RESULTS = os.path.join(ROOT, "results")
@@ -354,13 +354,8 @@ def unfinished_runs(folder: str) -> list[list[str]]:
         if not os.path.isdir(d) or os.path.exists(os.path.join(d, "training_args.json")) or os.path.isdir(os.path.join(d, "eval")) \
                 or not os.path.exists(metrics):
             continue
-        records = []
-        with open(metrics) as f:
-            for line in f:
-                try:
-                    records.append(json.loads(line))
-                except ValueError:
-                    continue  # a line cut by the packing
+        run = read_run(d)  # its metrics (a line cut by the packing skipped) and its newest run.json record
+        records = run["metrics"]
         last_step = max((r.get("step", 0) for r in records), default=0)
         val = [r for r in records if any(k.startswith("val_exact_match") for k in r)]
         evaluation = ", ".join(f"n={k.rsplit('_n', 1)[1]}: {v:.2f}" for k, v in val[-1].items() if k.startswith("val_exact_match")) \
@@ -369,12 +364,7 @@ def unfinished_runs(folder: str) -> list[list[str]]:
         if os.path.exists(os.path.join(d, "train.cmd")):
             m = re.search(r"--max[-_]steps[ =](\d+)", open(os.path.join(d, "train.cmd")).read())
             asked = m.group(1) if m else "-"
-        start = "-"
-        try:
-            with open(os.path.join(d, "run.json")) as f:
-                start = (json.load(f).get("runs") or [{}])[-1].get("start") or "-"
-        except (OSError, ValueError):
-            pass
+        start = (run["provenance"] or {}).get("start") or "-"
         rows.append([f"`{name}`", str(last_step), asked, evaluation, start])
     return rows
 

@@ -339,6 +339,10 @@ def test_three_kernel_mamba_step_is_the_default_only_where_it_was_measured_faste
     assert not mamba_kernel.by_default(wide, 1)
     biased = MambaForCausalLM(MambaConfig(vocab_size=64, hidden_size=16, state_size=4, num_hidden_layers=1, use_bias=True))
     assert not mamba_kernel.by_default(biased, 1)
+    odd_conv = MambaForCausalLM(MambaConfig(vocab_size=64, hidden_size=16, state_size=4, num_hidden_layers=1, conv_kernel=3))
+    assert not mamba_kernel.by_default(odd_conv, 1)  # not covered: the default keeps the six-kernel step, no error
+    with pytest.raises(ValueError, match="power-of-two conv kernel"):
+        mamba_kernel.check_model(odd_conv)
     assert not mamba_kernel.by_default(build_model("mamba-tiny").to(torch.bfloat16), 1)  # timed and tested in float32 only
     assert MambaStepper(small, 1, cuda_graph=False).fused is False  # on CPU the reference step, whatever the shape
 

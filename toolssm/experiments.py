@@ -135,6 +135,21 @@ def load_study(name: str, root: str = EXPERIMENTS) -> Study:
 
 # --- reading filed results ------------------------------------------------------------------------------------------
 
+def checkpoints(output_dir: str) -> list[str]:
+    """The ``checkpoint-<step>`` folders of a run, oldest first (train.py rotates them; read_run finds a cut run's
+    settings in the newest)."""
+    if not os.path.isdir(output_dir):
+        return []
+    steps = sorted(int(d[11:]) for d in os.listdir(output_dir) if d.startswith("checkpoint-") and d[11:].isdigit())
+    return [os.path.join(output_dir, f"checkpoint-{n}") for n in steps]
+
+
+def complete_checkpoints(output_dir: str) -> list[str]:
+    """Those of ``checkpoints`` whose save finished (train.py writes trainer_state.json after the weights), oldest
+    first: where train.py resumes, what launch.py --last-call sends back."""
+    return [c for c in checkpoints(output_dir) if os.path.exists(os.path.join(c, "trainer_state.json"))]
+
+
 def read_run(folder: str) -> dict:
     """A filed run: ``{"name", "study", "args" (training_args.json or None), "provenance" (run.json's newest record or
     None), "metrics" (list), "evals": {tag: results.json}}``."""
@@ -156,9 +171,8 @@ def read_run(folder: str) -> dict:
                     continue
     args = load("training_args.json")
     if args is None:  # a run cut before its final save, filed with its newest checkpoint (launch.py --last-call)
-        ckpts = sorted((d for d in os.listdir(folder) if d.startswith("checkpoint-") and d[11:].isdigit()), key=lambda d: int(d[11:]))
-        args = next((load(os.path.join(c, "training_args.json")) for c in reversed(ckpts)
-                     if os.path.exists(os.path.join(folder, c, "training_args.json"))), None)
+        args = next((load(os.path.join(os.path.basename(c), "training_args.json")) for c in reversed(checkpoints(folder))
+                     if os.path.exists(os.path.join(c, "training_args.json"))), None)
     evals = {}
     eval_dir = os.path.join(folder, "eval")
     for tag in sorted(os.listdir(eval_dir)) if os.path.isdir(eval_dir) else []:

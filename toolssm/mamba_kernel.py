@@ -154,13 +154,12 @@ class LayerStep:
             if block_channels < 1 or block_channels & (block_channels - 1):
                 raise ValueError(f"block_channels must be a power of two, not {block_channels}")
             self.BE = block_channels
+        check_model(model)
         cfg = model.config
         self.model = model
         B, D, E = batch_size, cfg.hidden_size, cfg.intermediate_size
         mx = model.backbone.layers[0].mixer
         self.R, self.N, self.K = mx.time_step_rank, mx.ssm_state_size, cfg.conv_kernel
-        if self.K & (self.K - 1):
-            raise ValueError(f'fused="layer" needs a power-of-two conv kernel width, not {self.K}')
         self.W = self.R + 2 * self.N
         self.nblk = triton.cdiv(E, self.BE)
         dev = next(model.parameters()).device
@@ -196,7 +195,7 @@ class LayerStep:
 def by_default(model, batch_size: int) -> bool:
     """Whether ``MambaStepper(fused=None)`` on CUDA takes this step: small batches of narrow models (where it was
     measured faster, :data:`LAYER_MAX_BATCH`, :data:`LAYER_MAX_WIDTH`; float32 weights, as timed and tested) that it
-    covers (no biases on the projections)."""
+    covers (``check_model``)."""
     if batch_size > LAYER_MAX_BATCH or model.config.hidden_size > LAYER_MAX_WIDTH:
         return False
     if next(model.parameters()).dtype != torch.float32:
@@ -209,11 +208,15 @@ def by_default(model, batch_size: int) -> bool:
 
 
 def check_model(model) -> None:
-    """Raise ValueError for a Mamba model the three-kernel step does not cover (biases on the projections)."""
+    """Raise ValueError for a Mamba model the three-kernel step does not cover: biases on the projections, a conv
+    kernel width that is not a power of two (``tl.arange``)."""
     mx = model.backbone.layers[0].mixer
     for name in ("in_proj", "x_proj", "out_proj"):
         if getattr(mx, name).bias is not None:
             raise ValueError(f'fused="layer" does not cover a bias on {name} (config use_bias=True); use fused=True')
+    k = model.config.conv_kernel
+    if k & (k - 1):
+        raise ValueError(f'fused="layer" needs a power-of-two conv kernel width, not {k}; use fused=True')
 
 
 def compile_variants(arch: int = 90) -> dict[str, str]:
