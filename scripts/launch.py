@@ -316,18 +316,23 @@ def weight_groups(runs: list[list[tuple[str, str]]], limit: int = MAX_ARCHIVE_BY
     return groups
 
 
-def rescued(runs: list[list[tuple[str, str]]], limit: int = MAX_ARCHIVE_BYTES) -> list[tuple[str, str]]:
-    """The weight files of the first whole runs, in order, that fit in one archive of ``limit`` bytes: runs whose
-    weights are not kept but whose evaluations had not all finished when the call packed. A lease can end with runs
-    trained and unevaluated (on 2026-12-06 the lease ran out with seven trained runs of table1_full not or not fully
-    evaluated, and their weights stayed on the machine); with these, ``eval.py`` finishes them here."""
-    out, size = [], 0
+def rescued(runs: list[list[tuple[str, str]]], limit: int = MAX_ARCHIVE_BYTES) -> list[list[tuple[str, str]]]:
+    """The weight files of whole runs, in order, grouped into archives of at most ``limit`` bytes (``weight_groups``),
+    leaving out (with a warning) a run too large for any archive to come back: runs whose weights are not kept but
+    whose evaluations had not all finished when the call packed (``-rescue``), or runs still training at a lease's last
+    call (``-cut``). A lease can end with runs trained and unevaluated (on 2026-12-06 the lease ran out with seven
+    trained runs of table1_full not or not fully evaluated, and their weights stayed on the machine); with these,
+    ``eval.py`` finishes them here. Until 2026-12-07 this was one archive (the device returns 8 files a call), which
+    held two small Mambas of six cut runs; ``trim`` now keeps the study's results first and these next."""
+    fit = []
     for files in runs:
         run_bytes = sum(os.path.getsize(src) for src, _ in files)
-        if size + run_bytes <= limit:
-            out += files
-            size += run_bytes
-    return out
+        if run_bytes > limit:
+            print(f"warning: {files[0][1].rsplit('/', 1)[0]}: weights of {run_bytes / 2**20:.1f} MiB exceed one archive's "
+                  f"{limit / 2**20:.0f} MiB: not packed (too large to come back from the device)", file=sys.stderr)
+        else:
+            fit.append(files)
+    return weight_groups(fit, limit) if fit else []
 
 
 CUT_FILES = WEIGHT_FILES + ("training_args.json", "trainer_state.json")
@@ -345,11 +350,11 @@ def cut_checkpoint(folder: str) -> tuple[str, list[str]] | None:
 def pack(study, entries: list, runs_root: str, out_dir: str, last_call: bool = False) -> list[str]:
     """``<study>.tgz`` (the filed files and the console logs) and, where runs keep weights, ``<study>-weights.tgz``
     (then ``-weights-2.tgz``, ...: archives of whole runs of at most MAX_ARCHIVE_BYTES each) and ``<study>-rescue.tgz``
-    (weights of trained runs whose evaluations have not all finished; see ``rescued``) into ``out_dir``; returns the
+    (weights of trained runs whose evaluations have not all finished, then ``-rescue-2.tgz``, ...; see ``rescued``) into ``out_dir``; returns the
     paths written. (Until 2026-12-06 the logs had an archive of their own: one of the device's 8 files a study.)
     ``last_call`` (the lease's last call: ``--last-call``): also ``<study>-cut.tgz``, the newest saved checkpoint of each
-    run still training (``cut_checkpoint``, as ``<run>/checkpoint-<step>/``; whole runs in table order up to
-    MAX_ARCHIVE_BYTES), so that a run the lease's end cuts can still be evaluated here, as the checkpoint it is
+    run still training (``cut_checkpoint``, as ``<run>/checkpoint-<step>/``; whole runs in table order, archives of
+    up to MAX_ARCHIVE_BYTES: ``-cut-2.tgz``, ...), so that a run the lease's end cuts can still be evaluated here, as the checkpoint it is
     (2026-12-07: six runs cut at 1,090-1,800 of 2,000 steps came back with nothing but their logs)."""
     os.makedirs(out_dir, exist_ok=True)
     written = []
@@ -387,10 +392,9 @@ def pack(study, entries: list, runs_root: str, out_dir: str, last_call: bool = F
         add_log(build_log, os.path.join(study.name, STUDY_LOG))
     for i, group in enumerate(weight_groups(weights)):
         paths["-weights" + (f"-{i + 1}" if i else "")] = group
-    if rescue:  # one archive at most (the device returns 8 files a call): the first runs in table order that fit
-        paths["-rescue"] = rescued(rescue, MAX_ARCHIVE_BYTES)
-    if cut:  # the same rule
-        paths["-cut"] = rescued(cut, MAX_ARCHIVE_BYTES)
+    for kind, runs in (("-rescue", rescue), ("-cut", cut)):  # as many archives as they need; trim ranks them
+        for i, group in enumerate(rescued(runs, MAX_ARCHIVE_BYTES)):
+            paths[kind + (f"-{i + 1}" if i else "")] = group
     for suffix, items in paths.items():
         if not items:
             continue

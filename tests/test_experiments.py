@@ -384,14 +384,21 @@ def test_pack_rescues_weights_of_trained_runs_left_unevaluated(tmp_path):
 def test_last_call_packs_the_newest_checkpoint_of_runs_still_training(tmp_path):
     """At the lease's last call (--last-call) a run still training sends its newest finished checkpoint (model files
     and settings, not the optimizer state) in <study>-cut.tgz, filed by unpack as <run>/checkpoint-<step>/; a save that
-    had not finished (no trainer_state.json) and finished runs are skipped; without --last-call nothing is cut."""
+    had not finished (no trainer_state.json) and finished runs are skipped; without --last-call nothing is cut. Runs
+    that do not fit one archive go in the next (``-cut-2.tgz``: six small Mambas need three), a run larger than any
+    archive in none."""
     launch = _launch_module()
     runs = tmp_path / "runs" / "s"
-    entries = [Run(n, {}, (Eval("test", (2,)),)) for n in ("training", "trained", "unsaved")]
-    for name in ("training", "trained", "unsaved"):
+    names = ("training", "trained", "unsaved", "second", "huge")
+    entries = [Run(n, {}, (Eval("test", (2,)),)) for n in names]
+    for name in names:
         (runs / name / ".launch").mkdir(parents=True)
     (runs / "trained" / ".launch" / "train.rc").write_text("0\n")
-    for name, step, finished in (("training", 500, True), ("training", 1000, False), ("trained", 500, True), ("unsaved", 500, False)):
+    (runs / "huge" / "checkpoint-500").mkdir()
+    (runs / "huge" / "checkpoint-500" / "model.safetensors").write_bytes(b"\1" * 64)
+    (runs / "huge" / "checkpoint-500" / "trainer_state.json").write_text("{}")
+    for name, step, finished in (("training", 500, True), ("training", 1000, False), ("trained", 500, True), ("unsaved", 500, False),
+                                 ("second", 500, True)):
         c = runs / name / f"checkpoint-{step}"
         (c / "accelerate_state").mkdir(parents=True)
         (c / "accelerate_state" / "optimizer.bin").write_bytes(b"\0" * 16)
@@ -403,10 +410,15 @@ def test_last_call_packs_the_newest_checkpoint_of_runs_still_training(tmp_path):
     study = Study(name="s", claim="c", runs=entries)
     launch.pack(study, entries, str(runs), str(tmp_path / "out"))
     assert not (tmp_path / "out" / "s-cut.tgz").exists()
+    launch.MAX_ARCHIVE_BYTES = 60  # a checkpoint's files here are ~42 bytes: one per archive
     launch.pack(study, entries, str(runs), str(tmp_path / "out"), last_call=True)
     assert sorted(tarfile.open(tmp_path / "out" / "s-cut.tgz").getnames()) == [
         "s/training/checkpoint-500/config.json", "s/training/checkpoint-500/model.safetensors",
         "s/training/checkpoint-500/trainer_state.json", "s/training/checkpoint-500/training_args.json"]
+    assert sorted(tarfile.open(tmp_path / "out" / "s-cut-2.tgz").getnames()) == [
+        "s/second/checkpoint-500/config.json", "s/second/checkpoint-500/model.safetensors",
+        "s/second/checkpoint-500/trainer_state.json", "s/second/checkpoint-500/training_args.json"]
+    assert sorted(os.listdir(tmp_path / "out")) == ["s-cut-2.tgz", "s-cut.tgz", "s.tgz"]  # "huge" (64 bytes) in none
     written = launch.unpack(str(tmp_path / "out" / "s-cut.tgz"), str(tmp_path / "results"))
     assert os.path.join(str(tmp_path / "results"), "s", "training", "checkpoint-500", "model.safetensors") in written
 
