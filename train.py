@@ -145,8 +145,6 @@ def main(argv=None) -> int:
             raise SystemExit(f"--output_dir {targs.output_dir!r} holds a run ({', '.join(held[:6])}); pass --resume to continue it, "
                              "--overwrite_output_dir to replace it, or train into a new --output_dir")
         if accelerator.is_main_process:
-            import shutil
-
             for name in held:
                 if name.startswith("checkpoint-") or name == "metrics.jsonl":
                     p = os.path.join(targs.output_dir, name)

@@ -62,6 +62,18 @@ def runs(tmp_path_factory, dataset):
     return straight, killed, r
 
 
+def test_checkpoints_rotate_past_save_total_limit(tmp_path, dataset):
+    """The third save removes the oldest step checkpoint (--save_total_limit 2). Until 2026-12-07 the rotation raised
+    NameError (a local `import shutil` in one branch of main shadowed the module's), which no run had reached
+    (save_every was larger than max_steps): six table1_full runs saving every 500 steps died at step 1,500."""
+    out = str(tmp_path / "rot")
+    args = [a for a in COMMON if a not in ("--max_steps", "6")]
+    run(["train.py", *args, "--max_steps", "5", "--dataset", dataset, "--output_dir", out, "--save_every", "1", "--save_total_limit", "2"])
+    # steps 1-4 save a checkpoint each (step 5 is the final save, into the run's folder): the newest two stay
+    assert sorted(n for n in os.listdir(out) if n.startswith("checkpoint-")) == ["checkpoint-3", "checkpoint-4"]
+    assert os.path.exists(os.path.join(out, "model.safetensors"))
+
+
 def test_checkpoint_artifacts(runs):
     straight, _, _ = runs
     for f in ["model.safetensors", "config.json", "generation_config.json", "tokenizer.json", "training_args.json", "README.md", "metrics.jsonl"]:
