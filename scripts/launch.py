@@ -26,6 +26,7 @@ import hashlib
 import io
 import json
 import os
+import re
 import shlex
 import socket
 import subprocess
@@ -86,6 +87,37 @@ def _spawn(folder: str, what: str, argv: list[str] | str, env: dict, timeout_s: 
                          stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     with open(os.path.join(d, f"{what}.pid"), "w") as f:
         f.write(str(p.pid))
+
+
+def _resume_point(folder: str) -> int | None:
+    """The step of the newest finished checkpoint of a run whose training ended badly, if no resume started from it
+    yet (``.launch/train.resumed`` lists the steps resumed from): each checkpoint is resumed from once, so a run that
+    fails again at the same point stays failed, and one that got further is tried again. (2026-12-07: six table1_full
+    runs died at step 1,500 of 2,000 on a bug in the checkpoint rotation, each with a finished checkpoint-1500 on disk;
+    the launcher reported them failed and the lease's end took the machine.)"""
+    done = complete_checkpoints(folder)
+    if not done or os.path.exists(os.path.join(folder, "model.safetensors")):
+        return None  # nothing to resume from, or the final save was written (a failure after it is not training's)
+    at = int(os.path.basename(done[-1]).split("-")[1])
+    try:
+        with open(os.path.join(folder, ".launch", "train.resumed")) as f:
+            tried = {int(line) for line in f if line.strip()}
+    except OSError:
+        tried = set()
+    return None if at in tried else at
+
+
+def _resume(folder: str, at: int, argv: list[str], env: dict) -> None:
+    """Start the training again with --resume (from checkpoint ``at``), keeping the failed attempt's console log and
+    status as train-<n>.log / .rc / .cmd beside the new one."""
+    d = os.path.join(folder, ".launch")
+    n = 1 + max((int(m.group(1)) for f in os.listdir(d) if (m := re.fullmatch(r"train-(\d+)\.(log|rc|cmd)", f))), default=0)
+    for ext in ("log", "rc", "cmd"):
+        if os.path.exists(os.path.join(d, f"train.{ext}")):
+            os.replace(os.path.join(d, f"train.{ext}"), os.path.join(d, f"train-{n}.{ext}"))
+    with open(os.path.join(d, "train.resumed"), "a") as f:
+        f.write(f"{at}\n")
+    _spawn(folder, "train", argv, env)
 
 
 def _kernels(runs_root: str, env: dict, needed: bool) -> str:
@@ -203,6 +235,11 @@ def step(study, entries: list, runs_root: str, job: str, python: str = sys.execu
         s = _state(folder, "train")
         if s == "todo" and _trained(folder):
             s = "done"  # trained by an earlier launcher or by hand
+        if s in ("failed", "lost") and not waiting and not hold and training < study.parallel and (at := _resume_point(folder)):
+            _resume(folder, at, [python, *e.train_argv(folder), "--resume"], env)
+            training += 1
+            states[e.name] = (True, f"training (resumed from step {at} after the run ended badly)")
+            continue
         if s == "todo":
             if waiting:
                 states[e.name] = (True, "waiting for the kernels")

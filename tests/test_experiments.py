@@ -8,6 +8,7 @@ import re
 import subprocess
 import sys
 import tarfile
+import time
 
 import pytest
 
@@ -264,6 +265,51 @@ def test_an_alone_study_waits_for_another_studys_evaluations(tmp_path):
         assert not (runs / "evals_b" / "one" / ".launch" / "job.pid").exists()
     states = launch.step(study, study.runs, str(runs / "evals_b"), job="t")
     assert states["one"] == (True, "job running") and states["two"] == (True, "job running")  # its own jobs run together
+
+
+def test_a_failed_training_resumes_once_from_each_checkpoint(tmp_path):
+    """A run whose training ended badly with a finished checkpoint on disk starts again with --resume (2026-12-07: six
+    runs died at step 1,500 of 2,000 with checkpoint-1500 saved, and stayed failed). The failed attempt's log and status
+    are kept as train-1.*; a second failure from the same checkpoint is left failed; a run without a finished
+    checkpoint, or one whose final save exists, is not resumed."""
+    launch = _launch_module()
+    runs = tmp_path / "runs" / "s"
+    names = ("crashed", "unsaved", "saved-final")
+    study = Study("s", "c", runs=[Run(n, {"max_steps": 4}, ()) for n in names])
+    for n in names:
+        (runs / n / ".launch").mkdir(parents=True)
+        (runs / n / ".launch" / "train.rc").write_text("1\n")
+        (runs / n / ".launch" / "train.log").write_text("Traceback: boom\n")
+        (runs / n / ".launch" / "train.cmd").write_text("python train.py\n")
+        c = runs / n / "checkpoint-2"
+        c.mkdir()
+        if n != "unsaved":
+            (c / "trainer_state.json").write_text('{"step": 2, "final": false}')
+    (runs / "saved-final" / "model.safetensors").write_bytes(b"\0")
+
+    def settle(name):  # the stand-in "python" (true) exits at once
+        for _ in range(200):
+            if (runs / name / ".launch" / "train.rc").exists():
+                return
+            time.sleep(0.05)
+
+    states = launch.step(study, study.runs, str(runs), job="t", python="true")
+    assert states["crashed"] == (True, "training (resumed from step 2 after the run ended badly)")
+    assert states["unsaved"][1].startswith("training failed") and states["saved-final"][1].startswith("training failed")
+    cmd = (runs / "crashed" / ".launch" / "train.cmd").read_text()
+    assert cmd.split()[0] == "true" and cmd.split()[-1] == "--resume" and "--output-dir" in cmd
+    assert (runs / "crashed" / ".launch" / "train-1.log").read_text() == "Traceback: boom\n"
+    assert (runs / "crashed" / ".launch" / "train-1.rc").read_text() == "1\n"
+    settle("crashed")
+    (runs / "crashed" / ".launch" / "train.rc").write_text("1\n")  # it failed again, from the same checkpoint
+    assert launch.step(study, study.runs, str(runs), job="t", python="true")["crashed"][1].startswith("training failed")
+    (runs / "crashed" / "checkpoint-3").mkdir()  # ... but it got further: tried once more from there
+    (runs / "crashed" / "checkpoint-3" / "trainer_state.json").write_text('{"step": 3, "final": false}')
+    assert launch.step(study, study.runs, str(runs), job="t", python="true")["crashed"][1] == "training (resumed from step 3 after the run ended badly)"
+    settle("crashed")
+    assert (runs / "crashed" / ".launch" / "train.resumed").read_text() == "2\n3\n"
+    assert sorted(f for f in os.listdir(runs / "crashed" / ".launch") if f.startswith("train-")) == [
+        "train-1.cmd", "train-1.log", "train-1.rc", "train-2.cmd", "train-2.log", "train-2.rc"]
 
 
 def test_pack_splits_weights_into_archives_the_device_returns(tmp_path, capsys):
