@@ -28,6 +28,7 @@ import json
 import os
 import re
 import shlex
+import shutil
 import socket
 import subprocess
 import sys
@@ -627,6 +628,54 @@ def finish(study, entries: list, results: str, extra: list[str], dry_run: bool =
     return failed
 
 
+#: what ``rehearse`` changes in a run's training: a few steps on a tiny batch, a save at every step (so the checkpoint
+#: rotation runs) and a validation midway; every other setting (preset, task, config, schedule, precision) is the run's
+REHEARSAL = ("--max-steps", "4", "--save-every", "1", "--eval-every", "2", "--eval-samples", "1", "--batch-size", "2",
+             "--num-workers", "0", "--log-every", "1", "--warmup-steps", "1")
+
+
+def rehearse(study, entries: list, root: str, python: str = sys.executable, timeout_s: int = 600) -> list[str]:
+    """Run every code path the selected runs will take on the GPU, on this machine's CPU and in seconds, before a lease
+    pays for them: each run's own train.py command with ``REHEARSAL`` appended (argparse keeps an option's last value),
+    killed after step 3 (``--stop-after``) and resumed (``--resume``) as the launcher resumes a run that ended badly,
+    then each of its evaluations at its smallest size on one problem. Jobs are listed, not run. Returns the failures,
+    '<run>: <what> (exit N)'. (2026-12-07: six table1_full runs died at step 1,500 of a lease on a checkpoint-rotation
+    bug that a save_every set the day before reached for the first time; four CPU steps saving at each reach it.)"""
+    env = dict(os.environ, CUDA_VISIBLE_DEVICES="", TOKENIZERS_PARALLELISM="false")
+    failures = []
+
+    def attempt(name: str, what: str, argv: list[str], want: int = 0) -> bool:
+        t = time.time()
+        try:
+            r = subprocess.run([python, *argv], cwd=ROOT, env=env, capture_output=True, text=True, timeout=timeout_s)
+            rc, tail = r.returncode, (r.stdout + r.stderr).strip().splitlines()[-12:]
+        except subprocess.TimeoutExpired:
+            rc, tail = "timeout", [f"no exit in {timeout_s} s"]
+        ok = rc == want
+        print(f"{name}: {what} {'ok' if ok else 'FAILED'} ({time.time() - t:.0f} s)", flush=True)
+        if not ok:
+            failures.append(f"{name}: {what} (exit {rc})")
+            print("    " + "\n    ".join(tail), flush=True)
+        return ok
+
+    for e in entries:
+        if isinstance(e, Job):
+            print(f"{e.name}: a job, not rehearsed: {e.command}")
+            continue
+        folder = os.path.join(root, study.name, e.name)
+        if os.path.isdir(folder):
+            shutil.rmtree(folder)  # a rehearsal's own folder under ``root``, never a run's
+        train = [*e.train_argv(folder), *REHEARSAL]
+        if not (attempt(e.name, "train to step 3, killed", [*train, "--stop-after", "3"], want=3)
+                and attempt(e.name, "resume, train to step 4", [*train, "--resume"])):
+            continue
+        for ev in e.evals:
+            argv = [*ev.argv(folder, os.path.join(folder, "eval", ev.tag)), "--lengths", str(min(ev.lengths)),
+                    "--num-samples", "1", "--batch-size", "1"]
+            attempt(e.name, f"evaluate {ev.tag} ({ev.split} at {min(ev.lengths)})", argv)
+    return failures
+
+
 SEEDED = "seeded"  # .launch/seeded: the run was started from its filed folder (its path inside)
 
 
@@ -712,6 +761,14 @@ def main(argv=None) -> int:
     fp.add_argument("pattern", nargs="?", help="run names to select: shell globs, comma-separated")
     fp.add_argument("--results", default=os.path.join(ROOT, "results"))
     fp.add_argument("--dry-run", action="store_true", help="print the commands only")
+    hp = sub.add_parser("rehearse", help="before a lease: each selected run's training (4 steps, killed and resumed) and "
+                                        "evaluations (one problem at the smallest size) on this machine's CPU",
+                        description="Runs every code path the selected runs take (their own settings, a save at each "
+                                    "step, a resume, every evaluation) in seconds on the CPU, into --runs (default "
+                                    "a temporary folder); exit status 1 if any failed.")
+    hp.add_argument("study", help="experiments/<study>.py (or a path to a study file)")
+    hp.add_argument("pattern", nargs="?", help="run names to select: shell globs, comma-separated")
+    hp.add_argument("--runs", default=None, help="where the rehearsals train (default: a new temporary folder)")
     up = sub.add_parser("unpack", help="file packed results under results/")
     up.add_argument("files", nargs="+")
     up.add_argument("--results", default=os.path.join(ROOT, "results"))
@@ -732,6 +789,12 @@ def main(argv=None) -> int:
         p.error(str(e))
     if args.cmd == "finish":
         return 1 if finish(study, entries, args.results, args.eval_args, args.dry_run) else 0
+    if args.cmd == "rehearse":
+        import tempfile
+
+        failures = rehearse(study, entries, args.runs or tempfile.mkdtemp(prefix="toolssm-rehearse-"))
+        print(f"{len(failures)} failed" + "".join(f"\n  {f}" for f in failures) if failures else "every path ran")
+        return 1 if failures else 0
     runs_root = os.path.join(args.runs, study.name)
     if args.cmd == "list":
         print(f"# {study.name}: {study.claim}")
