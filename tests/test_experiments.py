@@ -267,6 +267,29 @@ def test_an_alone_study_waits_for_another_studys_evaluations(tmp_path):
     assert states["one"] == (True, "job running") and states["two"] == (True, "job running")  # its own jobs run together
 
 
+def test_rehearse_runs_each_path_and_names_what_failed(tmp_path, monkeypatch):
+    """``launch.py rehearse``: a run's own command for 4 steps (a save at each: the rotation runs), killed after 3 and
+    resumed, then its evaluation on one problem; a run whose command fails is named with its exit status; a job is
+    listed, not run. (That the rehearsal catches the 2026-12-07 rotation bug was checked by hand on the old train.py.)"""
+    launch = _launch_module()
+    monkeypatch.setenv("PYTHONPATH", python_path())
+    monkeypatch.setenv("OMP_NUM_THREADS", "1")
+    study = Study("r", "c", runs=[
+        Run("good", dict(preset="mamba-tiny", task="addition", max_steps=2000, report_to="none", eval_lengths="2", save_every=100000),
+            (Eval("test", (3, 2), num_samples=16),)),
+        Run("bad", dict(preset="mamba-tiny", task="addition", learning_rate=-1.0)),
+        Job("data", "exit 1")])
+    failures = launch.rehearse(study, study.runs, str(tmp_path))
+    assert len(failures) == 1 and failures[0].startswith("bad: train to step 3, killed (exit ") and "exit 3)" not in failures[0]
+    good = tmp_path / "r" / "good"
+    # saves at steps 1-3, checkpoint-1 rotated away; step 4 (after the resume) is the final save, into the run folder
+    assert sorted(n for n in os.listdir(good) if n.startswith("checkpoint-")) == ["checkpoint-2", "checkpoint-3"]
+    assert (good / "model.safetensors").exists()
+    res = json.loads((good / "eval" / "test" / "results.json").read_text())
+    assert [(L["n"], L["num_samples"]) for L in res["lengths"]] == [(2, 1)]  # the smallest size, one problem
+    assert not (tmp_path / "r" / "data").exists()
+
+
 def test_a_failed_training_resumes_once_from_each_checkpoint(tmp_path):
     """A run whose training ended badly with a finished checkpoint on disk starts again with --resume (2026-12-07: six
     runs died at step 1,500 of 2,000 with checkpoint-1500 saved, and stayed failed). The failed attempt's log and status
