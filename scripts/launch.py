@@ -638,8 +638,10 @@ def rehearse(study, entries: list, root: str, python: str = sys.executable, time
     """Run every code path the selected runs will take on the GPU, on this machine's CPU and in seconds, before a lease
     pays for them: each run's own train.py command with ``REHEARSAL`` appended (argparse keeps an option's last value),
     killed after step 3 (``--stop-after``) and resumed (``--resume``) as the launcher resumes a run that ended badly,
-    then each of its evaluations at its smallest size on one problem. Jobs are listed, not run. Returns the failures,
-    '<run>: <what> (exit N)'. (2026-12-07: six table1_full runs died at step 1,500 of a lease on a checkpoint-rotation
+    then each of its evaluations at its smallest size on one problem. Jobs are listed, not run; a run on a GPU-only
+    Mamba path (mamba-ssm kernels, the Triton scan) is rehearsed on the CPU's path. The CPU's Mamba path holds a whole
+    sequence's states, so a Mamba on the longest trajectories (recursive Hanoi at 7 disks) can run out of this
+    machine's memory where the GPU's scan does not (exit -9). Returns the failures, '<run>: <what> (exit N)'. (2026-12-07: six table1_full runs died at step 1,500 of a lease on a checkpoint-rotation
     bug that a save_every set the day before reached for the first time; four CPU steps saving at each reach it.)"""
     env = dict(os.environ, CUDA_VISIBLE_DEVICES="", TOKENIZERS_PARALLELISM="false")
     failures = []
@@ -654,7 +656,8 @@ def rehearse(study, entries: list, root: str, python: str = sys.executable, time
         ok = rc == want
         print(f"{name}: {what} {'ok' if ok else 'FAILED'} ({time.time() - t:.0f} s)", flush=True)
         if not ok:
-            failures.append(f"{name}: {what} (exit {rc})")
+            why = " (killed: out of memory on this machine?)" if rc == -9 else ""  # the CPU's, not the GPU's (see docstring)
+            failures.append(f"{name}: {what} (exit {rc}){why}")
             print("    " + "\n    ".join(tail), flush=True)
         return ok
 
@@ -666,6 +669,10 @@ def rehearse(study, entries: list, root: str, python: str = sys.executable, time
         if os.path.isdir(folder):
             shutil.rmtree(folder)  # a rehearsal's own folder under ``root``, never a run's
         train = [*e.train_argv(folder), *REHEARSAL]
+        gpu_path = e.train.get("mamba_path") in ("kernels", "triton") or e.train.get("triton_scan")
+        if gpu_path:  # a GPU-only Mamba path: the rest of the run is rehearsed on the CPU's path
+            train += ["--mamba-path", "auto", "--triton-scan", "false"] if e.train.get("triton_scan") else ["--mamba-path", "auto"]
+            print(f"{e.name}: Mamba path {e.train.get('mamba_path') or 'triton'} needs a GPU: rehearsed with --mamba-path auto")
         if not (attempt(e.name, "train to step 3, killed", [*train, "--stop-after", "3"], want=3)
                 and attempt(e.name, "resume, train to step 4", [*train, "--resume"])):
             continue

@@ -267,15 +267,17 @@ def test_an_alone_study_waits_for_another_studys_evaluations(tmp_path):
     assert states["one"] == (True, "job running") and states["two"] == (True, "job running")  # its own jobs run together
 
 
-def test_rehearse_runs_each_path_and_names_what_failed(tmp_path, monkeypatch):
+def test_rehearse_runs_each_path_and_names_what_failed(tmp_path, monkeypatch, capsys):
     """``launch.py rehearse``: a run's own command for 4 steps (a save at each: the rotation runs), killed after 3 and
     resumed, then its evaluation on one problem; a run whose command fails is named with its exit status; a job is
-    listed, not run. (That the rehearsal catches the 2026-12-07 rotation bug was checked by hand on the old train.py.)"""
+    listed, not run; a GPU-only Mamba path is rehearsed on the CPU's. (That the rehearsal catches the 2026-12-07
+    rotation bug was checked by hand on the old train.py.)"""
     launch = _launch_module()
     monkeypatch.setenv("PYTHONPATH", python_path())
     monkeypatch.setenv("OMP_NUM_THREADS", "1")
     study = Study("r", "c", runs=[
-        Run("good", dict(preset="mamba-tiny", task="addition", max_steps=2000, report_to="none", eval_lengths="2", save_every=100000),
+        Run("good", dict(preset="mamba-tiny", task="addition", max_steps=2000, report_to="none", eval_lengths="2", save_every=100000,
+                         mamba_path="triton"),
             (Eval("test", (3, 2), num_samples=16),)),
         Run("bad", dict(preset="mamba-tiny", task="addition", learning_rate=-1.0)),
         Job("data", "exit 1")])
@@ -288,6 +290,7 @@ def test_rehearse_runs_each_path_and_names_what_failed(tmp_path, monkeypatch):
     res = json.loads((good / "eval" / "test" / "results.json").read_text())
     assert [(L["n"], L["num_samples"]) for L in res["lengths"]] == [(2, 1)]  # the smallest size, one problem
     assert not (tmp_path / "r" / "data").exists()
+    assert "good: Mamba path triton needs a GPU: rehearsed with --mamba-path auto" in capsys.readouterr().out
 
 
 def test_a_failed_training_resumes_once_from_each_checkpoint(tmp_path):

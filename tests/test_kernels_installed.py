@@ -105,6 +105,30 @@ def test_toolssm_runs_on_cpu_with_the_kernels_installed(fake_kernels):
         assert f"{preset} ok" in r.stdout
 
 
+def test_bfloat16_weights_on_the_cpu_take_the_scan_that_works():
+    """transformers 5.24's mambapy branch fails for bfloat16 weights (float32 states times bf16 C): eval.py --dtype
+    bfloat16 on the CPU crashed in every Mamba evaluation (found by launch.py rehearse, 2026-12-07). ``auto`` now takes
+    the sequential scan for such weights, and asking for mambapy says why it cannot."""
+    import torch
+
+    from toolssm import kernels
+    from toolssm.models import build_model
+
+    torch.manual_seed(0)
+    model = build_model("mamba-tiny").eval()
+    ids = torch.randint(5, 100, (2, 16))
+    assert "mambapy" in kernels.select_mamba_path(model, "auto", device="cpu")  # float32: the parallel scan
+    with torch.no_grad():
+        want = model(input_ids=ids).logits
+    model = model.to(torch.bfloat16)
+    assert "sequential" in kernels.select_mamba_path(model, "auto", device="cpu")
+    with torch.no_grad():
+        got = model(input_ids=ids).logits
+    torch.testing.assert_close(got.float(), want, atol=0.1, rtol=0.05)  # bf16 weights: close, not equal
+    with pytest.raises(ValueError, match="float32 weights"):
+        kernels.select_mamba_path(model, "mambapy", device="cpu")
+
+
 @pytest.mark.gpu
 def test_real_kernels_match_the_triton_scan_and_the_loop_on_cuda():
     """On the GPU machine with mamba-ssm + causal-conv1d built (scripts/gpu/build_kernels.sh): the kernel path's loss
