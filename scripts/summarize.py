@@ -336,10 +336,25 @@ def study_readme(study: str, runs: list[dict], claim: str) -> tuple[str, list[di
     if cut:
         lines += ["## Runs filed before their training ended", "",
                   "Folders with a training log and no weights, settings or evaluations: the files were packed while the run was",
-                  "still training (a lease ended). No table above uses them; the in-training evaluation is train.py's own",
-                  "(`--eval-samples` problems a size).", "",
-                  table(["run", "last step logged", "steps asked", "last in-training exact match", "started"], cut), ""]
+                  "still training (a lease ended) or after its training failed. No table above uses them; the in-training",
+                  "evaluation is train.py's own (`--eval-samples` problems a size).", "",
+                  table(["run", "last step logged", "steps asked", "last in-training exact match", "started", "how it ended"], cut), ""]
     return "\n".join(lines), plots
+
+
+def _how_it_ended(d: str) -> str:
+    """'still training when packed' (no train.rc), or 'failed (exit N): <the log's last error line>'."""
+    try:
+        with open(os.path.join(d, "train.rc")) as f:
+            rc = f.read().strip()
+    except OSError:
+        return "still training when packed"
+    error = ""
+    if os.path.exists(os.path.join(d, "train.log")):
+        with open(os.path.join(d, "train.log"), errors="replace") as f:
+            found = [line.strip() for line in f if re.match(r"^\w+(Error|Exception|Interrupt)\b", line.strip())]
+        error = f": `{found[-1][:80]}`" if found else ""
+    return f"failed (exit {rc}){error}" if rc != "0" else "trained (exit 0), no weights filed"
 
 
 def unfinished_runs(folder: str) -> list[list[str]]:
@@ -365,7 +380,7 @@ def unfinished_runs(folder: str) -> list[list[str]]:
             m = re.search(r"--max[-_]steps[ =](\d+)", open(os.path.join(d, "train.cmd")).read())
             asked = m.group(1) if m else "-"
         start = (run["provenance"] or {}).get("start") or "-"
-        rows.append([f"`{name}`", str(last_step), asked, evaluation, start])
+        rows.append([f"`{name}`", str(last_step), asked, evaluation, start, _how_it_ended(d)])
     return rows
 
 

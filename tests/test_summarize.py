@@ -210,8 +210,9 @@ def test_failing_classes_names_each_failure_and_summarizes_a_size_where_none_hel
 
 
 def test_runs_packed_before_their_training_ended_are_listed_not_tabled(tmp_path):
-    """A run folder with a training log but no settings, weights or evaluations (a lease ended mid-training) gets a
-    row in its study's list of unfinished runs (last step, steps asked, last in-training evaluation, start), a line
+    """A run folder with a training log but no settings, weights or evaluations (a lease ended mid-training, or the
+    training failed) gets a row in its study's list of unfinished runs (last step, steps asked, last in-training
+    evaluation, start, how it ended), a line
     cut by the packing is skipped, and a finished run (training_args.json) or a folder without a log is not listed."""
     import json
 
@@ -227,6 +228,12 @@ def test_runs_packed_before_their_training_ended_are_listed_not_tabled(tmp_path)
     (done / "metrics.jsonl").write_text(json.dumps({"step": 2000, "loss": 0.0}) + "\n")
     (done / "training_args.json").write_text("{}")
     (tmp_path / "empty").mkdir()
+    crashed = tmp_path / "mul2a-mamba-s0"  # failed: its exit status and the log's last error line
+    crashed.mkdir()
+    (crashed / "metrics.jsonl").write_text(json.dumps({"step": 1500, "loss": 0.0}) + "\n")
+    (crashed / "train.rc").write_text("1\n")
+    (crashed / "train.log").write_text("Traceback (most recent call last):\n  File x\nNameError: cannot access free variable 'shutil'\n")
     assert summarize.unfinished_runs(str(tmp_path)) == [
-        ["`mul1a-mamba-s0`", "510", "2000", "n=10: 1.00, n=20: 0.88 (step 500)", "2026-12-07T01:30:30+0000"]]
+        ["`mul1a-mamba-s0`", "510", "2000", "n=10: 1.00, n=20: 0.88 (step 500)", "2026-12-07T01:30:30+0000", "still training when packed"],
+        ["`mul2a-mamba-s0`", "1500", "-", "-", "-", "failed (exit 1): `NameError: cannot access free variable 'shutil'`"]]
     assert summarize.unfinished_runs(str(tmp_path / "missing")) == []
