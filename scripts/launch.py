@@ -388,12 +388,13 @@ def cut_checkpoint(folder: str) -> tuple[str, list[str]] | None:
 def pack(study, entries: list, runs_root: str, out_dir: str, last_call: bool = False) -> list[str]:
     """``<study>.tgz`` (the filed files and the console logs) and, where runs keep weights, ``<study>-weights.tgz``
     (then ``-weights-2.tgz``, ...: archives of whole runs of at most MAX_ARCHIVE_BYTES each) and ``<study>-rescue.tgz``
-    (weights of trained runs whose evaluations have not all finished, then ``-rescue-2.tgz``, ...; see ``rescued``) into ``out_dir``; returns the
-    paths written. (Until 2026-12-06 the logs had an archive of their own: one of the device's 8 files a study.)
-    ``last_call`` (the lease's last call: ``--last-call``): also ``<study>-cut.tgz``, the newest saved checkpoint of each
-    run still training (``cut_checkpoint``, as ``<run>/checkpoint-<step>/``; whole runs in table order, archives of
-    up to MAX_ARCHIVE_BYTES: ``-cut-2.tgz``, ...), so that a run the lease's end cuts can still be evaluated here, as the checkpoint it is
-    (2026-12-07: six runs cut at 1,090-1,800 of 2,000 steps came back with nothing but their logs)."""
+    (weights of trained runs whose evaluations have not all finished, then ``-rescue-2.tgz``, ...; see ``rescued``)
+    into ``out_dir``; returns the paths written. (Until 2026-12-06 the logs had an archive of their own: one of the
+    device's 8 files a study.) ``last_call`` (the lease's last call: ``--last-call``): also ``<study>-cut.tgz``, the
+    newest saved checkpoint of each run still training or whose training failed (``cut_checkpoint``, as
+    ``<run>/checkpoint-<step>/``; whole runs in table order, archives of up to MAX_ARCHIVE_BYTES: ``-cut-2.tgz``, ...),
+    so that a run the lease's end cuts can still be evaluated here, as the checkpoint it is (2026-12-07: six runs cut
+    at 1,090-1,800 of 2,000 steps came back with nothing but their logs)."""
     os.makedirs(out_dir, exist_ok=True)
     written = []
     paths = {"": []}
@@ -641,8 +642,9 @@ def rehearse(study, entries: list, root: str, python: str = sys.executable, time
     then each of its evaluations at its smallest size on one problem. Jobs are listed, not run; a run on a GPU-only
     Mamba path (mamba-ssm kernels, the Triton scan) is rehearsed on the CPU's path. The CPU's Mamba path holds a whole
     sequence's states, so a Mamba on the longest trajectories (recursive Hanoi at 7 disks) can run out of this
-    machine's memory where the GPU's scan does not (exit -9). Returns the failures, '<run>: <what> (exit N)'. (2026-12-07: six table1_full runs died at step 1,500 of a lease on a checkpoint-rotation
-    bug that a save_every set the day before reached for the first time; four CPU steps saving at each reach it.)"""
+    machine's memory where the GPU's scan does not (exit -9). Returns the failures, '<run>: <what> (exit N)'.
+    (2026-12-07: six table1_full runs died at step 1,500 of a lease on a checkpoint-rotation bug that a save_every set
+    the day before reached for the first time; four CPU steps saving at each reach it.)"""
     env = dict(os.environ, CUDA_VISIBLE_DEVICES="", TOKENIZERS_PARALLELISM="false")
     failures = []
 

@@ -331,7 +331,8 @@ def test_a_failed_training_resumes_once_from_each_checkpoint(tmp_path):
     assert launch.step(study, study.runs, str(runs), job="t", python="true")["crashed"][1].startswith("training failed")
     (runs / "crashed" / "checkpoint-3").mkdir()  # ... but it got further: tried once more from there
     (runs / "crashed" / "checkpoint-3" / "trainer_state.json").write_text('{"step": 3, "final": false}')
-    assert launch.step(study, study.runs, str(runs), job="t", python="true")["crashed"][1] == "training (resumed from step 3 after the run ended badly)"
+    again = launch.step(study, study.runs, str(runs), job="t", python="true")["crashed"][1]
+    assert again == "training (resumed from step 3 after the run ended badly)"
     settle("crashed")
     assert (runs / "crashed" / ".launch" / "train.resumed").read_text() == "2\n3\n"
     assert sorted(f for f in os.listdir(runs / "crashed" / ".launch") if f.startswith("train-")) == [
