@@ -635,11 +635,15 @@ REHEARSAL = ("--max-steps", "4", "--save-every", "1", "--eval-every", "2", "--ev
              "--num-workers", "0", "--log-every", "1", "--warmup-steps", "1")
 
 
+REHEARSAL_MARK = ".rehearsal"  # in each folder rehearse makes: the only folders it replaces
+
+
 def rehearse(study, entries: list, root: str, python: str = sys.executable, timeout_s: int = 600) -> list[str]:
     """Run every code path the selected runs will take on the GPU, on this machine's CPU and in seconds, before a lease
     pays for them: each run's own train.py command with ``REHEARSAL`` appended (argparse keeps an option's last value),
     killed after step 3 (``--stop-after``) and resumed (``--resume``) as the launcher resumes a run that ended badly,
-    then each of its evaluations at its smallest size on one problem. Jobs are listed, not run; a run on a GPU-only
+    then each of its evaluations at its smallest size on one problem, into ``root/<study>/<run>`` (a folder there that
+    an earlier rehearsal did not make is left alone and named as a failure). Jobs are listed, not run; a run on a GPU-only
     Mamba path (mamba-ssm kernels, the Triton scan) is rehearsed on the CPU's path. The CPU's Mamba path holds a whole
     sequence's states, so a Mamba on the longest trajectories (recursive Hanoi at 7 disks) can run out of this
     machine's memory where the GPU's scan does not (exit -9). Returns the failures, '<run>: <what> (exit N)'.
@@ -668,8 +672,15 @@ def rehearse(study, entries: list, root: str, python: str = sys.executable, time
             print(f"{e.name}: a job, not rehearsed: {e.command}")
             continue
         folder = os.path.join(root, study.name, e.name)
-        if os.path.isdir(folder):
-            shutil.rmtree(folder)  # a rehearsal's own folder under ``root``, never a run's
+        if os.path.isdir(folder):  # replaced only if an earlier rehearsal made it: --runs runs must not erase real runs
+            if not os.path.exists(os.path.join(folder, REHEARSAL_MARK)):
+                print(f"{e.name}: {folder} holds something that is not a rehearsal: left as it is, not rehearsed "
+                      "(choose another --runs)", flush=True)
+                failures.append(f"{e.name}: {folder} is not a rehearsal's folder")
+                continue
+            shutil.rmtree(folder)
+        os.makedirs(folder)
+        open(os.path.join(folder, REHEARSAL_MARK), "w").close()
         train = [*e.train_argv(folder), *REHEARSAL]
         gpu_path = e.train.get("mamba_path") in ("kernels", "triton") or e.train.get("triton_scan")
         if gpu_path:  # a GPU-only Mamba path: the rest of the run is rehearsed on the CPU's path

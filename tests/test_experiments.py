@@ -280,9 +280,15 @@ def test_rehearse_runs_each_path_and_names_what_failed(tmp_path, monkeypatch, ca
                          mamba_path="triton"),
             (Eval("test", (3, 2), num_samples=16),)),
         Run("bad", dict(preset="mamba-tiny", task="addition", learning_rate=-1.0)),
+        Run("real", dict(preset="mamba-tiny", task="addition")),
         Job("data", "exit 1")])
+    (tmp_path / "r" / "real").mkdir(parents=True)  # --runs pointed at real runs: a trained run is never erased
+    (tmp_path / "r" / "real" / "model.safetensors").write_bytes(b"weights")
     failures = launch.rehearse(study, study.runs, str(tmp_path))
-    assert len(failures) == 1 and failures[0].startswith("bad: train to step 3, killed (exit ") and "exit 3)" not in failures[0]
+    assert len(failures) == 2 and failures[0].startswith("bad: train to step 3, killed (exit ") and "exit 3)" not in failures[0]
+    assert failures[1] == f"real: {tmp_path / 'r' / 'real'} is not a rehearsal's folder"
+    assert (tmp_path / "r" / "real" / "model.safetensors").read_bytes() == b"weights"
+    assert launch.rehearse(study, study.runs[1:2], str(tmp_path))[0].startswith("bad: train")  # its own folder: replaced
     good = tmp_path / "r" / "good"
     # saves at steps 1-3, checkpoint-1 rotated away; step 4 (after the resume) is the final save, into the run folder
     assert sorted(n for n in os.listdir(good) if n.startswith("checkpoint-")) == ["checkpoint-2", "checkpoint-3"]
