@@ -394,7 +394,10 @@ def pack(study, entries: list, runs_root: str, out_dir: str, last_call: bool = F
     newest saved checkpoint of each run still training or whose training failed (``cut_checkpoint``, as
     ``<run>/checkpoint-<step>/``; whole runs in table order, archives of up to MAX_ARCHIVE_BYTES: ``-cut-2.tgz``, ...),
     so that a run the lease's end cuts can still be evaluated here, as the checkpoint it is (2026-12-07: six runs cut
-    at 1,090-1,800 of 2,000 steps came back with nothing but their logs)."""
+    at 1,090-1,800 of 2,000 steps came back with nothing but their logs); and ``<study>-trained.tgz`` (``-trained-2``,
+    ...), the weights of runs trained and fully evaluated that do not keep weights, so that a failure can still be
+    looked into here (2026-12-07: a run whose evaluations all finished in the lease came back without its weights, and
+    ``scripts/divergence.py`` needs them); trim sends these after everything else that is new."""
     os.makedirs(out_dir, exist_ok=True)
     written = []
     paths = {"": []}
@@ -402,6 +405,7 @@ def pack(study, entries: list, runs_root: str, out_dir: str, last_call: bool = F
     weights = []  # per run: its weight files
     rescue = []  # runs that do not keep weights, trained but not yet fully evaluated
     cut = []  # runs still training at the lease's last call: their newest checkpoint
+    trained = []  # the lease's last call: weights of runs trained and fully evaluated that do not keep them
 
     def add_log(src: str, arc: str) -> None:
         paths[""].append((src, arc))
@@ -423,6 +427,8 @@ def pack(study, entries: list, runs_root: str, out_dir: str, last_call: bool = F
                 weights.append(files)
             elif _state(folder, "train") == "done" and any(_state(folder, f"eval-{ev.tag}") != "done" for ev in e.evals):
                 rescue.append(files)
+            elif last_call and _state(folder, "train") == "done":
+                trained.append(files)
         if last_call and isinstance(e, Run) and _state(folder, "train") != "done" and (found := cut_checkpoint(folder)):
             tag, names = found
             cut.append([(os.path.join(folder, tag, f), os.path.join(study.name, e.name, tag, f)) for f in names])
@@ -431,7 +437,7 @@ def pack(study, entries: list, runs_root: str, out_dir: str, last_call: bool = F
         add_log(build_log, os.path.join(study.name, STUDY_LOG))
     for i, group in enumerate(weight_groups(weights)):
         paths["-weights" + (f"-{i + 1}" if i else "")] = group
-    for kind, runs in (("-rescue", rescue), ("-cut", cut)):  # as many archives as they need; trim ranks them
+    for kind, runs in (("-rescue", rescue), ("-cut", cut), ("-trained", trained)):  # as many archives as needed; trim ranks them
         for i, group in enumerate(rescued(runs, MAX_ARCHIVE_BYTES)):
             paths[kind + (f"-{i + 1}" if i else "")] = group
     for suffix, items in paths.items():
@@ -464,7 +470,7 @@ def _archive_digest(path: str) -> str:
 def trim(out_dir: str, record: str, call: str, limit: int = MAX_RETURNED_FILES) -> tuple[list[str], list[str]]:
     """Keep at most ``limit`` files in ``out_dir`` (the device returns 8 a call), removing the rest; returns (kept,
     removed). Kept first: every study's results (``<study>.tgz``), then rescued weights, then weight archives that no
-    earlier call returned, then the rest, by name within each rank. ``record`` (a JSON file on the machine, outside
+    earlier call returned, then the last call's ``-trained`` weights, then the rest, by name within each rank. ``record`` (a JSON file on the machine, outside
     ``out_dir``) holds per call (``call``: its start) the digests of the archives it kept, so that weights already
     returned by an earlier call go last; the last trim of a call writes that call's entry."""
     try:
@@ -477,12 +483,12 @@ def trim(out_dir: str, record: str, call: str, limit: int = MAX_RETURNED_FILES) 
     digests = {f: _archive_digest(os.path.join(out_dir, f)) if f.endswith(".tgz") else "" for f in files}
 
     def rank(f: str) -> tuple:
-        if "-weights" not in f and "-rescue" not in f and "-cut" not in f:
+        if not any(k in f for k in ("-weights", "-rescue", "-cut", "-trained")):
             r = 0
         elif "-rescue" in f or "-cut" in f:
             r = 1
-        else:
-            r = 2 if digests[f] not in before else 3
+        else:  # release weights, then the last call's weights of evaluated runs; what an earlier call sent, last
+            r = (2 if "-weights" in f else 3) if digests[f] not in before else 4
         return r, f
 
     ordered = sorted(files, key=rank)

@@ -388,13 +388,14 @@ def test_trim_keeps_what_the_device_returns_results_first(tmp_path):
         archive(f"a{i}-weights.tgz", b"old%d" % i)
     archive("b-weights.tgz", b"new")
     archive("b-rescue.tgz", b"rescue")
+    archive("a-trained.tgz", b"evaluated")  # the last call's weights of fully evaluated runs: after new weights
     archive("z_study.tgz", b"results")
     archive("b.tgz", b"results")
-    kept, removed = launch.trim(str(out), record, call="2", limit=6)
-    assert kept == ["b.tgz", "z_study.tgz", "b-rescue.tgz", "a3-weights.tgz", "b-weights.tgz", "a0-weights.tgz"]
+    kept, removed = launch.trim(str(out), record, call="2", limit=7)
+    assert kept == ["b.tgz", "z_study.tgz", "b-rescue.tgz", "a3-weights.tgz", "b-weights.tgz", "a-trained.tgz", "a0-weights.tgz"]
     assert removed == ["a1-weights.tgz", "a2-weights.tgz"]
     # a second trim in the same call (another launcher) replaces that call's entry, not the earlier call's
-    kept2, removed2 = launch.trim(str(out), record, call="2", limit=6)
+    kept2, removed2 = launch.trim(str(out), record, call="2", limit=7)
     assert kept2 == kept and removed2 == []
     assert set(json.load(open(record))) == {"1", "2"}
 
@@ -458,6 +459,12 @@ def test_pack_rescues_weights_of_trained_runs_left_unevaluated(tmp_path):
     rescued = sorted(tarfile.open(tmp_path / "out" / "s-rescue.tgz").getnames())
     assert rescued == ["s/failed/config.json", "s/failed/model.safetensors", "s/unevaluated/config.json", "s/unevaluated/model.safetensors"]
     assert sorted(tarfile.open(tmp_path / "out" / "s-weights.tgz").getnames()) == ["s/kept/config.json", "s/kept/model.safetensors"]
+    assert not (tmp_path / "out" / "s-trained.tgz").exists()
+    # the lease's last call also sends the weights of the fully evaluated run ("done"), to look into here
+    # (2026-12-07: one of three n x 2 Mambas came back without its weights because its evaluations had all finished)
+    launch.pack(study, entries, str(tmp_path / "runs" / "s"), str(tmp_path / "out2"), last_call=True)
+    assert sorted(tarfile.open(tmp_path / "out2" / "s-trained.tgz").getnames()) == ["s/done/config.json", "s/done/model.safetensors"]
+    assert sorted(tarfile.open(tmp_path / "out2" / "s-rescue.tgz").getnames()) == rescued
 
 
 def test_last_call_packs_the_newest_checkpoint_of_runs_still_training(tmp_path):

@@ -12,7 +12,8 @@
 # (studies) can share one call: they pack one at a time and keep $OUT to the device's 8 files, results first.
 # TOOLSSM_GIT_COMMIT names the commit the copy was made from (the copy has no .git): it goes into every run.json.
 # LAST_CALL=1 on the lease's last call: runs still training also send their newest checkpoint (<study>-cut.tgz), to
-# evaluate here as the checkpoint it is (the study must save some: --save-every).
+# evaluate here as the checkpoint it is (the study must save some: --save-every), and runs trained and fully evaluated
+# that keep no weights send theirs (<study>-trained.tgz, after everything else), to look into here.
 set -uo pipefail
 export TOOLSSM_CALL_START=${TOOLSSM_CALL_START:-$(date +%s)}  # the deadline counts from here, setup included
 cd "$(dirname "$0")/../.."
