@@ -420,16 +420,19 @@ def pack(study, entries: list, runs_root: str, out_dir: str, last_call: bool = F
         for f in sorted(os.listdir(d)) if os.path.isdir(d) else []:
             if f.endswith((".log", ".cmd", ".rc")):
                 add_log(os.path.join(d, f), os.path.join(study.name, e.name, f))
-        if isinstance(e, Run) and os.path.exists(os.path.join(folder, "model.safetensors")):
+        if not isinstance(e, Run):
+            continue
+        train_done = _state(folder, "train") == "done"
+        if os.path.exists(os.path.join(folder, "model.safetensors")):
             files = [(os.path.join(folder, f), os.path.join(study.name, e.name, f)) for f in WEIGHT_FILES
                      if os.path.exists(os.path.join(folder, f))]
             if e.keep_weights:
                 weights.append(files)
-            elif _state(folder, "train") == "done" and any(_state(folder, f"eval-{ev.tag}") != "done" for ev in e.evals):
+            elif train_done and any(_state(folder, f"eval-{ev.tag}") != "done" for ev in e.evals):
                 rescue.append(files)
-            elif last_call and _state(folder, "train") == "done":
+            elif train_done and last_call:
                 trained.append(files)
-        if last_call and isinstance(e, Run) and _state(folder, "train") != "done" and (found := cut_checkpoint(folder)):
+        if last_call and not train_done and (found := cut_checkpoint(folder)):
             tag, names = found
             cut.append([(os.path.join(folder, tag, f), os.path.join(study.name, e.name, tag, f)) for f in names])
     build_log = os.path.join(os.path.dirname(os.path.abspath(runs_root)), ".kernels", ".launch", "build.log")
@@ -470,9 +473,10 @@ def _archive_digest(path: str) -> str:
 def trim(out_dir: str, record: str, call: str, limit: int = MAX_RETURNED_FILES) -> tuple[list[str], list[str]]:
     """Keep at most ``limit`` files in ``out_dir`` (the device returns 8 a call), removing the rest; returns (kept,
     removed). Kept first: every study's results (``<study>.tgz``), then rescued weights, then weight archives that no
-    earlier call returned, then the last call's ``-trained`` weights, then the rest, by name within each rank. ``record`` (a JSON file on the machine, outside
-    ``out_dir``) holds per call (``call``: its start) the digests of the archives it kept, so that weights already
-    returned by an earlier call go last; the last trim of a call writes that call's entry."""
+    earlier call returned, then the last call's ``-trained`` weights, then the rest, by name within each rank.
+    ``record`` (a JSON file on the machine, outside ``out_dir``) holds per call (``call``: its start) the digests of
+    the archives it kept, so that weights already returned by an earlier call go last; the last trim of a call writes
+    that call's entry."""
     try:
         with open(record) as f:
             sent = json.load(f)

@@ -539,7 +539,8 @@ def select_mamba_path(model, path: str = "auto", scan_chunk: int | None = None, 
     # transformers 5.24's mambapy branch multiplies its float32 states by the weights' dtype (C) and fails for bfloat16
     # or float16 weights ("expected m1 and m2 to have the same dtype"; found 2026-12-07 by `launch.py rehearse`: a 130M
     # run's bf16 evaluation on the CPU); its sequential branch casts, so ``auto`` takes it for such weights
-    full_precision = next(model.parameters()).dtype == torch.float32
+    dtype = next(model.parameters()).dtype
+    full_precision = dtype == torch.float32
     have = {"kernels": cuda and cuda_kernels_installed(), "triton": cuda and triton is not None,
             "mambapy": importlib.util.find_spec("mambapy") is not None and full_precision, "torch": True}
     if path == "auto":
@@ -547,7 +548,7 @@ def select_mamba_path(model, path: str = "auto", scan_chunk: int | None = None, 
     elif not have[path]:
         need = {"kernels": "a CUDA GPU and mamba-ssm + causal-conv1d (scripts/gpu/build_kernels.sh)", "triton": "a CUDA GPU and triton",
                 "mambapy": "the mambapy package" if full_precision else
-                           f"float32 weights (transformers' mambapy branch fails for {next(model.parameters()).dtype}; use 'torch')"}[path]
+                           f"float32 weights (transformers' mambapy branch fails for {dtype}; use 'torch')"}[path]
         raise ValueError(f"Mamba path {path!r} needs {need}")
     disable_triton_scan()
     if path == "triton":
