@@ -108,17 +108,68 @@ def _resume_point(folder: str) -> int | None:
     return None if at in tried else at
 
 
-def _resume(folder: str, at: int, argv: list[str], env: dict) -> None:
-    """Start the training again with --resume (from checkpoint ``at``), keeping the failed attempt's console log and
-    status as train-<n>.log / .rc / .cmd beside the new one."""
+OOM_MARKS = ("torch.OutOfMemoryError", "CUDA out of memory")
+MAX_OOM_RESTARTS = 3
+
+
+def _oom_restart_due(folder: str, training: int) -> bool:
+    """Whether a run whose training ran out of GPU memory before its first checkpoint should start again from scratch
+    now. The first time the launcher sees the failure it notes how many trainings were running (``.launch/train.oom``)
+    and starts nothing; it restarts the run once fewer run than that (memory was freed), at most MAX_OOM_RESTARTS
+    times. (2026-12-07: seven graph runs started together need ~85 GB on an 80 GB H100; one died at step 3, was
+    reported "training failed, no model saved", and was started by hand in the lease's last call.)"""
+    if complete_checkpoints(folder) or os.path.exists(os.path.join(folder, "model.safetensors")):
+        return False  # a checkpoint to resume from (_resume_point), or a failure after the final save
+    d = os.path.join(folder, ".launch")
+    try:
+        with open(os.path.join(d, "train.log"), errors="replace") as f:
+            f.seek(max(0, os.path.getsize(f.name) - 65536))
+            if not any(m in f.read() for m in OOM_MARKS):
+                return False
+    except OSError:
+        return False
+    marks = os.path.join(d, "train.oom")
+    try:
+        with open(marks) as f:
+            last = [line.split() for line in f if line.strip()][-1][0]
+    except (OSError, IndexError):
+        last = None
+    if last != "failed":  # a failure not yet noted: note the crowd it failed in, wait for it to thin
+        with open(marks, "a") as f:
+            f.write(f"failed {training}\n")
+        return False
+    return training < _oom_wait(folder)
+
+
+def _oom_wait(folder: str) -> int:
+    """How many trainings the run ran out of memory beside, while it waits to start again (``_oom_restart_due``); 0
+    when it does not wait (no such failure, restarts spent, or it failed alone: fewer cannot run)."""
+    try:
+        with open(os.path.join(folder, ".launch", "train.oom")) as f:
+            seen = [line.split() for line in f if line.strip()]
+    except OSError:
+        return 0
+    if not seen or seen[-1][0] != "failed" or sum(1 for s in seen if s[0] == "restarted") >= MAX_OOM_RESTARTS:
+        return 0
+    return int(seen[-1][1])
+
+
+def _retry(folder: str, argv: list[str], env: dict, note: tuple[str, str]) -> None:
+    """Start the training again, keeping the failed attempt's console log and status as train-<n>.log / .rc / .cmd
+    beside the new one, and appending ``note[1]`` to ``.launch/<note[0]>`` (what was tried, so it is tried once)."""
     d = os.path.join(folder, ".launch")
     n = 1 + max((int(m.group(1)) for f in os.listdir(d) if (m := re.fullmatch(r"train-(\d+)\.(log|rc|cmd)", f))), default=0)
     for ext in ("log", "rc", "cmd"):
         if os.path.exists(os.path.join(d, f"train.{ext}")):
             os.replace(os.path.join(d, f"train.{ext}"), os.path.join(d, f"train-{n}.{ext}"))
-    with open(os.path.join(d, "train.resumed"), "a") as f:
-        f.write(f"{at}\n")
+    with open(os.path.join(d, note[0]), "a") as f:
+        f.write(f"{note[1]}\n")
     _spawn(folder, "train", argv, env)
+
+
+def _resume(folder: str, at: int, argv: list[str], env: dict) -> None:
+    """Start the training again with --resume (from checkpoint ``at``)."""
+    _retry(folder, argv, env, ("train.resumed", str(at)))
 
 
 def _kernels(runs_root: str, env: dict, needed: bool) -> str:
@@ -241,6 +292,11 @@ def step(study, entries: list, runs_root: str, job: str, python: str = sys.execu
             training += 1
             states[e.name] = (True, f"training (resumed from step {at} after the run ended badly)")
             continue
+        if s in ("failed", "lost") and _oom_restart_due(folder, training) and not waiting and not hold and training < study.parallel:
+            _retry(folder, [python, *e.train_argv(folder), "--overwrite-output-dir"], env, ("train.oom", "restarted"))
+            training += 1
+            states[e.name] = (True, "training (started again: it ran out of GPU memory beside other runs)")
+            continue
         if s == "todo":
             if waiting:
                 states[e.name] = (True, "waiting for the kernels")
@@ -256,7 +312,9 @@ def step(study, entries: list, runs_root: str, job: str, python: str = sys.execu
             continue
         trained = "trained" if s == "done" else f"training {s}"
         if not os.path.exists(os.path.join(folder, "model.safetensors")):
-            states[e.name] = (False, f"{trained}, no model saved")
+            crowd = _oom_wait(folder)
+            states[e.name] = ((True, f"{trained}: out of GPU memory beside {crowd} training(s), starts again when fewer run")
+                              if crowd else (False, f"{trained}, no model saved"))
             continue
         busy, parts = False, []
         for ev in e.evals:

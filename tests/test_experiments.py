@@ -5,6 +5,7 @@ import io
 import json
 import os
 import re
+import signal
 import subprocess
 import sys
 import tarfile
@@ -544,3 +545,62 @@ def test_two_launchers_of_one_study_pack_the_union(tmp_path):
     names = tarfile.open(out / "s.tgz").getnames()
     assert {n.split("/")[1] for n in names} == {"a1", "a2", "b1"}, names
     assert [e.name for e in launch.packed_entries(study, entries[2:3], str(runs))] == ["b1", "a1", "a2"]
+
+
+def test_a_training_out_of_gpu_memory_starts_again_when_fewer_run(tmp_path):
+    """A training that died of CUDA out-of-memory before its first checkpoint (2026-12-07: the seventh of seven graph
+    runs on an 80 GB H100) waits, reported as waiting, until fewer trainings run than when it failed, then starts again
+    from scratch (--overwrite-output-dir), its failed log kept; a failure of another kind, or one beside no other
+    training, stays failed; restarts stop after MAX_OOM_RESTARTS."""
+    launch = _launch_module()
+    runs = tmp_path / "runs" / "s"
+    names = ("a", "b", "oom", "other")
+    study = Study("s", "c", runs=[Run(n, {"max_steps": 4}, ()) for n in names], parallel=4)
+    for n in names:
+        (runs / n / ".launch").mkdir(parents=True)
+    for n in ("a", "b"):  # two trainings still running: a long sleep as their process
+        (runs / n / ".launch" / "train.pid").write_text(str(subprocess.Popen(["sleep", "60"]).pid))
+    oom_log = "Traceback ...\ntorch.OutOfMemoryError: CUDA out of memory. Tried to allocate 226.00 MiB.\n"
+    for n, log in (("oom", oom_log), ("other", "Traceback: boom\n")):
+        (runs / n / ".launch" / "train.rc").write_text("1\n")
+        (runs / n / ".launch" / "train.log").write_text(log)
+        (runs / n / ".launch" / "train.cmd").write_text("python train.py\n")
+    try:
+        states = launch.step(study, study.runs, str(runs), job="t", python="true")
+        assert states["oom"] == (True, "training failed: out of GPU memory beside 2 training(s), starts again when fewer run")
+        assert states["other"] == (False, "training failed, no model saved")
+        assert launch.step(study, study.runs, str(runs), job="t", python="true")["oom"][0]  # still two: it waits
+        assert not (runs / "oom" / ".launch" / "train-1.log").exists()
+        os.kill(int((runs / "a" / ".launch" / "train.pid").read_text()), signal.SIGKILL)
+        (runs / "a" / ".launch" / "train.rc").write_text("0\n")
+        states = launch.step(study, study.runs, str(runs), job="t", python="true")
+        assert states["oom"] == (True, "training (started again: it ran out of GPU memory beside other runs)")
+        cmd = (runs / "oom" / ".launch" / "train.cmd").read_text()
+        assert cmd.split()[0] == "true" and cmd.split()[-1] == "--overwrite-output-dir"
+        assert (runs / "oom" / ".launch" / "train-1.log").read_text() == oom_log
+        assert (runs / "oom" / ".launch" / "train.oom").read_text() == "failed 2\nrestarted\n"
+        for _ in range(200):  # the restarted one (the stand-in "python", true) ends at once: say it died the same way
+            if (runs / "oom" / ".launch" / "train.rc").exists():
+                break
+            time.sleep(0.05)
+        (runs / "oom" / ".launch" / "train.rc").write_text("1\n")
+        (runs / "oom" / ".launch" / "train.log").write_text(oom_log)
+        assert launch.step(study, study.runs, str(runs), job="t", python="true")["oom"][0]  # beside b: waits again
+        (runs / "b" / ".launch" / "train.rc").write_text("0\n")
+        assert launch.step(study, study.runs, str(runs), job="t", python="true")["oom"][1].startswith("training (started again")
+        for _ in range(200):
+            if (runs / "oom" / ".launch" / "train.rc").exists():
+                break
+            time.sleep(0.05)
+        (runs / "oom" / ".launch" / "train.rc").write_text("1\n")  # out of memory with no other training: fewer cannot run
+        (runs / "oom" / ".launch" / "train.log").write_text(oom_log)
+        assert launch.step(study, study.runs, str(runs), job="t", python="true")["oom"] == (False, "training failed, no model saved")
+        assert (runs / "oom" / ".launch" / "train.oom").read_text() == "failed 2\nrestarted\nfailed 1\nrestarted\nfailed 0\n"
+        (runs / "oom" / ".launch" / "train.oom").write_text("failed 5\nrestarted\n" * launch.MAX_OOM_RESTARTS + "failed 5\n")
+        assert launch.step(study, study.runs, str(runs), job="t", python="true")["oom"] == (False, "training failed, no model saved")
+    finally:
+        for n in ("a", "b"):
+            try:
+                os.kill(int((runs / n / ".launch" / "train.pid").read_text()), signal.SIGKILL)
+            except (ProcessLookupError, ValueError):
+                pass
