@@ -604,3 +604,15 @@ def test_a_training_out_of_gpu_memory_starts_again_when_fewer_run(tmp_path):
                 os.kill(int((runs / n / ".launch" / "train.pid").read_text()), signal.SIGKILL)
             except (ProcessLookupError, ValueError):
                 pass
+
+
+def test_a_curriculum_stage_starts_from_the_stage_before_it_wherever_the_runs_live():
+    """``{runs}`` in a training value is the folder the study's runs train in: the graph curriculum's second stage
+    (table1_full graph-*-cur-*) starts from its first stage's weights on the GPU machine and in a rehearsal alike."""
+    second = Run("b", {"init_from": "{runs}/a", "max_steps": 2}, after=("a",))
+    assert second.train_argv("runs/s/b")[1:3] == ["--init-from", "runs/s/a"]
+    assert second.train_argv("/tmp/rehearse/s/b/")[2] == "/tmp/rehearse/s/a"
+    study = load_study("table1_full")
+    cur = {r.name: r for r in study.runs}["graph-lstm-cur-s0"]
+    assert cur.after == ("graph-lstm-n5-s0",) and cur.train["train_max_n"] == 10 and cur.train["max_steps"] == 2000
+    assert "runs/table1_full/graph-lstm-n5-s0" in cur.train_argv("runs/table1_full/graph-lstm-cur-s0")

@@ -49,7 +49,9 @@ class Eval:
 @dataclass(frozen=True)
 class Run:
     """One training run: train.py with ``train`` (option name -> value; ``True``/``False`` for flags), then ``evals``.
-    ``kernels``: needs the mamba-ssm + causal-conv1d kernels (the launcher starts it once they are built)."""
+    ``kernels``: needs the mamba-ssm + causal-conv1d kernels (the launcher starts it once they are built). In a value,
+    ``{runs}`` is the folder the study's runs train in (a curriculum's second stage: ``init_from="{runs}/stage-1"``,
+    with ``after=("stage-1",)``), so the same table runs on the GPU machine, in a rehearsal and in ``finish``."""
 
     name: str
     train: dict
@@ -63,7 +65,8 @@ class Run:
         for key, value in self.train.items():
             if key == "output_dir":
                 raise ValueError(f"run {self.name!r}: output_dir is set by the launcher (runs/<study>/<run>)")
-            argv += [f"--{key.replace('_', '-')}", ("true" if value else "false") if isinstance(value, bool) else str(value)]
+            value = ("true" if value else "false") if isinstance(value, bool) else str(value)
+            argv += [f"--{key.replace('_', '-')}", value.replace("{runs}", os.path.dirname(output_dir.rstrip("/")) or ".")]
         return argv + ["--output-dir", output_dir]
 
 
