@@ -63,7 +63,7 @@ def _run(cell, arch, seed, lr=None):
 # against ~500 at 4-10, so the names are a larger share of each batch and of the copies' distances short), 1,000
 # steps, then the cell's own training (4-10 nodes, 2,000 steps) from those weights: 3,000 steps in all, 1.5x the
 # paper's budget [decision: a diagnosis of what it takes, not a Table 1 cell]. LSTM two seeds, GRU one.
-CURRICULUM_START = dict(COMMON, max_steps=1000, train_max_n=5, eval_lengths="5,10")
+CURRICULUM_START = dict(max_steps=1000, train_max_n=5, eval_lengths="5,10")  # over the cell's own settings
 
 
 def _curriculum(arch, seed):

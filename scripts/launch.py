@@ -128,27 +128,26 @@ def _oom_restart_due(folder: str, training: int) -> bool:
                 return False
     except OSError:
         return False
-    marks = os.path.join(d, "train.oom")
-    try:
-        with open(marks) as f:
-            last = [line.split() for line in f if line.strip()][-1][0]
-    except (OSError, IndexError):
-        last = None
-    if last != "failed":  # a failure not yet noted: note the crowd it failed in, wait for it to thin
-        with open(marks, "a") as f:
+    seen = _oom_marks(folder)
+    if not seen or seen[-1][0] != "failed":  # a failure not yet noted: note the crowd it failed in, wait for it to thin
+        with open(os.path.join(d, "train.oom"), "a") as f:
             f.write(f"failed {training}\n")
         return False
-    return training < _oom_wait(folder)
+    return training < _oom_crowd(seen)
 
 
-def _oom_wait(folder: str) -> int:
-    """How many trainings the run ran out of memory beside, while it waits to start again (``_oom_restart_due``); 0
-    when it does not wait (no such failure, restarts spent, or it failed alone: fewer cannot run)."""
+def _oom_marks(folder: str) -> list[list[str]]:
+    """The lines of ``.launch/train.oom``, split: ``failed <trainings running>`` and ``restarted``."""
     try:
         with open(os.path.join(folder, ".launch", "train.oom")) as f:
-            seen = [line.split() for line in f if line.strip()]
+            return [line.split() for line in f if line.strip()]
     except OSError:
-        return 0
+        return []
+
+
+def _oom_crowd(seen: list[list[str]]) -> int:
+    """How many trainings the run ran out of memory beside, while it waits to start again (``_oom_restart_due``); 0
+    when it does not wait (no such failure, restarts spent, or it failed alone: fewer cannot run)."""
     if not seen or seen[-1][0] != "failed" or sum(1 for s in seen if s[0] == "restarted") >= MAX_OOM_RESTARTS:
         return 0
     return int(seen[-1][1])
@@ -312,7 +311,7 @@ def step(study, entries: list, runs_root: str, job: str, python: str = sys.execu
             continue
         trained = "trained" if s == "done" else f"training {s}"
         if not os.path.exists(os.path.join(folder, "model.safetensors")):
-            crowd = _oom_wait(folder)
+            crowd = _oom_crowd(_oom_marks(folder))
             states[e.name] = ((True, f"{trained}: out of GPU memory beside {crowd} training(s), starts again when fewer run")
                               if crowd else (False, f"{trained}, no model saved"))
             continue

@@ -300,6 +300,14 @@ def test_rehearse_runs_each_path_and_names_what_failed(tmp_path, monkeypatch, ca
     assert "good: Mamba path triton needs a GPU: rehearsed with --mamba-path auto" in capsys.readouterr().out
 
 
+def settle(folder):
+    """Wait for a training the launcher started with the stand-in "python" (true), which exits at once, to record it."""
+    for _ in range(200):
+        if (folder / ".launch" / "train.rc").exists():
+            return
+        time.sleep(0.05)
+
+
 def test_a_failed_training_resumes_once_from_each_checkpoint(tmp_path):
     """A run whose training ended badly with a finished checkpoint on disk starts again with --resume (2026-12-07: six
     runs died at step 1,500 of 2,000 with checkpoint-1500 saved, and stayed failed). The failed attempt's log and status
@@ -320,12 +328,6 @@ def test_a_failed_training_resumes_once_from_each_checkpoint(tmp_path):
             (c / "trainer_state.json").write_text('{"step": 2, "final": false}')
     (runs / "saved-final" / "model.safetensors").write_bytes(b"\0")
 
-    def settle(name):  # the stand-in "python" (true) exits at once
-        for _ in range(200):
-            if (runs / name / ".launch" / "train.rc").exists():
-                return
-            time.sleep(0.05)
-
     states = launch.step(study, study.runs, str(runs), job="t", python="true")
     assert states["crashed"] == (True, "training (resumed from step 2 after the run ended badly)")
     assert states["unsaved"][1].startswith("training failed") and states["saved-final"][1].startswith("training failed")
@@ -333,14 +335,14 @@ def test_a_failed_training_resumes_once_from_each_checkpoint(tmp_path):
     assert cmd.split()[0] == "true" and cmd.split()[-1] == "--resume" and "--output-dir" in cmd
     assert (runs / "crashed" / ".launch" / "train-1.log").read_text() == "Traceback: boom\n"
     assert (runs / "crashed" / ".launch" / "train-1.rc").read_text() == "1\n"
-    settle("crashed")
+    settle(runs / "crashed")
     (runs / "crashed" / ".launch" / "train.rc").write_text("1\n")  # it failed again, from the same checkpoint
     assert launch.step(study, study.runs, str(runs), job="t", python="true")["crashed"][1].startswith("training failed")
     (runs / "crashed" / "checkpoint-3").mkdir()  # ... but it got further: tried once more from there
     (runs / "crashed" / "checkpoint-3" / "trainer_state.json").write_text('{"step": 3, "final": false}')
     again = launch.step(study, study.runs, str(runs), job="t", python="true")["crashed"][1]
     assert again == "training (resumed from step 3 after the run ended badly)"
-    settle("crashed")
+    settle(runs / "crashed")
     assert (runs / "crashed" / ".launch" / "train.resumed").read_text() == "2\n3\n"
     assert sorted(f for f in os.listdir(runs / "crashed" / ".launch") if f.startswith("train-")) == [
         "train-1.cmd", "train-1.log", "train-1.rc", "train-2.cmd", "train-2.log", "train-2.rc"]
@@ -579,19 +581,13 @@ def test_a_training_out_of_gpu_memory_starts_again_when_fewer_run(tmp_path):
         assert cmd.split()[0] == "true" and cmd.split()[-1] == "--overwrite-output-dir"
         assert (runs / "oom" / ".launch" / "train-1.log").read_text() == oom_log
         assert (runs / "oom" / ".launch" / "train.oom").read_text() == "failed 2\nrestarted\n"
-        for _ in range(200):  # the restarted one (the stand-in "python", true) ends at once: say it died the same way
-            if (runs / "oom" / ".launch" / "train.rc").exists():
-                break
-            time.sleep(0.05)
+        settle(runs / "oom")  # the restarted one (the stand-in "python", true) ends at once: say it died the same way
         (runs / "oom" / ".launch" / "train.rc").write_text("1\n")
         (runs / "oom" / ".launch" / "train.log").write_text(oom_log)
         assert launch.step(study, study.runs, str(runs), job="t", python="true")["oom"][0]  # beside b: waits again
         (runs / "b" / ".launch" / "train.rc").write_text("0\n")
         assert launch.step(study, study.runs, str(runs), job="t", python="true")["oom"][1].startswith("training (started again")
-        for _ in range(200):
-            if (runs / "oom" / ".launch" / "train.rc").exists():
-                break
-            time.sleep(0.05)
+        settle(runs / "oom")
         (runs / "oom" / ".launch" / "train.rc").write_text("1\n")  # out of memory with no other training: fewer cannot run
         (runs / "oom" / ".launch" / "train.log").write_text(oom_log)
         assert launch.step(study, study.runs, str(runs), job="t", python="true")["oom"] == (False, "training failed, no model saved")
