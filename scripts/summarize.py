@@ -484,9 +484,17 @@ def table1_cells(runs):
 
 
 def lr_variant(r) -> str:
-    """'' for a table1_full run at its cell's learning rate, else the variant's tag ('lr5e-4', from the run's name)."""
-    m = re.search(r"-(lr[0-9.e-]+)-s\d+$", r["name"])
+    """'' for a table1_full run of its cell's own recipe, else the variant's tag from the run's name: a learning rate
+    ('lr5e-4'), the graph curriculum's second stage ('cur') or its first ('n5', trained on 4-5 nodes: no Table 1 row)."""
+    m = re.search(r"-(lr[0-9.e-]+|cur|n5)-s\d+$", r["name"])
     return m.group(1) if m else ""
+
+
+def variant_label(v: str) -> str:
+    """The README row's words for a variation's tag."""
+    if v == "cur":
+        return "curriculum (1,000 steps on 4-5 nodes first)"
+    return f"{v[:2]} {v[2:]}"
 
 
 def full_budget_cells(runs, task: str, configs: tuple, train_max: int, variant: str = "") -> dict[str, str]:
@@ -546,9 +554,9 @@ def readme_table1(runs):
             rows.append([f"{label}, 2,000 steps"] + [full.get(fam, "-") for fam in FAMILIES])
         variants = sorted({lr_variant(r) for r in runs if r["study"] == "table1_full" and r["training"]["task"] == task
                            and r["training"]["config"] in configs} - {""})
-        for v in variants:
+        for v in [v for v in variants if v != "n5"]:  # the curriculum's first stage is no Table 1 cell
             var = full_budget_cells(runs, task, configs, tm, variant=v)
-            rows.append([f"{label}, 2,000 steps, {v[:2]} {v[2:]}"] + [var.get(fam, "-") for fam in FAMILIES])
+            rows.append([f"{label}, 2,000 steps, {variant_label(v)}"] + [var.get(fam, "-") for fam in FAMILIES])
         base = label.split(",")[0]
         if base in PAPER_TABLE1 and "aligned" not in label:
             rows.append([f"{label}, paper"] + [f"*{PAPER_TABLE1[base][f]}*" for f in FAMILIES])

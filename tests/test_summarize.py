@@ -237,3 +237,20 @@ def test_runs_packed_before_their_training_ended_are_listed_not_tabled(tmp_path)
         ["`mul1a-mamba-s0`", "510", "2000", "n=10: 1.00, n=20: 0.88 (step 500)", "2026-12-07T01:30:30+0000", "still training when packed"],
         ["`mul2a-mamba-s0`", "1500", "-", "-", "-", "failed (exit 1): `NameError: cannot access free variable 'shutil'`"]]
     assert summarize.unfinished_runs(str(tmp_path / "missing")) == []
+
+
+def test_table1_variations_get_rows_of_their_own_and_a_curriculum_first_stage_none():
+    """The cell's own recipe, a learning-rate variation and the graph curriculum's second stage are three README rows;
+    the curriculum's first stage (trained on 4-5 nodes) is no Table 1 cell. Before, the curriculum's runs were counted
+    among the cell's own seeds."""
+    ev = lambda em: {"test": {"split": "test", "lengths": [dict(n=n, exact_match=em, num_samples=16, exact_match_ci=[0, 1]) for n in (10, 20)]}}  # noqa: E731
+    run = lambda name, seed, em, fam="lstm-small": dict(  # noqa: E731
+        study="table1_full", name=name, steps=2000, evals=ev(em), preset=fam,
+        training=dict(task="logical_graph", config="default", seed=seed, steps=2000, max_steps=2000, train_max_n=10, preset=fam))
+    runs = [run("graph-lstm-s0", 0, 0.0), run("graph-lstm-lr5e-4-s0", 0, 0.0), run("graph-lstm-cur-s0", 0, 1.0),
+            run("graph-lstm-n5-s0", 0, 1.0)]
+    assert [summarize.lr_variant(r) for r in runs] == ["", "lr5e-4", "cur", "n5"]
+    own = summarize.full_budget_cells(runs, "logical_graph", ("default",), 10)
+    cur = summarize.full_budget_cells(runs, "logical_graph", ("default",), 10, variant="cur")
+    assert list(own.values()) == ["s0: 10→– (0%)"] and list(cur.values()) == ["s0: 10→20 (100%, 16)"]
+    assert summarize.variant_label("cur").startswith("curriculum") and summarize.variant_label("lr5e-4") == "lr 5e-4"

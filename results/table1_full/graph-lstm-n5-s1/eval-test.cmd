@@ -1,0 +1,1 @@
+timeout 540 bash -c '/opt/torch/.venv/bin/python3 eval.py --model runs/table1_full/graph-lstm-n5-s1 --split test --lengths 5,10,20 --num-samples 16 --batch-size 16 --stop-at-divergence --no-token-accuracy --out runs/table1_full/graph-lstm-n5-s1/eval/test'
