@@ -99,6 +99,32 @@ def test_growing_kv_cache_equals_full_forward_and_dynamic_cache(arch):
     assert growing_cache(build_model("mamba-tiny")) is None  # recurrent models keep their own cache
 
 
+@pytest.mark.parametrize("arch", ["pythia-tiny", "mistral-tiny"])
+def test_a_long_prompt_to_an_attention_model_goes_in_chunks_with_the_same_logits(arch, monkeypatch):
+    """Past CacheStepper.prefill_score_bytes the prompt goes through the cache in chunks (a 1,000-node graph at batch 16
+    asked an H100 for 33 GiB in one forward): the logits of one forward, the same cache after it (the steps that follow
+    agree), and each chunk's forward really is shorter. mistral-tiny's window is 16: chunks of 21 cross it."""
+    torch.manual_seed(0)
+    model = build_model(arch).eval()
+    ids = torch.randint(0, 40, (3, 150))
+    lengths = []
+    model.register_forward_hook(lambda mod, args, kwargs, out: lengths.append(kwargs["input_ids"].shape[1]), with_kwargs=True)
+    with torch.no_grad():
+        full = model(input_ids=ids).logits
+        one = make_stepper(model, 3)
+        assert one.prefill_chunk(ids[:, :140]) is None  # the default budget: one forward, as before
+        monkeypatch.setattr(CacheStepper, "prefill_score_bytes", 3 * 2 * 140 * 21 * 4)
+        chunked = make_stepper(model, 3)
+        assert chunked.prefill_chunk(ids[:, :140]) == 21
+        lengths.clear()
+        pre = chunked.prefill(ids[:, :140])
+        assert lengths == [21] * 6 + [14]
+        torch.testing.assert_close(pre, full[:, :140], atol=1e-4, rtol=1e-4)
+        steps = torch.stack([chunked.step(ids[:, t]).clone() for t in range(140, 150)], 1)
+    torch.testing.assert_close(steps, full[:, 140:], atol=1e-4, rtol=1e-4)
+    assert make_stepper(build_model("mamba-tiny"), 3, fast=False).prefill_chunk(ids) is None  # recurrent: no chunks
+
+
 def test_stepper_choice():
     assert isinstance(make_stepper(build_model("mamba-tiny"), 2), MambaStepper)
     assert isinstance(make_stepper(build_model("gru-tiny"), 2), RNNStepper)
