@@ -19,6 +19,7 @@ Every option has a help string: ``python train.py --help``. Unknown options are 
 
 from __future__ import annotations
 
+import gc
 import json
 import math
 import os
@@ -352,6 +353,18 @@ def main(argv=None) -> int:
     def source_max_n() -> int:
         return getattr(source, "train_max_n", None) or getattr(getattr(source, "sources", [None])[0], "train_max_n", None) or 5
 
+    def finish_processes():
+        """Every process here, then the process group goes while all of them are alive. DDP's reducer holds the gloo
+        group: left to the interpreter's exit, its destructor ran after the other rank had gone and one CPU rank hung
+        in ~ProcessGroupGloo joining a worker thread (2026-12-07, two processes on a loaded 2-core machine, after
+        the run had saved everything). So the wrapped model goes first and the group is destroyed by end_training."""
+        nonlocal model, optimizer, scheduler
+        accelerator.wait_for_everyone()
+        model = optimizer = scheduler = None
+        accelerator.free_memory()
+        gc.collect()
+        accelerator.end_training()
+
     # loop ----------------------------------------------------------------------------------------------
     model.train()
     bar = tqdm(total=targs.max_steps, initial=start_step, desc="train", disable=not accelerator.is_local_main_process, unit="step")
@@ -401,8 +414,7 @@ def main(argv=None) -> int:
             save(step)
             accelerator.print(f"stopping after step {step} (--stop_after)")
             bar.close()
-            accelerator.wait_for_everyone()
-            accelerator.end_training()
+            finish_processes()
             return 3
     bar.close()
     save(step, final=True)  # first: a slow or failing validation must not cost the trained weights
@@ -416,8 +428,7 @@ def main(argv=None) -> int:
             from toolssm.cards import push_checkpoint
 
             print(push_checkpoint(targs.output_dir, targs.push_to_hub, token=os.environ.get("HF_TOKEN")))
-    accelerator.wait_for_everyone()
-    accelerator.end_training()
+    finish_processes()
     return 0
 
 

@@ -7,6 +7,13 @@ import shutil
 if shutil.which("nvidia-smi") is None:
     os.environ.setdefault("TRITON_INTERPRET", "1")
 
+# Under pytest-xdist (scripts/test.sh runs two workers on CI's 2 cores) every worker, and every process a test starts,
+# computes on one thread: two processes of two threads each on two cores spin-wait on each other (a 9 s test once took
+# 30 minutes beside another torch process). Read by torch when it is first imported, which is after this file.
+if os.environ.get("PYTEST_XDIST_WORKER"):
+    for var in ("OMP_NUM_THREADS", "MKL_NUM_THREADS"):
+        os.environ[var] = "1"
+
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
