@@ -69,8 +69,8 @@ def test_long_prompt_prefill_steps_token_by_token_with_the_same_logits(arch, mon
 @pytest.mark.parametrize("arch", ["pythia-tiny", "mistral-tiny"])
 def test_growing_kv_cache_equals_full_forward_and_dynamic_cache(arch):
     """The attention models' tool-loop cache (toolssm.fast.growing_cache: a buffer that doubles, not a torch.cat a
-    step) gives the logits of one full forward, across several doublings (64 -> 128 -> 256 positions), and of
-    transformers' own DynamicCache; the tool loop uses it."""
+    step; for a sliding window, the window alone) gives the logits of one full forward, across several doublings
+    (64 -> 128 -> 256 positions), and of transformers' own DynamicCache; the tool loop uses it."""
     from transformers import DynamicCache
 
     from toolssm.fast import growing_cache
@@ -80,7 +80,7 @@ def test_growing_kv_cache_equals_full_forward_and_dynamic_cache(arch):
     ids = torch.randint(0, 40, (3, 200))
     with torch.no_grad():
         full = model(input_ids=ids).logits
-        outs = {}
+        outs, caches = {}, {}
         for name, cache in (("growing", growing_cache(model)), ("dynamic", DynamicCache(config=model.config))):
             cache = model(input_ids=ids[:, :30], cache=cache, use_cache=True).cache
             steps = []
@@ -90,12 +90,17 @@ def test_growing_kv_cache_equals_full_forward_and_dynamic_cache(arch):
                 steps.append(o.logits[:, -1])
             outs[name] = torch.stack(steps, 1)
             assert cache.get_seq_length() == 200
-    assert type(growing_cache(model).layers[0]).__name__ == "GrowingLayer"
+            caches[name] = cache
+    # full attention grows by doubling; a sliding window keeps its last window only (mistral-tiny: 16 tokens)
+    kind = {"pythia-tiny": "GrowingLayer", "mistral-tiny": "DynamicSlidingWindowLayer"}[arch]
+    assert {type(x).__name__ for x in growing_cache(model).layers} == {kind}
     torch.testing.assert_close(outs["growing"], full[:, 30:], atol=1e-4, rtol=1e-4)
     torch.testing.assert_close(outs["growing"], outs["dynamic"], atol=1e-5, rtol=1e-5)
     stepper = make_stepper(model, 3)
     stepper.prefill(ids[:, :5])
-    assert type(stepper.cache.layers[0]).__name__ == "GrowingLayer"
+    assert type(stepper.cache.layers[0]).__name__ == kind
+    if kind == "DynamicSlidingWindowLayer":  # 200 positions seen, 15 kept (the window less the next query)
+        assert caches["growing"].layers[0].keys.shape[-2] == model.config.sliding_window - 1
     assert growing_cache(build_model("mamba-tiny")) is None  # recurrent models keep their own cache
 
 

@@ -58,14 +58,19 @@ def _growing_layer_class():
 
 
 def growing_cache(model):
-    """A transformers cache for an attention model (GPT-NeoX, Mistral, Llama-like) whose layers grow by doubling
-    (:func:`_growing_layer_class`); None for models with another cache (Mamba, hybrids, the RNN baselines)."""
+    """A transformers cache for an attention model (GPT-NeoX, Mistral, Llama-like): a layer that attends to every
+    position grows by doubling (:func:`_growing_layer_class`); a sliding-window layer (the Mistral-style preset, 512
+    tokens) keeps transformers' own DynamicSlidingWindowLayer, which holds the last window of keys only, so a step's
+    attention and memory stay O(window) however long the trajectory (a 1,000-node graph is ~38k tokens: the growing
+    layer attended over all of them, masked). None for models with another cache (Mamba, hybrids, the RNN baselines)."""
     if getattr(getattr(model, "config", None), "model_type", None) not in ("gpt_neox", "mistral", "llama"):
         return None
-    from transformers.cache_utils import Cache
+    from transformers.cache_utils import Cache, DynamicSlidingWindowLayer, get_layer_types_and_kwargs
 
     layer = _growing_layer_class()
-    return Cache(layers=[layer() for _ in range(model.config.num_hidden_layers)])
+    types, kwargs = get_layer_types_and_kwargs(model.config)
+    return Cache(layers=[DynamicSlidingWindowLayer(**kw) if kind == "sliding_attention" else layer()
+                         for kind, kw in zip(types, kwargs)])
 
 
 class CacheStepper:
