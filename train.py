@@ -357,7 +357,9 @@ def main(argv=None) -> int:
         """Every process here, then the process group goes while all of them are alive. DDP's reducer holds the gloo
         group: left to the interpreter's exit, its destructor ran after the other rank had gone and one CPU rank hung
         in ~ProcessGroupGloo joining a worker thread (2026-12-07, two processes on a loaded 2-core machine, after
-        the run had saved everything). So the wrapped model goes first and the group is destroyed by end_training."""
+        the run had saved everything; not reproduced on demand: 6 of 6 runs beside two CPU burners finished, before
+        this change and after). So the wrapped model goes first and the group is destroyed by end_training, as
+        PyTorch's docs on shutdown ask (destroy where communication is no longer needed)."""
         nonlocal model, optimizer, scheduler
         accelerator.wait_for_everyone()
         model = optimizer = scheduler = None
