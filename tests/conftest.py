@@ -9,10 +9,11 @@ if shutil.which("nvidia-smi") is None:
 
 # Under pytest-xdist (scripts/test.sh runs two workers on CI's 2 cores) every worker, and every process a test starts,
 # computes on one thread: two processes of two threads each on two cores spin-wait on each other (a 9 s test once took
-# 30 minutes beside another torch process). Read by torch when it is first imported, which is after this file.
+# 30 minutes beside another torch process). Read by torch when it is first imported, which is after this file. A
+# count the caller set stays (the GPU suite, experiments/gpu_tests.py: 6 workers of 2 threads on 16 cores).
 if os.environ.get("PYTEST_XDIST_WORKER"):
     for var in ("OMP_NUM_THREADS", "MKL_NUM_THREADS"):
-        os.environ[var] = "1"
+        os.environ.setdefault(var, "1")
 
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
