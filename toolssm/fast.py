@@ -57,13 +57,18 @@ def _growing_layer_class():
     return GrowingLayer
 
 
+def _attends(model) -> bool:
+    """Whether ``model`` is one of the attention models whose cache is :func:`growing_cache`'s."""
+    return getattr(getattr(model, "config", None), "model_type", None) in ("gpt_neox", "mistral", "llama")
+
+
 def growing_cache(model):
     """A transformers cache for an attention model (GPT-NeoX, Mistral, Llama-like): a layer that attends to every
     position grows by doubling (:func:`_growing_layer_class`); a sliding-window layer (the Mistral-style preset, 512
     tokens) keeps transformers' own DynamicSlidingWindowLayer, which holds the last window of keys only, so a step's
     attention and memory stay O(window) however long the trajectory (a 1,000-node graph is ~38k tokens: the growing
     layer attended over all of them, masked). None for models with another cache (Mamba, hybrids, the RNN baselines)."""
-    if getattr(getattr(model, "config", None), "model_type", None) not in ("gpt_neox", "mistral", "llama"):
+    if not _attends(model):
         return None
     from transformers.cache_utils import Cache, DynamicSlidingWindowLayer, get_layer_types_and_kwargs
 
@@ -94,10 +99,9 @@ class CacheStepper:
     def prefill_chunk(self, ids: torch.Tensor) -> int | None:
         """Tokens per forward for the prompt ``ids`` (B, L): None (one forward) unless the model attends and one
         forward's scores would pass :attr:`prefill_score_bytes`."""
-        cfg = getattr(self.model, "config", None)
-        heads = getattr(cfg, "num_attention_heads", None)
-        if heads is None or growing_cache(self.model) is None:
+        if not _attends(self.model):
             return None
+        heads = self.model.config.num_attention_heads
         b, n = ids.shape
         if b * heads * n * n * 4 <= self.prefill_score_bytes:
             return None
