@@ -15,9 +15,13 @@ from toolssm.experiments import Job, Study
 # -v: one line per test as it ends, so a log cut short still says which passed; SIGINT before the job's own timeout
 # makes pytest print the failures' tracebacks and the summary of what ran.
 # Two threads per worker: torch's default (one per core) times six workers put the 2026-12-02 run at a load average of 60-80.
-TESTS = ("OMP_NUM_THREADS=2 MKL_NUM_THREADS=2 timeout -s INT ${PYTEST_TIMEOUT:-440} python3 -m pytest -v -m 'gpu or not slow' -p no:cacheprovider -n ${PYTEST_WORKERS:-6} "
+# The suite runs on a private copy of the repo (runs/ and out/ left out): a suite that outlives its call sees the next
+# call's copy of the working tree land under it, and on 2026-12-07 the with-kernels suite, collecting at that moment,
+# failed to import 12 of its test modules (`No module named 'toolssm.verify'`).
+TESTS = ("src=$PWD; d=$(mktemp -d); tar --exclude=./runs --exclude=./out -cf - . | tar -xf - -C $d && cd $d && export PYTHONPATH=${PYTHONPATH//$src/$d} && "
+         "OMP_NUM_THREADS=2 MKL_NUM_THREADS=2 timeout -s INT ${PYTEST_TIMEOUT:-440} python3 -m pytest -v -m 'gpu or not slow' -p no:cacheprovider -n ${PYTEST_WORKERS:-6} "
          "-rfEs --tb=short --durations=15 tests > $RUN_DIR/pytest.log 2>&1; s=$?; "
-         "grep -E '^(FAILED|ERROR)|passed|failed' $RUN_DIR/pytest.log | tail -40 > $RUN_DIR/summary.txt; exit $s")
+         "grep -E '^(FAILED|ERROR)|passed|failed' $RUN_DIR/pytest.log | tail -40 > $RUN_DIR/summary.txt; cd $src; rm -rf $d; exit $s")
 
 STUDY = Study(
     name="gpu_tests",

@@ -40,3 +40,48 @@ def not_carried(path: str) -> bool:
     with open(marker) as f:
         dropped = [line.strip().strip("/") for line in f if line.strip()]
     return any(path == d or path.startswith(d + "/") for d in dropped)
+
+
+def _shipped_names() -> set[str]:
+    """Every shipped checkpoint's name: the folders under checkpoints/ and the ones .slimmed says were left behind."""
+    names = set(os.listdir(os.path.join(ROOT, "checkpoints"))) if os.path.isdir(os.path.join(ROOT, "checkpoints")) else set()
+    marker = os.path.join(ROOT, ".slimmed")
+    if os.path.exists(marker):
+        with open(marker) as f:
+            names |= {line.strip().strip("/")[len("checkpoints/"):] for line in f if line.strip().strip("/").startswith("checkpoints/")}
+    return names
+
+
+def checkpoints_used(item) -> set[str]:
+    """The shipped checkpoints a test reads: those its ``needs_checkpoints`` marker names ('*' for a bare marker: it
+    reads them all, as demo.py and the README's tables do), those among its parameters, and those its function's source
+    names as a string literal (``"addition-mamba-small-lockstep"``)."""
+    import inspect
+
+    names = _shipped_names()
+    used = set()
+    for m in item.iter_markers("needs_checkpoints"):
+        used |= set(m.args) or {"*"}
+    callspec = getattr(item, "callspec", None)
+    if callspec is not None:
+        used |= {v for v in callspec.params.values() if isinstance(v, str) and v in names}
+    try:
+        src = inspect.getsource(item.function)
+    except (OSError, TypeError, AttributeError):
+        src = ""
+    used |= {n for n in names if f'"{n}"' in src or f"'{n}'" in src or f"/{n}\"" in src or f"/{n}'" in src}
+    return used
+
+
+def pytest_runtest_setup(item):
+    """On a copy of the repo that went to the GPU machine without some checkpoints (scripts/gpu/slim.sh, listed in
+    .slimmed), skip each test that reads one of them, with that reason, instead of failing on a missing folder (2026-12-07:
+    17 of the 20 failures of the GPU suite were this). Nothing is skipped where .slimmed does not exist (CI, a clone)."""
+    if not os.path.exists(os.path.join(ROOT, ".slimmed")):
+        return
+    import pytest
+
+    used = checkpoints_used(item)
+    missing = sorted(n for n in (_shipped_names() if "*" in used else used) if not_carried(f"checkpoints/{n}"))
+    if missing:
+        pytest.skip(f"reads checkpoints/{', '.join(missing)}, not carried to this machine (.slimmed, scripts/gpu/slim.sh)")

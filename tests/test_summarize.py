@@ -15,6 +15,7 @@ from conftest import not_carried, python_path  # noqa: E402
 needs_results = pytest.mark.skipif(not os.path.isdir(os.path.join(ROOT, "results")) or not_carried("results"), reason="results/ is not in this copy of the repo")
 
 
+@pytest.mark.needs_checkpoints  # demo.py / the README's tables read every shipped checkpoint
 @needs_results
 def test_readme_and_results_tables_equal_the_summarizer_output():
     r = subprocess.run([sys.executable, os.path.join(ROOT, "scripts", "summarize.py"), "--check"], capture_output=True, text=True,
@@ -95,6 +96,7 @@ def test_checkpoint_evaluations_merge_every_filed_evaluation_of_a_shipped_checkp
     assert summarize.checkpoint_evaluations(runs, "addition-mamba-small", "stress") is None  # never stress-evaluated
 
 
+@pytest.mark.needs_checkpoints  # demo.py / the README's tables read every shipped checkpoint
 @needs_results
 def test_shipped_cards_hold_every_filed_evaluation(tmp_path, monkeypatch):
     """Each shipped card's results and stress tables and model-index are what `summarize.py --cards` writes from every
