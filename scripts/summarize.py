@@ -128,8 +128,10 @@ def training_of(run: dict) -> dict:
     results.json states)."""
     a = run["args"]
     if a:
+        # a run cut before its final save reads its settings from its newest checkpoint: its steps are that checkpoint's
+        steps = int(run["args_from"].split("-")[1]) if run.get("args_from") else a.get("steps_completed", a["train"]["max_steps"])
         return {"preset": a["model"]["preset"],
-                "task": a["data"]["task"], "config": a["data"]["config"], "steps": a.get("steps_completed", a["train"]["max_steps"]),
+                "task": a["data"]["task"], "config": a["data"]["config"], "steps": steps,
                 "max_steps": a["train"]["max_steps"], "batch": a["train"]["batch_size"], "lr": a["train"]["learning_rate"],
                 "seed": a["train"]["seed"], "train_max_n": a["data"].get("train_max_n"), "stress_fraction": a["data"].get("stress_fraction") or 0,
                 "stress_max_n": a["data"].get("stress_max_n"), "stress_family": a["data"].get("stress_family") or "stress",
@@ -159,9 +161,17 @@ def speed_of(run: dict) -> str:
     return f"{statistics.median(tps) / 1e3:.1f}k" + (f", {mins:.1f}" if mins is not None else "") if tps else "-"
 
 
+def checkpoint_of(tag: str) -> str | None:
+    """'checkpoint-1000' for the evaluation tags of that checkpoint ('checkpoint-1000', 'checkpoint-1000-stress': one
+    folder per split), None for the final model's."""
+    m = re.match(r"^(checkpoint-\d+)(-|$)", tag)
+    return m.group(1) if m else None
+
+
 def merged(run: dict, split: str = "test", checkpoint: str | None = None, hidden: bool | None = None) -> dict[int, dict]:
     """n -> the row of ``split`` with the most problems (ties: complete over console-log rows, then tag order), over the
-    evaluations of the final model, or with ``checkpoint`` of that intermediate checkpoint (tags ``checkpoint-<step>``).
+    evaluations of the final model, or with ``checkpoint`` of that intermediate checkpoint (tags ``checkpoint-<step>``,
+    ``checkpoint-<step>-<anything>``).
     Only evaluations made with the input as the run was trained (shown or hidden), or as ``hidden`` says: a run trained
     with the input shown and also evaluated hidden has two sets of results, never mixed per size."""
     if hidden is None:
@@ -169,7 +179,7 @@ def merged(run: dict, split: str = "test", checkpoint: str | None = None, hidden
     out = {}
     for tag in sorted(run["evals"]):
         res = run["evals"][tag]
-        if (res.get("split") or "test") != split or (tag != checkpoint if checkpoint else tag.startswith("checkpoint-")):
+        if (res.get("split") or "test") != split or (checkpoint_of(tag) != checkpoint if checkpoint else tag.startswith("checkpoint-")):
             continue
         if hidden is not None and bool(res.get("hide_input")) != hidden:
             continue
@@ -303,7 +313,7 @@ def study_readme(study: str, runs: list[dict], claim: str) -> tuple[str, list[di
             # per run: its final model as trained (input shown or hidden), then in the other input mode where it was
             # also evaluated so (a row of its own), then its intermediate checkpoints
             states = ([(r, None, None) for r in mine] + [(r, None, not r["training"]["hide_input"]) for r in mine if r["training"].get("hide_input") is not None]
-                      + [(r, tag, None) for r in mine for tag in sorted(r["evals"]) if tag.startswith("checkpoint-")])
+                      + [(r, c, None) for r in mine for c in sorted({checkpoint_of(t) for t in r["evals"]} - {None})])
             states = sorted(((r, c, h, m) for r, c, h in states if (m := merged(r, split, c, h))), key=lambda s: (s[0]["name"], s[1] or "~", s[2] is not None))
             if not states:
                 continue
@@ -507,13 +517,22 @@ def full_budget_cells(runs, task: str, configs: tuple, train_max: int, variant: 
         t = r["training"]
         if r["study"] == "table1_full" and t["task"] == task and t["config"] in configs and lr_variant(r) == variant:
             by_fam.setdefault(family_of(r), []).append(r)
-    rows_of = {id(r): merged(r) for rs in by_fam.values() for r in rs}
-    largest = max((n for rows in rows_of.values() for n in rows), default=0)  # the row's largest size evaluated
+    def rows_and_cut(r):
+        """The final model's rows; for a run cut before its final save (a lease's end), its newest evaluated
+        checkpoint's, with that checkpoint's name."""
+        rows = merged(r)
+        if rows or not r.get("args_from"):
+            return rows, None
+        ckpts = sorted({checkpoint_of(t) for t in r["evals"]} - {None}, key=lambda c: int(c.split("-")[1]))
+        return (merged(r, checkpoint=ckpts[-1]), ckpts[-1]) if ckpts else ({}, None)
+
+    rows_of = {id(r): rows_and_cut(r) for rs in by_fam.values() for r in rs}
+    largest = max((n for rows, _ in rows_of.values() for n in rows), default=0)  # the row's largest size evaluated
     out = {}
     for fam, rs in by_fam.items():
         parts, unevaluated = [], 0
         for r in sorted(rs, key=lambda r: r["training"].get("seed") or 0):
-            rows = rows_of[id(r)]
+            rows, cut = rows_of[id(r)]
             if not rows:
                 unevaluated += 1
                 continue
@@ -521,6 +540,10 @@ def full_budget_cells(runs, task: str, configs: tuple, train_max: int, variant: 
             if max(rows) < largest:
                 note += f", evaluated to {size(max(rows))}"
             t = r["training"]
+            if cut:  # say it plainly: this seed's cell is an intermediate checkpoint of a run the lease cut
+                last = max((m.get("step", 0) for m in r["metrics"]), default=0)
+                parts.append(f"s{t.get('seed')}: {note} [step {cut.split('-')[1]} of {t['max_steps']}, cut at {last}]")
+                continue
             parts.append(f"s{t.get('seed')}: {note}" + (f" [{r['steps']}]" if t["steps"] != t["max_steps"] else ""))
         if unevaluated:
             parts.append(f"{unevaluated}{' more' if parts else ''} trained, not evaluated")

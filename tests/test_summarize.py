@@ -1,5 +1,6 @@
 """Every results table in the README and in results/ is what scripts/summarize.py builds from the filed results.json."""
 
+import json
 import os
 import subprocess
 import sys
@@ -256,3 +257,33 @@ def test_table1_variations_get_rows_of_their_own_and_a_curriculum_first_stage_no
     cur = summarize.full_budget_cells(runs, "logical_graph", ("default",), 10, variant="cur")
     assert list(own.values()) == ["s0: 10→– (0%)"] and list(cur.values()) == ["s0: 10→20 (100%, 16)"]
     assert summarize.variant_label("cur").startswith("curriculum") and summarize.variant_label("lr5e-4") == "lr 5e-4"
+
+
+def test_a_cut_run_shows_its_newest_evaluated_checkpoint_and_says_it_was_cut(tmp_path):
+    """A run a lease cut before its final save comes back as its newest checkpoint (launch.py --last-call); evaluated
+    per split into eval/checkpoint-<step>[-<split>]/, it fills its Table 1 cell with that checkpoint's result and the
+    words 'step S of M, cut at C', never as a finished run; its settings come from the checkpoint's training_args.json,
+    and its steps are the checkpoint's."""
+    from toolssm.experiments import read_run
+
+    run_dir = tmp_path / "table1_full" / "hanoi-rec-gru-s0"
+    ckpt = run_dir / "checkpoint-1000"
+    ckpt.mkdir(parents=True)
+    args = {"model": {"preset": "gru-small"}, "data": {"task": "hanoi", "config": "recursive", "train_max_n": 7},
+            "train": {"max_steps": 2000, "batch_size": 16, "learning_rate": 2e-3, "seed": 0}}
+    (ckpt / "training_args.json").write_text(json.dumps(args))
+    (run_dir / "metrics.jsonl").write_text("".join(json.dumps({"step": s, "loss": 1e-6}) + "\n" for s in (10, 1000, 1180)))
+    for tag, split, sizes in (("checkpoint-1000", "test", (7, 8, 9, 10)), ("checkpoint-1000-stress", "stress", (7, 8))):
+        (run_dir / "eval" / tag).mkdir(parents=True)
+        (run_dir / "eval" / tag / "results.json").write_text(json.dumps(
+            {"split": split, "lengths": [dict(n=n, exact_match=1.0, num_samples=8) for n in sizes]}))
+    r = read_run(str(run_dir))
+    assert r["args_from"] == "checkpoint-1000"
+    r["training"] = summarize.training_of(r)
+    r["steps"] = r["training"]["steps"]
+    assert r["training"]["steps"] == 1000 and r["training"]["max_steps"] == 2000
+    assert summarize.merged(r) == {}  # no evaluation of a final model
+    assert sorted(summarize.merged(r, "stress", checkpoint="checkpoint-1000")) == [7, 8]
+    assert sorted(summarize.merged(r, "test", checkpoint="checkpoint-1000")) == [7, 8, 9, 10]
+    cells = summarize.full_budget_cells([r], "hanoi", ("recursive",), 7)
+    assert cells == {"GRU": "s0: 7→10 (100%, 8) [step 1000 of 2000, cut at 1180]"}

@@ -154,8 +154,9 @@ def complete_checkpoints(output_dir: str) -> list[str]:
 
 
 def read_run(folder: str) -> dict:
-    """A filed run: ``{"name", "study", "args" (training_args.json or None), "provenance" (run.json's newest record or
-    None), "metrics" (list), "evals": {tag: results.json}}``."""
+    """A filed run: ``{"name", "study", "args" (training_args.json or None), "args_from" (the checkpoint folder whose
+    training_args.json stands in for a run cut before its final save, else None), "provenance" (run.json's newest record
+    or None), "metrics" (list), "evals": {tag: results.json}}``."""
     def load(name):
         p = os.path.join(folder, name)
         if not os.path.exists(p):
@@ -173,9 +174,11 @@ def read_run(folder: str) -> dict:
                 except ValueError:  # blank, or the last line of a log packed mid-write (a run cut by a lease's end)
                     continue
     args = load("training_args.json")
+    args_from = None
     if args is None:  # a run cut before its final save, filed with its newest checkpoint (launch.py --last-call)
-        args = next((load(os.path.join(os.path.basename(c), "training_args.json")) for c in reversed(checkpoints(folder))
-                     if os.path.exists(os.path.join(c, "training_args.json"))), None)
+        args_from = next((os.path.basename(c) for c in reversed(checkpoints(folder))
+                          if os.path.exists(os.path.join(c, "training_args.json"))), None)
+        args = load(os.path.join(args_from, "training_args.json")) if args_from else None
     evals = {}
     eval_dir = os.path.join(folder, "eval")
     for tag in sorted(os.listdir(eval_dir)) if os.path.isdir(eval_dir) else []:
@@ -184,7 +187,7 @@ def read_run(folder: str) -> dict:
             evals[tag] = res
     norm = os.path.normpath(folder)
     return {"name": os.path.basename(norm), "study": os.path.basename(os.path.dirname(norm)), "folder": folder,
-            "args": args, "provenance": (run or {}).get("runs", [None])[-1] if run else None,
+            "args": args, "args_from": args_from, "provenance": (run or {}).get("runs", [None])[-1] if run else None,
             "metrics": metrics, "evals": evals}
 
 
