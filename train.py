@@ -99,6 +99,8 @@ def main(argv=None) -> int:
 
     if margs.scan_chunk < 0:
         raise ValueError(f"--scan_chunk must be >= 0, got {margs.scan_chunk}")
+    if dargs.group_by_length < 0:
+        raise ValueError(f"--group_by_length is a number of steps (0 or 1: off), got {dargs.group_by_length}")
     if dargs.max_length is not None and dargs.max_length < 16:
         raise ValueError(f"--max_length must be at least 16 tokens (it cuts every training sequence), got {dargs.max_length}")
     if targs.max_steps <= 0 or targs.batch_size <= 0 or targs.gradient_accumulation_steps <= 0:
@@ -270,7 +272,7 @@ def main(argv=None) -> int:
 
     # Micro-batches for this process, continuing the global order exactly where the run stopped.
     micro = StepDataset(source, start_step * targs.gradient_accumulation_steps, targs.batch_size, accelerator.process_index,
-                        accelerator.num_processes, dargs.max_length)
+                        accelerator.num_processes, dargs.max_length, dargs.group_by_length)
     loader = torch.utils.data.DataLoader(micro, batch_size=targs.batch_size, shuffle=False, collate_fn=collate,
                                          num_workers=dargs.num_workers, persistent_workers=dargs.num_workers > 0)
     batches = iter(loader)
@@ -378,7 +380,7 @@ def main(argv=None) -> int:
             batch = {k: v.to(accelerator.device) for k, v in next(batches).items()}
             with accelerator.accumulate(model):
                 out = model(input_ids=batch["input_ids"], labels=batch["labels"])
-                loss = out.loss
+                loss = out.loss * batch["loss_weight"] if "loss_weight" in batch else out.loss  # --group_by_length
                 if not torch.isfinite(loss):
                     raise FloatingPointError(f"non-finite loss {loss.item()} at step {step}; lower the learning rate or use bf16/fp32")
                 accelerator.backward(loss)

@@ -43,14 +43,29 @@ CELLS = [  # (name, task, config, train max, batch, test sizes, stress sizes, ar
 ]
 
 
-def _run(cell, arch, seed, lr=None):
+# Hanoi batched by length (2026-12-07, train.py --group_by_length): a batch pads to its longest row, and Hanoi's rows
+# are 10x apart (recursive <= 7 disks: mean 2.6k tokens, max 9.8k), so 71% (recursive) to 78% (iterative) of a random
+# batch of 16 is padding. The lease of 2026-12-07 trained the recursive cells without it: LSTM/GRU 19-43k and Mamba
+# 21-22k tokens/s each, seven at once on an H100, so 73M tokens a run took longer than a lease and every run was cut
+# (LSTM/GRU at 1,150-1,180 steps, Mamba at 660-680). W = 8 steps' examples sorted by length and re-batched: 2.85x
+# (recursive) and 3.69x (iterative) fewer padded tokens, 3.2x and 3.7x faster steps for an LSTM on the CPU
+# (benchmarks/results/cpu/group_by_length_hanoi_lstm_tiny.json). The same examples, and each step's loss scaled by its
+# share of the window's tokens, so every token weighs as in mixed batches [decision: the paper does not say how it
+# batches]. Runs of their own, named `-g8-` (summarize.py gives them their own README row): the cells' unbatched runs
+# stay as they are, the cut recursive LSTM/GRU/Mamba runs of that lease among them.
+GROUP = 8
+
+
+def _run(cell, arch, seed, lr=None, group=0):
     name, task, config, tmax, batch, test, stress, _ = cell
     k = 8 if task == "hanoi" else 16  # Hanoi's trajectories are long (12 disks: 385k tokens): 8 problems per size
     short, long = tuple(n for n in test if n <= 200), tuple(n for n in test if n > 200)
     tag = f"-lr{lr:.0e}".replace("e-0", "e-") if lr is not None else ""  # lr 5e-4 -> "-lr5e-4"
+    tag += f"-g{group}" if group else ""
+    grouping = dict(group_by_length=group) if group else {}
     return Run(f"{name}-{arch}{tag}-s{seed}",
                dict(COMMON, preset=PRESETS[arch], task=task, config=config, train_max_n=tmax, batch_size=batch, learning_rate=lr or LR[arch],
-                    seed=seed, data_seed=seed, eval_lengths=f"{tmax},{2 * tmax if task != 'hanoi' else tmax + 1}"),
+                    seed=seed, data_seed=seed, eval_lengths=f"{tmax},{2 * tmax if task != 'hanoi' else tmax + 1}", **grouping),
                (Eval("test", short, num_samples=k, timeout_s=540),
                 *([Eval("test-long", long, num_samples=k, timeout_s=1200)] if long else []),
                 Eval("stress", stress, split="stress", num_samples=16, timeout_s=900)),
@@ -83,6 +98,7 @@ STUDY = Study(
     runs=[_run(cell, arch, s) for cell in CELLS for arch in cell[-1] for s in SEEDS[arch]]
          + [_run(cell, "mamba", s, lr=LR_VARIANT) for cell in CELLS if cell[0] in ("mul1", "mul2") for s in (0, 1)]
          + [_run(cell, arch, s, lr=LR_VARIANT) for cell in CELLS if cell[0] == "graph" for arch in ("lstm", "gru") for s in (0, 1)]
-         + [r for arch, seed in (("lstm", 0), ("lstm", 1), ("gru", 0)) for r in _curriculum(arch, seed)],
+         + [r for arch, seed in (("lstm", 0), ("lstm", 1), ("gru", 0)) for r in _curriculum(arch, seed)]
+         + [_run(cell, arch, s, group=GROUP) for cell in CELLS if cell[1] == "hanoi" for arch in cell[-1] for s in SEEDS[arch]],
     parallel=8,
 )

@@ -107,6 +107,22 @@ def test_resume_continues_the_same_run(runs):
     assert steps == [1, 2, 3, 4, 5, 6]  # rows past the checkpoint were dropped, not written twice
 
 
+def test_a_run_batched_by_length_resumes_to_the_same_weights(dataset, tmp_path):
+    """--group_by_length through train.py: killed after step 3 (inside a window of 2 steps' examples) and resumed, the
+    run ends with the weights of the run never stopped; the option is recorded, so a resume without it is refused."""
+    args = [*COMMON, "--dataset", dataset, "--group_by_length", "2", "--save_every", "3"]
+    straight, killed = str(tmp_path / "straight"), str(tmp_path / "killed")
+    run(["train.py", *args, "--output_dir", straight])
+    assert run(["train.py", *args, "--output_dir", killed, "--stop_after", "3"], check=False).returncode == 3
+    r = run(["train.py", *COMMON, "--dataset", dataset, "--save_every", "3", "--output_dir", killed, "--resume"], check=False)
+    assert r.returncode != 0 and "data.group_by_length: 2 -> 0" in r.stderr
+    run(["train.py", *args, "--output_dir", killed, "--resume"])
+    a, b = load_file(os.path.join(straight, "model.safetensors")), load_file(os.path.join(killed, "model.safetensors"))
+    for k in a:
+        torch.testing.assert_close(a[k], b[k], rtol=1e-5, atol=1e-6)
+    assert json.load(open(os.path.join(straight, "training_args.json")))["data"]["group_by_length"] == 2
+
+
 def test_resume_refuses_another_run(runs, dataset):
     _, killed, _ = runs
     args = [a if a != "4" else "8" for a in COMMON]  # --batch_size 4 -> 8
@@ -260,6 +276,47 @@ def test_mixture_and_step_dataset_are_deterministic_and_weighted():
     assert r0[4]["input_ids"] == later[0]["input_ids"] and r0[0]["input_ids"] != r1[0]["input_ids"]
     with pytest.raises(ValueError):
         Mixture([main], [0.0], seed=0)
+
+
+def test_group_by_length_batches_the_same_examples_by_length_and_resumes_exactly():
+    """--group_by_length W: the examples of W steps, every process's share, re-batched by length. The same multiset of
+    examples as without it (no item lost or repeated), each process a disjoint slice of its step's batch, a resumed
+    stream (start_step inside a window) the same rows, and fewer padded tokens: on recursive Hanoi (lengths ~10x apart)
+    by more than 2x."""
+    from toolssm.training import StepDataset, TaskSource
+
+    src = TaskSource("hanoi", "recursive", 7, seed=0)
+    W, B, world, steps = 4, 4, 2, 8  # 8 steps: two windows
+
+    def rows(ds, n_steps):  # [step][position] -> input_ids, as the DataLoader asks (k = step * B + position)
+        return [[tuple(ds[s * B + j]["input_ids"]) for j in range(B)] for s in range(n_steps)]
+
+    plain = [rows(StepDataset(src, 0, B, r, world, None), steps) for r in range(world)]
+    grouped = [rows(StepDataset(src, 0, B, r, world, None, group_by_length=W), steps) for r in range(world)]
+    flat = lambda per_rank, lo, hi: sorted(x for r in per_rank for s in range(lo, hi) for x in r[s])  # noqa: E731
+    for lo in (0, W):  # per window: the same examples
+        assert flat(grouped, lo, lo + W) == flat(plain, lo, lo + W)
+    assert grouped != plain
+    for s in range(steps):  # a step's global batch: the ranks' slices are disjoint and of like length
+        batch = grouped[0][s] + grouped[1][s]
+        assert len(set(batch)) == len(batch) == B * world
+    later = StepDataset(src, 5, B, 1, world, None, group_by_length=W)  # resumed at step 5, inside the second window
+    assert rows(later, 3) == grouped[1][5:8]
+    # padding: each step pads its batch to its longest row
+    padded = lambda per_rank: sum(max(len(x) for r in per_rank for x in r[s]) * B * world for s in range(steps))  # noqa: E731
+    assert padded(plain) > 2 * padded(grouped)
+    assert StepDataset(src, 0, B, 0, 1, None, group_by_length=1)[3]["input_ids"] == StepDataset(src, 0, B, 0, 1, None)[3]["input_ids"]
+    # the loss weights: a step's share of its window's label tokens, times W (so every token of a window weighs the same)
+    ds = StepDataset(src, 0, B, 0, 1, None, group_by_length=W)
+    scored = [sum(sum(1 for t in ds[s * B + j]["labels"] if t != -100) for j in range(B)) for s in range(W)]
+    weights = [ds[s * B]["loss_weight"] for s in range(W)]
+    assert all(ds[s * B + j]["loss_weight"] == weights[s] for s in range(W) for j in range(B))
+    assert sum(weights) == pytest.approx(W) and weights == pytest.approx([W * k / sum(scored) for k in scored])
+    assert max(weights) > 2 * min(weights)  # batches of short and of long problems
+    from toolssm.trajectory import collate
+
+    assert float(collate([ds[j] for j in range(B)])["loss_weight"]) == pytest.approx(weights[0])
+    assert "loss_weight" not in collate([StepDataset(src, 0, B, 0, 1, None)[j] for j in range(B)])
 
 
 def test_mixture_option_sets_the_auxiliary_size_and_rejects_bad_entries():

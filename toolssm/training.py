@@ -15,7 +15,7 @@ import torch
 
 from .tasks import choose_input, task_class
 from .tasks.base import item_rng, split_input
-from .trajectory import Trajectory, render
+from .trajectory import IGNORE_INDEX, Trajectory, render
 
 
 class TaskSource:
@@ -127,23 +127,58 @@ class Mixture:
 
 
 class StepDataset(torch.utils.data.Dataset):
-    """Map-style view of a source for one process: position p of step s -> global index."""
+    """Map-style view of a source for one process: position p of step s -> global index.
 
-    def __init__(self, source, start_step: int, per_process: int, process_index: int, num_processes: int, max_length: int | None):
+    With ``group_by_length`` W > 1 the global indices of steps wW .. wW+W-1 (window w, every process's share) are sorted
+    by their examples' length (ties by index) and cut into W batches, which the window's steps take in an order shuffled
+    by w alone; each process takes its slice of its step's batch. The examples of a window are those of the same steps
+    without grouping, so a run sees the same data, in batches of like length; everything is a function of the step, so
+    a resumed run (``start_step``) and every DataLoader worker agree (each worker builds a window it needs once)."""
+
+    def __init__(self, source, start_step: int, per_process: int, process_index: int, num_processes: int, max_length: int | None,
+                 group_by_length: int = 0):
         self.source, self.start_step = source, start_step
         self.per_process, self.rank, self.world = per_process, process_index, num_processes
         self.max_length = max_length
+        self.group = group_by_length if group_by_length and group_by_length > 1 else 0
+        self._window: tuple[int, list[list[int]], dict[int, dict]] | None = None  # (w, the window's batches, examples)
 
     def __len__(self) -> int:
         return 1 << 40  # effectively infinite: the run length is set by max_steps
 
-    def __getitem__(self, k: int) -> dict:
-        micro, j = divmod(k, self.per_process)
-        g = (self.start_step + micro) * self.per_process * self.world + self.rank * self.per_process + j
+    def _example(self, g: int) -> dict:
         ex = self.source[g]
         if self.max_length:
             ex = {key: v[: self.max_length] for key, v in ex.items()}
         return ex
+
+    def window(self, w: int) -> tuple[list[list[int]], dict[int, dict]]:
+        """Window ``w``'s batches (global indices, one list per step of the window, in the order its steps take them) and
+        its examples by global index."""
+        if self._window is None or self._window[0] != w:
+            size = self.per_process * self.world
+            first = w * self.group * size
+            examples = {g: self._example(g) for g in range(first, first + self.group * size)}
+            order = sorted(examples, key=lambda g: (len(examples[g]["input_ids"]), g))
+            batches = [order[i * size:(i + 1) * size] for i in range(self.group)]
+            random.Random(w).shuffle(batches)  # not longest-last: a window's steps meet lengths in no set order
+            # Each step's loss is its batch's per-token mean; scaled by the batch's share of the window's label tokens
+            # (times W), every token of the window weighs the same, as in a stream of mixed batches, instead of a
+            # batch of short problems weighing as much as one of long ones (train.py multiplies by loss_weight).
+            scored = {g: sum(1 for t in ex["labels"] if t != IGNORE_INDEX) for g, ex in examples.items()}
+            mean = sum(scored.values()) / self.group or 1
+            examples = {g: dict(ex, loss_weight=sum(scored[h] for h in b) / mean) for b in batches for g in b for ex in (examples[g],)}
+            self._window = (w, batches, examples)
+        return self._window[1], self._window[2]
+
+    def __getitem__(self, k: int) -> dict:
+        micro, j = divmod(k, self.per_process)
+        step = self.start_step + micro
+        if self.group:
+            w, i = divmod(step, self.group)
+            batches, examples = self.window(w)
+            return examples[batches[i][self.rank * self.per_process + j]]
+        return self._example(step * self.per_process * self.world + self.rank * self.per_process + j)
 
 
 # --- resuming safely -------------------------------------------------------------------------------------------------
@@ -151,13 +186,15 @@ class StepDataset(torch.utils.data.Dataset):
 #: the arguments that define a run: a resume with any of them changed would silently train another run
 RUN_DEFINING_ARGS = {
     "model": ("preset", "init_from", "source_tokenizer", "lora", "lora_r", "lora_alpha", "lora_target_modules"),
-    "data": ("task", "config", "hide_input", "stress_fraction", "stress_max_n", "stress_family", "dataset", "train_max_n", "mixture", "mixture_main_weight", "data_seed", "max_length"),
+    "data": ("task", "config", "hide_input", "stress_fraction", "stress_max_n", "stress_family", "dataset", "train_max_n", "mixture", "mixture_main_weight", "data_seed", "max_length",
+             "group_by_length"),
     "train": ("max_steps", "batch_size", "gradient_accumulation_steps", "learning_rate", "weight_decay", "warmup_steps",
               "lr_scheduler", "seed"),
 }
 CHECKSUMS = "checksums.json"
 #: run-defining arguments added after runs were saved without them: a saved run lacking one ran with this value
-ADDED_LATER = {("data", "hide_input"): False, ("data", "stress_fraction"): 0.0, ("data", "stress_max_n"): None, ("data", "stress_family"): "stress"}
+ADDED_LATER = {("data", "hide_input"): False, ("data", "stress_fraction"): 0.0, ("data", "stress_max_n"): None, ("data", "stress_family"): "stress",
+               ("data", "group_by_length"): 0}
 #: what a finished or interrupted run leaves in its output folder (a folder holding any of these holds a run)
 RUN_FILES = ("training_args.json", "model.safetensors", "trainer_state.json", "metrics.jsonl")
 

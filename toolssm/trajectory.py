@@ -219,7 +219,8 @@ def min_context_window(trajectories, limit: int = 4096) -> int | None:
 
 def collate(batch: list[dict]) -> dict:
     """Right-pad rendered examples (:func:`render`) to the longest: [PAD] inputs, -100 labels (causal models never
-    look right). Returns ``{"input_ids", "labels"}``, LongTensors of shape (B, T)."""
+    look right). Returns ``{"input_ids", "labels"}``, LongTensors of shape (B, T), and ``loss_weight`` (a 0-d float
+    tensor) where the examples carry one (batches by length, :class:`toolssm.training.StepDataset`: one per batch)."""
     import torch
 
     T = max(len(b["input_ids"]) for b in batch)
@@ -229,4 +230,7 @@ def collate(batch: list[dict]) -> dict:
     for i, b in enumerate(batch):
         ids[i, : len(b["input_ids"])] = torch.tensor(b["input_ids"])
         labels[i, : len(b["labels"])] = torch.tensor(b["labels"])
-    return {"input_ids": ids, "labels": labels}
+    out = {"input_ids": ids, "labels": labels}
+    if "loss_weight" in batch[0]:
+        out["loss_weight"] = torch.tensor(float(batch[0]["loss_weight"]))
+    return out
