@@ -1,0 +1,1 @@
+/opt/torch/.venv/bin/python3 train.py --max-steps 2000 --warmup-steps 100 --weight-decay 0.01 --eval-every 500 --eval-samples 8 --save-every 500 --report-to none --num-workers 2 --preset mamba-small --task hanoi --config recursive --train-max-n 7 --batch-size 16 --learning-rate 0.002 --seed 2 --data-seed 2 --eval-lengths 7,8 --output-dir runs/table1_full/hanoi-rec-mamba-s2
