@@ -24,7 +24,7 @@ import sys
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, ROOT)
 
-from toolssm.experiments import read_run, read_study  # noqa: E402
+from toolssm.experiments import is_filed_run, read_run, read_study  # noqa: E402
 from toolssm.evaluation import EVAL_SPLITS  # noqa: E402
 
 RESULTS = os.path.join(ROOT, "results")
@@ -368,7 +368,7 @@ def _how_it_ended(d: str) -> str:
 
 
 def unfinished_runs(folder: str) -> list[list[str]]:
-    """Rows for the run folders of ``folder`` that read_study skips (no training_args.json, no eval/) but that hold a
+    """Rows for the run folders of ``folder`` that read_study skips (no training_args.json, no eval/, no checkpoint) but that hold a
     training log (metrics.jsonl): runs packed before their training ended (2026-12-07: six table1_full runs cut by a
     lease's end, no weights). Per run: the last step logged, the steps its command asked for, its last in-training
     evaluation, and when it started."""
@@ -376,8 +376,7 @@ def unfinished_runs(folder: str) -> list[list[str]]:
     for name in sorted(os.listdir(folder)) if os.path.isdir(folder) else []:
         d = os.path.join(folder, name)
         metrics = os.path.join(d, "metrics.jsonl")
-        if not os.path.isdir(d) or os.path.exists(os.path.join(d, "training_args.json")) or os.path.isdir(os.path.join(d, "eval")) \
-                or not os.path.exists(metrics):
+        if not os.path.isdir(d) or is_filed_run(d) or not os.path.exists(metrics):
             continue
         run = read_run(d)  # its metrics (a line cut by the packing skipped) and its newest run.json record
         records = run["metrics"]
@@ -536,6 +535,10 @@ def full_budget_cells(runs, task: str, configs: tuple, train_max: int, variant: 
         parts, unevaluated = [], 0
         for r in sorted(rs, key=lambda r: r["training"].get("seed") or 0):
             rows, cut = rows_of[id(r)]
+            if not rows and r.get("args_from"):  # cut by a lease, its checkpoint not evaluated (yet)
+                last = max((m.get("step", 0) for m in r["metrics"]), default=0)
+                parts.append(f"s{r['training'].get('seed')}: not evaluated [cut at {last} of {r['training']['max_steps']}]")
+                continue
             if not rows:
                 unevaluated += 1
                 continue

@@ -288,3 +288,5 @@ def test_a_cut_run_shows_its_newest_evaluated_checkpoint_and_says_it_was_cut(tmp
     assert sorted(summarize.merged(r, "test", checkpoint="checkpoint-1000")) == [7, 8, 9, 10]
     cells = summarize.full_budget_cells([r], "hanoi", ("recursive",), 7)
     assert cells == {"GRU": "s0: 7→10 (100%, 8) [step 1000 of 2000, cut at 1180]"}
+    r["evals"] = {}  # its checkpoint not evaluated yet: said so, never counted as a trained run
+    assert summarize.full_budget_cells([r], "hanoi", ("recursive",), 7) == {"GRU": "s0: not evaluated [cut at 1180 of 2000]"}

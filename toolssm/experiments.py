@@ -191,11 +191,13 @@ def read_run(folder: str) -> dict:
             "metrics": metrics, "evals": evals}
 
 
+def is_filed_run(d: str) -> bool:
+    """Whether folder ``d`` holds a run read_study reads: a training_args.json, an eval/, or a checkpoint that holds
+    the settings of a run cut before its final save (launch.py --last-call)."""
+    return os.path.isdir(d) and (os.path.exists(os.path.join(d, "training_args.json")) or os.path.isdir(os.path.join(d, "eval"))
+                                 or any(os.path.exists(os.path.join(c, "training_args.json")) for c in checkpoints(d)))
+
+
 def read_study(folder: str) -> list[dict]:
-    """Every filed run of ``results/<study>/`` (folders holding a training_args.json or an eval/), by name."""
-    out = []
-    for name in sorted(os.listdir(folder)):
-        d = os.path.join(folder, name)
-        if os.path.isdir(d) and (os.path.exists(os.path.join(d, "training_args.json")) or os.path.isdir(os.path.join(d, "eval"))):
-            out.append(read_run(d))
-    return out
+    """Every filed run of ``results/<study>/`` (:func:`is_filed_run`), by name."""
+    return [read_run(os.path.join(folder, name)) for name in sorted(os.listdir(folder)) if is_filed_run(os.path.join(folder, name))]
