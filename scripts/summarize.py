@@ -129,7 +129,7 @@ def training_of(run: dict) -> dict:
     a = run["args"]
     if a:
         # a run cut before its final save reads its settings from its newest checkpoint: its steps are that checkpoint's
-        steps = int(run["args_from"].split("-")[1]) if run.get("args_from") else a.get("steps_completed", a["train"]["max_steps"])
+        steps = checkpoint_step(run["args_from"]) if run.get("args_from") else a.get("steps_completed", a["train"]["max_steps"])
         return {"preset": a["model"]["preset"],
                 "task": a["data"]["task"], "config": a["data"]["config"], "steps": steps,
                 "max_steps": a["train"]["max_steps"], "batch": a["train"]["batch_size"], "lr": a["train"]["learning_rate"],
@@ -166,6 +166,16 @@ def checkpoint_of(tag: str) -> str | None:
     folder per split), None for the final model's."""
     m = re.match(r"^(checkpoint-\d+)(-|$)", tag)
     return m.group(1) if m else None
+
+
+def checkpoint_step(checkpoint: str) -> int:
+    """1000 for 'checkpoint-1000'."""
+    return int(checkpoint.split("-")[1])
+
+
+def last_step(run: dict) -> int:
+    """The last step a run's training log (metrics.jsonl) reached."""
+    return max((m.get("step", 0) for m in run["metrics"]), default=0)
 
 
 def merged(run: dict, split: str = "test", checkpoint: str | None = None, hidden: bool | None = None) -> dict[int, dict]:
@@ -380,7 +390,6 @@ def unfinished_runs(folder: str) -> list[list[str]]:
             continue
         run = read_run(d)  # its metrics (a line cut by the packing skipped) and its newest run.json record
         records = run["metrics"]
-        last_step = max((r.get("step", 0) for r in records), default=0)
         val = [r for r in records if any(k.startswith("val_exact_match") for k in r)]
         evaluation = ", ".join(f"n={k.rsplit('_n', 1)[1]}: {v:.2f}" for k, v in val[-1].items() if k.startswith("val_exact_match")) \
             + f" (step {val[-1]['step']})" if val else "-"
@@ -389,7 +398,7 @@ def unfinished_runs(folder: str) -> list[list[str]]:
             m = re.search(r"--max[-_]steps[ =](\d+)", open(os.path.join(d, "train.cmd")).read())
             asked = m.group(1) if m else "-"
         start = (run["provenance"] or {}).get("start") or "-"
-        rows.append([f"`{name}`", str(last_step), asked, evaluation, start, _how_it_ended(d)])
+        rows.append([f"`{name}`", str(last_step(run)), asked, evaluation, start, _how_it_ended(d)])
     return rows
 
 
@@ -525,7 +534,7 @@ def full_budget_cells(runs, task: str, configs: tuple, train_max: int, variant: 
         rows = merged(r)
         if rows or not r.get("args_from"):
             return rows, None
-        ckpts = sorted({checkpoint_of(t) for t in r["evals"]} - {None}, key=lambda c: int(c.split("-")[1]))
+        ckpts = sorted({checkpoint_of(t) for t in r["evals"]} - {None}, key=checkpoint_step)
         return (merged(r, checkpoint=ckpts[-1]), ckpts[-1]) if ckpts else ({}, None)
 
     rows_of = {id(r): rows_and_cut(r) for rs in by_fam.values() for r in rs}
@@ -536,8 +545,7 @@ def full_budget_cells(runs, task: str, configs: tuple, train_max: int, variant: 
         for r in sorted(rs, key=lambda r: r["training"].get("seed") or 0):
             rows, cut = rows_of[id(r)]
             if not rows and r.get("args_from"):  # cut by a lease, its checkpoint not evaluated (yet)
-                last = max((m.get("step", 0) for m in r["metrics"]), default=0)
-                parts.append(f"s{r['training'].get('seed')}: not evaluated [cut at {last} of {r['training']['max_steps']}]")
+                parts.append(f"s{r['training'].get('seed')}: not evaluated [cut at {last_step(r)} of {r['training']['max_steps']}]")
                 continue
             if not rows:
                 unevaluated += 1
@@ -547,8 +555,7 @@ def full_budget_cells(runs, task: str, configs: tuple, train_max: int, variant: 
                 note += f", evaluated to {size(max(rows))}"
             t = r["training"]
             if cut:  # say it plainly: this seed's cell is an intermediate checkpoint of a run the lease cut
-                last = max((m.get("step", 0) for m in r["metrics"]), default=0)
-                parts.append(f"s{t.get('seed')}: {note} [step {cut.split('-')[1]} of {t['max_steps']}, cut at {last}]")
+                parts.append(f"s{t.get('seed')}: {note} [step {checkpoint_step(cut)} of {t['max_steps']}, cut at {last_step(r)}]")
                 continue
             parts.append(f"s{t.get('seed')}: {note}" + (f" [{r['steps']}]" if t["steps"] != t["max_steps"] else ""))
         if unevaluated:

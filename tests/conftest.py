@@ -52,13 +52,13 @@ def _shipped_names() -> set[str]:
     return names
 
 
-def checkpoints_used(item) -> set[str]:
+def checkpoints_used(item, names: set[str] | None = None) -> set[str]:
     """The shipped checkpoints a test reads: those its ``needs_checkpoints`` marker names ('*' for a bare marker: it
     reads them all, as demo.py and the README's tables do), those among its parameters, and those its function's source
-    names as a string literal (``"addition-mamba-small-lockstep"``)."""
+    names as a string literal (``"addition-mamba-small-lockstep"``), out of ``names`` (default :func:`_shipped_names`)."""
     import inspect
 
-    names = _shipped_names()
+    names = _shipped_names() if names is None else names
     used = set()
     for m in item.iter_markers("needs_checkpoints"):
         used |= set(m.args) or {"*"}
@@ -81,7 +81,8 @@ def pytest_runtest_setup(item):
         return
     import pytest
 
-    used = checkpoints_used(item)
-    missing = sorted(n for n in (_shipped_names() if "*" in used else used) if not_carried(f"checkpoints/{n}"))
+    names = _shipped_names()
+    used = checkpoints_used(item, names)
+    missing = sorted(n for n in (names if "*" in used else used) if not_carried(f"checkpoints/{n}"))
     if missing:
         pytest.skip(f"reads checkpoints/{', '.join(missing)}, not carried to this machine (.slimmed, scripts/gpu/slim.sh)")

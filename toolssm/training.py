@@ -165,9 +165,9 @@ class StepDataset(torch.utils.data.Dataset):
             # Each step's loss is its batch's per-token mean; scaled by the batch's share of the window's label tokens
             # (times W), every token of the window weighs the same, as in a stream of mixed batches, instead of a
             # batch of short problems weighing as much as one of long ones (train.py multiplies by loss_weight).
-            scored = {g: sum(1 for t in ex["labels"] if t != IGNORE_INDEX) for g, ex in examples.items()}
-            mean = sum(scored.values()) / self.group or 1
-            examples = {g: dict(ex, loss_weight=sum(scored[h] for h in b) / mean) for b in batches for g in b for ex in (examples[g],)}
+            scored = [sum(t != IGNORE_INDEX for g in b for t in examples[g]["labels"]) for b in batches]
+            mean = sum(scored) / self.group or 1
+            examples = {g: dict(examples[g], loss_weight=k / mean) for b, k in zip(batches, scored) for g in b}
             self._window = (w, batches, examples)
         return self._window[1], self._window[2]
 
