@@ -18,13 +18,24 @@ from toolssm.experiments import Job, Study
 # The suite runs on a private copy of the repo (runs/ and out/ left out): a suite that outlives its call sees the next
 # call's copy of the working tree land under it, and on 2026-12-07 the with-kernels suite, collecting at that moment,
 # failed to import 12 of its test modules (`No module named 'toolssm.verify'`).
+# Each test that failed in the suite (at most 5) is run again alone, three times, into rerun.log: the exit status stays
+# the suite's, and the log tells a failure that comes back alone from one that needed the crowd (2026-12-07: the
+# with-kernels suite failed test_three_kernel_mamba_step_decodes_a_shipped_mamba_exactly_on_gpu with a CUDA-graph
+# capture invalidated, which passed in the without-kernels suite run beside it; the lease ended before a rerun).
+RERUN = ("for t in $(grep -oE '^(FAILED|ERROR) tests/[^ ]+' $RUN_DIR/pytest.log | cut -d' ' -f2 | sort -u | head -5); do "
+         "for k in 1 2 3; do timeout 180 python3 -m pytest -q -m 'gpu or not slow' -p no:cacheprovider -rfE --tb=short \"$t\" > $RUN_DIR/rerun-last.log 2>&1; "
+         "echo \"rerun $k alone, $t: $(tail -1 $RUN_DIR/rerun-last.log)\" >> $RUN_DIR/summary.txt; cat $RUN_DIR/rerun-last.log >> $RUN_DIR/rerun.log; done; done; "
+         "rm -f $RUN_DIR/rerun-last.log")
+# The suite's own limit: 500 s (440 until 2026-12-07, when both suites ran side by side on one H100 and each was cut
+# with one or two of its 817 tests unfinished at 441-442 s).
 TESTS = ("src=$PWD; d=$(mktemp -d); tar --exclude=./runs --exclude=./out -cf - . | tar -xf - -C $d && cd $d && export PYTHONPATH=${PYTHONPATH//$src/$d} && "
-         "OMP_NUM_THREADS=2 MKL_NUM_THREADS=2 timeout -s INT ${PYTEST_TIMEOUT:-440} python3 -m pytest -v -m 'gpu or not slow' -p no:cacheprovider -n ${PYTEST_WORKERS:-6} "
+         "OMP_NUM_THREADS=2 MKL_NUM_THREADS=2 timeout -s INT ${PYTEST_TIMEOUT:-500} python3 -m pytest -v -m 'gpu or not slow' -p no:cacheprovider -n ${PYTEST_WORKERS:-6} "
          "-rfEs --tb=short --durations=15 tests > $RUN_DIR/pytest.log 2>&1; s=$?; "
-         "grep -E '^(FAILED|ERROR)|passed|failed' $RUN_DIR/pytest.log | tail -40 > $RUN_DIR/summary.txt; cd $src; rm -rf $d; exit $s")
+         "grep -E '^(FAILED|ERROR)|passed|failed' $RUN_DIR/pytest.log | tail -40 > $RUN_DIR/summary.txt; "
+         f"{RERUN}; cd $src; rm -rf $d; exit $s")
 
 STUDY = Study(
     name="gpu_tests",
     claim="Every test passes on the GPU machine with and without the mamba-ssm kernels installed.",
-    runs=[Job("without-kernels", TESTS, timeout_s=540), Job("with-kernels", TESTS, kernels=True, timeout_s=540)],
+    runs=[Job("without-kernels", TESTS, timeout_s=1200), Job("with-kernels", TESTS, kernels=True, timeout_s=1200)],
 )

@@ -1,0 +1,1 @@
+timeout 1500 bash -c 's=0; { python3 eval.py --model checkpoints/addition-lstm-small-runs --split test,stress --lengths 100000 --num-samples 16 --batch-size 32 --device cuda --decode device --no-token-accuracy --progress --out $RUN_DIR/eval/{split}-100000 > $RUN_DIR/eval-100000.log 2>&1 || s=1; }; exit $s'
