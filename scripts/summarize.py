@@ -504,8 +504,8 @@ def table1_cells(runs):
 def lr_variant(r) -> str:
     """'' for a table1_full run of its cell's own recipe, else the variant's tag from the run's name: a learning rate
     ('lr5e-4'), the graph curriculum's second stage ('cur') or its first ('n5', trained on 4-5 nodes: no Table 1 row),
-    batches by length ('g8': train.py --group_by_length 8)."""
-    m = re.search(r"-(lr[0-9.e-]+|cur|n5|g\d+)-s\d+$", r["name"])
+    batches by length ('g8': train.py --group_by_length 8), the paper's model size ('paper': the 4 x 1536 LSTM)."""
+    m = re.search(r"-(lr[0-9.e-]+|cur|n5|g\d+|paper)-s\d+$", r["name"])
     return m.group(1) if m else ""
 
 
@@ -513,6 +513,8 @@ def variant_label(v: str) -> str:
     """The README row's words for a variation's tag."""
     if v == "cur":
         return "curriculum (1,000 steps on 4-5 nodes first)"
+    if v == "paper":
+        return "the paper's size (4 x 1536)"
     if re.fullmatch(r"g\d+", v):
         return f"batched by length ({v[1:]} steps' examples sorted)"
     return f"{v[:2]} {v[2:]}"

@@ -258,6 +258,7 @@ def test_table1_variations_get_rows_of_their_own_and_a_curriculum_first_stage_no
     assert list(own.values()) == ["s0: 10→– (0%)"] and list(cur.values()) == ["s0: 10→20 (100%, 16)"]
     assert summarize.variant_label("cur").startswith("curriculum") and summarize.variant_label("lr5e-4") == "lr 5e-4"
     assert summarize.lr_variant(dict(name="hanoi-it-gru-g8-s1")) == "g8" and summarize.variant_label("g8").startswith("batched by length")
+    assert summarize.lr_variant(dict(name="graph-lstm-paper-s0")) == "paper" and "4 x 1536" in summarize.variant_label("paper")
 
 
 def test_a_cut_run_shows_its_newest_evaluated_checkpoint_and_says_it_was_cut(tmp_path):
