@@ -94,7 +94,9 @@ def test_checkpoint_evaluations_merge_every_filed_evaluation_of_a_shipped_checkp
     assert by_n[100000]["num_samples"] == 16  # results/push_length (2026-12-04)
     test = summarize.checkpoint_evaluations(runs, "addition-lstm-small", "test")
     assert [r["n"] for r in test["lengths"]][-3:] == [1000, 10000, 100000]
-    assert summarize.checkpoint_evaluations(runs, "addition-mamba-small", "stress") is None  # never stress-evaluated
+    assert summarize.checkpoint_evaluations(runs, "code-fixing-mamba-small-sed", "stress") is None  # the task has no stress split
+    mamba = summarize.checkpoint_evaluations(runs, "addition-mamba-small", "stress")  # results/stress only (2026-12-07)
+    assert [(r["n"], r["num_samples"]) for r in mamba["lengths"]] == [(10, 128), (20, 128), (50, 128)]
 
 
 @pytest.mark.needs_checkpoints  # demo.py / the README's tables read every shipped checkpoint
