@@ -40,7 +40,7 @@ sys.path.insert(0, ROOT)
 
 # (imports torch and transformers through the toolssm package: over a minute on a GPU machine whose cores are busy,
 # which is why the deadline counts from TOOLSSM_CALL_START, set before any import)
-from toolssm.experiments import FILED, Eval, Job, Run, complete_checkpoints, load_study  # noqa: E402
+from toolssm.experiments import FILED, Eval, Job, Run, checkpoint_step, complete_checkpoints, load_study  # noqa: E402
 
 KERNELS_DIR = os.environ.get("KERNELS_DIR", "/tmp/kernels")
 STUDY_LOG = "kernel-build.log"  # the kernel build's log, packed with a study's logs beside its runs' folders
@@ -99,7 +99,7 @@ def _resume_point(folder: str) -> int | None:
     done = complete_checkpoints(folder)
     if not done or os.path.exists(os.path.join(folder, "model.safetensors")):
         return None  # nothing to resume from, or the final save was written (a failure after it is not training's)
-    at = int(os.path.basename(done[-1]).split("-")[1])
+    at = checkpoint_step(done[-1])
     try:
         with open(os.path.join(folder, ".launch", "train.resumed")) as f:
             tried = {int(line) for line in f if line.strip()}

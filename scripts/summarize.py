@@ -24,7 +24,7 @@ import sys
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, ROOT)
 
-from toolssm.experiments import is_filed_run, read_run, read_study  # noqa: E402
+from toolssm.experiments import checkpoint_step, is_filed_run, read_run, read_study  # noqa: E402
 from toolssm.evaluation import EVAL_SPLITS  # noqa: E402
 
 RESULTS = os.path.join(ROOT, "results")
@@ -166,11 +166,6 @@ def checkpoint_of(tag: str) -> str | None:
     folder per split), None for the final model's."""
     m = re.match(r"^(checkpoint-\d+)(-|$)", tag)
     return m.group(1) if m else None
-
-
-def checkpoint_step(checkpoint: str) -> int:
-    """1000 for 'checkpoint-1000'."""
-    return int(checkpoint.split("-")[1])
 
 
 def last_step(run: dict) -> int:

@@ -138,12 +138,17 @@ def load_study(name: str, root: str = EXPERIMENTS) -> Study:
 
 # --- reading filed results ------------------------------------------------------------------------------------------
 
+def checkpoint_step(checkpoint: str) -> int:
+    """1000 for a ``checkpoint-1000`` folder (its name or its path)."""
+    return int(os.path.basename(os.path.normpath(checkpoint))[len("checkpoint-"):])
+
+
 def checkpoints(output_dir: str) -> list[str]:
     """The ``checkpoint-<step>`` folders of a run, oldest first (train.py rotates them; read_run finds a cut run's
     settings in the newest)."""
     if not os.path.isdir(output_dir):
         return []
-    steps = sorted(int(d[11:]) for d in os.listdir(output_dir) if d.startswith("checkpoint-") and d[11:].isdigit())
+    steps = sorted(checkpoint_step(d) for d in os.listdir(output_dir) if d.startswith("checkpoint-") and d[11:].isdigit())
     return [os.path.join(output_dir, f"checkpoint-{n}") for n in steps]
 
 
