@@ -305,3 +305,50 @@ def test_parity_benchmark_compares_every_field_and_files_its_counts(tmp_path):
     assert a.first_difference(b) == "roles"
     b.ids = b.ids + [0]
     assert a.first_difference(b) == "ids"
+
+
+@pytest.mark.gpu
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="needs CUDA")
+@pytest.mark.parametrize("device_tools", [False, True])
+def test_a_graph_freed_by_a_collection_during_capture_leaves_it_valid(device_tools, monkeypatch):
+    """The with-kernels GPU suite failed twice (2026-12-07, results/gpu_tests/) with a capture invalidated by
+    `operation not permitted when stream is capturing (function reset)`: a garbage collection during the capture
+    destroyed an older CUDAGraph held only by a dead reference cycle. Made to happen on purpose here: a captured graph
+    left in a fresh cycle inside the capture, the collector's threshold at 1. Both tool loops (host: MambaStepper's
+    graph, device: the decode loop's) must decode the rows the same step decodes without a graph."""
+    import gc
+
+    from toolssm import device_loop, fast
+
+    torch.manual_seed(0)
+    model = build_model("mamba-tiny").cuda().eval()
+    prompts = ["12+345=", "9+9=", "123456+7=", "77+1="]
+    tools = lambda: [PointerMemory(2) for _ in prompts]  # noqa: E731
+    want = generate_with_tools(model, prompts, tools(), max_new_tokens=40, cuda_graph=False)
+
+    x = torch.zeros(4, device="cuda")
+    old = torch.cuda.CUDAGraph()
+    with torch.cuda.graph(old):
+        x.add_(1)
+    box = [old]
+    del old
+    owner, name = (device_loop.DevicePointerLoop, "_steps") if device_tools else (fast.MambaStepper, "_step_and_argmax")
+    inner = getattr(owner, name)
+
+    def wrapped(self, *a, **kw):
+        if box and torch.cuda.is_current_stream_capturing():
+            cycle = [box.pop()]
+            cycle.append(cycle)
+            del cycle  # now only the collector can free the old graph
+            [[] for _ in range(50)]  # allocations past the threshold: a collection, if the collector runs
+        return inner(self, *a, **kw)
+
+    monkeypatch.setattr(owner, name, wrapped)
+    threshold = gc.get_threshold()
+    gc.set_threshold(1, 1, 1)
+    try:
+        got = generate_with_tools(model, prompts, tools(), max_new_tokens=40, device_tools=device_tools)
+    finally:
+        gc.set_threshold(*threshold)
+    assert not box, "the capture never ran the wrapped step"
+    _same(want, got)

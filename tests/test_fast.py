@@ -566,3 +566,50 @@ def test_three_kernel_mamba_step_decodes_a_shipped_mamba_exactly_on_gpu(monkeypa
             got = model.generate_with_tools(prompts, tools(), max_new_tokens=6000, device_tools=device_tools)
             assert [r.ids for r in got] == [r.ids for r in want]
         assert [r.output for r in want] == [it.answer for it in batch]
+
+
+def test_graph_capture_collects_first_and_pauses_the_collector(monkeypatch):
+    """fast.graph_capture (every CUDA-graph capture of the tool loops): dead reference cycles are collected before the
+    capture begins, the collector is off while the stream captures, and its previous state is restored afterwards,
+    also when the captured code raises. Checked on the CPU with torch.cuda.graph replaced by a recorder; the GPU test
+    test_a_graph_freed_by_a_collection_during_capture_leaves_it_valid is the same on CUDA."""
+    import contextlib
+    import gc
+    import weakref
+
+    from toolssm import fast
+
+    seen = []
+
+    @contextlib.contextmanager
+    def recorder(graph):
+        seen.append(("enter", gc.isenabled(), alive()))
+        yield
+        seen.append(("exit", gc.isenabled()))
+
+    monkeypatch.setattr(torch.cuda, "graph", recorder)
+
+    class Held:
+        pass
+
+    def dead_cycle():
+        obj = Held()
+        obj.me = obj  # unreachable once this returns: only the collector frees it
+        return weakref.ref(obj)
+
+    alive = dead_cycle()
+    assert gc.isenabled() and alive() is not None
+    with fast.graph_capture(object()):
+        assert not gc.isenabled()
+    assert seen == [("enter", False, None), ("exit", False)] and gc.isenabled()
+    with pytest.raises(RuntimeError, match="inside"):
+        with fast.graph_capture(object()):
+            raise RuntimeError("inside the capture")
+    assert gc.isenabled()
+    gc.disable()  # a caller that had switched it off keeps it off
+    try:
+        with fast.graph_capture(object()):
+            pass
+        assert not gc.isenabled()
+    finally:
+        gc.enable()

@@ -28,6 +28,7 @@ import os
 import torch
 
 from . import vocab as V
+from .fast import graph_capture
 from .tokenizer import split_tokens
 from .tools.pointer import InputPointerMemory, PointerMemory
 
@@ -266,7 +267,7 @@ class DevicePointerLoop:
         for t, v in zip(self._state_tensors(), saved):
             t.copy_(v)
         self.graph = torch.cuda.CUDAGraph()
-        with torch.cuda.graph(self.graph):  # recorded, not run
+        with graph_capture(self.graph):  # recorded, not run (the collector paused: fast.graph_capture)
             self._steps()
 
     def _state_tensors(self) -> list[torch.Tensor]:

@@ -21,10 +21,34 @@ GPU benchmark checks the CUDA-graph path against the cache path on the device.
 
 from __future__ import annotations
 
+import contextlib
+import gc
 import os
 
 import torch
 import torch.nn.functional as F
+
+
+@contextlib.contextmanager
+def graph_capture(graph: "torch.cuda.CUDAGraph"):
+    """``torch.cuda.graph(graph)`` with Python's garbage collector run first and paused while the stream captures.
+
+    A collection inside the capture can destroy an older ``CUDAGraph`` that only a dead reference cycle still held (a
+    finished decode loop); its destructor calls ``cudaGraphExecDestroy``, which is not permitted while a stream
+    captures, and the capture is invalidated (``operation failed due to a previous error during capture``). Seen in
+    the with-kernels GPU suite on 2026-12-07, twice (45740cd, b0ac5fc): the log's ``CUDA warning: operation not
+    permitted when stream is capturing (function reset)`` names the destructor, and the same test passed alone 3/3.
+    torch stopped collecting at ``torch.cuda.graph`` entry by default (``torch.compiler.config.force_cudagraph_gc``).
+    """
+    gc.collect()
+    was_enabled = gc.isenabled()
+    gc.disable()
+    try:
+        with torch.cuda.graph(graph):
+            yield
+    finally:
+        if was_enabled:
+            gc.enable()
 
 
 def _growing_layer_class():
@@ -191,7 +215,7 @@ class StaticStepper:
                 self._step_and_argmax()
         torch.cuda.current_stream(self.device).wait_stream(side)
         self.graph = torch.cuda.CUDAGraph()
-        with torch.cuda.graph(self.graph):
+        with graph_capture(self.graph):
             self.logits, self.greedy = self._step_and_argmax()
         for s, v in zip(self.states, saved):
             s.copy_(v)
