@@ -31,16 +31,17 @@ import torch.nn.functional as F
 
 @contextlib.contextmanager
 def graph_capture(graph: "torch.cuda.CUDAGraph"):
-    """``torch.cuda.graph(graph)`` with Python's garbage collector run first and paused while the stream captures.
+    """``torch.cuda.graph(graph)`` with Python's garbage collector paused while the stream captures.
 
     A collection inside the capture can destroy an older ``CUDAGraph`` that only a dead reference cycle still held (a
     finished decode loop); its destructor calls ``cudaGraphExecDestroy``, which is not permitted while a stream
     captures, and the capture is invalidated (``operation failed due to a previous error during capture``). Seen in
     the with-kernels GPU suite on 2026-12-07, twice (45740cd, b0ac5fc): the log's ``CUDA warning: operation not
     permitted when stream is capturing (function reset)`` names the destructor, and the same test passed alone 3/3.
-    torch stopped collecting at ``torch.cuda.graph`` entry by default (``torch.compiler.config.force_cudagraph_gc``).
+    Such garbage is freed by the next collection after the capture, where destroying a graph is allowed. No
+    ``gc.collect()`` before it (what ``torch.cuda.graph`` did before ``torch.compiler.config.force_cudagraph_gc``):
+    300 ms in an evaluation process on the 2-core CPU, paid at every ``generate_with_tools`` call on CUDA.
     """
-    gc.collect()
     was_enabled = gc.isenabled()
     gc.disable()
     try:
