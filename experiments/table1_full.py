@@ -63,6 +63,8 @@ def _run(cell, arch, seed, lr=None, group=0):
     tag = f"-lr{lr:.0e}".replace("e-0", "e-") if lr is not None else ""  # lr 5e-4 -> "-lr5e-4"
     tag += f"-g{group}" if group else ""
     grouping = dict(group_by_length=group) if group else {}
+    if group and config == "iterative":  # longer than a lease: carried to the next (CARRY_STATE), losing < 100 steps at a cut
+        grouping["save_every"] = 100
     return Run(f"{name}-{arch}{tag}-s{seed}",
                dict(COMMON, preset=PRESETS[arch], task=task, config=config, train_max_n=tmax, batch_size=batch, learning_rate=lr or LR[arch],
                     seed=seed, data_seed=seed, eval_lengths=f"{tmax},{2 * tmax if task != 'hanoi' else tmax + 1}", **grouping),

@@ -53,6 +53,8 @@ MAX_ARCHIVE_BYTES = 15 << 20
 #: launchers in one call packed 11 archives; the three left behind held the results of long_multiplication and
 #: table1_full (six evaluated runs lost with the lease). ``trim`` keeps this many, results first.
 MAX_RETURNED_FILES = 8
+MAX_RETURNED_BYTES = 63 << 20  # the device returns 64 MiB a call in all; 1 MiB is left for a call's own logs
+CONTINUED = "continued"  # .launch/continued: the run was carried from an earlier lease (its checkpoint step inside)
 WEIGHT_FILES = ("model.safetensors", "config.json", "generation_config.json", "tokenizer.json", "tokenizer_config.json")
 
 
@@ -197,6 +199,15 @@ def _env(study: str, name: str, kernels: bool, job: str) -> dict:
     return env
 
 
+def _continued(folder: str) -> int | None:
+    """The checkpoint step a run carried from an earlier lease continues from (``carry_on``), else None."""
+    try:
+        with open(os.path.join(folder, ".launch", CONTINUED)) as f:
+            return int(f.read())
+    except (OSError, ValueError):
+        return None
+
+
 def _trained(folder: str) -> bool:
     """The final model is saved (train.py writes trainer_state.json with final=true into the run folder last)."""
     p = os.path.join(folder, "trainer_state.json")
@@ -302,9 +313,11 @@ def step(study, entries: list, runs_root: str, job: str, python: str = sys.execu
             elif hold or training >= study.parallel:
                 states[e.name] = (True, hold or "queued")
             else:
-                _spawn(folder, "train", [python, *e.train_argv(folder)], env)
+                carried = _continued(folder)
+                _spawn(folder, "train", [python, *e.train_argv(folder), *(["--resume"] if carried is not None else [])], env)
                 training += 1
-                states[e.name] = (True, "training")
+                states[e.name] = (True, "training" + (f" (continued from step {carried}, carried from an earlier lease)"
+                                                      if carried is not None else ""))
             continue
         if s == "running":
             states[e.name] = (True, "training")
@@ -442,7 +455,71 @@ def cut_checkpoint(folder: str) -> tuple[str, list[str]] | None:
     return None
 
 
-def pack(study, entries: list, runs_root: str, out_dir: str, last_call: bool = False) -> list[str]:
+def state_files(folder: str) -> tuple[str, list[str]] | None:
+    """For a run still training: its newest checkpoint whose save finished and whose checksums file is there, and every
+    file of it (relative paths, the model's files first, then the optimizer, scheduler and RNG states under
+    accelerate_state/, the checksums last): what a later lease needs to continue the run (``seed_from_results``)."""
+    from toolssm.training import CHECKSUMS
+
+    for c in reversed(complete_checkpoints(folder)):
+        if not os.path.exists(os.path.join(c, CHECKSUMS)):
+            continue
+        rel = sorted(os.path.relpath(os.path.join(d, f), c) for d, _, fs in os.walk(c) for f in fs)
+        if DUPLICATE in rel and _same_file(os.path.join(c, DUPLICATE), os.path.join(c, "model.safetensors")):
+            rel.remove(DUPLICATE)  # accelerate's copy of the weights, byte for byte the model's: restored on arrival
+        first = [f for f in CUT_FILES if f in rel]
+        return os.path.basename(c), first + [f for f in rel if f not in first and f != CHECKSUMS] + [CHECKSUMS]
+    return None
+
+
+#: accelerate's save_state writes the model's weights again beside the optimizer: for a small Mamba 7 of a
+#: checkpoint's 28 MB, and the device returns 64 MiB a call, so three such runs' states fit only without it
+DUPLICATE = os.path.join("accelerate_state", "model.safetensors")
+
+
+def _same_file(a: str, b: str) -> bool:
+    if not (os.path.isfile(a) and os.path.isfile(b)) or os.path.getsize(a) != os.path.getsize(b):
+        return False
+    with open(a, "rb") as f, open(b, "rb") as g:
+        while True:
+            x, y = f.read(1 << 20), g.read(1 << 20)
+            if x != y:
+                return False
+            if not x:
+                return True
+
+
+def _restore_duplicate(ckpt: str, listed: dict) -> None:
+    """Put back the copy of the weights ``state_files`` left out (where the checksums say it equals the model file)."""
+    dup, model = os.path.join(ckpt, DUPLICATE), os.path.join(ckpt, "model.safetensors")
+    if not os.path.exists(dup) and listed.get(DUPLICATE) and listed.get(DUPLICATE) == listed.get("model.safetensors") and os.path.exists(model):
+        shutil.copyfile(model, dup)
+
+
+def run_chunks(runs: list[list[tuple[str, str]]], limit: int = MAX_ARCHIVE_BYTES) -> list[list[tuple[str, str]]]:
+    """Each run's files (in order) cut into archives of at most ``limit`` bytes, one run per archive, so that an archive
+    the device leaves behind costs whole runs' states, never two halves; a run with a single file larger than
+    ``limit`` is left out with a warning (it cannot come back: the device returns files of at most 16 MiB)."""
+    out = []
+    for files in runs:
+        big = [arc for src, arc in files if os.path.getsize(src) > limit]
+        if big:
+            print(f"warning: {big[0]}: {os.path.getsize(dict((a, s) for s, a in files)[big[0]]) / 2**20:.1f} MiB, larger than "
+                  f"one archive's {limit / 2**20:.0f} MiB: this run's training state is not packed", file=sys.stderr)
+            continue
+        chunk, size = [], 0
+        for src, arc in files:
+            n = os.path.getsize(src)
+            if chunk and size + n > limit:
+                out.append(chunk)
+                chunk, size = [], 0
+            chunk.append((src, arc))
+            size += n
+        out.append(chunk)
+    return out
+
+
+def pack(study, entries: list, runs_root: str, out_dir: str, last_call: bool = False, carry_state: bool = False) -> list[str]:
     """``<study>.tgz`` (the filed files and the console logs) and, where runs keep weights, ``<study>-weights.tgz``
     (then ``-weights-2.tgz``, ...: archives of whole runs of at most MAX_ARCHIVE_BYTES each) and ``<study>-rescue.tgz``
     (weights of trained runs whose evaluations have not all finished, then ``-rescue-2.tgz``, ...; see ``rescued``)
@@ -454,7 +531,10 @@ def pack(study, entries: list, runs_root: str, out_dir: str, last_call: bool = F
     at 1,090-1,800 of 2,000 steps came back with nothing but their logs); and ``<study>-trained.tgz`` (``-trained-2``,
     ...), the weights of runs trained and fully evaluated that do not keep weights, so that a failure can still be
     looked into here (2026-12-07: a run whose evaluations all finished in the lease came back without its weights, and
-    ``scripts/divergence.py`` needs them); trim sends these after everything else that is new."""
+    ``scripts/divergence.py`` needs them); trim sends these after everything else that is new. ``carry_state`` (with
+    ``last_call``; ``--carry-state``): the cut archives hold each cut run's whole newest checkpoint (``state_files``:
+    its model, optimizer, scheduler and RNG states, checksums), one run per archive, so that a later lease continues
+    the run where this one left it (``seed_from_results``) instead of it being evaluated as the checkpoint it is."""
     os.makedirs(out_dir, exist_ok=True)
     written = []
     paths = {"": []}
@@ -489,7 +569,7 @@ def pack(study, entries: list, runs_root: str, out_dir: str, last_call: bool = F
                 rescue.append(files)
             elif train_done and last_call:
                 trained.append(files)
-        if last_call and not train_done and (found := cut_checkpoint(folder)):
+        if last_call and not train_done and (found := state_files(folder) if carry_state else cut_checkpoint(folder)):
             tag, names = found
             cut.append([(os.path.join(folder, tag, f), os.path.join(study.name, e.name, tag, f)) for f in names])
     build_log = os.path.join(os.path.dirname(os.path.abspath(runs_root)), ".kernels", ".launch", "build.log")
@@ -498,8 +578,10 @@ def pack(study, entries: list, runs_root: str, out_dir: str, last_call: bool = F
     for i, group in enumerate(weight_groups(weights)):
         paths["-weights" + (f"-{i + 1}" if i else "")] = group
     for kind, runs in (("-rescue", rescue), ("-cut", cut), ("-trained", trained)):  # as many archives as needed; trim ranks them
-        for i, group in enumerate(rescued(runs, MAX_ARCHIVE_BYTES)):
-            paths[kind + (f"-{i + 1}" if i else "")] = group
+        groups = run_chunks(runs) if kind == "-cut" and carry_state else rescued(runs, MAX_ARCHIVE_BYTES)
+        for i, group in enumerate(groups):
+            numbered = carry_state and kind == "-cut"  # -cut-01, -cut-02, ...: name order is run order (trim keeps a prefix)
+            paths[kind + (f"-{i + 1:02d}" if numbered else f"-{i + 1}" if i else "")] = group
     for suffix, items in paths.items():
         if not items:
             continue
@@ -527,10 +609,13 @@ def _archive_digest(path: str) -> str:
     return h.hexdigest()
 
 
-def trim(out_dir: str, record: str, call: str, limit: int = MAX_RETURNED_FILES) -> tuple[list[str], list[str]]:
-    """Keep at most ``limit`` files in ``out_dir`` (the device returns 8 a call), removing the rest; returns (kept,
-    removed). Kept first: every study's results (``<study>.tgz``), then rescued weights, then weight archives that no
-    earlier call returned, then the last call's ``-trained`` weights, then the rest, by name within each rank.
+def trim(out_dir: str, record: str, call: str, limit: int = MAX_RETURNED_FILES,
+         max_bytes: int = MAX_RETURNED_BYTES) -> tuple[list[str], list[str]]:
+    """Keep at most ``limit`` files and ``max_bytes`` in all in ``out_dir`` (the device returns 8 files and 64 MiB a
+    call), removing the rest; returns (kept, removed). Kept first: every study's results (``<study>.tgz``), then rescued
+    weights, then weight archives that no earlier call returned, then the last call's ``-trained`` weights, then the
+    rest, by name within each rank; what is kept is a prefix of that order (a file that does not fit ends it, so a run's
+    training state split over ``-cut-01``, ``-cut-02`` is not kept in part behind a later run's).
     ``record`` (a JSON file on the machine, outside ``out_dir``) holds per call (``call``: its start) the digests of
     the archives it kept, so that weights already returned by an earlier call go last; the last trim of a call writes
     that call's entry."""
@@ -553,7 +638,14 @@ def trim(out_dir: str, record: str, call: str, limit: int = MAX_RETURNED_FILES) 
         return r, f
 
     ordered = sorted(files, key=rank)
-    kept, removed = ordered[:limit], ordered[limit:]
+    kept, total = [], 0
+    for f in ordered:
+        size = os.path.getsize(os.path.join(out_dir, f))
+        if len(kept) >= limit or total + size > max_bytes:
+            break
+        kept.append(f)
+        total += size
+    removed = ordered[len(kept):]
     for f in removed:
         os.remove(os.path.join(out_dir, f))
     sent[call] = [digests[f] for f in kept if digests[f]]
@@ -770,7 +862,9 @@ def seed_from_results(study, entries: list, results: str, runs_root: str) -> lis
     """Start the selected runs from their filed folders (results/<study>/<run>/, carried with their weights) instead
     of training them again: each run with no folder under ``runs_root`` yet and with ``model.safetensors`` filed is
     copied there, marked trained, and each of its evaluations filed whole is marked done (``resumed_evals``); ``run``
-    then runs the rest on this machine (``from_results_entries``). Returns the runs seeded. (2026-12-06: the n x n runs
+    then runs the rest on this machine (``from_results_entries``). A run with no final weights filed but the whole
+    training state of a checkpoint (a lease's last call with ``--carry-state``; ``continue_from``) is set up to
+    continue training from it (``carry_on``). Returns the runs seeded. (2026-12-06: the n x n runs
     fine-tune trained in one lease and its evaluations at 100 x 100 can only run on a GPU: this is how the next lease
     does them without retraining.)"""
     import shutil
@@ -778,7 +872,12 @@ def seed_from_results(study, entries: list, results: str, runs_root: str) -> lis
     seeded = []
     for e in entries:
         src, dst = os.path.join(results, study.name, e.name), os.path.join(runs_root, e.name)
-        if not isinstance(e, Run) or os.path.exists(dst) or not os.path.exists(os.path.join(src, "model.safetensors")):
+        if not isinstance(e, Run) or os.path.exists(dst):
+            continue
+        if not os.path.exists(os.path.join(src, "model.safetensors")):
+            if (at := continue_from(src)) is not None:
+                carry_on(src, dst, at)
+                seeded.append(e.name)
             continue
         shutil.copytree(src, dst)
         os.makedirs(os.path.join(dst, ".launch"), exist_ok=True)
@@ -789,6 +888,44 @@ def seed_from_results(study, entries: list, results: str, runs_root: str) -> lis
             f.write(os.path.abspath(src) + "\n")
         seeded.append(e.name)
     return seeded
+
+
+def continue_from(src: str) -> int | None:
+    """The step of the newest checkpoint under a filed run folder ``src`` that holds a whole training state (its
+    checksums file lists an ``accelerate_state/`` and every listed file is there as saved), else None. A checkpoint
+    with the state in part (an archive the device did not return) is named on stderr and passed over; one filed as a
+    model alone (the default ``-cut``) is not a training state."""
+    from toolssm.training import CHECKSUMS, checkpoint_problem
+
+    for c in reversed(complete_checkpoints(src)):
+        try:
+            with open(os.path.join(c, CHECKSUMS)) as f:
+                listed = json.load(f)
+        except (OSError, ValueError):
+            continue
+        if not any(rel.startswith("accelerate_state" + os.sep) for rel in listed):
+            continue
+        _restore_duplicate(c, listed)
+        problem = checkpoint_problem(c)
+        if problem:
+            print(f"{c}: not continued ({problem}; carry the checkpoint whole)", file=sys.stderr)
+            continue
+        return checkpoint_step(c)
+    return None
+
+
+def carry_on(src: str, dst: str, at: int) -> None:
+    """Set up ``dst`` to continue the run filed in ``src`` from its checkpoint ``at``: that checkpoint, metrics.jsonl
+    and run.json are copied, and ``.launch/continued`` makes ``step`` start the training with ``--resume`` (train.py
+    checks the checkpoint's checksums and the run's arguments, and drops metrics rows past ``at``)."""
+    tag = f"checkpoint-{at}"
+    shutil.copytree(os.path.join(src, tag), os.path.join(dst, tag))
+    for f in ("metrics.jsonl", "run.json"):
+        if os.path.exists(os.path.join(src, f)):
+            shutil.copy2(os.path.join(src, f), os.path.join(dst, f))
+    os.makedirs(os.path.join(dst, ".launch"), exist_ok=True)
+    with open(os.path.join(dst, ".launch", CONTINUED), "w") as f:
+        f.write(f"{at}\n")
 
 
 def from_results_entries(entries: list, runs_root: str) -> list:
@@ -833,12 +970,17 @@ def main(argv=None) -> int:
                     help="the lease's last call: also pack the newest checkpoint of every run still training (<study>-cut.tgz; "
                          "runs save one every --save-every steps) so that a run cut by the lease's end can be evaluated as "
                          "that checkpoint; env LAST_CALL=1")
+    rp.add_argument("--carry-state", action="store_true", default=os.environ.get("CARRY_STATE") == "1",
+                    help="with --last-call: pack each cut run's whole newest checkpoint (model, optimizer, scheduler and "
+                         "RNG states; one run per archive, <study>-cut-01.tgz, ...) so that a later lease continues it "
+                         "(run --from-results, the checkpoint carried); env CARRY_STATE=1")
     rp.add_argument("--max-files", type=int, default=MAX_RETURNED_FILES if os.environ.get("OUT") else 0,
                     help="keep at most this many files in --out, results first (see trim; 0: all); default: the device's 8 "
                          "where $OUT is set (a device call), else 0")
     rp.add_argument("--from-results", nargs="?", const=os.path.join(ROOT, "results"), default=None, metavar="RESULTS",
                     help="start runs that have no folder here from their filed folders under RESULTS (default results/), "
-                         "carried with their weights: marked trained, their filed evaluations done (seed_from_results)")
+                         "carried with their weights: marked trained, their filed evaluations done; a run filed with the "
+                         "whole training state of a checkpoint (--carry-state) continues training from it (seed_from_results)")
     rp.add_argument("--poll", type=float, default=10.0, help="seconds between passes")
     rp.add_argument("--job", default=os.environ.get("TOOLSSM_JOB"), help="the GPU job, recorded in every run.json (env TOOLSSM_JOB)")
     fp = sub.add_parser("finish", help="evaluate here what a lease left unevaluated (filed runs with their weights)",
@@ -899,7 +1041,9 @@ def main(argv=None) -> int:
     os.makedirs(runs_root, exist_ok=True)
     if args.from_results:
         for name in seed_from_results(study, entries, args.from_results, runs_root):
-            print(f"{name}: started from {os.path.join(args.from_results, study.name, name)} (trained there)")
+            at = _continued(os.path.join(runs_root, name))
+            print(f"{name}: started from {os.path.join(args.from_results, study.name, name)} "
+                  + (f"(continues training from step {at})" if at is not None else "(trained there)"))
     entries = from_results_entries(entries, runs_root)  # also in a later call that forgot --from-results
     t0 = float(os.environ.get("TOOLSSM_CALL_START") or time.time())
     while True:
@@ -914,7 +1058,8 @@ def main(argv=None) -> int:
     # several launchers can share one call (and its $OUT): pack and trim one at a time, so the last sees every file
     with open(os.path.join(args.runs, ".pack.lock"), "w") as lock:
         fcntl.flock(lock, fcntl.LOCK_EX)
-        for path in pack(study, packed_entries(study, entries, runs_root), runs_root, args.out, last_call=args.last_call):
+        for path in pack(study, packed_entries(study, entries, runs_root), runs_root, args.out, last_call=args.last_call,
+                         carry_state=args.carry_state):
             print(f"packed {path} ({os.path.getsize(path) / 1e6:.1f} MB)")
         removed = trim(args.out, os.path.join(args.runs, ".returned.json"), str(int(t0)), args.max_files)[1] if args.max_files else []
     for f in removed:

@@ -5,6 +5,7 @@ import io
 import json
 import os
 import re
+import shutil
 import signal
 import subprocess
 import sys
@@ -612,3 +613,102 @@ def test_a_curriculum_stage_starts_from_the_stage_before_it_wherever_the_runs_li
     cur = {r.name: r for r in study.runs}["graph-lstm-cur-s0"]
     assert cur.after == ("graph-lstm-n5-s0",) and cur.train["train_max_n"] == 10 and cur.train["max_steps"] == 2000
     assert "runs/table1_full/graph-lstm-n5-s0" in cur.train_argv("runs/table1_full/graph-lstm-cur-s0")
+
+
+def test_a_run_cut_by_a_lease_continues_in_the_next_from_its_carried_state(tmp_path, capsys):
+    """Across leases (a run longer than a lease: iterative Hanoi, ~375M padded tokens): the last call's --carry-state
+    packs a cut run's whole newest checkpoint (model, optimizer, scheduler, RNG, checksums); filed here and carried to
+    the next lease, --from-results sets the run up to continue and the launcher trains it on with --resume to its
+    schedule's end, metrics kept. A state filed in part is named and not continued; the default cut is a model only."""
+    launch = _launch_module()
+    study = Study("s", "c", runs=[Run("r", dict(preset="mamba-tiny", task="addition", max_steps=4, batch_size=4, eval_every=0,
+                                               save_every=2, log_every=1, report_to="none", num_workers=0, eval_samples=1, eval_lengths="2",
+                                               seed=0), ())])
+    run = study.runs[0]
+    env = dict(os.environ, PYTHONPATH=python_path())
+    # lease 1: the training is cut after step 2 (train.py --stop-after: a save, then an exit as if killed) while the
+    # launcher still sees it running (a live pid) at the lease's last call
+    lease1 = tmp_path / "lease1" / "s"
+    folder = lease1 / "r"
+    rc = subprocess.run([sys.executable, *run.train_argv(str(folder)), "--stop-after", "2"], cwd=ROOT, env=env,
+                        capture_output=True, text=True).returncode
+    assert rc == 3 and (folder / "checkpoint-2" / "accelerate_state").is_dir() and not (folder / "model.safetensors").exists()
+    (folder / ".launch").mkdir()
+    (folder / ".launch" / "train.pid").write_text(str(os.getpid()))
+    assert launch._state(str(folder), "train") == "running"
+
+    plain = launch.pack(study, study.runs, str(lease1), str(tmp_path / "out-plain"), last_call=True)
+    with tarfile.open(tmp_path / "out-plain" / "s-cut.tgz") as tar:
+        assert not any("accelerate_state" in n for n in tar.getnames())  # the default: a model to evaluate, no state
+    out = tmp_path / "out"
+    written = launch.pack(study, study.runs, str(lease1), str(out), last_call=True, carry_state=True)
+    assert sorted(os.path.basename(p) for p in written) == ["s-cut-01.tgz", "s.tgz"] and len(plain) == 2
+    with tarfile.open(out / "s-cut-01.tgz") as tar:
+        names = tar.getnames()
+    assert "s/r/checkpoint-2/model.safetensors" in names and names[-1] == "s/r/checkpoint-2/checksums.json"
+    assert any(n.startswith("s/r/checkpoint-2/accelerate_state/optimizer") for n in names)
+    assert "s/r/checkpoint-2/accelerate_state/model.safetensors" not in names  # the model's bytes again: restored on arrival
+
+    results = tmp_path / "results"
+    for p in written:
+        launch.unpack(p, str(results))
+
+    # a state filed in part (an archive left behind) is refused, with the file it lacks named
+    broken = tmp_path / "broken"
+    shutil.copytree(results, broken)
+    opt = next((broken / "s" / "r" / "checkpoint-2" / "accelerate_state").glob("optimizer*"))
+    opt.unlink()
+    assert launch.continue_from(str(broken / "s" / "r")) is None
+    assert f"accelerate_state/{opt.name} is missing" in capsys.readouterr().err
+    assert launch.seed_from_results(study, study.runs, str(broken), str(tmp_path / "lease-x" / "s")) == []
+
+    # lease 2: continued from step 2 to the schedule's end
+    lease2 = tmp_path / "lease2" / "s"
+    assert launch.seed_from_results(study, study.runs, str(results), str(lease2)) == ["r"]
+    states = launch.step(study, study.runs, str(lease2), job="t", python=sys.executable)
+    assert states["r"] == (True, "training (continued from step 2, carried from an earlier lease)")
+    for _ in range(600):
+        if (lease2 / "r" / ".launch" / "train.rc").exists():
+            break
+        time.sleep(0.2)
+    log = (lease2 / "r" / ".launch" / "train.log").read_text()
+    assert (lease2 / "r" / ".launch" / "train.rc").read_text().strip() == "0", log[-2000:]
+    assert "resumed from" in log and "at step 2" in log
+    assert "--resume" in (lease2 / "r" / ".launch" / "train.cmd").read_text()
+    assert (lease2 / "r" / "model.safetensors").exists()
+    with open(lease2 / "r" / "training_args.json") as f:
+        assert json.load(f).get("steps_completed", 4) == 4
+    steps = [json.loads(line)["step"] for line in (lease2 / "r" / "metrics.jsonl").read_text().splitlines() if '"loss"' in line]
+    assert steps == [1, 2, 3, 4]  # lease 1's rows kept, none repeated
+    assert launch.step(study, study.runs, str(lease2), job="t", python=sys.executable)["r"][1].startswith("trained")
+
+
+def test_carried_states_are_cut_by_run_and_trimmed_to_what_the_device_returns(tmp_path, capsys):
+    """The device returns 8 files and 64 MiB a call: run_chunks cuts each run's state into archives of its own under
+    the per-file bound (a run with one file above it is left out, named); trim keeps a prefix of its order under the
+    byte bound too, so a run's second half is never kept while its first is dropped, nor a later run kept past it."""
+    launch = _launch_module()
+    runs = []
+    for name, sizes in (("a", (6, 6, 3)), ("b", (4,)), ("c", (20, 1))):
+        files = []
+        for i, size in enumerate(sizes):
+            p = tmp_path / f"{name}{i}"
+            p.write_bytes(b"\0" * size)
+            files.append((str(p), f"s/{name}/checkpoint-2/f{i}"))
+        runs.append(files)
+    chunks = launch.run_chunks(runs, limit=12)
+    assert [[arc.split("/")[1] + arc[-1] for _, arc in c] for c in chunks] == [["a0", "a1"], ["a2"], ["b0"]]
+    assert "s/c/checkpoint-2/f0: " in capsys.readouterr().err
+    out = tmp_path / "out"
+    out.mkdir()
+    for name, size in (("s.tgz", 10), ("s-cut-01.tgz", 40), ("s-cut-02.tgz", 40), ("s-cut-03.tgz", 10)):
+        with tarfile.open(out / name, "w:gz") as tar:
+            payload = os.urandom(size * 100)  # incompressible: the archive's size follows the payload
+            info = tarfile.TarInfo(f"s/r/{name}.bin")
+            info.size = len(payload)
+            tar.addfile(info, io.BytesIO(payload))
+    sizes = {f: os.path.getsize(out / f) for f in os.listdir(out)}
+    budget = sizes["s.tgz"] + sizes["s-cut-01.tgz"] + sizes["s-cut-03.tgz"]  # room for cut-03, not for cut-02
+    kept, removed = launch.trim(str(out), str(tmp_path / "rec.json"), call="1", max_bytes=budget)
+    assert kept == ["s.tgz", "s-cut-01.tgz"] and removed == ["s-cut-02.tgz", "s-cut-03.tgz"]
+    assert sorted(os.listdir(out)) == ["s-cut-01.tgz", "s.tgz"]

@@ -13,7 +13,9 @@
 # TOOLSSM_GIT_COMMIT names the commit the copy was made from (the copy has no .git): it goes into every run.json.
 # LAST_CALL=1 on the lease's last call: runs still training also send their newest checkpoint (<study>-cut.tgz), to
 # evaluate here as the checkpoint it is (the study must save some: --save-every), and runs trained and fully evaluated
-# that keep no weights send theirs (<study>-trained.tgz, after everything else), to look into here.
+# that keep no weights send theirs (<study>-trained.tgz, after everything else), to look into here. With CARRY_STATE=1
+# as well, the cut runs send their whole training state instead (<study>-cut-01.tgz, ...), which a later lease continues
+# with --from-results and the run folders carried (docs/TRAINING.md, "A run longer than a lease").
 set -uo pipefail
 export TOOLSSM_CALL_START=${TOOLSSM_CALL_START:-$(date +%s)}  # the deadline counts from here, setup included
 cd "$(dirname "$0")/../.."
