@@ -569,7 +569,12 @@ def pack(study, entries: list, runs_root: str, out_dir: str, last_call: bool = F
                 rescue.append(files)
             elif train_done and last_call:
                 trained.append(files)
-        if last_call and not train_done and (found := state_files(folder) if carry_state else cut_checkpoint(folder)):
+        found = state_files(folder) if last_call and not train_done and carry_state else None
+        if found and (big := [f for f in found[1] if os.path.getsize(os.path.join(folder, found[0], f)) > MAX_ARCHIVE_BYTES]):
+            print(f"warning: {study.name}/{e.name}: {big[0]} of {found[0]} is larger than one archive's "
+                  f"{MAX_ARCHIVE_BYTES / 2**20:.0f} MiB: its training state cannot come back, its model is packed alone", file=sys.stderr)
+            found = None
+        if last_call and not train_done and (found := found or cut_checkpoint(folder)):
             tag, names = found
             cut.append([(os.path.join(folder, tag, f), os.path.join(study.name, e.name, tag, f)) for f in names])
     build_log = os.path.join(os.path.dirname(os.path.abspath(runs_root)), ".kernels", ".launch", "build.log")
@@ -578,7 +583,7 @@ def pack(study, entries: list, runs_root: str, out_dir: str, last_call: bool = F
     for i, group in enumerate(weight_groups(weights)):
         paths["-weights" + (f"-{i + 1}" if i else "")] = group
     for kind, runs in (("-rescue", rescue), ("-cut", cut), ("-trained", trained)):  # as many archives as needed; trim ranks them
-        groups = run_chunks(runs) if kind == "-cut" and carry_state else rescued(runs, MAX_ARCHIVE_BYTES)
+        groups = run_chunks(runs, MAX_ARCHIVE_BYTES) if kind == "-cut" and carry_state else rescued(runs, MAX_ARCHIVE_BYTES)
         for i, group in enumerate(groups):
             numbered = carry_state and kind == "-cut"  # -cut-01, -cut-02, ...: name order is run order (trim keeps a prefix)
             paths[kind + (f"-{i + 1:02d}" if numbered else f"-{i + 1}" if i else "")] = group

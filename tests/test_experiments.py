@@ -649,6 +649,15 @@ def test_a_run_cut_by_a_lease_continues_in_the_next_from_its_carried_state(tmp_p
     assert any(n.startswith("s/r/checkpoint-2/accelerate_state/optimizer") for n in names)
     assert "s/r/checkpoint-2/accelerate_state/model.safetensors" not in names  # the model's bytes again: restored on arrival
 
+    # a state with a file larger than an archive (a 130M model's optimizer) cannot come back: its model goes alone
+    import unittest.mock
+
+    with unittest.mock.patch.object(launch, "MAX_ARCHIVE_BYTES", 120_000):  # the optimizer here: ~187 kB
+        small = launch.pack(study, study.runs, str(lease1), str(tmp_path / "out-small"), last_call=True, carry_state=True)
+    with tarfile.open(next(p for p in small if "-cut" in p)) as tar:
+        assert "s/r/checkpoint-2/model.safetensors" in tar.getnames() and not any("accelerate_state" in n for n in tar.getnames())
+    assert "its training state cannot come back, its model is packed alone" in capsys.readouterr().err
+
     results = tmp_path / "results"
     for p in written:
         launch.unpack(p, str(results))
