@@ -1,0 +1,1 @@
+timeout 900 bash -c '/opt/torch/.venv/bin/python3 eval.py --model runs/table1_full/graph-lstm-paper-s0 --split stress --lengths 20,100,500 --num-samples 16 --batch-size 16 --stop-at-divergence --no-token-accuracy --out runs/table1_full/graph-lstm-paper-s0/eval/stress'

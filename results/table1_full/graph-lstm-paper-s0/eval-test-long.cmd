@@ -1,0 +1,1 @@
+timeout 1200 bash -c '/opt/torch/.venv/bin/python3 eval.py --model runs/table1_full/graph-lstm-paper-s0 --split test --lengths 500,1000 --num-samples 16 --batch-size 16 --stop-at-divergence --no-token-accuracy --out runs/table1_full/graph-lstm-paper-s0/eval/test-long'

@@ -1,0 +1,1 @@
+timeout 540 bash -c '/opt/torch/.venv/bin/python3 eval.py --model runs/table1_full/graph-lstm-paper-s0 --split test --lengths 10,20,50,100,200 --num-samples 16 --batch-size 16 --stop-at-divergence --no-token-accuracy --out runs/table1_full/graph-lstm-paper-s0/eval/test'

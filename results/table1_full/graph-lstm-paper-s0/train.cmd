@@ -1,0 +1,1 @@
+/opt/torch/.venv/bin/python3 train.py --max-steps 2000 --warmup-steps 100 --weight-decay 0.01 --eval-every 500 --eval-samples 8 --save-every 500 --report-to none --num-workers 2 --preset lstm --task logical_graph --config default --train-max-n 10 --batch-size 128 --learning-rate 0.002 --seed 0 --data-seed 0 --eval-lengths 10,20 --output-dir runs/table1_full/graph-lstm-paper-s0

@@ -1,0 +1,1 @@
+timeout 540 bash -c '/opt/torch/.venv/bin/python3 eval.py --model runs/table1_full/hanoi-rec-gru-g8-s1 --split test --lengths 7,8,9,10 --num-samples 8 --batch-size 8 --stop-at-divergence --no-token-accuracy --out runs/table1_full/hanoi-rec-gru-g8-s1/eval/test'

@@ -1,0 +1,1 @@
+timeout 900 bash -c '/opt/torch/.venv/bin/python3 eval.py --model runs/table1_full/hanoi-rec-lstm-g8-s0 --split stress --lengths 7,8,9 --num-samples 16 --batch-size 16 --stop-at-divergence --no-token-accuracy --out runs/table1_full/hanoi-rec-lstm-g8-s0/eval/stress'
