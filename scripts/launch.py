@@ -883,6 +883,9 @@ def seed_from_results(study, entries: list, results: str, runs_root: str) -> lis
             if (at := continue_from(src)) is not None:
                 carry_on(src, dst, at)
                 seeded.append(e.name)
+            elif filed := complete_checkpoints(src):
+                print(f"{e.name}: {os.path.basename(filed[-1])} is filed without a whole training state (a model-only cut, "
+                      "or one not carried whole): this run trains from step 0 here", file=sys.stderr)
             continue
         shutil.copytree(src, dst)
         os.makedirs(os.path.join(dst, ".launch"), exist_ok=True)

@@ -670,6 +670,11 @@ def test_a_run_cut_by_a_lease_continues_in_the_next_from_its_carried_state(tmp_p
     assert launch.continue_from(str(broken / "s" / "r")) is None
     assert f"accelerate_state/{opt.name} is missing" in capsys.readouterr().err
     assert launch.seed_from_results(study, study.runs, str(broken), str(tmp_path / "lease-x" / "s")) == []
+    assert "r: checkpoint-2 is filed without a whole training state" in capsys.readouterr().err  # said, not silent
+    model_only = tmp_path / "model-only"
+    launch.unpack(next(p for p in plain if p.endswith("-cut.tgz")), str(model_only))
+    assert launch.seed_from_results(study, study.runs, str(model_only), str(tmp_path / "lease-y" / "s")) == []
+    assert "this run trains from step 0 here" in capsys.readouterr().err
 
     # lease 2: continued from step 2 to the schedule's end
     lease2 = tmp_path / "lease2" / "s"
