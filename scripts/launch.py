@@ -21,6 +21,7 @@ from __future__ import annotations
 import argparse
 import dataclasses
 import fcntl
+import filecmp
 import gzip
 import hashlib
 import io
@@ -465,7 +466,7 @@ def state_files(folder: str) -> tuple[str, list[str]] | None:
         if not os.path.exists(os.path.join(c, CHECKSUMS)):
             continue
         rel = sorted(os.path.relpath(os.path.join(d, f), c) for d, _, fs in os.walk(c) for f in fs)
-        if DUPLICATE in rel and _same_file(os.path.join(c, DUPLICATE), os.path.join(c, "model.safetensors")):
+        if DUPLICATE in rel and filecmp.cmp(os.path.join(c, DUPLICATE), os.path.join(c, "model.safetensors"), shallow=False):
             rel.remove(DUPLICATE)  # accelerate's copy of the weights, byte for byte the model's: restored on arrival
         first = [f for f in CUT_FILES if f in rel]
         return os.path.basename(c), first + [f for f in rel if f not in first and f != CHECKSUMS] + [CHECKSUMS]
@@ -475,18 +476,6 @@ def state_files(folder: str) -> tuple[str, list[str]] | None:
 #: accelerate's save_state writes the model's weights again beside the optimizer: for a small Mamba 7 of a
 #: checkpoint's 28 MB, and the device returns 64 MiB a call, so three such runs' states fit only without it
 DUPLICATE = os.path.join("accelerate_state", "model.safetensors")
-
-
-def _same_file(a: str, b: str) -> bool:
-    if not (os.path.isfile(a) and os.path.isfile(b)) or os.path.getsize(a) != os.path.getsize(b):
-        return False
-    with open(a, "rb") as f, open(b, "rb") as g:
-        while True:
-            x, y = f.read(1 << 20), g.read(1 << 20)
-            if x != y:
-                return False
-            if not x:
-                return True
 
 
 def _restore_duplicate(ckpt: str, listed: dict) -> None:
