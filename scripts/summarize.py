@@ -75,7 +75,8 @@ def load_runs() -> list[dict]:
     by_dir = {}
     for r in runs:
         r["training"] = training_of(r)
-        ckpt_args = os.path.join(ROOT, "checkpoints", r["name"], "training_args.json")
+        # a shipped checkpoint's evaluations, filed under its name or under NAME--<what> (claimed_sizes' NAME--perclass)
+        ckpt_args = os.path.join(ROOT, "checkpoints", shipped_name(r["name"]), "training_args.json")
         if r["args"] is None and os.path.exists(ckpt_args):  # a shipped checkpoint's evaluations (stress, push_length): its settings
             with open(ckpt_args) as f:
                 r["training"] = training_of({"args": json.load(f), "evals": {}})
@@ -111,6 +112,11 @@ def load_runs() -> list[dict]:
     for r in runs:
         r["steps"] = steps_of(r)
     return runs
+
+
+def shipped_name(name: str) -> str:
+    """The shipped checkpoint a filed run's name refers to: NAME for NAME and for NAME--<what> (a second job on it)."""
+    return name.split("--", 1)[0]
 
 
 def made_by(ckpt_dir: str) -> str | None:
@@ -288,10 +294,10 @@ def input_note(run: dict, rows: dict[int, dict]) -> str:
     way it runs by default (a shipped checkpoint's spec), or were made with the input hidden; "" otherwise."""
     modes = {bool(run["evals"][row["tag"]].get("hide_input")) for row in rows.values()}
     default = False
-    if os.path.isdir(os.path.join(ROOT, "checkpoints", run["name"])):
+    if os.path.isdir(os.path.join(ROOT, "checkpoints", shipped_name(run["name"]))):
         from toolssm.modeling import read_tool_spec
 
-        default = bool((read_tool_spec(os.path.join(ROOT, "checkpoints", run["name"])) or {}).get("hide_input"))
+        default = bool((read_tool_spec(os.path.join(ROOT, "checkpoints", shipped_name(run["name"]))) or {}).get("hide_input"))
     if modes == {True}:
         return " (input hidden)"
     if modes == {False}:

@@ -99,6 +99,19 @@ def test_checkpoint_evaluations_merge_every_filed_evaluation_of_a_shipped_checkp
     assert [(r["n"], r["num_samples"]) for r in mamba["lengths"]] == [(10, 128), (20, 128), (50, 128)]
 
 
+@needs_results
+def test_a_second_job_on_a_shipped_checkpoint_reads_its_settings():
+    """results/claimed_sizes/NAME--perclass: evaluations of checkpoints/NAME filed under a name of their own; their
+    table rows name the checkpoint's model and training (they read "?" before)."""
+    runs = {(r["study"], r["name"]): r for r in summarize.load_runs()}
+    r = runs[("claimed_sizes", "logical-graph-mamba-small--perclass")]
+    with open(os.path.join(ROOT, "checkpoints", "logical-graph-mamba-small", "training_args.json")) as f:
+        args = json.load(f)
+    assert summarize.arch_of(r) == "Mamba-1 4x256"
+    assert (r["training"]["task"], r["training"]["steps"], r["training"]["seed"]) == ("logical_graph", args.get("steps_completed", args["train"]["max_steps"]), args["train"]["seed"])
+    assert summarize.shipped_name("a--b--c") == "a" and summarize.shipped_name("a-b") == "a-b"
+
+
 @pytest.mark.needs_checkpoints  # demo.py / the README's tables read every shipped checkpoint
 @needs_results
 def test_shipped_cards_hold_every_filed_evaluation(tmp_path, monkeypatch):
