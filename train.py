@@ -272,7 +272,7 @@ def main(argv=None) -> int:
 
     # Micro-batches for this process, continuing the global order exactly where the run stopped.
     micro = StepDataset(source, start_step * targs.gradient_accumulation_steps, targs.batch_size, accelerator.process_index,
-                        accelerator.num_processes, dargs.max_length, dargs.group_by_length)
+                        accelerator.num_processes, dargs.max_length, dargs.group_by_length, dargs.loss_tokens)
     loader = torch.utils.data.DataLoader(micro, batch_size=targs.batch_size, shuffle=False, collate_fn=collate,
                                          num_workers=dargs.num_workers, persistent_workers=dargs.num_workers > 0)
     batches = iter(loader)

@@ -141,7 +141,7 @@ def training_of(run: dict) -> dict:
                 "max_steps": a["train"]["max_steps"], "batch": a["train"]["batch_size"], "lr": a["train"]["learning_rate"],
                 "seed": a["train"]["seed"], "train_max_n": a["data"].get("train_max_n"), "stress_fraction": a["data"].get("stress_fraction") or 0,
                 "stress_max_n": a["data"].get("stress_max_n"), "stress_family": a["data"].get("stress_family") or "stress",
-                "hide_input": bool(a["data"].get("hide_input"))}
+                "hide_input": bool(a["data"].get("hide_input")), "loss_tokens": a["data"].get("loss_tokens") or "all"}
     for res in run["evals"].values():
         t = res.get("training")
         if t:
@@ -336,7 +336,8 @@ def study_readme(study: str, runs: list[dict], claim: str) -> tuple[str, list[di
                 steps = c.split("-", 1)[1] if c else r["steps"]
                 rows.append([f"`{r['name']}`" + (f" at {c}" if c else "") + input_note(r, m), arch_of(r),
                              (t["config"] or "default") + (f" + {t['stress_fraction']:.0%} {(t.get('stress_family') or 'stress').replace(',', ' + ')}" + (f" to {t['stress_max_n']}" if t.get("stress_max_n") else "")
-                                                           if t.get("stress_fraction") else ""), steps, str(t["batch"] or "-"),
+                                                           if t.get("stress_fraction") else "")
+                             + (f" (loss on {t['loss_tokens']} only)" if t.get("loss_tokens", "all") != "all" else ""), steps, str(t["batch"] or "-"),
                              str(t["lr"] or "-"), str(t["seed"] if t["seed"] is not None else "-"), r["speed"]] + [cell(m.get(n), task) for n in ns]
                             + ([failing_classes(m)] if split != "test" else []))
             unit = next((res.get("size_unit") for r in sel for res in r["evals"].values() if res.get("size_unit")), "n")

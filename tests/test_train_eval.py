@@ -4,6 +4,7 @@ Accuracy is not asserted (a few CPU steps learn nothing); every artifact must ex
 import csv
 import json
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -317,6 +318,29 @@ def test_group_by_length_batches_the_same_examples_by_length_and_resumes_exactly
 
     assert float(collate([ds[j] for j in range(B)])["loss_weight"]) == pytest.approx(weights[0])
     assert "loss_weight" not in collate([StepDataset(src, 0, B, 0, 1, None)[j] for j in range(B)])
+
+
+def test_loss_tokens_digits_keeps_only_the_digit_labels_and_weighs_windows_by_them():
+    """--loss_tokens digits (a copy curriculum's first stage): the same inputs, labels only on trained digit tokens (on
+    the logical graph: the copied names); with --group_by_length the window's loss weights count those labels."""
+    from toolssm import vocab as V
+    from toolssm.training import StepDataset, TaskSource
+
+    src = TaskSource("logical_graph", "default", 10, seed=0)
+    full, digits = StepDataset(src, 0, 4, 0, 1, None), StepDataset(src, 0, 4, 0, 1, None, loss_tokens="digits")
+    for k in range(8):
+        a, b = full[k], digits[k]
+        assert a["input_ids"] == b["input_ids"]
+        kept = [i for i, t in enumerate(b["labels"]) if t != -100]
+        assert kept == [i for i, t in enumerate(a["labels"]) if t != -100 and V.VOCAB[t].isdigit()]
+        assert kept and all(b["labels"][i] == a["labels"][i] for i in kept)
+        text = "".join(V.VOCAB[t] if t != -100 else " " for t in a["labels"])
+        assert len(kept) == 4 * len(re.findall(r"v\d{4}", text))  # every written name's four digits, nothing else
+    grouped = StepDataset(src, 0, 4, 0, 1, None, group_by_length=2, loss_tokens="digits")
+    scored = [sum(sum(1 for t in grouped[s * 4 + j]["labels"] if t != -100) for j in range(4)) for s in range(2)]
+    assert [grouped[s * 4]["loss_weight"] for s in range(2)] == pytest.approx([2 * k / sum(scored) for k in scored])
+    with pytest.raises(ValueError, match="loss_tokens"):
+        StepDataset(src, 0, 4, 0, 1, None, loss_tokens="names")
 
 
 def test_mixture_option_sets_the_auxiliary_size_and_rejects_bad_entries():

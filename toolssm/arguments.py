@@ -48,6 +48,7 @@ class DataArguments:
     data_seed: int = field(default=0, metadata={"help": "seed of the generated training stream (items are rebuilt from it and their index)"})
     max_length: int | None = field(default=None, metadata={"help": "truncate training sequences to this many tokens"})
     group_by_length: int = field(default=0, metadata={"help": "batch examples of like length: each window of this many steps' examples is sorted by length, cut into batches, and the batches are taken in a shuffled order (the same examples as without it, in other batches; 0 or 1: off). A batch is padded to its longest row, so on Tower of Hanoi (lengths 10x apart) most of a random batch is padding: 8 here cuts the padded tokens of a step 2.85x (recursive) to 3.69x (iterative), benchmarks/bench_group_by_length.py. Each step's loss is scaled by its batch's share of the window's label tokens, so every token weighs as in mixed batches (docs/TRAINING.md)"})
+    loss_tokens: str = field(default="all", metadata={"help": "which trained tokens carry the loss: 'all' (thoughts, commands, outputs, [EOS]: the paper's) or 'digits' (only the digits among them; on the logical graph those are the names the model copies: a copy curriculum's first stage, docs/TRAINING.md)", "choices": ["all", "digits"]})
     num_workers: int = field(default=2, metadata={"help": "DataLoader workers generating/rendering trajectories"})
 
 

@@ -13,6 +13,7 @@ import random
 
 import torch
 
+from . import vocab as V
 from .tasks import choose_input, task_class
 from .tasks.base import item_rng, split_input
 from .trajectory import IGNORE_INDEX, Trajectory, render
@@ -126,6 +127,10 @@ class Mixture:
         return self.sources[k][i]
 
 
+#: --loss_tokens: the token ids whose labels are kept (None: every trained token, the paper's loss)
+LOSS_TOKENS = {"all": None, "digits": frozenset(V.TOKEN_TO_ID[str(d)] for d in range(10))}
+
+
 class StepDataset(torch.utils.data.Dataset):
     """Map-style view of a source for one process: position p of step s -> global index.
 
@@ -136,7 +141,10 @@ class StepDataset(torch.utils.data.Dataset):
     a resumed run (``start_step``) and every DataLoader worker agree (each worker builds a window it needs once)."""
 
     def __init__(self, source, start_step: int, per_process: int, process_index: int, num_processes: int, max_length: int | None,
-                 group_by_length: int = 0):
+                 group_by_length: int = 0, loss_tokens: str = "all"):
+        if loss_tokens not in LOSS_TOKENS:
+            raise ValueError(f"loss_tokens must be one of {sorted(LOSS_TOKENS)}, got {loss_tokens!r}")
+        self.keep = LOSS_TOKENS[loss_tokens]
         self.source, self.start_step = source, start_step
         self.per_process, self.rank, self.world = per_process, process_index, num_processes
         self.max_length = max_length
@@ -150,6 +158,8 @@ class StepDataset(torch.utils.data.Dataset):
         ex = self.source[g]
         if self.max_length:
             ex = {key: v[: self.max_length] for key, v in ex.items()}
+        if self.keep is not None:  # before the window's loss weights (group_by_length) count the label tokens
+            ex = dict(ex, labels=[t if t == IGNORE_INDEX or t in self.keep else IGNORE_INDEX for t in ex["labels"]])
         return ex
 
     def window(self, w: int) -> tuple[list[list[int]], dict[int, dict]]:
@@ -187,14 +197,14 @@ class StepDataset(torch.utils.data.Dataset):
 RUN_DEFINING_ARGS = {
     "model": ("preset", "init_from", "source_tokenizer", "lora", "lora_r", "lora_alpha", "lora_target_modules"),
     "data": ("task", "config", "hide_input", "stress_fraction", "stress_max_n", "stress_family", "dataset", "train_max_n", "mixture", "mixture_main_weight", "data_seed", "max_length",
-             "group_by_length"),
+             "group_by_length", "loss_tokens"),
     "train": ("max_steps", "batch_size", "gradient_accumulation_steps", "learning_rate", "weight_decay", "warmup_steps",
               "lr_scheduler", "seed"),
 }
 CHECKSUMS = "checksums.json"
 #: run-defining arguments added after runs were saved without them: a saved run lacking one ran with this value
 ADDED_LATER = {("data", "hide_input"): False, ("data", "stress_fraction"): 0.0, ("data", "stress_max_n"): None, ("data", "stress_family"): "stress",
-               ("data", "group_by_length"): 0}
+               ("data", "group_by_length"): 0, ("data", "loss_tokens"): "all"}
 #: what a finished or interrupted run leaves in its output folder (a folder holding any of these holds a run)
 RUN_FILES = ("training_args.json", "model.safetensors", "trainer_state.json", "metrics.jsonl")
 
