@@ -503,11 +503,15 @@ def table1_cells(runs):
     return cells
 
 
+FIRST_STAGES = ("n5", "copy")  # lr_variant tags of a curriculum's first stage (no Table 1 row of its own)
+
+
 def lr_variant(r) -> str:
     """'' for a table1_full run of its cell's own recipe, else the variant's tag from the run's name: a learning rate
     ('lr5e-4'), the graph curriculum's second stage ('cur') or its first ('n5', trained on 4-5 nodes: no Table 1 row),
+    the copy curriculum's second stage ('copycur') or its first ('copy', the loss on the names only: no Table 1 row),
     batches by length ('g8': train.py --group_by_length 8), the paper's model size ('paper': the 4 x 1536 LSTM)."""
-    m = re.search(r"-(lr[0-9.e-]+|cur|n5|g\d+|paper)-s\d+$", r["name"])
+    m = re.search(r"-(lr[0-9.e-]+|copycur|copy|cur|n5|g\d+|paper)-s\d+$", r["name"])
     return m.group(1) if m else ""
 
 
@@ -515,6 +519,8 @@ def variant_label(v: str) -> str:
     """The README row's words for a variation's tag."""
     if v == "cur":
         return "curriculum (1,000 steps on 4-5 nodes first)"
+    if v == "copycur":
+        return "copy curriculum (1,000 steps with the loss on the names only first)"
     if v == "paper":
         return "the paper's size (4 x 1536)"
     if re.fullmatch(r"g\d+", v):
@@ -594,7 +600,7 @@ def readme_table1(runs):
             rows.append([f"{label}, 2,000 steps"] + [full.get(fam, "-") for fam in FAMILIES])
         variants = sorted({lr_variant(r) for r in runs if r["study"] == "table1_full" and r["training"]["task"] == task
                            and r["training"]["config"] in configs} - {""})
-        for v in [v for v in variants if v != "n5"]:  # the curriculum's first stage is no Table 1 cell
+        for v in [v for v in variants if v not in FIRST_STAGES]:  # a curriculum's first stage is no Table 1 cell
             var = full_budget_cells(runs, task, configs, tm, variant=v)
             rows.append([f"{label}, 2,000 steps, {variant_label(v)}"] + [var.get(fam, "-") for fam in FAMILIES])
         base = label.split(",")[0]

@@ -274,6 +274,11 @@ def test_table1_variations_get_rows_of_their_own_and_a_curriculum_first_stage_no
     assert summarize.variant_label("cur").startswith("curriculum") and summarize.variant_label("lr5e-4") == "lr 5e-4"
     assert summarize.lr_variant(dict(name="hanoi-it-gru-g8-s1")) == "g8" and summarize.variant_label("g8").startswith("batched by length")
     assert summarize.lr_variant(dict(name="graph-lstm-paper-s0")) == "paper" and "4 x 1536" in summarize.variant_label("paper")
+    # the copy curriculum (2026-12-08): its second stage a row of its own, its first (loss on the names only) none
+    runs += [run("graph-gru-copy-s0", 0, 0.0, "gru-small"), run("graph-gru-copycur-s0", 0, 1.0, "gru-small")]
+    assert [summarize.lr_variant(r) for r in runs[-2:]] == ["copy", "copycur"] and "copy" in summarize.FIRST_STAGES
+    assert list(summarize.full_budget_cells(runs, "logical_graph", ("default",), 10).values()) == ["s0: 10→– (0%)"]  # the GRU's first stage is not the cell's own seed
+    assert summarize.variant_label("copycur").startswith("copy curriculum")
 
 
 def test_a_cut_run_shows_its_newest_evaluated_checkpoint_and_says_it_was_cut(tmp_path):
