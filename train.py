@@ -273,6 +273,9 @@ def main(argv=None) -> int:
     # Micro-batches for this process, continuing the global order exactly where the run stopped.
     micro = StepDataset(source, start_step * targs.gradient_accumulation_steps, targs.batch_size, accelerator.process_index,
                         accelerator.num_processes, dargs.max_length, dargs.group_by_length, dargs.loss_tokens)
+    if dargs.loss_tokens != "all" and not any(t != -100 for k in range(min(64, targs.batch_size * 4)) for t in micro[k]["labels"]):
+        raise SystemExit(f"--loss_tokens {dargs.loss_tokens}: the first training examples of {dargs.task} hold no trained token of "
+                         "that kind, so their loss would be empty (nothing to learn); use --loss_tokens all")
     loader = torch.utils.data.DataLoader(micro, batch_size=targs.batch_size, shuffle=False, collate_fn=collate,
                                          num_workers=dargs.num_workers, persistent_workers=dargs.num_workers > 0)
     batches = iter(loader)

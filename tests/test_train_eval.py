@@ -343,6 +343,22 @@ def test_loss_tokens_digits_keeps_only_the_digit_labels_and_weighs_windows_by_th
         StepDataset(src, 0, 4, 0, 1, None, loss_tokens="names")
 
 
+def test_loss_tokens_with_nothing_to_learn_stops_before_the_first_step(tmp_path, monkeypatch):
+    """A --loss_tokens kind the task's trained tokens never hold would make every step's loss empty (NaN): refused."""
+    import importlib.util
+
+    import toolssm.training
+
+    spec = importlib.util.spec_from_file_location("toolssm_train_script", os.path.join(ROOT, "train.py"))
+    train = sys.modules[spec.name] = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(train)
+    monkeypatch.setitem(toolssm.training.LOSS_TOKENS, "digits", frozenset({-5}))  # no token id: nothing kept
+    with pytest.raises(SystemExit, match="loss_tokens digits.*nothing to learn"):
+        train.main(["--task", "addition", "--preset", "lstm-tiny", "--max_steps", "1", "--batch_size", "2", "--num_workers", "0",
+                    "--eval_every", "0", "--report_to", "none", "--loss_tokens", "digits", "--output_dir", str(tmp_path / "run")])
+    assert not os.path.exists(tmp_path / "run" / "model.safetensors")
+
+
 def test_mixture_option_sets_the_auxiliary_size_and_rejects_bad_entries():
     import importlib.util
 
