@@ -1,0 +1,37 @@
+"""A CPU pilot of the copy curriculum for the logical graph's small GRU (table1_full's `graph-*-copy-s0` then
+`graph-*-copycur-s0` are the GPU version at the cell's own batch 128 and 2,000 steps).
+
+Why: trained on the whole trace (2,000 steps at batch 128, two learning rates, a short-graph curriculum, the paper's
+4 x 1536 size) the small LSTM and GRU learn the trace's structure and copy no variable name above chance: 0/16 at every
+size, in distribution too (README, Table 1). `scripts/graph_copy_stage.py` showed on the CPU that with the loss on the
+copied name digits only (4-5 nodes, batch 32) the GRU copies 86% of them after 600 steps, and that the whole loss
+afterwards keeps the copy and learns the rest (teacher-forced token accuracy 0.94 after 200 steps, against 0.745 for
+the whole loss from scratch at 600). This pilot runs the same two stages through train.py and evaluates the model as
+the agent (eval.py: the search tool answers its commands; exact match of the whole trajectory and answer):
+
+    python scripts/launch.py run graph_copy_cpu --deadline 3600     # on 2 cores, ~50 minutes
+
+Stage 1: 600 steps on graphs of 4-5 nodes with `--loss_tokens digits`; stage 2: the whole loss on 4-10 nodes (the
+cell's training sizes) from those weights, as many steps as 28 minutes allow on 2 cores (planned 500). A pilot on a
+laptop-sized budget (batch 32, ~1,100 steps in all), not a Table 1 cell [decision].
+"""
+
+from toolssm.experiments import Eval, Run, Study
+
+COMMON = dict(preset="gru-small", task="logical_graph", config="default", batch_size=32, learning_rate=2e-3, weight_decay=0.01,
+              warmup_steps=50, eval_every=0, eval_samples=4, report_to="none", num_workers=1, seed=0, data_seed=0)
+
+STUDY = Study(
+    name="graph_copy_cpu",
+    claim="CPU pilot: does a copy curriculum (the loss on the copied names first) teach the small GRU the logical graph, "
+          "which the whole trace's loss did not in 2,000 steps?",
+    runs=[Run("gcopy-gru-copy-s0", dict(COMMON, train_max_n=5, max_steps=600, loss_tokens="digits", max_time_minutes=16,
+                                        eval_lengths="5", save_every=300)),
+          Run("gcopy-gru-copycur-s0", dict(COMMON, train_max_n=10, max_steps=500, max_time_minutes=28, eval_lengths="10",
+                                           save_every=250, init_from="{runs}/gcopy-gru-copy-s0"),
+              (Eval("test", (5, 10, 20), num_samples=16, timeout_s=900),
+               Eval("stress", (20,), split="stress", num_samples=16, timeout_s=900)),
+              after=("gcopy-gru-copy-s0",))],
+    parallel=1,
+    parallel_evals=1,
+)
