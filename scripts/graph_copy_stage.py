@@ -33,13 +33,14 @@ IGNORE = -100
 def examples(task, rng: random.Random, count: int, max_n: int, loss: str) -> list[dict]:
     """``count`` rendered training trajectories of 4..max_n nodes; with ``loss == "names"`` the labels keep only the
     digits of written names (a digit in a thought or a command: in this task always a copied name's)."""
-    from toolssm import vocab as V
+    from toolssm.training import LOSS_TOKENS
     from toolssm.trajectory import render
 
+    digits = LOSS_TOKENS["digits"]  # train.py --loss_tokens digits: the same filter
     out = []
     for _ in range(count):
         ex = render(task.trajectory(task.sample(rng, max_n, True)))
-        ex["name_digit"] = [lab != IGNORE and V.VOCAB[lab].isdigit() for lab in ex["labels"]]
+        ex["name_digit"] = [lab in digits for lab in ex["labels"]]
         if loss == "names":
             ex["labels"] = [lab if d else IGNORE for lab, d in zip(ex["labels"], ex["name_digit"])]
         out.append(ex)
