@@ -103,6 +103,9 @@ def main(argv=None) -> int:
     p.add_argument("--lr", type=float, default=2e-3)
     p.add_argument("--batch-size", type=int, default=32)
     p.add_argument("--max-n", type=int, default=5, help="graphs of 4..max_n nodes (the cell trains 4-10)")
+    p.add_argument("--config", default="default", choices=("default", "value_lines"),
+                   help="the trace: default (names copied across observations) or value_lines (docs/FORMATS.md: every "
+                        "copy from the last observation or the model's own last command)")
     p.add_argument("--every", type=int, default=50)
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--threads", type=int, default=None)
@@ -124,14 +127,14 @@ def main(argv=None) -> int:
         model = build_model(args.preset)
     dev = torch.device(args.device)
     model.to(dev)
-    task = get_task("logical_graph", "default")
+    task = get_task("logical_graph", args.config)
     rng, held_rng = random.Random(args.seed), random.Random(10_000 + args.seed)
     held = examples(task, held_rng, 64, args.max_n, "all")
     for e in held:
         e["full_labels"] = e["labels"]
     opt = torch.optim.AdamW(model.parameters(), lr=args.lr, weight_decay=0.01)
     name = args.init_from or args.preset
-    print(f"{name}: loss on {args.loss}, graphs 4-{args.max_n} nodes, batch {args.batch_size}, lr {args.lr}", flush=True)
+    print(f"{name}: {args.config} trace, loss on {args.loss}, graphs 4-{args.max_n} nodes, batch {args.batch_size}, lr {args.lr}", flush=True)
     s = score(model, held)
     print(f"step 0 name digits {s['name_digits']:.3f} names whole {s['names_whole']:.3f} trained tokens "
           f"{s['trained_tokens']:.3f} (held out: {s['names']} names)", flush=True)

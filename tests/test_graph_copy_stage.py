@@ -14,8 +14,12 @@ from toolssm import vocab as V  # noqa: E402
 from toolssm.tasks import get_task  # noqa: E402
 
 
-def test_names_loss_keeps_the_written_name_digits_and_nothing_else():
-    task = get_task("logical_graph", "default")
+import pytest  # noqa: E402
+
+
+@pytest.mark.parametrize("config", ["default", "value_lines"])
+def test_names_loss_keeps_the_written_name_digits_and_nothing_else(config):
+    task = get_task("logical_graph", config)
     full = graph_copy_stage.examples(task, random.Random(5), 6, 8, "all")
     names = graph_copy_stage.examples(task, random.Random(5), 6, 8, "names")  # the same graphs
     for f, n in zip(full, names):
