@@ -32,6 +32,7 @@ from transformers import HfArgumentParser
 
 from toolssm.arguments import DataArguments, ModelArguments, TrainArguments  # noqa: F401  (train.DataArguments etc.)
 from toolssm.experiments import checkpoints, complete_checkpoints  # checkpoint-<step> folders (whose save finished), oldest first
+from toolssm.trajectory import IGNORE_INDEX
 
 def parse_args(argv=None):
     parser = HfArgumentParser((ModelArguments, DataArguments, TrainArguments))
@@ -273,7 +274,7 @@ def main(argv=None) -> int:
     # Micro-batches for this process, continuing the global order exactly where the run stopped.
     micro = StepDataset(source, start_step * targs.gradient_accumulation_steps, targs.batch_size, accelerator.process_index,
                         accelerator.num_processes, dargs.max_length, dargs.group_by_length, dargs.loss_tokens)
-    if dargs.loss_tokens != "all" and not any(t != -100 for k in range(min(64, targs.batch_size * 4)) for t in micro[k]["labels"]):
+    if dargs.loss_tokens != "all" and not any(t != IGNORE_INDEX for k in range(min(64, targs.batch_size * 4)) for t in micro[k]["labels"]):
         raise SystemExit(f"--loss_tokens {dargs.loss_tokens}: the first training examples of {dargs.task} hold no trained token of "
                          "that kind, so their loss would be empty (nothing to learn); use --loss_tokens all")
     loader = torch.utils.data.DataLoader(micro, batch_size=targs.batch_size, shuffle=False, collate_fn=collate,
@@ -392,7 +393,7 @@ def main(argv=None) -> int:
                 optimizer.step()
                 scheduler.step()
                 optimizer.zero_grad()
-            tokens_since += int((batch["labels"] != -100).sum())
+            tokens_since += int((batch["labels"] != IGNORE_INDEX).sum())
             loss_sum, loss_n = loss_sum + loss.item(), loss_n + 1
         step += 1
         bar.update(1)

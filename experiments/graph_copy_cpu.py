@@ -36,7 +36,18 @@ STUDY = Study(
                                            save_every=250, init_from="{runs}/gcopy-gru-copy-s0"),
               (Eval("test", (5, 10, 20), num_samples=16, timeout_s=900),
                Eval("stress", (20,), split="stress", num_samples=16, timeout_s=900)),
-              after=("gcopy-gru-copy-s0",))],
+              after=("gcopy-gru-copy-s0",)),
+          # the value_lines trace (every copy from the last observation or the model's own last command:
+          # docs/FORMATS.md) with the whole loss: scripts/graph_copy_stage.py saw the GRU learn its copies on 4-5
+          # nodes (names whole 0.60 after 1,000 steps, results/table1_full/copy-stage-gru-vl-all*), the default trace's
+          # stay at 0.00. Short graphs first, then the cell's sizes; no loss filter.
+          Run("gvl-gru-n5-s0", dict(COMMON, config="value_lines", train_max_n=5, max_steps=1000, max_time_minutes=24,
+                                    eval_lengths="5", save_every=500)),
+          Run("gvl-gru-cur-s0", dict(COMMON, config="value_lines", train_max_n=10, max_steps=500, max_time_minutes=28,
+                                     eval_lengths="10", save_every=250, init_from="{runs}/gvl-gru-n5-s0"),
+              (Eval("test", (5, 10, 20), num_samples=16, timeout_s=900),
+               Eval("stress", (20,), split="stress", num_samples=16, timeout_s=900)),
+              after=("gvl-gru-n5-s0",))],
     parallel=1,
     parallel_evals=1,
 )
