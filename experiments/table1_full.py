@@ -38,6 +38,10 @@ CELLS = [  # (name, task, config, train max, batch, test sizes, stress sizes, ar
     ("mul1a", "multiplication", "n_x_1_aligned", 10, 128, (10, 20, 50, 100, 200, 500, 1000), (20, 100, 500), ("mamba", "lstm", "gru")),
     ("mul2a", "multiplication", "n_x_2_aligned", 10, 128, (10, 20, 50, 100, 200, 500, 1000), (20, 100, 500), ("mamba", "lstm", "gru")),
     ("graph", "logical_graph", "default", 10, 128, (10, 20, 50, 100, 200, 500, 1000), (20, 100, 500), tuple(PRESETS)),
+    # The graph's value_lines trace (docs/FORMATS.md: every copy from the last observation or the model's own last
+    # command; 2026-12-08): on the CPU the small GRU learns its copies with the whole loss (graph_copy_stage.py, names
+    # whole 0.60 after 1,000 steps on 4-5 nodes) where the default trace's stay at chance. LSTM and GRU, the cell's recipe.
+    ("graph-vl", "logical_graph", "value_lines", 10, 128, (10, 20, 50, 100, 200, 500, 1000), (20, 100, 500), ("lstm", "gru")),
     ("hanoi-it", "hanoi", "iterative", 8, 16, (8, 9, 10, 11, 12), (8, 9, 10), tuple(PRESETS)),
     ("hanoi-rec", "hanoi", "recursive", 7, 16, (7, 8, 9, 10), (7, 8, 9), tuple(PRESETS)),
 ]

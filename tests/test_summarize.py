@@ -311,3 +311,20 @@ def test_a_cut_run_shows_its_newest_evaluated_checkpoint_and_says_it_was_cut(tmp
     assert cells == {"GRU": "s0: 7→10 (100%, 8) [step 1000 of 2000, cut at 1180]"}
     r["evals"] = {}  # its checkpoint not evaluated yet: said so, never counted as a trained run
     assert summarize.full_budget_cells([r], "hanoi", ("recursive",), 7) == {"GRU": "s0: not evaluated [cut at 1180 of 2000]"}
+
+
+def test_the_graphs_value_lines_trace_is_a_row_of_its_own_without_the_papers_numbers():
+    """table1_full's graph-vl-* runs (the value_lines trace, 2026-12-08) get their own Table 1 row, never pooled with
+    the default trace's seeds, and no 'paper' row under them (the paper's numbers are for its own trace)."""
+    ev = lambda em: {"test": {"split": "test", "lengths": [dict(n=n, exact_match=em, num_samples=16, exact_match_ci=[0, 1]) for n in (10, 20)]}}  # noqa: E731
+    run = lambda name, config, em: dict(  # noqa: E731
+        study="table1_full", name=name, steps=2000, evals=ev(em), preset="gru-small",
+        training=dict(task="logical_graph", config=config, seed=0, steps=2000, max_steps=2000, train_max_n=10, preset="gru-small"))
+    runs = [run("graph-gru-s0", "default", 0.0), run("graph-vl-gru-s0", "value_lines", 1.0)]
+    assert summarize.lr_variant(runs[1]) == ""  # the trace is the row, not a variation of the default cell
+    lines = summarize.readme_table1(runs).splitlines()
+    row = lambda label: next((ln for ln in lines if ln.startswith(f"| {label} |")), None)  # noqa: E731
+    assert "10→– (0%)" in row("logical graph, 2,000 steps") and "10→20" not in row("logical graph, 2,000 steps")
+    assert "s0: 10→20 (100%, 16)" in row("logical graph, value_lines trace, 2,000 steps")
+    assert row("logical graph, paper") is not None and row("logical graph, value_lines trace, paper") is None
+    assert row("logical graph, value_lines trace, ours") is None  # no run of the earlier table1 study has this trace
