@@ -19,6 +19,14 @@ laptop-sized budget (batch 32, ~1,100 steps in all), not a Table 1 cell [decisio
 5, 10 and 20 nodes and on the stress split at 20; the first divergence moved from the first name copied (tokens 199-240
 on eight 10-node problems, the GPU's 2,000-step GRU) to the next name copied across an observation (tokens 260-318):
 results/graph_copy_cpu, README "A copy curriculum".
+
+2026-12-08 (thirtieth session, 46 minutes): the value_lines pair (`launch.py run graph_copy_cpu 'gvl-*'`), the whole
+loss only: 1,000 steps on 4-5 nodes (loss 0.41, cosine to 0), then 500 on 4-10 (loss 0.307, val token accuracy
+0.889): 0/16 at 5, 10 and 20 nodes and on the stress split at 20. Every one of 16 decoded problems (5 and 10 nodes)
+diverges at the first or second name it writes (tokens 107-155 at 5 nodes, 201-284 at 10), copies from the prompt's
+last line or the observation just before, which the default trace's copy curriculum got right: at this budget the
+whole loss has started on the copies (teacher-forced names whole 0.60 and rising at 1,000 steps in graph_copy_stage.py)
+but not finished them (results/graph_copy_cpu/divergence-gvl-*.txt).
 """
 
 from toolssm.experiments import Eval, Run, Study
