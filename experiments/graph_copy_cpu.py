@@ -55,7 +55,15 @@ STUDY = Study(
                                      eval_lengths="10", save_every=250, init_from="{runs}/gvl-gru-n5-s0"),
               (Eval("test", (5, 10, 20), num_samples=16, timeout_s=900),
                Eval("stress", (20,), split="stress", num_samples=16, timeout_s=900)),
-              after=("gvl-gru-n5-s0",))],
+              after=("gvl-gru-n5-s0",)),
+          # both at once: the copy curriculum (names loss first) on the value_lines trace
+          Run("gvl-gru-copy-s0", dict(COMMON, config="value_lines", train_max_n=5, max_steps=600, loss_tokens="digits",
+                                      max_time_minutes=14, eval_lengths="5", save_every=300)),
+          Run("gvl-gru-copycur-s0", dict(COMMON, config="value_lines", train_max_n=10, max_steps=500, max_time_minutes=24,
+                                         eval_lengths="10", save_every=250, init_from="{runs}/gvl-gru-copy-s0"),
+              (Eval("test", (5, 10, 20), num_samples=16, timeout_s=600),
+               Eval("stress", (20,), split="stress", num_samples=16, timeout_s=600)),
+              after=("gvl-gru-copy-s0",))],
     parallel=1,
     parallel_evals=1,
 )
