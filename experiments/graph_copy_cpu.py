@@ -26,7 +26,14 @@ loss only: 1,000 steps on 4-5 nodes (loss 0.41, cosine to 0), then 500 on 4-10 (
 diverges at the first or second name it writes (tokens 107-155 at 5 nodes, 201-284 at 10), copies from the prompt's
 last line or the observation just before, which the default trace's copy curriculum got right: at this budget the
 whole loss has started on the copies (teacher-forced names whole 0.60 and rising at 1,000 steps in graph_copy_stage.py)
-but not finished them (results/graph_copy_cpu/divergence-gvl-*.txt).
+but not finished them (results/graph_copy_cpu/divergence-gvl-gru-cur-*.txt).
+
+The same day, both at once (`launch.py run graph_copy_cpu 'gvl-gru-copy*'`, 39 minutes; both stages cut by their time
+caps: 582 steps of the names loss on 4-5 nodes, 472 of the whole loss on 4-10): loss 0.161, the lowest of every
+pilot (0.267 default-trace curriculum, 0.307 value_lines whole loss), val token accuracy 0.933, still 0/16 at 5, 10
+and 20 nodes and stress 20. The first two names are now right; every decoded failure (16 of 16) is later, tokens
+148-176 at 5 nodes and 253-302 at 10, mostly in the first stack line `c <- p: E`, copying the parent's name p across
+the lookup command (results/graph_copy_cpu/divergence-gvl-gru-copycur-*.txt).
 """
 
 from toolssm.experiments import Eval, Run, Study

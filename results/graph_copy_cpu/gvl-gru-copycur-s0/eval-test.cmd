@@ -1,0 +1,1 @@
+timeout 600 bash -c '/work/main/.venv/bin/python eval.py --model runs/graph_copy_cpu/gvl-gru-copycur-s0 --split test --lengths 5,10,20 --num-samples 16 --batch-size 16 --stop-at-divergence --no-token-accuracy --out runs/graph_copy_cpu/gvl-gru-copycur-s0/eval/test'
