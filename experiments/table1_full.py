@@ -118,10 +118,10 @@ def _paper_size(arch, seed):
 COPY_STAGE = dict(max_steps=1000, loss_tokens="digits")
 
 
-def _copy_curriculum(arch, seed):
-    full = _run(next(c for c in CELLS if c[0] == "graph"), arch, seed)
-    first = Run(f"graph-{arch}-copy-s{seed}", dict(full.train, **COPY_STAGE), keep_weights=True)
-    second = Run(f"graph-{arch}-copycur-s{seed}", dict(full.train, init_from=f"{{runs}}/{first.name}"), full.evals,
+def _copy_curriculum(arch, seed, cell="graph"):
+    full = _run(next(c for c in CELLS if c[0] == cell), arch, seed)
+    first = Run(f"{cell}-{arch}-copy-s{seed}", dict(full.train, **COPY_STAGE), keep_weights=True)
+    second = Run(f"{cell}-{arch}-copycur-s{seed}", dict(full.train, init_from=f"{{runs}}/{first.name}"), full.evals,
                  after=(first.name,))
     return [first, second]
 
@@ -135,6 +135,9 @@ STUDY = Study(
          + [r for arch, seed in (("lstm", 0), ("lstm", 1), ("gru", 0)) for r in _curriculum(arch, seed)]
          + [_run(cell, arch, s, group=GROUP) for cell in CELLS if cell[1] == "hanoi" for arch in cell[-1] for s in SEEDS[arch]]
          + [_paper_size("lstm", 0)]
-         + [r for arch in ("gru", "lstm") for r in _copy_curriculum(arch, 0)],
+         + [r for arch in ("gru", "lstm") for r in _copy_curriculum(arch, 0)]
+         # the same on the value_lines trace (CPU pilot 2026-12-08, graph_copy_cpu gvl-gru-copy*: the lowest loss of
+         # every pilot, the first two names right, 0/16 at a twelfth of this budget)
+         + [r for arch in ("gru", "lstm") for r in _copy_curriculum(arch, 0, cell="graph-vl")],
     parallel=8,
 )
