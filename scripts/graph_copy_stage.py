@@ -27,7 +27,8 @@ import time
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, ROOT)
 
-IGNORE = -100
+from toolssm.tasks import task_class  # noqa: E402
+from toolssm.trajectory import IGNORE_INDEX as IGNORE  # noqa: E402  (train.py's label mask)
 
 
 def examples(task, rng: random.Random, count: int, max_n: int, loss: str) -> list[dict]:
@@ -103,7 +104,7 @@ def main(argv=None) -> int:
     p.add_argument("--lr", type=float, default=2e-3)
     p.add_argument("--batch-size", type=int, default=32)
     p.add_argument("--max-n", type=int, default=5, help="graphs of 4..max_n nodes (the cell trains 4-10)")
-    p.add_argument("--config", default="default", choices=("default", "value_lines"),
+    p.add_argument("--config", default="default", choices=tuple(task_class("logical_graph").configs),
                    help="the trace: default (names copied across observations) or value_lines (docs/FORMATS.md: every "
                         "copy from the last observation or the model's own last command)")
     p.add_argument("--every", type=int, default=50)

@@ -6,15 +6,14 @@ import random
 import re
 import sys
 
+import pytest
+
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, os.path.join(ROOT, "scripts"))
 
 import graph_copy_stage  # noqa: E402
 from toolssm import vocab as V  # noqa: E402
 from toolssm.tasks import get_task  # noqa: E402
-
-
-import pytest  # noqa: E402
 
 
 @pytest.mark.parametrize("config", ["default", "value_lines"])
